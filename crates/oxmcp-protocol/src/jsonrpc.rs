@@ -1,0 +1,296 @@
+//! The JSON-RPC 2.0 envelope: ids, messages and error objects.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The `"2.0"` every JSON-RPC message carries.
+pub const JSONRPC_VERSION: &str = "2.0";
+
+/// Standard JSON-RPC and MCP error codes.
+pub mod error_code {
+    /// Invalid JSON was received.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// The JSON sent is not a valid request object.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// The method does not exist or is not available.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// Internal error.
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// Resource not found (2025-11-25 and earlier; modern revisions use `INVALID_PARAMS`).
+    pub const RESOURCE_NOT_FOUND: i64 = -32002;
+    /// URL elicitation required (2025-11-25 only).
+    pub const URL_ELICITATION_REQUIRED: i64 = -32042;
+    /// HTTP headers do not match the body (2026-07-28).
+    pub const HEADER_MISMATCH: i64 = -32020;
+    /// The request needs a client capability that was not declared (2026-07-28).
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i64 = -32021;
+    /// The requested protocol version is not supported (2026-07-28).
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+}
+
+/// A request id: a string or an integer, never `null`.
+///
+/// Cloning is cheap: string ids are reference counted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    /// An integer id.
+    Number(i64),
+    /// A string id.
+    String(Arc<str>),
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestId::Number(n) => write!(f, "{n}"),
+            RequestId::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+impl From<i64> for RequestId {
+    fn from(n: i64) -> Self {
+        RequestId::Number(n)
+    }
+}
+
+impl From<&str> for RequestId {
+    fn from(s: &str) -> Self {
+        RequestId::String(s.into())
+    }
+}
+
+impl From<String> for RequestId {
+    fn from(s: String) -> Self {
+        RequestId::String(s.into())
+    }
+}
+
+/// A progress token: a string or an integer chosen by the requester.
+pub type ProgressToken = RequestId;
+
+/// The `error` member of a JSON-RPC error response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorObject {
+    /// The error code; see [`error_code`].
+    pub code: i64,
+    /// A short, single-sentence description.
+    pub message: String,
+    /// Additional information defined by the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl ErrorObject {
+    /// An error with a code and a message.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        ErrorObject { code, message: message.into(), data: None }
+    }
+
+    /// Attaches `data`.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// `-32700`: the frame was not valid JSON.
+    pub fn parse_error(message: impl Into<String>) -> Self {
+        Self::new(error_code::PARSE_ERROR, message)
+    }
+
+    /// `-32600`: the message is not a valid JSON-RPC request.
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(error_code::INVALID_REQUEST, message)
+    }
+
+    /// `-32601`: no such method.
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(error_code::METHOD_NOT_FOUND, format!("method not found: {method}"))
+    }
+
+    /// `-32602`: the params are invalid.
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        Self::new(error_code::INVALID_PARAMS, message)
+    }
+
+    /// `-32603`: the receiver failed.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(error_code::INTERNAL_ERROR, message)
+    }
+
+    /// `-32022`: the requested protocol version is not supported; `data` lists the supported ones.
+    pub fn unsupported_protocol_version(requested: &str, supported: &[&str]) -> Self {
+        Self::new(
+            error_code::UNSUPPORTED_PROTOCOL_VERSION,
+            format!("unsupported protocol version `{requested}`"),
+        )
+        .with_data(serde_json::json!({ "requested": requested, "supported": supported }))
+    }
+}
+
+impl fmt::Display for ErrorObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for ErrorObject {}
+
+/// A JSON-RPC request, with its params kept as a JSON value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JsonRpcRequest {
+    /// Always `"2.0"`.
+    pub jsonrpc: JsonRpcVersion,
+    /// The request id.
+    pub id: RequestId,
+    /// The method name.
+    pub method: String,
+    /// The params object, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+}
+
+impl JsonRpcRequest {
+    /// A request.
+    pub fn new(id: impl Into<RequestId>, method: impl Into<String>, params: Option<Value>) -> Self {
+        JsonRpcRequest { jsonrpc: JsonRpcVersion, id: id.into(), method: method.into(), params }
+    }
+}
+
+/// A JSON-RPC notification (no id, no response).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JsonRpcNotification {
+    /// Always `"2.0"`.
+    pub jsonrpc: JsonRpcVersion,
+    /// The method name.
+    pub method: String,
+    /// The params object, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Value>,
+}
+
+impl JsonRpcNotification {
+    /// A notification.
+    pub fn new(method: impl Into<String>, params: Option<Value>) -> Self {
+        JsonRpcNotification { jsonrpc: JsonRpcVersion, method: method.into(), params }
+    }
+}
+
+/// A successful JSON-RPC response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JsonRpcResultResponse {
+    /// Always `"2.0"`.
+    pub jsonrpc: JsonRpcVersion,
+    /// The id of the request answered.
+    pub id: RequestId,
+    /// The result object.
+    pub result: Value,
+}
+
+impl JsonRpcResultResponse {
+    /// A result response.
+    pub fn new(id: RequestId, result: Value) -> Self {
+        JsonRpcResultResponse { jsonrpc: JsonRpcVersion, id, result }
+    }
+}
+
+/// A JSON-RPC error response. The id is absent when the request's id could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JsonRpcErrorResponse {
+    /// Always `"2.0"`.
+    pub jsonrpc: JsonRpcVersion,
+    /// The id of the request answered, if it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RequestId>,
+    /// The error.
+    pub error: ErrorObject,
+}
+
+impl JsonRpcErrorResponse {
+    /// An error response.
+    pub fn new(id: Option<RequestId>, error: ErrorObject) -> Self {
+        JsonRpcErrorResponse { jsonrpc: JsonRpcVersion, id, error }
+    }
+}
+
+/// Any JSON-RPC message. Deserializing picks the variant by the members present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum JsonRpcMessage {
+    /// A request (has `id` and `method`).
+    Request(JsonRpcRequest),
+    /// A notification (has `method`, no `id`).
+    Notification(JsonRpcNotification),
+    /// A successful response (has `result`).
+    Result(JsonRpcResultResponse),
+    /// An error response (has `error`).
+    Error(JsonRpcErrorResponse),
+}
+
+/// The `"jsonrpc": "2.0"` member; deserializing anything else fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct JsonRpcVersion;
+
+impl Serialize for JsonRpcVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(JSONRPC_VERSION)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonRpcVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if s == JSONRPC_VERSION {
+            Ok(JsonRpcVersion)
+        } else {
+            Err(serde::de::Error::custom(format!("jsonrpc must be \"2.0\", got {s:?}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_keep_their_type() {
+        let n: RequestId = serde_json::from_value(json!(7)).unwrap();
+        let s: RequestId = serde_json::from_value(json!("7")).unwrap();
+        assert_eq!(n, RequestId::Number(7));
+        assert_eq!(s, RequestId::from("7"));
+        assert_ne!(n, s);
+        assert!(serde_json::from_value::<RequestId>(json!(null)).is_err());
+    }
+
+    #[test]
+    fn messages_classify() {
+        let m: JsonRpcMessage =
+            serde_json::from_value(json!({"jsonrpc":"2.0","id":1,"method":"ping"})).unwrap();
+        assert!(matches!(m, JsonRpcMessage::Request(_)));
+        let m: JsonRpcMessage =
+            serde_json::from_value(json!({"jsonrpc":"2.0","method":"x"})).unwrap();
+        assert!(matches!(m, JsonRpcMessage::Notification(_)));
+        let m: JsonRpcMessage =
+            serde_json::from_value(json!({"jsonrpc":"2.0","id":1,"result":{}})).unwrap();
+        assert!(matches!(m, JsonRpcMessage::Result(_)));
+        let m: JsonRpcMessage = serde_json::from_value(
+            json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}),
+        )
+        .unwrap();
+        assert!(matches!(m, JsonRpcMessage::Error(JsonRpcErrorResponse { id: None, .. })));
+        assert!(serde_json::from_value::<JsonRpcMessage>(json!({"jsonrpc":"1.0","method":"x"}))
+            .is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Validates MCP messages against the official JSON schemas.

@@ -1,0 +1,2 @@
+//! The quickstart server.
+fn main() {}
