@@ -1,2 +1,306 @@
-//! Project automation.
-fn main() {}
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `ci`: format check, clippy, docs, tests, then `interop`; what `.ci/run` runs.
+//! - `interop`: checks oxmcp against the official Python SDK (see `interop/python/README.md`).
+//!
+//! Every step runs as a subprocess that inherits stdout and stderr; the first failing
+//! step stops the run with a message naming it, and a non-zero exit status.
+
+use std::env;
+use std::ffi::OsStr;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+/// The pip requirements of the interop venv, relative to the repository root.
+const REQUIREMENTS: &str = "interop/python/requirements.txt";
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, then interop
+  interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
+            against examples/quickstart in both eras, then `cargo test -p oxmcp --test interop`
+
+environment:
+  OXMCP_PYTHON3      the Python used to create the venv (default: python3)
+  CARGO_TARGET_DIR   honoured when locating target/debug/quickstart";
+
+/// A failed step.
+struct Failure(String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, Failure>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let outcome = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["ci"] => ci(),
+        ["interop"] => interop(),
+        ["help" | "-h" | "--help"] => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            eprintln!("xtask: {} passed", args[0]);
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            eprintln!("xtask: FAILED: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (the parent of this crate's folder).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in a folder of the repository")
+        .to_path_buf()
+}
+
+/// The cargo that runs us, so nested builds use the same toolchain.
+fn cargo() -> Command {
+    let mut command = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+/// Announces and runs one step; its output goes straight to ours.
+fn step(name: &str, command: &mut Command) -> Result {
+    eprintln!("\n==> {name}");
+    eprintln!("    $ {}", shown(command));
+    let status = command.stdin(Stdio::null()).status().map_err(|e| {
+        Failure(format!(
+            "step `{name}`: cannot run `{}`: {e}",
+            shown(command)
+        ))
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "step `{name}` failed ({status}): `{}`",
+            shown(command)
+        )))
+    }
+}
+
+/// A command line as a person would type it, with the environment it sets.
+fn shown(command: &Command) -> String {
+    let mut parts: Vec<String> = command
+        .get_envs()
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
+        .collect();
+    parts.push(quoted(&command.get_program().to_string_lossy()));
+    parts.extend(command.get_args().map(|a| quoted(&a.to_string_lossy())));
+    parts.join(" ")
+}
+
+/// Quotes a shell word that needs it.
+fn quoted(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn ci() -> Result {
+    step("cargo fmt", cargo().args(["fmt", "--all", "--check"]))?;
+    step(
+        "cargo clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step(
+        "cargo doc",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-Dwarnings"),
+    )?;
+    step("cargo test", cargo().args(["test", "--workspace"]))?;
+    interop()
+}
+
+fn interop() -> Result {
+    let root = root();
+    let python = ensure_venv(&root)?;
+
+    step(
+        "build examples/quickstart",
+        cargo().args(["build", "-p", "quickstart"]),
+    )
+    .map_err(|f| Failure(format!("{f} (the interop checks need examples/quickstart)")))?;
+    let quickstart = target_dir(&root).join("debug").join(exe("quickstart"));
+    if !quickstart.is_file() {
+        return Err(Failure(format!(
+            "`cargo build -p quickstart` made no binary at {}",
+            quickstart.display()
+        )));
+    }
+
+    let script = root.join("interop/python/client_vs_server.py");
+    for era in ["legacy", "modern"] {
+        step(
+            &format!("Python SDK client vs quickstart, {era} era"),
+            Command::new(&python)
+                .arg(&script)
+                .args(["--era", era, "--"])
+                .arg(&quickstart)
+                .current_dir(&root),
+        )?;
+    }
+
+    step(
+        "oxmcp client vs Python SDK server",
+        cargo()
+            .args(["test", "-p", "oxmcp", "--test", "interop"])
+            .env("OXMCP_INTEROP_PYTHON", &python)
+            .env("OXMCP_INTEROP_DIR", root.join("interop/python")),
+    )
+}
+
+/// Makes sure `target/interop/venv` exists with the pinned requirements; returns its python.
+fn ensure_venv(root: &Path) -> Result<PathBuf> {
+    let requirements = root.join(REQUIREMENTS);
+    let pins = pinned(&requirements)?;
+    let venv = root.join("target/interop/venv");
+    let python = venv.join(if cfg!(windows) {
+        "Scripts/python.exe"
+    } else {
+        "bin/python"
+    });
+
+    if !runs(Command::new(&python).args(["-c", "import sys"])) {
+        let base = env::var_os("OXMCP_PYTHON3").unwrap_or_else(|| "python3".into());
+        step(
+            "check Python >= 3.10",
+            Command::new(&base).args([
+                "-c",
+                "import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else \
+                 f'the Python SDK needs Python 3.10 or newer, this is {sys.version}')",
+            ]),
+        )?;
+        step(
+            "create the interop venv",
+            Command::new(&base)
+                .args([OsStr::new("-m"), OsStr::new("venv"), OsStr::new("--clear")])
+                .arg(&venv),
+        )?;
+    }
+
+    if installed(&python, &pins) {
+        eprintln!(
+            "\n==> interop venv: {} already installed in {}",
+            pins.iter()
+                .map(|(n, v)| format!("{n}=={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            venv.display()
+        );
+    } else {
+        step(
+            "install the Python SDK into the interop venv",
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--progress-bar",
+                    "off",
+                    "-r",
+                ])
+                .arg(&requirements),
+        )?;
+        if !installed(&python, &pins) {
+            return Err(Failure(format!(
+                "after pip install, the venv still lacks the versions pinned in {REQUIREMENTS}"
+            )));
+        }
+    }
+    Ok(python)
+}
+
+/// The `name==version` pins of a requirements file.
+fn pinned(requirements: &Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(requirements)
+        .map_err(|e| Failure(format!("cannot read {}: {e}", requirements.display())))?;
+    let pins: Vec<(String, String)> = text
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| {
+            let (name, version) = line.split_once("==")?;
+            Some((name.trim().to_owned(), version.trim().to_owned()))
+        })
+        .collect();
+    if pins.is_empty() {
+        return Err(Failure(format!(
+            "{} pins nothing (expected lines like `mcp==2.3.0`)",
+            requirements.display()
+        )));
+    }
+    Ok(pins)
+}
+
+/// Whether the venv's python has exactly the pinned versions.
+fn installed(python: &Path, pins: &[(String, String)]) -> bool {
+    let checks: Vec<String> = pins
+        .iter()
+        .map(|(name, version)| format!("m.version({name:?}) == {version:?}"))
+        .collect();
+    let program = format!(
+        "import importlib.metadata as m, sys\ntry:\n    ok = all([{}])\nexcept m.PackageNotFoundError:\n    ok = False\nsys.exit(0 if ok else 1)",
+        checks.join(", ")
+    );
+    runs(Command::new(python).args(["-c", &program]))
+}
+
+/// Whether a quiet probe command runs and succeeds.
+fn runs(command: &mut Command) -> bool {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Cargo's target directory, honouring `CARGO_TARGET_DIR`.
+fn target_dir(root: &Path) -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+fn exe(name: &str) -> String {
+    format!("{name}{}", env::consts::EXE_SUFFIX)
+}

@@ -91,7 +91,11 @@ pub struct ErrorObject {
 impl ErrorObject {
     /// An error with a code and a message.
     pub fn new(code: i64, message: impl Into<String>) -> Self {
-        ErrorObject { code, message: message.into(), data: None }
+        ErrorObject {
+            code,
+            message: message.into(),
+            data: None,
+        }
     }
 
     /// Attaches `data`.
@@ -112,7 +116,10 @@ impl ErrorObject {
 
     /// `-32601`: no such method.
     pub fn method_not_found(method: &str) -> Self {
-        Self::new(error_code::METHOD_NOT_FOUND, format!("method not found: {method}"))
+        Self::new(
+            error_code::METHOD_NOT_FOUND,
+            format!("method not found: {method}"),
+        )
     }
 
     /// `-32602`: the params are invalid.
@@ -161,7 +168,12 @@ pub struct JsonRpcRequest {
 impl JsonRpcRequest {
     /// A request.
     pub fn new(id: impl Into<RequestId>, method: impl Into<String>, params: Option<Value>) -> Self {
-        JsonRpcRequest { jsonrpc: JsonRpcVersion, id: id.into(), method: method.into(), params }
+        JsonRpcRequest {
+            jsonrpc: JsonRpcVersion,
+            id: id.into(),
+            method: method.into(),
+            params,
+        }
     }
 }
 
@@ -181,7 +193,11 @@ pub struct JsonRpcNotification {
 impl JsonRpcNotification {
     /// A notification.
     pub fn new(method: impl Into<String>, params: Option<Value>) -> Self {
-        JsonRpcNotification { jsonrpc: JsonRpcVersion, method: method.into(), params }
+        JsonRpcNotification {
+            jsonrpc: JsonRpcVersion,
+            method: method.into(),
+            params,
+        }
     }
 }
 
@@ -200,7 +216,11 @@ pub struct JsonRpcResultResponse {
 impl JsonRpcResultResponse {
     /// A result response.
     pub fn new(id: RequestId, result: Value) -> Self {
-        JsonRpcResultResponse { jsonrpc: JsonRpcVersion, id, result }
+        JsonRpcResultResponse {
+            jsonrpc: JsonRpcVersion,
+            id,
+            result,
+        }
     }
 }
 
@@ -220,7 +240,11 @@ pub struct JsonRpcErrorResponse {
 impl JsonRpcErrorResponse {
     /// An error response.
     pub fn new(id: Option<RequestId>, error: ErrorObject) -> Self {
-        JsonRpcErrorResponse { jsonrpc: JsonRpcVersion, id, error }
+        JsonRpcErrorResponse {
+            jsonrpc: JsonRpcVersion,
+            id,
+            error,
+        }
     }
 }
 
@@ -236,6 +260,19 @@ pub enum JsonRpcMessage {
     Result(JsonRpcResultResponse),
     /// An error response (has `error`).
     Error(JsonRpcErrorResponse),
+}
+
+/// A JSON-RPC batch: an array of messages (2025-03-26 only).
+pub type JsonRpcBatch = Vec<JsonRpcMessage>;
+
+/// What one frame holds: a message, or (2025-03-26 only) a batch of messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum JsonRpcFrame {
+    /// A single message.
+    Single(JsonRpcMessage),
+    /// A batch (a JSON array).
+    Batch(JsonRpcBatch),
 }
 
 /// The `"jsonrpc": "2.0"` member; deserializing anything else fails.
@@ -254,7 +291,9 @@ impl<'de> Deserialize<'de> for JsonRpcVersion {
         if s == JSONRPC_VERSION {
             Ok(JsonRpcVersion)
         } else {
-            Err(serde::de::Error::custom(format!("jsonrpc must be \"2.0\", got {s:?}")))
+            Err(serde::de::Error::custom(format!(
+                "jsonrpc must be \"2.0\", got {s:?}"
+            )))
         }
     }
 }
@@ -289,8 +328,13 @@ mod tests {
             json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}),
         )
         .unwrap();
-        assert!(matches!(m, JsonRpcMessage::Error(JsonRpcErrorResponse { id: None, .. })));
-        assert!(serde_json::from_value::<JsonRpcMessage>(json!({"jsonrpc":"1.0","method":"x"}))
-            .is_err());
+        assert!(matches!(
+            m,
+            JsonRpcMessage::Error(JsonRpcErrorResponse { id: None, .. })
+        ));
+        assert!(
+            serde_json::from_value::<JsonRpcMessage>(json!({"jsonrpc":"1.0","method":"x"}))
+                .is_err()
+        );
     }
 }

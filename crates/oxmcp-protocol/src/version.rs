@@ -166,7 +166,13 @@ mod tests {
         assert!(ProtocolVersion::V2025_03_26.supports_batching());
         assert!(!ProtocolVersion::V2025_06_18.supports_batching());
         assert!(ProtocolVersion::V2024_11_05 < ProtocolVersion::V2025_03_26);
-        assert_eq!(ProtocolVersion::V2026_07_28.resource_not_found_code(), -32602);
-        assert_eq!(ProtocolVersion::V2025_11_25.resource_not_found_code(), -32002);
+        assert_eq!(
+            ProtocolVersion::V2026_07_28.resource_not_found_code(),
+            -32602
+        );
+        assert_eq!(
+            ProtocolVersion::V2025_11_25.resource_not_found_code(),
+            -32002
+        );
     }
 }

@@ -1,0 +1,363 @@
+//! `ClientBuilder`: settings, connection and era detection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oxmcp_protocol::jsonrpc::error_code;
+use oxmcp_protocol::lifecycle::{
+    ClientCapabilities, DiscoverResult, Implementation, InitializeRequestParams, InitializeResult,
+};
+use oxmcp_protocol::ProtocolVersion;
+use serde_json::Map;
+
+use super::handler::ClientHandler;
+use super::{modern_meta, Client, Inner, ServerDetails};
+use crate::error::{Error, Result};
+use crate::rpc::{Outbound, Peer, RequestOptions, DEFAULT_MAX_IN_FLIGHT};
+use crate::transport::FrameSource;
+
+/// Which era the client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EraChoice {
+    /// Probe with `server/discover`; fall back to `initialize` for legacy servers.
+    #[default]
+    Auto,
+    /// Only the modern era (2026-07-28); fail against legacy servers.
+    Modern,
+    /// Only the legacy handshake, offering this revision.
+    Legacy(ProtocolVersion),
+}
+
+/// Configures and connects a [`Client`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    info: Implementation,
+    capabilities: ClientCapabilities,
+    era: EraChoice,
+    timeout: Option<Duration>,
+    max_timeout: Option<Duration>,
+    probe_timeout: Duration,
+    max_in_flight: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// Defaults: named `oxmcp-client`, era detection, 60 s idle timeout per request.
+    pub fn new() -> Self {
+        ClientBuilder {
+            info: Implementation::new("oxmcp-client", env!("CARGO_PKG_VERSION")),
+            capabilities: ClientCapabilities::default(),
+            era: EraChoice::Auto,
+            timeout: Some(Duration::from_secs(60)),
+            max_timeout: None,
+            probe_timeout: Duration::from_secs(5),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
+
+    /// The client's name, reported to servers.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.info.name = name.into();
+        self
+    }
+
+    /// The client's version, reported to servers.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.info.version = version.into();
+        self
+    }
+
+    /// The full implementation info.
+    pub fn client_info(mut self, info: Implementation) -> Self {
+        self.info = info;
+        self
+    }
+
+    /// The capabilities the client declares.
+    pub fn capabilities(mut self, capabilities: ClientCapabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Which era to speak (default: detect).
+    pub fn era(mut self, era: EraChoice) -> Self {
+        self.era = era;
+        self
+    }
+
+    /// Fail a request when nothing (no answer, no progress) arrived for this long
+    /// (default 60 s; `None` waits forever).
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Fail a request after this long in all, whatever progress arrives (default: none).
+    pub fn max_request_timeout(mut self, cap: Option<Duration>) -> Self {
+        self.max_timeout = cap;
+        self
+    }
+
+    /// How long the `server/discover` probe waits before taking the server for a legacy
+    /// one (default 5 s).
+    pub fn probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = timeout;
+        self
+    }
+
+    /// Spawns a server process and connects to it over stdio.
+    ///
+    /// # Errors
+    /// If the process cannot start, or no protocol revision is shared.
+    #[cfg(feature = "stdio")]
+    pub async fn connect_stdio(
+        self,
+        command: crate::transport::stdio::ChildCommand,
+    ) -> Result<Client> {
+        let (child, stdin, stdout) = command.spawn()?;
+        self.connect_lines(stdout, stdin, Some(child)).await
+    }
+
+    /// Connects over any pair of byte streams carrying newline-delimited JSON-RPC (a socket,
+    /// a pipe, an in-memory duplex).
+    ///
+    /// # Errors
+    /// If no protocol revision is shared or the handshake fails.
+    #[cfg(feature = "stdio")]
+    pub async fn connect_io<R, W>(self, reader: R, writer: W) -> Result<Client>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        self.connect_lines(reader, writer, None).await
+    }
+
+    #[cfg(feature = "stdio")]
+    async fn connect_lines<R, W>(
+        self,
+        reader: R,
+        writer: W,
+        child: super::ChildSlot,
+    ) -> Result<Client>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send + 'static,
+        W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        use crate::transport::lines::{write_lines, LineReader};
+        let (outbound, rx) = Outbound::channel();
+        let peer = Peer::new(self.max_in_flight);
+        let closed = peer.closed().clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                result = write_lines(rx, writer) => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "writing to the server stopped");
+                    }
+                }
+                // Dropping the writer closes the pipe: a child server's cue to exit.
+                _ = closed.cancelled() => {}
+            }
+        });
+        let source = LineReader::new(
+            tokio::io::BufReader::new(reader),
+            crate::transport::DEFAULT_MAX_FRAME,
+        );
+        self.connect_parts(peer, outbound, source, child).await
+    }
+
+    /// Connects over an already running transport.
+    pub(crate) async fn connect_parts<R: FrameSource + 'static>(
+        self,
+        peer: Peer,
+        outbound: Outbound,
+        source: R,
+        child: super::ChildSlot,
+    ) -> Result<Client> {
+        let handler = Arc::new(ClientHandler::new());
+        let driver = {
+            let peer = peer.clone();
+            let outbound = outbound.clone();
+            tokio::spawn(async move {
+                if let Err(e) = crate::transport::drive(peer, handler, source, outbound).await {
+                    tracing::debug!(error = %e, "connection to the server ended");
+                }
+            })
+        };
+        let (version, server) = match self.handshake(&peer, &outbound).await {
+            Ok(settled) => settled,
+            Err(e) => {
+                peer.close();
+                return Err(e);
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                peer,
+                outbound,
+                version,
+                info: self.info,
+                capabilities: self.capabilities,
+                server,
+                timeout: self.timeout,
+                max_timeout: self.max_timeout,
+                child,
+                driver: std::sync::Mutex::new(Some(driver)),
+            }),
+        })
+    }
+
+    async fn handshake(
+        &self,
+        peer: &Peer,
+        outbound: &Outbound,
+    ) -> Result<(ProtocolVersion, ServerDetails)> {
+        match self.era {
+            EraChoice::Legacy(version) => self.initialize(peer, outbound, version).await,
+            EraChoice::Modern => match self.discover(peer, outbound, None).await? {
+                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, details)),
+                Discovery::Legacy(why) => Err(Error::version(format!(
+                    "the server is not a modern one: {why}"
+                ))),
+            },
+            EraChoice::Auto => match self
+                .discover(peer, outbound, Some(self.probe_timeout))
+                .await?
+            {
+                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, details)),
+                Discovery::Legacy(why) => {
+                    tracing::debug!(reason = %why, "falling back to the legacy handshake");
+                    self.initialize(peer, outbound, ProtocolVersion::LATEST_LEGACY)
+                        .await
+                }
+            },
+        }
+    }
+
+    /// Probes with `server/discover`.
+    async fn discover(
+        &self,
+        peer: &Peer,
+        outbound: &Outbound,
+        timeout: Option<Duration>,
+    ) -> Result<Discovery> {
+        let version = ProtocolVersion::V2026_07_28;
+        let mut meta = Map::new();
+        modern_meta(&mut meta, version, &self.info, &self.capabilities);
+        let params = serde_json::json!({ "_meta": meta }).to_string();
+        let options = RequestOptions {
+            timeout: timeout.or(self.timeout),
+            max_total: timeout,
+            ..Default::default()
+        };
+        let id = peer.next_id();
+        match peer
+            .request(outbound, id, "server/discover", Some(&params), options)
+            .await
+        {
+            Ok(raw) => {
+                let result: DiscoverResult = serde_json::from_str(raw.get())
+                    .map_err(|e| Error::serde("decode the server/discover result", e))?;
+                if !result
+                    .supported_versions
+                    .iter()
+                    .any(|v| v == version.as_str())
+                {
+                    return Ok(Discovery::Legacy(format!(
+                        "it supports only {}",
+                        result.supported_versions.join(", ")
+                    )));
+                }
+                let info = result
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.get(oxmcp_protocol::meta::SERVER_INFO))
+                    .and_then(|v| serde_json::from_value(v.clone()).ok());
+                Ok(Discovery::Modern(ServerDetails {
+                    info,
+                    capabilities: result.capabilities,
+                    instructions: result.instructions,
+                    supported_versions: result.supported_versions,
+                }))
+            }
+            Err(e) if e.is_timeout() => {
+                Ok(Discovery::Legacy("server/discover went unanswered".into()))
+            }
+            Err(e) => match e.rpc_error() {
+                Some(err) if err.code == error_code::UNSUPPORTED_PROTOCOL_VERSION => {
+                    let supported: Vec<String> = err
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("supported"))
+                        .and_then(|s| serde_json::from_value(s.clone()).ok())
+                        .unwrap_or_default();
+                    Ok(Discovery::Legacy(format!(
+                        "it supports {}",
+                        supported.join(", ")
+                    )))
+                }
+                Some(err) => Ok(Discovery::Legacy(format!(
+                    "server/discover failed: {}",
+                    err.message
+                ))),
+                None => Err(e),
+            },
+        }
+    }
+
+    /// The legacy handshake: `initialize`, then `notifications/initialized`.
+    async fn initialize(
+        &self,
+        peer: &Peer,
+        outbound: &Outbound,
+        offer: ProtocolVersion,
+    ) -> Result<(ProtocolVersion, ServerDetails)> {
+        let params = InitializeRequestParams::new(
+            offer.as_str().to_owned(),
+            self.capabilities.clone(),
+            self.info.clone(),
+        );
+        let params =
+            serde_json::to_string(&params).map_err(|e| Error::serde("encode initialize", e))?;
+        let options = RequestOptions {
+            timeout: self.timeout,
+            max_total: self.max_timeout,
+            ..Default::default()
+        };
+        let id = peer.next_id();
+        let raw = peer
+            .request(outbound, id, "initialize", Some(&params), options)
+            .await?;
+        let result: InitializeResult = serde_json::from_str(raw.get())
+            .map_err(|e| Error::serde("decode the initialize result", e))?;
+        let version = match ProtocolVersion::parse(&result.protocol_version) {
+            Some(v) if v.is_legacy() => v,
+            _ => {
+                return Err(Error::version(format!(
+                    "the server answered initialize with protocol version {:?}",
+                    result.protocol_version
+                )))
+            }
+        };
+        peer.notify(outbound, "notifications/initialized", None)
+            .await?;
+        let details = ServerDetails {
+            info: Some(result.server_info),
+            capabilities: result.capabilities,
+            instructions: result.instructions,
+            supported_versions: Vec::new(),
+        };
+        Ok((version, details))
+    }
+}
+
+enum Discovery {
+    Modern(ServerDetails),
+    Legacy(String),
+}

@@ -1,0 +1,191 @@
+//! The library-facing error type of clients and transports.
+
+use std::fmt;
+use std::time::Duration;
+
+use oxmcp_protocol::ErrorObject;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error from a client, a transport or the connection machinery.
+///
+/// The kind is private; ask with the predicates ([`is_timeout`](Error::is_timeout),
+/// [`is_closed`](Error::is_closed), [`rpc_error`](Error::rpc_error), ...). The cause, when
+/// there is one, is returned by [`source`](std::error::Error::source), never repeated in
+/// `Display`.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// The peer answered with a JSON-RPC error.
+    Rpc(ErrorObject),
+    /// No answer within the time allowed.
+    Timeout(Duration),
+    /// The connection is closed.
+    Closed,
+    /// Reading or writing the transport failed.
+    Transport(&'static str),
+    /// The peer broke the protocol (an unparseable or unexpected message).
+    Protocol(String),
+    /// The request was cancelled by the caller.
+    Cancelled,
+    /// No mutually supported protocol revision.
+    Version(String),
+    /// A value could not be serialized or deserialized.
+    Serde(&'static str),
+}
+
+impl Error {
+    pub(crate) fn new(kind: Kind) -> Self {
+        Error {
+            inner: Box::new(Inner { kind, source: None }),
+        }
+    }
+
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn rpc(error: ErrorObject) -> Self {
+        Self::new(Kind::Rpc(error))
+    }
+
+    pub(crate) fn timeout(after: Duration) -> Self {
+        Self::new(Kind::Timeout(after))
+    }
+
+    pub(crate) fn closed() -> Self {
+        Self::new(Kind::Closed)
+    }
+
+    pub(crate) fn transport(what: &'static str, source: std::io::Error) -> Self {
+        Self::new(Kind::Transport(what)).with_source(source)
+    }
+
+    pub(crate) fn protocol(message: impl Into<String>) -> Self {
+        Self::new(Kind::Protocol(message.into()))
+    }
+
+    pub(crate) fn cancelled() -> Self {
+        Self::new(Kind::Cancelled)
+    }
+
+    pub(crate) fn version(message: impl Into<String>) -> Self {
+        Self::new(Kind::Version(message.into()))
+    }
+
+    pub(crate) fn serde(what: &'static str, source: serde_json::Error) -> Self {
+        Self::new(Kind::Serde(what)).with_source(source)
+    }
+
+    /// The JSON-RPC error the peer answered with, if that is what this is.
+    pub fn rpc_error(&self) -> Option<&ErrorObject> {
+        match &self.inner.kind {
+            Kind::Rpc(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether no answer came within the time allowed.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, Kind::Timeout(_))
+    }
+
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.inner.kind, Kind::Closed)
+    }
+
+    /// Whether reading or writing the transport failed.
+    pub fn is_transport(&self) -> bool {
+        matches!(self.inner.kind, Kind::Transport(_))
+    }
+
+    /// Whether the peer broke the protocol.
+    pub fn is_protocol(&self) -> bool {
+        matches!(self.inner.kind, Kind::Protocol(_))
+    }
+
+    /// Whether the request was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.inner.kind, Kind::Cancelled)
+    }
+
+    /// Whether client and server share no protocol revision.
+    pub fn is_version(&self) -> bool {
+        matches!(self.inner.kind, Kind::Version(_))
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("oxmcp::Error");
+        d.field("kind", &self.inner.kind);
+        if let Some(source) = &self.inner.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner.kind {
+            Kind::Rpc(e) => write!(f, "peer returned error {}: {}", e.code, e.message),
+            Kind::Timeout(d) => write!(f, "request timed out after {d:?}"),
+            Kind::Closed => f.write_str("connection closed"),
+            Kind::Transport(what) => write!(f, "transport failed: {what}"),
+            Kind::Protocol(m) => write!(f, "protocol violation: {m}"),
+            Kind::Cancelled => f.write_str("request cancelled"),
+            Kind::Version(m) => write!(f, "no common protocol version: {m}"),
+            Kind::Serde(what) => write!(f, "could not {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Error>();
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn display_does_not_repeat_the_source() {
+        let e = Error::transport("write", std::io::Error::other("pipe gone"));
+        assert_eq!(e.to_string(), "transport failed: write");
+        assert_eq!(e.source().unwrap().to_string(), "pipe gone");
+        assert!(e.is_transport());
+        assert!(!e.is_timeout());
+    }
+
+    #[test]
+    fn rpc_errors_are_reachable() {
+        let e = Error::rpc(ErrorObject::method_not_found("x"));
+        assert_eq!(e.rpc_error().unwrap().code, -32601);
+    }
+}

@@ -1,0 +1,408 @@
+//! The JSON-RPC peer engine shared by clients and servers.
+//!
+//! A [`Peer`] correlates the responses to the requests it sends, runs every incoming
+//! request in its own task (so a slow handler never delays the others), cancels a handler
+//! when `notifications/cancelled` names its request (and sends no response then), routes
+//! progress notifications to the callback of the request they belong to, and bounds the
+//! number of requests handled at once: when the bound is reached the reader stops reading,
+//! which pushes back on the sender.
+
+pub(crate) mod frame;
+pub(crate) mod outbound;
+mod request;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio::sync::{oneshot, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub(crate) use frame::{Decoded, Message};
+pub(crate) use outbound::{OutFrame, Outbound};
+pub(crate) use request::RequestOptions;
+pub use request::{Progress, ProgressCallback};
+
+/// The default bound on requests handled at once per connection.
+pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
+/// A boxed, sendable future.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What answering a request produced: the result object as JSON text, or an error.
+pub(crate) type Reply = Result<String, ErrorObject>;
+
+/// How a handler answers a request.
+pub(crate) enum Dispatch {
+    /// The answer is known already; no task is spawned.
+    Now(Reply),
+    /// The answer comes from this future, run in its own task.
+    Later(BoxFuture<Reply>),
+}
+
+/// Everything a handler needs to answer one request, beyond its method and params.
+#[derive(Clone)]
+pub(crate) struct RequestCx {
+    pub(crate) id: RequestId,
+    pub(crate) outbound: Outbound,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) peer: Peer,
+}
+
+/// The side of a connection that answers what the other side sends.
+pub(crate) trait Handler: Send + Sync + 'static {
+    /// Called on the reader, in arrival order, for every request. Quick work (routing,
+    /// decoding params, session bookkeeping) happens here; anything that may wait goes in
+    /// the returned future.
+    fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch;
+
+    /// Called on the reader for every notification the engine does not consume itself.
+    fn on_notification(&self, method: &str, params: Option<&RawValue>, cx: NotificationCx<'_>);
+
+    /// Whether a JSON-RPC batch is acceptable now (2025-03-26 sessions only).
+    fn accepts_batches(&self) -> bool {
+        false
+    }
+
+    /// Whether an error about a message whose id could not be read says `"id": null`
+    /// (JSON-RPC 2.0, and revisions up to 2025-06-18) rather than leaving the id out
+    /// (2025-11-25 on, whose schemas make it optional and never null).
+    fn null_unknown_ids(&self) -> bool {
+        false
+    }
+}
+
+/// What a handler gets with a notification.
+pub(crate) struct NotificationCx<'a> {
+    #[allow(dead_code)]
+    pub(crate) peer: &'a Peer,
+    #[allow(dead_code)]
+    pub(crate) outbound: &'a Outbound,
+}
+
+/// One end of a JSON-RPC connection. Cloning is cheap.
+#[derive(Clone)]
+pub(crate) struct Peer {
+    inner: Arc<PeerInner>,
+}
+
+struct PeerInner {
+    next_id: AtomicI64,
+    /// Requests we sent, waiting for their response.
+    pending: Mutex<HashMap<RequestId, oneshot::Sender<Result<Box<RawValue>, ErrorObject>>>>,
+    /// Requests we received and are handling.
+    in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    /// Progress callbacks of requests we sent, by progress token.
+    progress: Mutex<HashMap<RequestId, request::ProgressEntry>>,
+    limit: Arc<Semaphore>,
+    tasks: TaskTracker,
+    closed: CancellationToken,
+}
+
+impl Peer {
+    pub(crate) fn new(max_in_flight: usize) -> Self {
+        Peer {
+            inner: Arc::new(PeerInner {
+                next_id: AtomicI64::new(1),
+                pending: Mutex::default(),
+                in_flight: Mutex::default(),
+                progress: Mutex::default(),
+                limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
+                tasks: TaskTracker::new(),
+                closed: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// A fresh id for a request this side sends.
+    pub(crate) fn next_id(&self) -> RequestId {
+        RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Fires when the connection has closed.
+    pub(crate) fn closed(&self) -> &CancellationToken {
+        &self.inner.closed
+    }
+
+    /// Handles one incoming frame; waits while too many requests are in flight.
+    pub(crate) async fn handle_frame<H: Handler>(
+        &self,
+        frame: &str,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+    ) {
+        match frame::decode(frame) {
+            Decoded::Single(Ok(message)) => self.handle_message(message, handler, outbound).await,
+            Decoded::Single(Err(invalid)) => {
+                tracing::debug!(code = invalid.error.code, message = %invalid.error.message, "rejected frame");
+                let frame = frame::encode_error(
+                    invalid.id.as_ref(),
+                    handler.null_unknown_ids(),
+                    &invalid.error,
+                );
+                let _ = outbound.send_response(frame).await;
+            }
+            Decoded::Batch(items) => self.handle_batch(items, handler, outbound).await,
+        }
+    }
+
+    async fn handle_message<H: Handler>(
+        &self,
+        message: Message<'_>,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+    ) {
+        match message {
+            Message::Request { id, method, params } => {
+                if let Some(dispatched) =
+                    self.dispatch(id, &method, params, handler, outbound).await
+                {
+                    let (id, reply) = dispatched;
+                    let _ = outbound.send_response(encode_reply(&id, reply)).await;
+                }
+            }
+            Message::Notification { method, params } => {
+                self.handle_notification(&method, params, handler, outbound)
+            }
+            Message::Result { id, result } => self.complete(&id, Ok(result.to_owned())),
+            Message::Error {
+                id: Some(id),
+                error,
+            } => self.complete(&id, Err(error)),
+            Message::Error { id: None, error } => {
+                tracing::warn!(code = error.code, message = %error.message, "peer reported an error without an id");
+            }
+        }
+    }
+
+    /// Starts handling a request. Returns the reply when it is known at once; otherwise the
+    /// reply is sent by the spawned task.
+    async fn dispatch<H: Handler>(
+        &self,
+        id: RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+    ) -> Option<(RequestId, Reply)> {
+        if self
+            .inner
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .contains_key(&id)
+        {
+            let error = ErrorObject::invalid_request(format!(
+                "request id {id} is already in use by a request still in flight"
+            ));
+            return Some((id, Err(error)));
+        }
+        // Backpressure: with the bound reached, the reader waits here and reads no more.
+        let Ok(permit) = self.inner.limit.clone().acquire_owned().await else {
+            return None;
+        };
+        let cancel = self.inner.closed.child_token();
+        let cx = RequestCx {
+            id: id.clone(),
+            outbound: outbound.clone(),
+            cancel: cancel.clone(),
+            peer: self.clone(),
+        };
+        match handler.on_request(method, params, cx) {
+            Dispatch::Now(reply) => Some((id, reply)),
+            Dispatch::Later(future) => {
+                self.inner
+                    .in_flight
+                    .lock()
+                    .expect("in-flight lock")
+                    .insert(id.clone(), cancel.clone());
+                let peer = self.clone();
+                let outbound = outbound.clone();
+                self.inner.tasks.spawn(async move {
+                    let reply = tokio::select! {
+                        biased;
+                        _ = cancel.cancelled() => None,
+                        reply = future => Some(reply),
+                    };
+                    // Forget the id before answering, so the peer may reuse it at once.
+                    peer.inner
+                        .in_flight
+                        .lock()
+                        .expect("in-flight lock")
+                        .remove(&id);
+                    if let Some(reply) = reply {
+                        let _ = outbound.send_response(encode_reply(&id, reply)).await;
+                    }
+                    drop(permit);
+                });
+                None
+            }
+        }
+    }
+
+    async fn handle_batch<H: Handler>(
+        &self,
+        items: Vec<Result<Message<'_>, frame::Invalid>>,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+    ) {
+        if !handler.accepts_batches() {
+            // Refuse each request with its own id, so no caller is left waiting.
+            let error = ErrorObject::invalid_request(
+                "JSON-RPC batches are only allowed with protocol version 2025-03-26",
+            );
+            for item in &items {
+                let id = match item {
+                    Ok(Message::Request { id, .. }) => Some(id),
+                    Err(invalid) => invalid.id.as_ref(),
+                    Ok(_) => continue,
+                };
+                let frame = frame::encode_error(id, handler.null_unknown_ids(), &error);
+                let _ = outbound.send_response(frame).await;
+            }
+            return;
+        }
+        // Each request of the batch is answered in the one array sent back.
+        let (batch_out, mut batch_rx) = Outbound::channel();
+        let mut expected = 0usize;
+        let mut replies = Vec::new();
+        for item in items {
+            match item {
+                Ok(Message::Request { id, method, params }) => {
+                    expected += 1;
+                    if let Some((id, reply)) = self
+                        .dispatch(id, &method, params, handler, &batch_out)
+                        .await
+                    {
+                        replies.push(encode_reply(&id, reply));
+                    }
+                }
+                Ok(other) => self.handle_message(other, handler, outbound).await,
+                Err(invalid) => {
+                    expected += 1;
+                    replies.push(frame::encode_error(
+                        invalid.id.as_ref(),
+                        handler.null_unknown_ids(),
+                        &invalid.error,
+                    ));
+                }
+            }
+        }
+        drop(batch_out);
+        // Requests handled in tasks send their responses (and any notifications they emit)
+        // to `batch_rx`: responses join the one array sent back, notifications go out at
+        // once. This runs in its own task so the reader keeps reading (a batched request
+        // may wait on a cancellation or on an answer from the peer).
+        let outbound = outbound.clone();
+        self.inner.tasks.spawn(async move {
+            while replies.len() < expected {
+                let Some(out) = batch_rx.recv().await else {
+                    break;
+                };
+                if out.is_response {
+                    replies.push(out.text);
+                } else {
+                    let _ = outbound.send(out.text).await;
+                }
+            }
+            if !replies.is_empty() {
+                let _ = outbound
+                    .send_response(format!("[{}]", replies.join(",")))
+                    .await;
+            }
+        });
+    }
+
+    fn handle_notification<H: Handler>(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+    ) {
+        match method {
+            "notifications/cancelled" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Cancelled {
+                    request_id: RequestId,
+                }
+                match params.map(|p| serde_json::from_str::<Cancelled>(p.get())) {
+                    Some(Ok(c)) => {
+                        let token = self
+                            .inner
+                            .in_flight
+                            .lock()
+                            .expect("in-flight lock")
+                            .get(&c.request_id)
+                            .cloned();
+                        match token {
+                            Some(token) => {
+                                tracing::debug!(id = %c.request_id, "request cancelled by peer");
+                                token.cancel();
+                            }
+                            None => {
+                                tracing::debug!(id = %c.request_id, "cancellation for a request not in flight")
+                            }
+                        }
+                    }
+                    _ => tracing::debug!("ignored malformed notifications/cancelled"),
+                }
+            }
+            "notifications/progress" if self.route_progress(params) => {}
+            _ => handler.on_notification(
+                method,
+                params,
+                NotificationCx {
+                    peer: self,
+                    outbound,
+                },
+            ),
+        }
+    }
+
+    fn complete(&self, id: &RequestId, outcome: Result<Box<RawValue>, ErrorObject>) {
+        let waiter = self.inner.pending.lock().expect("pending lock").remove(id);
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(outcome);
+            }
+            None => tracing::debug!(%id, "response to no pending request"),
+        }
+    }
+
+    /// Marks the connection closed: pending requests fail, handlers are cancelled.
+    pub(crate) fn close(&self) {
+        self.inner.closed.cancel();
+        self.inner.pending.lock().expect("pending lock").clear();
+        self.inner.progress.lock().expect("progress lock").clear();
+    }
+
+    /// Waits until every spawned handler has finished (or been cancelled).
+    pub(crate) async fn drain(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
+    /// How many incoming requests are being handled right now.
+    #[cfg(test)]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.inner.in_flight.lock().expect("in-flight lock").len()
+    }
+}
+
+fn encode_reply(id: &RequestId, reply: Reply) -> String {
+    match reply {
+        Ok(result) => frame::encode_result(id, &result),
+        Err(error) => frame::encode_error(Some(id), false, &error),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,76 @@
+//! The sending half of a connection: where encoded frames go.
+
+use tokio::sync::mpsc;
+
+use crate::error::Error;
+
+/// How many encoded frames may wait for the writer before senders wait too.
+pub(crate) const OUTBOUND_CAPACITY: usize = 1024;
+
+/// A cheap-to-clone handle that queues encoded frames for one writer.
+///
+/// On stdio every request shares the connection's writer; on HTTP each POST gets its own,
+/// so a request's notifications and its response travel on that POST's stream.
+#[derive(Clone, Debug)]
+pub(crate) struct Outbound {
+    tx: mpsc::Sender<OutFrame>,
+}
+
+/// One encoded message on its way out.
+#[derive(Debug)]
+pub(crate) struct OutFrame {
+    /// The JSON text, without a line terminator.
+    pub(crate) text: String,
+    /// Whether this answers a request (a transport may end a stream after the last one).
+    pub(crate) is_response: bool,
+}
+
+impl Outbound {
+    /// A handle and the receiver its writer drains.
+    pub(crate) fn channel() -> (Outbound, mpsc::Receiver<OutFrame>) {
+        let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
+        (Outbound { tx }, rx)
+    }
+
+    /// Queues a request or notification, waiting while the writer is behind (this is the
+    /// backpressure).
+    pub(crate) async fn send(&self, text: String) -> Result<(), Error> {
+        self.tx
+            .send(OutFrame {
+                text,
+                is_response: false,
+            })
+            .await
+            .map_err(|_| Error::closed())
+    }
+
+    /// Queues a response, waiting while the writer is behind.
+    pub(crate) async fn send_response(&self, text: String) -> Result<(), Error> {
+        self.tx
+            .send(OutFrame {
+                text,
+                is_response: true,
+            })
+            .await
+            .map_err(|_| Error::closed())
+    }
+
+    /// Queues a frame from a context that cannot wait (a destructor): if the queue is full,
+    /// a task sends it once there is room.
+    pub(crate) fn send_detached(&self, text: String) {
+        match self.tx.try_send(OutFrame {
+            text,
+            is_response: false,
+        }) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(frame)) => {
+                let tx = self.tx.clone();
+                if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                    handle.spawn(async move {
+                        let _ = tx.send(frame).await;
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Requests this side sends: correlation, timeouts that progress resets, cancellation.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use oxmcp_protocol::jsonrpc::RequestId;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+
+use super::{frame, Outbound, Peer};
+use crate::error::Error;
+
+/// A progress update for a request in flight.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Progress so far; increases with every update.
+    pub progress: f64,
+    /// The total, when known.
+    pub total: Option<f64>,
+    /// A human-readable message, when given.
+    pub message: Option<String>,
+}
+
+/// A callback that receives a request's progress updates.
+#[derive(Clone)]
+pub struct ProgressCallback(pub(crate) Arc<dyn Fn(Progress) + Send + Sync>);
+
+impl ProgressCallback {
+    /// Wraps a closure.
+    pub fn new(f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        ProgressCallback(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for ProgressCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressCallback")
+    }
+}
+
+/// How one outgoing request waits for its answer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestOptions {
+    /// Give up when nothing (no response, no progress) arrived for this long.
+    pub(crate) timeout: Option<Duration>,
+    /// Give up after this long in all, whatever progress arrives.
+    pub(crate) max_total: Option<Duration>,
+    /// Receives progress; its token is the request id.
+    pub(crate) progress: Option<ProgressCallback>,
+    /// Cancels the request when fired.
+    pub(crate) cancel: Option<CancellationToken>,
+}
+
+pub(crate) struct ProgressEntry {
+    callback: Option<ProgressCallback>,
+    /// Milliseconds since `start` of the latest progress update.
+    last: Arc<AtomicU64>,
+    start: Instant,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressParams {
+    progress_token: RequestId,
+    progress: f64,
+    #[serde(default)]
+    total: Option<f64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl Peer {
+    /// Sends a request and waits for its result.
+    ///
+    /// `params` is the params object as JSON text. The request id is `id` (take it from
+    /// [`Peer::next_id`]); when `options.progress` is set, the caller has put the same id in
+    /// `_meta.progressToken`. If the wait ends early (timeout, cancellation, the future is
+    /// dropped), the peer is sent `notifications/cancelled`.
+    pub(crate) async fn request(
+        &self,
+        outbound: &Outbound,
+        id: RequestId,
+        method: &str,
+        params: Option<&str>,
+        options: RequestOptions,
+    ) -> Result<Box<RawValue>, Error> {
+        if self.inner.closed.is_cancelled() {
+            return Err(Error::closed());
+        }
+        let (tx, mut rx) = oneshot::channel();
+        let start = Instant::now();
+        let last = Arc::new(AtomicU64::new(0));
+        self.inner
+            .pending
+            .lock()
+            .expect("pending lock")
+            .insert(id.clone(), tx);
+        if options.progress.is_some() || options.timeout.is_some() {
+            let entry = ProgressEntry {
+                callback: options.progress.clone(),
+                last: last.clone(),
+                start,
+            };
+            self.inner
+                .progress
+                .lock()
+                .expect("progress lock")
+                .insert(id.clone(), entry);
+        }
+        let mut guard = Abandon {
+            peer: self,
+            outbound,
+            id: &id,
+            armed: true,
+        };
+        outbound
+            .send(frame::encode_request(&id, method, params))
+            .await?;
+
+        let never = CancellationToken::new();
+        let cancel = options.cancel.as_ref().unwrap_or(&never);
+        let cap = options.max_total.map(|d| start + d);
+        let outcome = loop {
+            let idle_deadline = options
+                .timeout
+                .map(|t| start + Duration::from_millis(last.load(Ordering::Relaxed)) + t);
+            let deadline = match (idle_deadline, cap) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                result = &mut rx => break match result {
+                    Ok(Ok(raw)) => Ok(raw),
+                    Ok(Err(error)) => Err(Error::rpc(error)),
+                    Err(_) => Err(Error::closed()),
+                },
+                _ = cancel.cancelled() => break Err(Error::cancelled()),
+                _ = self.inner.closed.cancelled() => break Err(Error::closed()),
+                _ = sleep => {
+                    let now = Instant::now();
+                    let idle_until = options.timeout.map(|t| {
+                        start + Duration::from_millis(last.load(Ordering::Relaxed)) + t
+                    });
+                    let capped = cap.is_some_and(|c| now >= c);
+                    if capped || idle_until.is_some_and(|at| now >= at) {
+                        break Err(Error::timeout(now - start));
+                    }
+                }
+            }
+        };
+        // A response (result or error) or a closed connection needs no cancellation.
+        guard.armed = match &outcome {
+            Ok(_) => false,
+            Err(e) => e.rpc_error().is_none() && !e.is_closed(),
+        };
+        drop(guard);
+        self.inner
+            .progress
+            .lock()
+            .expect("progress lock")
+            .remove(&id);
+        outcome
+    }
+
+    /// Sends a notification.
+    pub(crate) async fn notify(
+        &self,
+        outbound: &Outbound,
+        method: &str,
+        params: Option<&str>,
+    ) -> Result<(), Error> {
+        outbound
+            .send(frame::encode_notification(method, params))
+            .await
+    }
+
+    /// Hands a progress notification to the callback of the request it belongs to.
+    /// Returns whether it belonged to one of our requests.
+    pub(super) fn route_progress(&self, params: Option<&RawValue>) -> bool {
+        let Some(Ok(p)) = params.map(|p| serde_json::from_str::<ProgressParams>(p.get())) else {
+            return false;
+        };
+        let callback = {
+            let progress = self.inner.progress.lock().expect("progress lock");
+            let Some(entry) = progress.get(&p.progress_token) else {
+                return false;
+            };
+            let elapsed = entry.start.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
+            entry.last.store(elapsed, Ordering::Relaxed);
+            entry.callback.clone()
+        };
+        if let Some(callback) = callback {
+            (callback.0)(Progress {
+                progress: p.progress,
+                total: p.total,
+                message: p.message,
+            });
+        }
+        true
+    }
+}
+
+/// Cleans up a request that stopped waiting before its answer came, and tells the peer.
+struct Abandon<'a> {
+    peer: &'a Peer,
+    outbound: &'a Outbound,
+    id: &'a RequestId,
+    armed: bool,
+}
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        self.peer
+            .inner
+            .pending
+            .lock()
+            .expect("pending lock")
+            .remove(self.id);
+        if self.armed {
+            self.peer
+                .inner
+                .progress
+                .lock()
+                .expect("progress lock")
+                .remove(self.id);
+            let params = serde_json::json!({ "requestId": self.id, "reason": "request abandoned by the caller" });
+            self.outbound.send_detached(frame::encode_notification(
+                "notifications/cancelled",
+                Some(&params.to_string()),
+            ));
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! `Context`: what a handler knows about the request it is answering.
+
+use std::sync::Arc;
+
+use oxmcp_protocol::jsonrpc::{ProgressToken, RequestId};
+use oxmcp_protocol::lifecycle::{ClientCapabilities, Implementation};
+use oxmcp_protocol::logging::LoggingLevel;
+use oxmcp_protocol::ProtocolVersion;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
+
+use super::session::LegacySession;
+use crate::error::Error;
+use crate::rpc::{Outbound, Peer};
+
+/// The request a handler is answering: its id, the client that sent it, and the ways to
+/// talk back while it runs (progress, log messages) or notice it was cancelled.
+///
+/// `Context` is an extractor: add a `ctx: Context` argument to a tool. Cloning is cheap.
+///
+/// ```
+/// use oxmcp::server::{Args, Context};
+/// # #[derive(serde::Deserialize, schemars::JsonSchema)] struct Job { steps: u32 }
+/// async fn run(Args(job): Args<Job>, ctx: Context) -> String {
+///     for step in 0..job.steps {
+///         if ctx.is_cancelled() { return "stopped".into(); }
+///         ctx.progress(f64::from(step), Some(f64::from(job.steps)), None).await;
+///     }
+///     format!("ran {} steps for {:?}", job.steps, ctx.client_info().map(|c| c.name))
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    request_id: RequestId,
+    version: ProtocolVersion,
+    client: ClientRef,
+    progress_token: Option<ProgressToken>,
+    /// The level the request asked for (modern `_meta`); legacy sessions keep theirs.
+    log_level: Option<LoggingLevel>,
+    cancel: CancellationToken,
+    outbound: Outbound,
+    #[allow(dead_code)]
+    peer: Peer,
+}
+
+/// Where the client's identity and capabilities come from.
+pub(crate) enum ClientRef {
+    /// A legacy session, set up by `initialize`.
+    Session(Arc<LegacySession>),
+    /// A modern request's own `_meta`, kept raw until asked for.
+    Request {
+        capabilities: Option<Box<RawValue>>,
+        info: Option<Box<RawValue>>,
+    },
+}
+
+pub(crate) struct ContextParts {
+    pub(crate) request_id: RequestId,
+    pub(crate) version: ProtocolVersion,
+    pub(crate) client: ClientRef,
+    pub(crate) progress_token: Option<ProgressToken>,
+    pub(crate) log_level: Option<LoggingLevel>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) outbound: Outbound,
+    pub(crate) peer: Peer,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProgressParams<'a> {
+    progress_token: &'a ProgressToken,
+    progress: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LogParams<'a, T: Serialize> {
+    level: LoggingLevel,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logger: Option<&'a str>,
+    data: &'a T,
+}
+
+impl Context {
+    pub(crate) fn new(parts: ContextParts) -> Self {
+        Context {
+            inner: Arc::new(Inner {
+                request_id: parts.request_id,
+                version: parts.version,
+                client: parts.client,
+                progress_token: parts.progress_token,
+                log_level: parts.log_level,
+                cancel: parts.cancel,
+                outbound: parts.outbound,
+                peer: parts.peer,
+            }),
+        }
+    }
+
+    /// The JSON-RPC id of the request.
+    pub fn request_id(&self) -> &RequestId {
+        &self.inner.request_id
+    }
+
+    /// The protocol revision the client speaks on this request.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.inner.version
+    }
+
+    /// The client's self-reported name and version, if it sent them.
+    pub fn client_info(&self) -> Option<Implementation> {
+        match &self.inner.client {
+            ClientRef::Session(s) => Some(s.client_info.clone()),
+            ClientRef::Request { info, .. } => info
+                .as_ref()
+                .and_then(|raw| serde_json::from_str(raw.get()).ok()),
+        }
+    }
+
+    /// The capabilities the client declared (for this request, in the modern era).
+    pub fn client_capabilities(&self) -> ClientCapabilities {
+        match &self.inner.client {
+            ClientRef::Session(s) => s.capabilities.clone(),
+            ClientRef::Request { capabilities, .. } => capabilities
+                .as_ref()
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The progress token the client attached, if it wants progress.
+    pub fn progress_token(&self) -> Option<&ProgressToken> {
+        self.inner.progress_token.as_ref()
+    }
+
+    /// Fires when the client cancels the request (or the connection closes). A handler
+    /// that stops early needs no response: none is sent for a cancelled request.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.inner.cancel
+    }
+
+    /// Whether the request has been cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+
+    /// Reports progress, if the client asked for it (sent a progress token); otherwise does
+    /// nothing. `progress` should grow with every call.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.inner.progress_token else {
+            return;
+        };
+        let params = ProgressParams {
+            progress_token: token,
+            progress,
+            total,
+            message,
+        };
+        self.notify("notifications/progress", &params).await;
+    }
+
+    /// Sends a log message to the client (`notifications/message`) if the client's level
+    /// lets it through: in the modern era only when the request asked for logs with
+    /// `io.modelcontextprotocol/logLevel`; in a legacy session, per `logging/setLevel`.
+    pub async fn log<T: Serialize>(&self, level: LoggingLevel, logger: Option<&str>, data: &T) {
+        if !self.wants_log(level) {
+            return;
+        }
+        self.notify(
+            "notifications/message",
+            &LogParams {
+                level,
+                logger,
+                data,
+            },
+        )
+        .await;
+    }
+
+    /// Whether a message at `level` would reach the client.
+    pub fn wants_log(&self, level: LoggingLevel) -> bool {
+        let threshold = match &self.inner.client {
+            ClientRef::Session(s) => s.log_level(),
+            ClientRef::Request { .. } => self.inner.log_level,
+        };
+        match threshold {
+            Some(min) => level >= min,
+            // Legacy sessions that never set a level get everything; modern requests that
+            // did not ask get nothing.
+            None => matches!(self.inner.client, ClientRef::Session(_)),
+        }
+    }
+
+    async fn notify<T: Serialize>(&self, method: &str, params: &T) {
+        let Ok(params) = serde_json::to_string(params) else {
+            return;
+        };
+        let frame = crate::rpc::frame::encode_notification(method, Some(&params));
+        if let Err(e) = self.inner.outbound.send(frame).await {
+            tracing::debug!(error = %e, method, "notification not sent");
+        }
+    }
+
+    /// The connection's peer, for requests back to the client.
+    #[allow(dead_code)]
+    pub(crate) fn peer(&self) -> (&Peer, &Outbound) {
+        (&self.inner.peer, &self.inner.outbound)
+    }
+
+    #[allow(dead_code)]
+    pub(crate) fn closed_error() -> Error {
+        Error::closed()
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("request_id", &self.inner.request_id)
+            .field("protocol_version", &self.inner.version)
+            .field("progress_token", &self.inner.progress_token)
+            .field("cancelled", &self.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,144 @@
+//! Newline-delimited JSON framing over any byte stream.
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc;
+
+use super::{FrameSource, ReadFrame};
+use crate::rpc::OutFrame;
+
+/// Reads one frame per line, with a size limit that never buffers more than it allows.
+pub(crate) struct LineReader<R> {
+    reader: R,
+    max: usize,
+    buf: Vec<u8>,
+}
+
+impl<R: AsyncBufRead + Unpin + Send> LineReader<R> {
+    pub(crate) fn new(reader: R, max: usize) -> Self {
+        LineReader {
+            reader,
+            max,
+            buf: Vec::with_capacity(8 * 1024),
+        }
+    }
+}
+
+impl<R: AsyncBufRead + Unpin + Send> FrameSource for LineReader<R> {
+    async fn next_frame(&mut self) -> std::io::Result<Option<ReadFrame>> {
+        self.buf.clear();
+        let mut skipped = 0usize;
+        loop {
+            let available = self.reader.fill_buf().await?;
+            if available.is_empty() {
+                // End of input: a last line without a newline still counts.
+                if skipped > 0 {
+                    return Ok(Some(ReadFrame::TooLarge(skipped)));
+                }
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(self.take()));
+            }
+            let (chunk, found) = match memchr(available) {
+                Some(i) => (&available[..i], Some(i)),
+                None => (available, None),
+            };
+            if skipped > 0 || self.buf.len() + chunk.len() > self.max {
+                skipped += self.buf.len() + chunk.len();
+                self.buf.clear();
+            } else {
+                self.buf.extend_from_slice(chunk);
+            }
+            let consumed = found.map_or(available.len(), |i| i + 1);
+            self.reader.consume(consumed);
+            if found.is_some() {
+                if skipped > 0 {
+                    return Ok(Some(ReadFrame::TooLarge(skipped)));
+                }
+                return Ok(Some(self.take()));
+            }
+        }
+    }
+}
+
+impl<R> LineReader<R> {
+    fn take(&mut self) -> ReadFrame {
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        match String::from_utf8(std::mem::take(&mut self.buf)) {
+            Ok(s) => ReadFrame::Frame(s),
+            Err(_) => ReadFrame::NotUtf8,
+        }
+    }
+}
+
+fn memchr(haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == b'\n')
+}
+
+/// Writes each frame as one line. Frames queued together are written together and flushed
+/// once, so a burst of responses costs one write.
+pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
+    mut rx: mpsc::Receiver<OutFrame>,
+    writer: W,
+) -> std::io::Result<()> {
+    let mut out = BufWriter::with_capacity(64 * 1024, writer);
+    while let Some(frame) = rx.recv().await {
+        out.write_all(frame.text.as_bytes()).await?;
+        out.write_all(b"\n").await?;
+        while let Ok(frame) = rx.try_recv() {
+            out.write_all(frame.text.as_bytes()).await?;
+            out.write_all(b"\n").await?;
+        }
+        out.flush().await?;
+    }
+    out.flush().await?;
+    out.shutdown().await.or_else(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn frames(input: &[u8], max: usize) -> Vec<String> {
+        let mut reader = LineReader::new(tokio::io::BufReader::with_capacity(4, input), max);
+        let mut out = Vec::new();
+        while let Some(f) = reader.next_frame().await.unwrap() {
+            out.push(match f {
+                ReadFrame::Frame(s) => s,
+                ReadFrame::TooLarge(n) => format!("<too large {n}>"),
+                ReadFrame::NotUtf8 => "<not utf-8>".to_owned(),
+            });
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn splits_lines_across_small_reads() {
+        assert_eq!(
+            frames(b"abc\r\ndefgh\nlast", 100).await,
+            vec!["abc", "defgh", "last"]
+        );
+    }
+
+    #[tokio::test]
+    async fn skips_oversized_lines_and_goes_on() {
+        let got = frames(b"ok\n0123456789abcdef\nnext\n", 8).await;
+        assert_eq!(got, vec!["ok", "<too large 16>", "next"]);
+    }
+
+    #[tokio::test]
+    async fn reports_invalid_utf8() {
+        assert_eq!(
+            frames(b"\xff\xfe\nok\n", 100).await,
+            vec!["<not utf-8>", "ok"]
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Transports: how frames travel between client and server.
+//!
+//! - [`stdio`]: newline-delimited JSON over stdin/stdout (server) or a child process (client).
+//! - memory: an in-process pair, used by [`crate::testing::TestClient`].
+
+pub(crate) mod lines;
+pub(crate) mod memory;
+#[cfg(feature = "stdio")]
+pub mod stdio;
+
+use std::sync::Arc;
+
+use crate::rpc::{Handler, Outbound, Peer};
+
+/// The default largest frame a transport accepts: 16 MiB.
+pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
+
+/// One frame read from a transport.
+#[derive(Debug)]
+pub(crate) enum ReadFrame {
+    /// A complete frame.
+    Frame(String),
+    /// A frame over the size limit was skipped; its size so far.
+    TooLarge(usize),
+    /// A frame that is not UTF-8 was skipped.
+    NotUtf8,
+}
+
+/// Something frames are read from.
+pub(crate) trait FrameSource: Send {
+    /// The next frame; `None` at end of input.
+    fn next_frame(
+        &mut self,
+    ) -> impl std::future::Future<Output = std::io::Result<Option<ReadFrame>>> + Send;
+}
+
+/// Reads frames and hands them to the peer until the input ends, then waits for the
+/// handlers still running and closes the peer.
+pub(crate) async fn drive<H: Handler, R: FrameSource>(
+    peer: Peer,
+    handler: Arc<H>,
+    mut source: R,
+    outbound: Outbound,
+) -> std::io::Result<()> {
+    let result = loop {
+        let frame = tokio::select! {
+            frame = source.next_frame() => frame,
+            _ = peer.closed().cancelled() => break Ok(()),
+        };
+        match frame {
+            Ok(Some(ReadFrame::Frame(text))) => {
+                if text.trim().is_empty() {
+                    continue;
+                }
+                peer.handle_frame(&text, &handler, &outbound).await;
+            }
+            Ok(Some(ReadFrame::TooLarge(size))) => {
+                tracing::warn!(size, "skipped a frame over the size limit");
+                let error = oxmcp_protocol::ErrorObject::invalid_request(format!(
+                    "message too large: more than {size} bytes"
+                ));
+                let _ = outbound
+                    .send_response(crate::rpc::frame::encode_error(
+                        None,
+                        handler.null_unknown_ids(),
+                        &error,
+                    ))
+                    .await;
+            }
+            Ok(Some(ReadFrame::NotUtf8)) => {
+                let error = oxmcp_protocol::ErrorObject::parse_error("invalid JSON: not UTF-8");
+                let _ = outbound
+                    .send_response(crate::rpc::frame::encode_error(
+                        None,
+                        handler.null_unknown_ids(),
+                        &error,
+                    ))
+                    .await;
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    peer.drain().await;
+    peer.close();
+    result
+}

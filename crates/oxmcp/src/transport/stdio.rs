@@ -1,0 +1,248 @@
+//! The stdio transport: newline-delimited JSON-RPC.
+//!
+//! A server reads stdin and writes stdout through one writer task; nothing else in oxmcp
+//! ever writes to stdout (logs go through `tracing`, to stderr). A client spawns the server
+//! as a child process described by a [`ChildCommand`].
+
+use std::collections::VecDeque;
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+use super::lines::{write_lines, LineReader};
+use super::DEFAULT_MAX_FRAME;
+use crate::error::Error;
+use crate::rpc::{Handler, Outbound, Peer};
+
+/// Serves one connection on this process's stdin/stdout until stdin ends; then waits for
+/// the requests still running and flushes their answers.
+pub(crate) async fn serve_stdio<H: Handler>(peer: Peer, handler: Arc<H>) -> std::io::Result<()> {
+    serve_lines(peer, handler, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serves one newline-delimited connection over any byte streams.
+pub(crate) async fn serve_lines<H, R, W>(
+    peer: Peer,
+    handler: Arc<H>,
+    reader: R,
+    writer: W,
+) -> std::io::Result<()>
+where
+    H: Handler,
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (outbound, rx) = Outbound::channel();
+    let writer = tokio::spawn(write_lines(rx, writer));
+    let source = LineReader::new(
+        BufReader::with_capacity(64 * 1024, reader),
+        DEFAULT_MAX_FRAME,
+    );
+    let read = super::drive(peer, handler, source, outbound).await;
+    // Every outbound handle is gone once the handlers are done: the writer drains and ends.
+    let written = writer.await.map_err(std::io::Error::other)?;
+    read?;
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// What happens to a child process's stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StderrMode {
+    /// Passed through to this process's stderr (the default).
+    #[default]
+    Inherit,
+    /// Kept (the last 64 KiB) and available from [`ChildProcess::stderr_output`]; each line
+    /// is also logged at `debug` level.
+    Capture,
+    /// Discarded.
+    Null,
+}
+
+/// How to start an MCP server as a child process.
+///
+/// ```
+/// use oxmcp::transport::stdio::{ChildCommand, StderrMode};
+/// let cmd = ChildCommand::new("python3")
+///     .args(["-m", "my_server"])
+///     .env("LOG_LEVEL", "debug")
+///     .stderr(StderrMode::Capture);
+/// # let _ = cmd;
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ChildCommand {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    env_clear: bool,
+    cwd: Option<PathBuf>,
+    stderr: StderrMode,
+    shutdown_grace: Duration,
+}
+
+impl ChildCommand {
+    /// A command running `program`.
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        ChildCommand {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+            env_clear: false,
+            cwd: None,
+            stderr: StderrMode::Inherit,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+
+    /// Adds an argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Starts the child with only the variables set by [`env`](Self::env).
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Chooses what happens to the child's stderr.
+    pub fn stderr(mut self, mode: StderrMode) -> Self {
+        self.stderr = mode;
+        self
+    }
+
+    /// How long [`ChildProcess::shutdown`] waits for the child to exit after closing its
+    /// stdin, before killing it (default 5 s).
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    pub(crate) fn spawn(&self) -> Result<(ChildProcess, ChildStdin, ChildStdout), Error> {
+        let mut cmd = tokio::process::Command::new(&self.program);
+        cmd.args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(match self.stderr {
+                StderrMode::Inherit => Stdio::inherit(),
+                StderrMode::Capture => Stdio::piped(),
+                StderrMode::Null => Stdio::null(),
+            })
+            .kill_on_drop(true);
+        if self.env_clear {
+            cmd.env_clear();
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        if let Some(cwd) = &self.cwd {
+            cmd.current_dir(cwd);
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::transport("spawn the server process", e))?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| Error::protocol("child has no stdin"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Error::protocol("child has no stdout"))?;
+        let captured = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(stderr) = child.stderr.take() {
+            let captured = captured.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    tracing::debug!(target: "oxmcp::child_stderr", "{line}");
+                    let mut buf = captured.lock().expect("stderr lock");
+                    buf.extend(line.bytes().chain(std::iter::once(b'\n')));
+                    let excess = buf.len().saturating_sub(STDERR_KEEP);
+                    buf.drain(..excess);
+                }
+            });
+        }
+        let process = ChildProcess {
+            child: Arc::new(tokio::sync::Mutex::new(child)),
+            captured,
+            grace: self.shutdown_grace,
+        };
+        Ok((process, stdin, stdout))
+    }
+}
+
+const STDERR_KEEP: usize = 64 * 1024;
+
+/// A running server child process. Dropping the last handle kills it.
+#[derive(Debug, Clone)]
+pub struct ChildProcess {
+    child: Arc<tokio::sync::Mutex<Child>>,
+    captured: Arc<Mutex<VecDeque<u8>>>,
+    grace: Duration,
+}
+
+impl ChildProcess {
+    /// What the child wrote to stderr (the last 64 KiB), with [`StderrMode::Capture`].
+    pub fn stderr_output(&self) -> String {
+        let buf = self.captured.lock().expect("stderr lock");
+        let (a, b) = buf.as_slices();
+        let mut bytes = Vec::with_capacity(buf.len());
+        bytes.extend_from_slice(a);
+        bytes.extend_from_slice(b);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The operating system's process id, while the child runs.
+    pub async fn id(&self) -> Option<u32> {
+        self.child.lock().await.id()
+    }
+
+    /// Waits for the child to exit (its stdin must already be closed), killing it after the
+    /// grace period. Returns its exit status.
+    pub(crate) async fn shutdown(&self) -> std::io::Result<std::process::ExitStatus> {
+        let mut child = self.child.lock().await;
+        match tokio::time::timeout(self.grace, child.wait()).await {
+            Ok(status) => status,
+            Err(_) => {
+                tracing::warn!("server process did not exit in time; killing it");
+                child.kill().await?;
+                child.wait().await
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the oxmcp SDK: one binary, one module per concern.
+//!
+//! Every frame that crosses a connection in these tests is validated against the official
+//! JSON schema of the revision it speaks (see `support`).
+
+mod support;
+
+mod client;
+mod lifecycle;
+mod rpc;
+mod tools;

@@ -1,0 +1,144 @@
+//! oxmcp's client against a server written with the official Python SDK, over stdio.
+//!
+//! Run by `cargo xtask interop`, which creates the Python environment and sets
+//! `OXMCP_INTEROP_PYTHON` (the interpreter) and `OXMCP_INTEROP_DIR` (`interop/python`).
+//! Without them the test says so and passes, unless `CI` is set: then it fails.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oxmcp::client::{CallOptions, Client, EraChoice};
+use oxmcp::protocol::content::ContentBlock;
+use oxmcp::protocol::ProtocolVersion;
+use oxmcp::transport::stdio::{ChildCommand, StderrMode};
+use serde_json::json;
+
+fn python_server() -> Option<ChildCommand> {
+    let python = std::env::var_os("OXMCP_INTEROP_PYTHON");
+    let dir = std::env::var_os("OXMCP_INTEROP_DIR");
+    match (python, dir) {
+        (Some(python), Some(dir)) => {
+            let script = PathBuf::from(dir).join("server.py");
+            Some(
+                ChildCommand::new(python)
+                    .arg(script)
+                    .stderr(StderrMode::Capture),
+            )
+        }
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "OXMCP_INTEROP_PYTHON and OXMCP_INTEROP_DIR must be set in CI (run `cargo xtask interop`)"
+            );
+            eprintln!("interop: skipped (run `cargo xtask interop` to set up the Python SDK)");
+            None
+        }
+    }
+}
+
+fn text(result: &oxmcp::protocol::tools::CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            ContentBlock::Text(t) => Some(t.text.clone()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+async fn exercise(client: &Client) {
+    let tools = client.list_all_tools().await.unwrap();
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["add", "echo", "slow"]);
+    let add = tools.iter().find(|t| t.name == "add").unwrap();
+    assert_eq!(
+        serde_json::Value::Object(add.input_schema.clone())["type"],
+        "object"
+    );
+
+    let sum = client
+        .call_tool("add", json!({"a": 20, "b": 22}))
+        .await
+        .unwrap();
+    assert_eq!(text(&sum), "42");
+    let echo = client
+        .call_tool("echo", json!({"text": "héllo ✓"}))
+        .await
+        .unwrap();
+    assert_eq!(text(&echo), "héllo ✓");
+
+    let updates = Arc::new(Mutex::new(0usize));
+    let seen = updates.clone();
+    let slow = client
+        .call_tool_with(
+            "slow",
+            json!({"seconds": 0.3}),
+            CallOptions::new().on_progress(move |_| *seen.lock().unwrap() += 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(slow.is_error.unwrap_or(false), false, "{}", text(&slow));
+    assert!(
+        *updates.lock().unwrap() >= 1,
+        "the Python server reports progress"
+    );
+
+    let bad = client.call_tool("add", json!({"a": "x", "b": 1})).await;
+    match bad {
+        Ok(r) => assert_eq!(r.is_error, Some(true)),
+        Err(e) => assert!(e.rpc_error().is_some(), "{e}"),
+    }
+    let missing = client.call_tool("nope", json!({})).await;
+    match missing {
+        Ok(r) => assert_eq!(r.is_error, Some(true)),
+        Err(e) => assert!(e.rpc_error().is_some(), "{e}"),
+    }
+}
+
+#[tokio::test]
+async fn oxmcp_client_against_python_sdk_server() {
+    let Some(command) = python_server() else {
+        return;
+    };
+    // Era detection: whatever the Python server speaks, the client must settle on it.
+    let client = Client::builder()
+        .name("oxmcp-interop")
+        .request_timeout(Some(Duration::from_secs(30)))
+        .connect_stdio(command.clone())
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    eprintln!(
+        "interop: auto-detected {} with {:?}",
+        client.protocol_version(),
+        client.server_info()
+    );
+    exercise(&client).await;
+    let stderr = client
+        .child_process()
+        .map(|c| c.stderr_output())
+        .unwrap_or_default();
+    client
+        .close()
+        .await
+        .unwrap_or_else(|e| panic!("close: {e}; server stderr: {stderr}"));
+
+    // Forced legacy handshake, at each legacy revision the Python SDK accepts.
+    for version in [
+        ProtocolVersion::V2025_11_25,
+        ProtocolVersion::V2025_06_18,
+        ProtocolVersion::V2025_03_26,
+    ] {
+        let client = Client::builder()
+            .era(EraChoice::Legacy(version))
+            .connect_stdio(command.clone())
+            .await
+            .unwrap_or_else(|e| panic!("connect at {version}: {e}"));
+        assert!(client.protocol_version().is_legacy());
+        exercise(&client).await;
+        client.close().await.unwrap();
+    }
+}
