@@ -12,6 +12,16 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
+/// Feature sets of the `oxmcp` crate checked one by one.
+const FEATURE_SETS: [&str; 6] = [
+    "",
+    "server",
+    "client",
+    "server,stdio",
+    "client,stdio",
+    "server,client",
+];
+
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
 
@@ -20,6 +30,9 @@ usage: cargo xtask <command>
 
 commands:
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, then interop
+  bench     build in release and measure oxmcp against the no-SDK floor, side by side:
+            in-process dispatch, and stdio at 1 and 32 requests in flight (both eras);
+            `cargo xtask bench --quick` runs fewer, shorter repetitions
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
             against examples/quickstart in both eras, then `cargo test -p oxmcp --test interop`
 
@@ -48,6 +61,7 @@ fn main() -> ExitCode {
     {
         ["ci"] => ci(),
         ["interop"] => interop(),
+        ["bench", rest @ ..] => bench(rest),
         ["help" | "-h" | "--help"] => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -138,6 +152,24 @@ fn ci() -> Result {
             "warnings",
         ]),
     )?;
+    // Each feature set of the SDK must build warning-free on its own, not only in the
+    // union that the workspace build sees.
+    for features in FEATURE_SETS {
+        step(
+            &format!("cargo clippy -p oxmcp --features [{features}]"),
+            cargo().args([
+                "clippy",
+                "-p",
+                "oxmcp",
+                "--no-default-features",
+                "--features",
+                features,
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        )?;
+    }
     step(
         "cargo doc",
         cargo()
@@ -146,6 +178,45 @@ fn ci() -> Result {
     )?;
     step("cargo test", cargo().args(["test", "--workspace"]))?;
     interop()
+}
+
+/// Runs the benchmarks: in-process dispatch, then stdio round trips, each against the floor.
+fn bench(args: &[&str]) -> Result {
+    let quick = args.contains(&"--quick");
+    let (requests, reps) = if quick { ("5000", "3") } else { ("20000", "5") };
+    step(
+        "build the benchmarks in release",
+        cargo().args(["build", "--release", "-p", "oxmcp-bench", "-p", "echo"]),
+    )?;
+    let release = target_dir(&root()).join("release");
+    let bin = |name: &str| release.join(exe(name));
+    step(
+        "in-process dispatch",
+        Command::new(bin("dispatch")).args(["--requests", requests, "--reps", reps]),
+    )?;
+    // One CPU for server and load generator alike: on a shared 2-core machine, letting the
+    // scheduler split them makes single-request latency swing by several times.
+    let mut compare = if runs(Command::new("taskset").args(["-c", "0", "true"])) {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(bin("compare"));
+        c
+    } else {
+        Command::new(bin("compare"))
+    };
+    compare
+        .args([
+            "--reps",
+            reps,
+            "--requests",
+            requests,
+            "--inflight",
+            "1,32",
+            "--era",
+            "legacy,modern",
+        ])
+        .arg(format!("floor={}", bin("floor-stdio").display()))
+        .arg(format!("oxmcp={}", bin("echo").display()));
+    step("stdio round trips", &mut compare)
 }
 
 fn interop() -> Result {
@@ -186,6 +257,39 @@ fn interop() -> Result {
     )
 }
 
+/// Whether `python -m venv` can make a venv (with pip) here.
+fn venv_works(python: &Path) -> bool {
+    let probe = env::temp_dir().join(format!("oxmcp-venv-probe-{}", std::process::id()));
+    let ok = runs(
+        Command::new(python)
+            .args([OsStr::new("-m"), OsStr::new("venv")])
+            .arg(&probe),
+    );
+    let _ = std::fs::remove_dir_all(&probe);
+    ok
+}
+
+/// Installs python3 and python3-venv with apt-get (CI machines run as root).
+fn install_python_venv() -> Result {
+    step(
+        "apt-get update",
+        Command::new("apt-get").arg("update").stdin(Stdio::null()),
+    )?;
+    step(
+        "apt-get install python3 python3-venv",
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "python3",
+                "python3-venv",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null()),
+    )
+}
+
 /// Makes sure `target/interop/venv` exists with the pinned requirements; returns its python.
 fn ensure_venv(root: &Path) -> Result<PathBuf> {
     let requirements = root.join(REQUIREMENTS);
@@ -198,7 +302,19 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
     });
 
     if !runs(Command::new(&python).args(["-c", "import sys"])) {
-        let base = env::var_os("OXMCP_PYTHON3").unwrap_or_else(|| "python3".into());
+        let base: PathBuf = env::var_os("OXMCP_PYTHON3")
+            .unwrap_or_else(|| "python3".into())
+            .into();
+        let base = if venv_works(&base) {
+            base
+        } else {
+            // A fresh machine may lack Python's venv module: install it from Debian.
+            install_python_venv()?;
+            [base, PathBuf::from("/usr/bin/python3")]
+                .into_iter()
+                .find(|p| venv_works(p))
+                .ok_or_else(|| Failure("no Python with a working venv module".into()))?
+        };
         step(
             "check Python >= 3.10",
             Command::new(&base).args([

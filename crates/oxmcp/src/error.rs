@@ -24,6 +24,7 @@ struct Inner {
 }
 
 #[derive(Debug)]
+#[allow(dead_code)] // which kinds occur depends on the features
 pub(crate) enum Kind {
     /// The peer answered with a JSON-RPC error.
     Rpc(ErrorObject),
@@ -43,6 +44,7 @@ pub(crate) enum Kind {
     Serde(&'static str),
 }
 
+#[allow(dead_code)] // which constructors are used depends on the features
 impl Error {
     pub(crate) fn new(kind: Kind) -> Self {
         Error {

@@ -11,15 +11,17 @@
 //!
 //! | feature  | default | what it adds |
 //! |----------|---------|--------------|
-//! | `server` | yes     | [`server::Router`], extractors, tool handlers |
-//! | `client` | yes     | [`client::Client`] |
-//! | `stdio`  | yes     | the stdio transport: serve on stdin/stdout, spawn a server as a child process |
+//! | `server` | yes     | [`server::Router`], extractors, tool handlers; serving any byte stream ([`server::Router::serve_io`]) |
+//! | `client` | yes     | [`client::Client`]; connecting over any byte stream ([`client::ClientBuilder::connect_io`]) |
+//! | `stdio`  | yes     | serving on this process's stdin/stdout, and spawning a server as a child process |
 //!
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
 //! protocol channel.
 
 pub mod error;
+#[cfg(any(feature = "server", feature = "client"))]
 pub(crate) mod rpc;
+#[cfg(any(feature = "server", feature = "client"))]
 pub mod transport;
 
 #[cfg(feature = "client")]
@@ -31,6 +33,7 @@ pub mod testing;
 
 pub use error::{Error, Result};
 pub use oxmcp_protocol as protocol;
+#[cfg(any(feature = "server", feature = "client"))]
 pub use rpc::{Progress, ProgressCallback};
 
 #[cfg(feature = "server")]

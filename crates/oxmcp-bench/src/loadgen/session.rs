@@ -60,7 +60,15 @@ impl Session {
                     "clientInfo": {"name": "oxmcp-loadgen", "version": env!("CARGO_PKG_VERSION")},
                 }),
             ),
-            Era::Modern => ("server/discover", json!({})),
+            // Every modern request, discover included, carries the version and capabilities.
+            Era::Modern => (
+                "server/discover",
+                json!({"_meta": {
+                    "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                    "io.modelcontextprotocol/clientInfo": {"name": "oxmcp-loadgen", "version": env!("CARGO_PKG_VERSION")},
+                }}),
+            ),
         };
         let request = json!({"jsonrpc": "2.0", "id": 0, "method": method, "params": params});
         self.send_line(&request)

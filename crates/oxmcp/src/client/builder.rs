@@ -130,7 +130,6 @@ impl ClientBuilder {
     ///
     /// # Errors
     /// If no protocol revision is shared or the handshake fails.
-    #[cfg(feature = "stdio")]
     pub async fn connect_io<R, W>(self, reader: R, writer: W) -> Result<Client>
     where
         R: tokio::io::AsyncRead + Unpin + Send + 'static,
@@ -139,7 +138,6 @@ impl ClientBuilder {
         self.connect_lines(reader, writer, None).await
     }
 
-    #[cfg(feature = "stdio")]
     async fn connect_lines<R, W>(
         self,
         reader: R,
@@ -221,7 +219,7 @@ impl ClientBuilder {
         match self.era {
             EraChoice::Legacy(version) => self.initialize(peer, outbound, version).await,
             EraChoice::Modern => match self.discover(peer, outbound, None).await? {
-                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, details)),
+                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, *details)),
                 Discovery::Legacy(why) => Err(Error::version(format!(
                     "the server is not a modern one: {why}"
                 ))),
@@ -230,7 +228,7 @@ impl ClientBuilder {
                 .discover(peer, outbound, Some(self.probe_timeout))
                 .await?
             {
-                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, details)),
+                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, *details)),
                 Discovery::Legacy(why) => {
                     tracing::debug!(reason = %why, "falling back to the legacy handshake");
                     self.initialize(peer, outbound, ProtocolVersion::LATEST_LEGACY)
@@ -279,12 +277,12 @@ impl ClientBuilder {
                     .as_ref()
                     .and_then(|m| m.get(oxmcp_protocol::meta::SERVER_INFO))
                     .and_then(|v| serde_json::from_value(v.clone()).ok());
-                Ok(Discovery::Modern(ServerDetails {
+                Ok(Discovery::Modern(Box::new(ServerDetails {
                     info,
                     capabilities: result.capabilities,
                     instructions: result.instructions,
                     supported_versions: result.supported_versions,
-                }))
+                })))
             }
             Err(e) if e.is_timeout() => {
                 Ok(Discovery::Legacy("server/discover went unanswered".into()))
@@ -358,6 +356,6 @@ impl ClientBuilder {
 }
 
 enum Discovery {
-    Modern(ServerDetails),
+    Modern(Box<ServerDetails>),
     Legacy(String),
 }

@@ -59,6 +59,7 @@ struct Inner {
     server: ServerDetails,
     timeout: Option<Duration>,
     max_timeout: Option<Duration>,
+    #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
     child: ChildSlot,
     driver: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }

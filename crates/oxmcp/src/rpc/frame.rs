@@ -256,6 +256,7 @@ pub(crate) fn encode_error(
 }
 
 /// `{"jsonrpc":"2.0","id":ID,"method":M,"params":P}`.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) fn encode_request(id: &RequestId, method: &str, params: Option<&str>) -> String {
     let mut out = String::with_capacity(64 + method.len() + params.map_or(0, str::len));
     out.push_str(r#"{"jsonrpc":"2.0","id":"#);

@@ -26,6 +26,7 @@ use tokio_util::task::TaskTracker;
 
 pub(crate) use frame::{Decoded, Message};
 pub(crate) use outbound::{OutFrame, Outbound};
+#[cfg(feature = "client")]
 pub(crate) use request::RequestOptions;
 pub use request::{Progress, ProgressCallback};
 
@@ -39,6 +40,7 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 pub(crate) type Reply = Result<String, ErrorObject>;
 
 /// How a handler answers a request.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) enum Dispatch {
     /// The answer is known already; no task is spawned.
     Now(Reply),
@@ -48,6 +50,7 @@ pub(crate) enum Dispatch {
 
 /// Everything a handler needs to answer one request, beyond its method and params.
 #[derive(Clone)]
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) struct RequestCx {
     pub(crate) id: RequestId,
     pub(crate) outbound: Outbound,
@@ -86,6 +89,9 @@ pub(crate) struct NotificationCx<'a> {
     pub(crate) outbound: &'a Outbound,
 }
 
+/// Where the response to one of our requests is delivered.
+type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
+
 /// One end of a JSON-RPC connection. Cloning is cheap.
 #[derive(Clone)]
 pub(crate) struct Peer {
@@ -93,9 +99,10 @@ pub(crate) struct Peer {
 }
 
 struct PeerInner {
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     next_id: AtomicI64,
     /// Requests we sent, waiting for their response.
-    pending: Mutex<HashMap<RequestId, oneshot::Sender<Result<Box<RawValue>, ErrorObject>>>>,
+    pending: Mutex<HashMap<RequestId, Waiter>>,
     /// Requests we received and are handling.
     in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
     /// Progress callbacks of requests we sent, by progress token.
@@ -121,6 +128,7 @@ impl Peer {
     }
 
     /// A fresh id for a request this side sends.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn next_id(&self) -> RequestId {
         RequestId::Number(self.inner.next_id.fetch_add(1, Ordering::Relaxed))
     }

@@ -57,6 +57,7 @@ impl Outbound {
 
     /// Queues a frame from a context that cannot wait (a destructor): if the queue is full,
     /// a task sends it once there is room.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn send_detached(&self, text: String) {
         match self.tx.try_send(OutFrame {
             text,

@@ -1,4 +1,8 @@
 //! Requests this side sends: correlation, timeouts that progress resets, cancellation.
+//!
+//! Clients send requests; servers only answer them until they ask clients questions
+//! (sampling, elicitation, roots), hence the allowance for server-only builds.
+#![cfg_attr(not(feature = "client"), allow(dead_code))]
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -215,7 +215,6 @@ impl Router<()> {
     ///
     /// # Errors
     /// If reading or writing fails.
-    #[cfg(feature = "stdio")]
     pub async fn serve_io<R, W>(self, reader: R, writer: W) -> crate::Result<()>
     where
         R: tokio::io::AsyncRead + Unpin + Send + 'static,
@@ -224,11 +223,12 @@ impl Router<()> {
         let max = self.max_in_flight;
         let server = self.build();
         let (peer, handler) = Self::connection(&server, max);
-        crate::transport::stdio::serve_lines(peer, handler, reader, writer)
+        crate::transport::lines::serve_lines(peer, handler, reader, writer)
             .await
             .map_err(|e| crate::Error::transport("serve connection", e))
     }
 
+    #[cfg(feature = "client")]
     pub(crate) fn max_in_flight_setting(&self) -> usize {
         self.max_in_flight
     }

@@ -47,8 +47,11 @@ pub struct TestClient {
 pub struct TestClientBuilder {
     router: Router,
     client: ClientBuilder,
-    tap: Option<Arc<dyn Fn(Direction, &str) + Send + Sync>>,
+    tap: Option<FrameTap>,
 }
+
+/// A callback that sees every frame of a test connection.
+type FrameTap = Arc<dyn Fn(Direction, &str) + Send + Sync>;
 
 impl TestClient {
     /// Connects with era detection (a modern client, since the router speaks both).

@@ -103,6 +103,35 @@ pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
     })
 }
 
+/// Serves one newline-delimited connection over any byte streams.
+#[cfg(feature = "server")]
+pub(crate) async fn serve_lines<H, R, W>(
+    peer: crate::rpc::Peer,
+    handler: std::sync::Arc<H>,
+    reader: R,
+    writer: W,
+) -> std::io::Result<()>
+where
+    H: crate::rpc::Handler,
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (outbound, rx) = crate::rpc::Outbound::channel();
+    let writer = tokio::spawn(write_lines(rx, writer));
+    let source = LineReader::new(
+        tokio::io::BufReader::with_capacity(64 * 1024, reader),
+        super::DEFAULT_MAX_FRAME,
+    );
+    let read = super::drive(peer, handler, source, outbound).await;
+    // Every outbound handle is gone once the handlers are done: the writer drains and ends.
+    let written = writer.await.map_err(std::io::Error::other)?;
+    read?;
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

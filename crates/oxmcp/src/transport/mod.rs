@@ -1,9 +1,15 @@
 //! Transports: how frames travel between client and server.
 //!
-//! - [`stdio`]: newline-delimited JSON over stdin/stdout (server) or a child process (client).
-//! - memory: an in-process pair, used by [`crate::testing::TestClient`].
+//! - newline-delimited JSON over any byte streams: [`Router::serve_io`] and
+//!   [`ClientBuilder::connect_io`] (sockets, pipes, in-memory duplexes);
+//! - [`stdio`]: the same over stdin/stdout (server) or a child process (client);
+//! - an in-process pair, used by `testing::TestClient`.
+//!
+//! [`Router::serve_io`]: crate::server::Router::serve_io
+//! [`ClientBuilder::connect_io`]: crate::client::ClientBuilder::connect_io
 
 pub(crate) mod lines;
+#[cfg(any(test, all(feature = "server", feature = "client")))]
 pub(crate) mod memory;
 #[cfg(feature = "stdio")]
 pub mod stdio;

@@ -14,43 +14,68 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
-use super::lines::{write_lines, LineReader};
-use super::DEFAULT_MAX_FRAME;
 use crate::error::Error;
-use crate::rpc::{Handler, Outbound, Peer};
+#[cfg(feature = "server")]
+use crate::rpc::{Handler, Peer};
 
 /// Serves one connection on this process's stdin/stdout until stdin ends; then waits for
 /// the requests still running and flushes their answers.
+#[cfg(feature = "server")]
 pub(crate) async fn serve_stdio<H: Handler>(peer: Peer, handler: Arc<H>) -> std::io::Result<()> {
-    serve_lines(peer, handler, tokio::io::stdin(), tokio::io::stdout()).await
+    super::lines::serve_lines(peer, handler, stdin(), stdout()).await
 }
 
-/// Serves one newline-delimited connection over any byte streams.
-pub(crate) async fn serve_lines<H, R, W>(
-    peer: Peer,
-    handler: Arc<H>,
-    reader: R,
-    writer: W,
-) -> std::io::Result<()>
-where
-    H: Handler,
-    R: tokio::io::AsyncRead + Unpin + Send + 'static,
-    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (outbound, rx) = Outbound::channel();
-    let writer = tokio::spawn(write_lines(rx, writer));
-    let source = LineReader::new(
-        BufReader::with_capacity(64 * 1024, reader),
-        DEFAULT_MAX_FRAME,
-    );
-    let read = super::drive(peer, handler, source, outbound).await;
-    // Every outbound handle is gone once the handlers are done: the writer drains and ends.
-    let written = writer.await.map_err(std::io::Error::other)?;
-    read?;
-    match written {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
+#[cfg(feature = "server")]
+type BoxRead = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+#[cfg(feature = "server")]
+type BoxWrite = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
+
+#[cfg(feature = "server")]
+/// Stdin for the event loop. When it is a pipe (as MCP clients launch servers), it is read
+/// directly by the reactor; tokio's portable stdin would hand every read to a blocking
+/// thread, which costs a thread hop per message.
+fn stdin() -> BoxRead {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let pipe = std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(tokio::net::unix::pipe::Receiver::from_owned_fd);
+        if let Ok(pipe) = pipe {
+            return Box::new(pipe);
+        }
     }
+    Box::new(tokio::io::stdin())
+}
+
+#[cfg(feature = "server")]
+/// Stdout for the event loop: a pipe is written directly by the reactor, unless stderr
+/// shares it (then non-blocking mode would leak into stderr's writes).
+fn stdout() -> BoxWrite {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::MetadataExt;
+        let identity = |fd: std::os::fd::BorrowedFd<'_>| {
+            fd.try_clone_to_owned()
+                .and_then(|owned| std::fs::File::from(owned).metadata())
+                .map(|m| (m.dev(), m.ino()))
+                .ok()
+        };
+        let out = identity(std::io::stdout().as_fd());
+        let err = identity(std::io::stderr().as_fd());
+        if out.is_some() && out != err {
+            let pipe = std::io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .and_then(tokio::net::unix::pipe::Sender::from_owned_fd);
+            if let Ok(pipe) = pipe {
+                return Box::new(pipe);
+            }
+        }
+    }
+    Box::new(tokio::io::stdout())
 }
 
 /// What happens to a child process's stderr.
@@ -152,6 +177,7 @@ impl ChildCommand {
         self
     }
 
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn spawn(&self) -> Result<(ChildProcess, ChildStdin, ChildStdout), Error> {
         let mut cmd = tokio::process::Command::new(&self.program);
         cmd.args(&self.args)
@@ -206,6 +232,7 @@ impl ChildCommand {
     }
 }
 
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 const STDERR_KEEP: usize = 64 * 1024;
 
 /// A running server child process. Dropping the last handle kills it.
@@ -234,6 +261,7 @@ impl ChildProcess {
 
     /// Waits for the child to exit (its stdin must already be closed), killing it after the
     /// grace period. Returns its exit status.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) async fn shutdown(&self) -> std::io::Result<std::process::ExitStatus> {
         let mut child = self.child.lock().await;
         match tokio::time::timeout(self.grace, child.wait()).await {
