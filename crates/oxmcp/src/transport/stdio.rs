@@ -170,7 +170,7 @@ impl ChildCommand {
         self
     }
 
-    /// How long [`ChildProcess::shutdown`] waits for the child to exit after closing its
+    /// How long `Client::close` waits for the child to exit after closing its
     /// stdin, before killing it (default 5 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;

@@ -7,5 +7,6 @@ mod support;
 
 mod client;
 mod lifecycle;
+mod logging;
 mod rpc;
 mod tools;
