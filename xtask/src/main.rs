@@ -176,8 +176,22 @@ fn ci() -> Result {
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-Dwarnings"),
     )?;
-    step("cargo test", cargo().args(["test", "--workspace"]))?;
-    interop()
+    // The Python SDK is set up first, so the workspace tests include the Rust interop test
+    // (oxmcp's client against the Python SDK's server) rather than skipping it.
+    let root = root();
+    let python = ensure_venv(&root)?;
+    step(
+        "cargo test",
+        with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
+    )?;
+    python_clients(&root, &python)
+}
+
+/// Points the Rust interop test at the venv's Python and the scripts.
+fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) -> &'a mut Command {
+    command
+        .env("OXMCP_INTEROP_PYTHON", python)
+        .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
 }
 
 /// Runs the benchmarks: in-process dispatch, then stdio round trips, each against the floor.
@@ -222,13 +236,25 @@ fn bench(args: &[&str]) -> Result {
 fn interop() -> Result {
     let root = root();
     let python = ensure_venv(&root)?;
+    python_clients(&root, &python)?;
+    step(
+        "oxmcp client vs Python SDK server",
+        with_interop_env(
+            cargo().args(["test", "-p", "oxmcp", "--test", "interop"]),
+            &root,
+            &python,
+        ),
+    )
+}
 
+/// The official Python SDK's client against examples/quickstart, in both eras.
+fn python_clients(root: &Path, python: &Path) -> Result {
     step(
         "build examples/quickstart",
         cargo().args(["build", "-p", "quickstart"]),
     )
     .map_err(|f| Failure(format!("{f} (the interop checks need examples/quickstart)")))?;
-    let quickstart = target_dir(&root).join("debug").join(exe("quickstart"));
+    let quickstart = target_dir(root).join("debug").join(exe("quickstart"));
     if !quickstart.is_file() {
         return Err(Failure(format!(
             "`cargo build -p quickstart` made no binary at {}",
@@ -240,21 +266,14 @@ fn interop() -> Result {
     for era in ["legacy", "modern"] {
         step(
             &format!("Python SDK client vs quickstart, {era} era"),
-            Command::new(&python)
+            Command::new(python)
                 .arg(&script)
                 .args(["--era", era, "--"])
                 .arg(&quickstart)
-                .current_dir(&root),
+                .current_dir(root),
         )?;
     }
-
-    step(
-        "oxmcp client vs Python SDK server",
-        cargo()
-            .args(["test", "-p", "oxmcp", "--test", "interop"])
-            .env("OXMCP_INTEROP_PYTHON", &python)
-            .env("OXMCP_INTEROP_DIR", root.join("interop/python")),
-    )
+    Ok(())
 }
 
 /// Whether `python -m venv` can make a venv (with pip) here.

@@ -109,9 +109,12 @@ async fn modern_requests_over_stdio() {
 
 #[tokio::test]
 async fn oxmcp_client_spawns_and_drives_the_server() {
-    for era in [
-        EraChoice::Auto,
-        EraChoice::Legacy(ProtocolVersion::V2024_11_05),
+    for (era, expected) in [
+        (EraChoice::Auto, ProtocolVersion::V2026_07_28),
+        (
+            EraChoice::Legacy(ProtocolVersion::V2024_11_05),
+            ProtocolVersion::V2024_11_05,
+        ),
     ] {
         let client = Client::builder()
             .era(era)
@@ -122,6 +125,7 @@ async fn oxmcp_client_spawns_and_drives_the_server() {
             )
             .await
             .unwrap();
+        assert_eq!(client.protocol_version(), expected);
         let tools = client.list_all_tools().await.unwrap();
         assert_eq!(tools.len(), 3);
         let sum = client
@@ -131,8 +135,18 @@ async fn oxmcp_client_spawns_and_drives_the_server() {
         assert_eq!(serde_json::to_value(&sum.content).unwrap()[0]["text"], "6");
         let child = client.child_process().unwrap().clone();
         client.close().await.unwrap();
-        assert!(
-            child.stderr_output().contains("legacy session initialized") || era == EraChoice::Auto
-        );
+        // The server's debug logs went to its stderr, which the client captured.
+        let stderr = child.stderr_output();
+        if expected.is_legacy() {
+            assert!(
+                stderr.contains("legacy session initialized"),
+                "stderr: {stderr}"
+            );
+        } else {
+            assert!(
+                !stderr.contains("legacy session initialized"),
+                "stderr: {stderr}"
+            );
+        }
     }
 }
