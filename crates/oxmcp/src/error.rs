@@ -42,6 +42,12 @@ pub(crate) enum Kind {
     Version(String),
     /// A value could not be serialized or deserialized.
     Serde(&'static str),
+    /// The operation is not available: not in this era, or this client has no handler
+    /// for what the server asked.
+    Unsupported(String),
+    /// One of this client's handlers (sampling, elicitation, roots) failed while answering
+    /// an input request of the server.
+    Handler(String, ErrorObject),
 }
 
 #[allow(dead_code)] // which constructors are used depends on the features
@@ -92,6 +98,14 @@ impl Error {
         Self::new(Kind::Serde(what)).with_source(source)
     }
 
+    pub(crate) fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(Kind::Unsupported(message.into()))
+    }
+
+    pub(crate) fn handler(what: impl Into<String>, error: ErrorObject) -> Self {
+        Self::new(Kind::Handler(what.into(), error))
+    }
+
     /// The JSON-RPC error the peer answered with, if that is what this is.
     pub fn rpc_error(&self) -> Option<&ErrorObject> {
         match &self.inner.kind {
@@ -129,6 +143,23 @@ impl Error {
     pub fn is_version(&self) -> bool {
         matches!(self.inner.kind, Kind::Version(_))
     }
+
+    /// Whether the operation is not available: the era does not have it (such as
+    /// `subscriptions/listen` with a legacy server), or the server asked for input this
+    /// client has no handler for.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self.inner.kind, Kind::Unsupported(_))
+    }
+
+    /// The error one of this client's own handlers (sampling, elicitation, roots)
+    /// returned while answering the server's input request, if that is what ended the
+    /// call.
+    pub fn handler_error(&self) -> Option<&ErrorObject> {
+        match &self.inner.kind {
+            Kind::Handler(_, e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for Error {
@@ -153,6 +184,10 @@ impl fmt::Display for Error {
             Kind::Cancelled => f.write_str("request cancelled"),
             Kind::Version(m) => write!(f, "no common protocol version: {m}"),
             Kind::Serde(what) => write!(f, "could not {what}"),
+            Kind::Unsupported(m) => write!(f, "not supported: {m}"),
+            Kind::Handler(what, e) => {
+                write!(f, "{what} failed with error {}: {}", e.code, e.message)
+            }
         }
     }
 }

@@ -1,16 +1,25 @@
 //! `ClientBuilder`: settings, connection and era detection.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oxmcp_protocol::jsonrpc::error_code;
+use oxmcp_protocol::elicitation::{ElicitRequestParams, ElicitResult};
+use oxmcp_protocol::jsonrpc::{error_code, ErrorObject};
 use oxmcp_protocol::lifecycle::{
-    ClientCapabilities, DiscoverResult, Implementation, InitializeRequestParams, InitializeResult,
+    ClientCapabilities, DiscoverResult, ElicitationCapability, Implementation,
+    InitializeRequestParams, InitializeResult, RootsCapability, SamplingCapability,
 };
-use oxmcp_protocol::ProtocolVersion;
+use oxmcp_protocol::logging::LoggingMessageNotificationParams;
+use oxmcp_protocol::roots::Root;
+use oxmcp_protocol::sampling::{CreateMessageRequestParams, CreateMessageResult};
+use oxmcp_protocol::{ProtocolVersion, ServerNotification};
 use serde_json::Map;
 
-use super::handler::ClientHandler;
+use super::handlers::Handlers;
+use super::inbound::ClientHandler;
+use super::mrtr::DEFAULT_MAX_INPUT_ROUNDS;
+use super::subscription::Subscriptions;
 use super::{modern_meta, Client, Inner, ServerDetails};
 use crate::error::{Error, Result};
 use crate::rpc::{Outbound, Peer, RequestOptions, DEFAULT_MAX_IN_FLIGHT};
@@ -35,6 +44,10 @@ pub enum EraChoice {
 pub struct ClientBuilder {
     info: Implementation,
     capabilities: ClientCapabilities,
+    /// Set by [`ClientBuilder::capabilities`]: handlers then declare nothing.
+    capabilities_explicit: bool,
+    handlers: Handlers,
+    max_input_rounds: usize,
     era: EraChoice,
     timeout: Option<Duration>,
     max_timeout: Option<Duration>,
@@ -54,6 +67,9 @@ impl ClientBuilder {
         ClientBuilder {
             info: Implementation::new("oxmcp-client", env!("CARGO_PKG_VERSION")),
             capabilities: ClientCapabilities::default(),
+            capabilities_explicit: false,
+            handlers: Handlers::default(),
+            max_input_rounds: DEFAULT_MAX_INPUT_ROUNDS,
             era: EraChoice::Auto,
             timeout: Some(Duration::from_secs(60)),
             max_timeout: None,
@@ -80,9 +96,154 @@ impl ClientBuilder {
         self
     }
 
-    /// The capabilities the client declares.
+    /// The capabilities the client declares. Without this call they follow from the
+    /// handlers set (`sampling`, `elicitation`, `roots`); with it, exactly these are
+    /// declared, whatever the handlers.
     pub fn capabilities(mut self, capabilities: ClientCapabilities) -> Self {
         self.capabilities = capabilities;
+        self.capabilities_explicit = true;
+        self
+    }
+
+    /// Answers the server's sampling requests (`sampling/createMessage`) and declares the
+    /// `sampling` capability.
+    ///
+    /// Legacy servers send the request on the connection; modern ones ask for it inside
+    /// the result of a `tools/call`, `prompts/get` or `resources/read`, which the client
+    /// then retries with the answer. Either way `f` is called with the params.
+    ///
+    /// ```no_run
+    /// use oxmcp::client::Client;
+    /// use oxmcp::protocol::{CreateMessageResult, Role, SamplingMessageContent};
+    ///
+    /// # async fn run(read: tokio::io::DuplexStream, write: tokio::io::DuplexStream) -> oxmcp::Result<()> {
+    /// let client = Client::builder()
+    ///     .on_sampling(|params| async move {
+    ///         // Ask your LLM here; params.messages holds the conversation.
+    ///         let _ = params.max_tokens;
+    ///         Ok(CreateMessageResult::new(
+    ///             Role::Assistant,
+    ///             SamplingMessageContent::text("Paris"),
+    ///             "my-model",
+    ///         ))
+    ///     })
+    ///     .connect_io(read, write)
+    ///     .await?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub fn on_sampling<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(CreateMessageRequestParams) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CreateMessageResult, ErrorObject>> + Send + 'static,
+    {
+        self.handlers.set_sampling(f);
+        if !self.capabilities_explicit {
+            self.capabilities
+                .sampling
+                .get_or_insert_with(SamplingCapability::new);
+        }
+        self
+    }
+
+    /// Answers the server's elicitation requests (`elicitation/create`, form or URL
+    /// mode) and declares the `elicitation` capability with both modes. To declare form
+    /// mode only, set [`capabilities`](Self::capabilities) explicitly.
+    ///
+    /// A user who declines or dismisses is an `Ok` [`ElicitResult`] with that action,
+    /// not an error.
+    ///
+    /// ```no_run
+    /// use oxmcp::client::Client;
+    /// use oxmcp::protocol::{ElicitAction, ElicitRequestParams, ElicitResult};
+    ///
+    /// # fn run() {
+    /// let builder = Client::builder().on_elicitation(|request| async move {
+    ///     match request {
+    ///         ElicitRequestParams::Form(form) => {
+    ///             let mut answers = serde_json::Map::new();
+    ///             answers.insert("name".into(), "octocat".into());
+    ///             let _ = form.requested_schema;
+    ///             Ok(ElicitResult::accept(answers))
+    ///         }
+    ///         ElicitRequestParams::Url(_) => Ok(ElicitResult::new(ElicitAction::Decline)),
+    ///     }
+    /// });
+    /// # let _ = builder; }
+    /// ```
+    pub fn on_elicitation<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(ElicitRequestParams) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ElicitResult, ErrorObject>> + Send + 'static,
+    {
+        self.handlers.set_elicitation(f);
+        if !self.capabilities_explicit {
+            self.capabilities
+                .elicitation
+                .get_or_insert_with(|| ElicitationCapability::new().with_form().with_url());
+        }
+        self
+    }
+
+    /// Answers the server's `roots/list` requests with what `f` returns, and declares
+    /// the `roots` capability.
+    pub fn on_roots<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<Root>, ErrorObject>> + Send + 'static,
+    {
+        self.handlers.set_roots(f);
+        if !self.capabilities_explicit {
+            self.capabilities
+                .roots
+                .get_or_insert_with(RootsCapability::new);
+        }
+        self
+    }
+
+    /// Answers the server's `roots/list` requests with these roots, and declares the
+    /// `roots` capability.
+    pub fn roots(self, roots: Vec<Root>) -> Self {
+        let roots = Arc::new(roots);
+        self.on_roots(move || {
+            let roots = roots.clone();
+            async move { Ok(roots.as_ref().clone()) }
+        })
+    }
+
+    /// Receives every notification from the server, typed (log messages, list changes,
+    /// resource updates, progress of no request in flight, ...), except those of a
+    /// [`Subscription`](super::Subscription), which go to the subscription.
+    ///
+    /// The callback runs on the connection's reader: keep it quick (hand heavy work to a
+    /// task or a channel). Notifications of unknown methods are dropped.
+    pub fn on_notification(
+        mut self,
+        f: impl Fn(ServerNotification) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.set_notification(f);
+        self
+    }
+
+    /// Receives the server's log messages (`notifications/message`), which also reach
+    /// [`on_notification`](Self::on_notification). Without either callback they are
+    /// logged through `tracing` (target `oxmcp::server_log`). Runs on the reader, like
+    /// `on_notification`.
+    ///
+    /// Servers send log messages at the level set with
+    /// [`Client::set_log_level`](super::Client::set_log_level).
+    pub fn on_log(
+        mut self,
+        f: impl Fn(LoggingMessageNotificationParams) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.set_log(f);
+        self
+    }
+
+    /// The most rounds of input one call answers before failing (default 8): a modern
+    /// server may answer `tools/call`, `prompts/get` and `resources/read` with
+    /// `input_required` again and again. `0` answers none.
+    pub fn max_input_rounds(mut self, rounds: usize) -> Self {
+        self.max_input_rounds = rounds;
         self
     }
 
@@ -178,7 +339,11 @@ impl ClientBuilder {
         source: R,
         child: super::ChildSlot,
     ) -> Result<Client> {
-        let handler = Arc::new(ClientHandler::new());
+        let subscriptions = Arc::new(Subscriptions::default());
+        let handler = Arc::new(ClientHandler::new(
+            self.handlers.clone(),
+            subscriptions.clone(),
+        ));
         let driver = {
             let peer = peer.clone();
             let outbound = outbound.clone();
@@ -205,6 +370,10 @@ impl ClientBuilder {
                 server,
                 timeout: self.timeout,
                 max_timeout: self.max_timeout,
+                handlers: self.handlers,
+                subscriptions,
+                log_level: Mutex::new(None),
+                max_input_rounds: self.max_input_rounds,
                 child,
                 driver: std::sync::Mutex::new(Some(driver)),
             }),

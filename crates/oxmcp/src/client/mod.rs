@@ -21,23 +21,48 @@
 //! client.close().await?;
 //! # let _ = result; Ok(()) }
 //! ```
+//!
+//! ## When the server asks
+//!
+//! A server may ask the client to sample an LLM, to elicit input from the user, or for
+//! its roots. Set a handler for each on the [`ClientBuilder`]
+//! ([`on_sampling`](ClientBuilder::on_sampling),
+//! [`on_elicitation`](ClientBuilder::on_elicitation), [`on_roots`](ClientBuilder::on_roots)
+//! or [`roots`](ClientBuilder::roots)); setting one declares the matching capability.
+//! Legacy servers send these questions as requests of their own. Modern servers answer a
+//! `tools/call`, `prompts/get` or `resources/read` with `input_required` instead: the
+//! client answers with the same handlers and retries the request for you, so
+//! [`Client::call_tool`] returns the final result either way.
+//!
+//! ## Notifications
+//!
+//! [`ClientBuilder::on_notification`] receives the server's notifications, typed, and
+//! [`ClientBuilder::on_log`] its log messages. With a modern server, change notifications
+//! come on a [`Subscription`] opened with [`Client::listen`]; with a legacy one, they come
+//! to the callback (after [`Client::subscribe_resource`] for resource updates).
 
 mod builder;
-mod handler;
+mod handlers;
+mod inbound;
+mod methods;
+mod mrtr;
+mod subscription;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oxmcp_protocol::lifecycle::{ClientCapabilities, Implementation, ServerCapabilities};
-use oxmcp_protocol::meta::{CLIENT_CAPABILITIES, CLIENT_INFO, PROGRESS_TOKEN, PROTOCOL_VERSION};
-use oxmcp_protocol::tools::{CallToolResult, ListToolsResult, Tool};
+use oxmcp_protocol::logging::LoggingLevel;
+use oxmcp_protocol::meta::{
+    CLIENT_CAPABILITIES, CLIENT_INFO, LOG_LEVEL, PROGRESS_TOKEN, PROTOCOL_VERSION,
+};
 use oxmcp_protocol::{Era, ProtocolVersion};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 pub use builder::{ClientBuilder, EraChoice};
+pub use subscription::Subscription;
 
 use crate::error::{Error, Result};
 use crate::rpc::{Outbound, Peer, ProgressCallback, RequestOptions};
@@ -59,6 +84,11 @@ struct Inner {
     server: ServerDetails,
     timeout: Option<Duration>,
     max_timeout: Option<Duration>,
+    handlers: handlers::Handlers,
+    subscriptions: Arc<subscription::Subscriptions>,
+    /// The log level of `set_log_level`, sent in every modern request's `_meta`.
+    log_level: Mutex<Option<LoggingLevel>>,
+    max_input_rounds: usize,
     #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
     child: ChildSlot,
     driver: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -86,6 +116,12 @@ pub struct ServerDetails {
 }
 
 /// How one call waits for its answer.
+///
+/// When a modern server needs input first, a call takes several rounds, each a request
+/// of its own: the timeouts bound each round's wait for the server (the time the
+/// client's handlers take, perhaps waiting on a user, does not count), progress of every
+/// round reaches the callback, and cancellation ends the call wherever it is, handlers
+/// included.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 #[non_exhaustive]
@@ -184,81 +220,8 @@ impl Client {
             .map(drop)
     }
 
-    /// One page of the server's tools.
-    ///
-    /// # Errors
-    /// If the request fails or the answer is not a tool list.
-    pub async fn list_tools(&self, cursor: Option<&str>) -> Result<ListToolsResult> {
-        let mut params = Map::new();
-        if let Some(cursor) = cursor {
-            params.insert("cursor".into(), Value::String(cursor.to_owned()));
-        }
-        self.request("tools/list", params, CallOptions::default())
-            .await
-    }
-
-    /// Every tool, following pagination to the end.
-    ///
-    /// # Errors
-    /// If a request fails, or the server hands out the same cursor twice.
-    pub async fn list_all_tools(&self) -> Result<Vec<Tool>> {
-        let mut tools = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            let page = self.list_tools(cursor.as_deref()).await?;
-            tools.extend(page.tools);
-            match page.next_cursor {
-                Some(next) if !seen.insert(next.clone()) => {
-                    return Err(Error::protocol(format!("server repeated cursor {next:?}")));
-                }
-                Some(next) => cursor = Some(next),
-                None => return Ok(tools),
-            }
-        }
-    }
-
-    /// Calls a tool. `arguments` must serialize to a JSON object (or `()` for none).
-    ///
-    /// A tool that fails in a way the model should see answers `Ok` with `is_error`
-    /// set; `Err` means the call itself failed.
-    ///
-    /// # Errors
-    /// If the request fails, times out, or the server answers with a JSON-RPC error.
-    pub async fn call_tool(&self, name: &str, arguments: impl Serialize) -> Result<CallToolResult> {
-        self.call_tool_with(name, arguments, CallOptions::default())
-            .await
-    }
-
-    /// Calls a tool with options: timeouts, a progress callback, cancellation.
-    ///
-    /// # Errors
-    /// As [`call_tool`](Self::call_tool).
-    pub async fn call_tool_with(
-        &self,
-        name: &str,
-        arguments: impl Serialize,
-        options: CallOptions,
-    ) -> Result<CallToolResult> {
-        let mut params = Map::new();
-        params.insert("name".into(), Value::String(name.to_owned()));
-        match serde_json::to_value(arguments)
-            .map_err(|e| Error::serde("serialize the arguments", e))?
-        {
-            Value::Null => {}
-            args @ Value::Object(_) => {
-                params.insert("arguments".into(), args);
-            }
-            _ => {
-                return Err(Error::protocol(
-                    "tool arguments must serialize to a JSON object",
-                ))
-            }
-        }
-        self.request("tools/call", params, options).await
-    }
-
-    /// Sends any request and decodes its result; the era's `_meta` is added for you.
+    /// Sends any request and decodes its result; the era's `_meta` is added for you, and
+    /// input rounds of a modern server are answered (see [`CallOptions`]).
     ///
     /// # Errors
     /// If the request fails or the result does not decode into `T`.
@@ -272,11 +235,12 @@ impl Client {
         serde_json::from_str(raw.get()).map_err(|e| Error::serde("decode the result", e))
     }
 
-    async fn request_raw(
+    /// Sends a request once (one round) and waits for its result.
+    async fn send_once(
         &self,
         method: &str,
         mut params: Map<String, Value>,
-        options: CallOptions,
+        options: &CallOptions,
     ) -> Result<Box<serde_json::value::RawValue>> {
         let id = self.inner.peer.next_id();
         let meta = self.request_meta(options.progress.is_some().then_some(&id));
@@ -287,16 +251,13 @@ impl Client {
         let options = RequestOptions {
             timeout: options.timeout.or(self.inner.timeout),
             max_total: options.max_timeout.or(self.inner.max_timeout),
-            progress: options.progress,
-            cancel: options.cancel,
+            progress: options.progress.clone(),
+            cancel: options.cancel.clone(),
         };
-        let raw = self
-            .inner
+        self.inner
             .peer
             .request(&self.inner.outbound, id, method, Some(&params), options)
-            .await?;
-        check_result_type(&raw)?;
-        Ok(raw)
+            .await
     }
 
     fn request_meta(&self, progress: Option<&oxmcp_protocol::RequestId>) -> Map<String, Value> {
@@ -308,6 +269,9 @@ impl Client {
                 &self.inner.info,
                 &self.inner.capabilities,
             );
+            if let Some(level) = *self.inner.log_level.lock().expect("log level lock") {
+                meta.insert(LOG_LEVEL.into(), Value::String(level.as_str().to_owned()));
+            }
         }
         if let Some(token) = progress {
             meta.insert(
@@ -359,22 +323,6 @@ pub(crate) fn modern_meta(
         CLIENT_INFO.into(),
         serde_json::to_value(info).unwrap_or_default(),
     );
-}
-
-/// Rejects results whose `resultType` this client does not know; `input_required` is
-/// reported as an error until multi round-trip support handles it.
-fn check_result_type(raw: &serde_json::value::RawValue) -> Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Peek<'a> {
-        #[serde(rename = "resultType", borrow, default)]
-        result_type: Option<std::borrow::Cow<'a, str>>,
-    }
-    let peek: Peek<'_> =
-        serde_json::from_str(raw.get()).map_err(|e| Error::serde("decode the result", e))?;
-    match peek.result_type.as_deref() {
-        None | Some("complete") => Ok(()),
-        Some(other) => Err(Error::protocol(format!("unsupported resultType {other:?}"))),
-    }
 }
 
 impl Drop for Inner {

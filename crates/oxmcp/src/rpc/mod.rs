@@ -73,6 +73,16 @@ pub(crate) trait Handler: Send + Sync + 'static {
         false
     }
 
+    /// Called once before the first frame with the connection's own outbound, where
+    /// messages that belong to no request go.
+    fn attach(&self, outbound: &Outbound) {
+        let _ = outbound;
+    }
+
+    /// Called when the other side's input has ended, before waiting for the requests still
+    /// running: long-lived requests should finish now.
+    fn on_input_end(&self) {}
+
     /// Whether an error about a message whose id could not be read says `"id": null`
     /// (JSON-RPC 2.0, and revisions up to 2025-06-18) rather than leaving the id out
     /// (2025-11-25 on, whose schemas make it optional and never null).

@@ -5,20 +5,27 @@
 //! kinds may arrive on the same connection.
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use oxmcp_protocol::jsonrpc::{ErrorObject, ProgressToken};
+use oxmcp_protocol::completion::{
+    CompleteRequestParams, CompleteResult, Completion, CompletionReference,
+};
+use oxmcp_protocol::jsonrpc::{ErrorObject, ProgressToken, RequestId};
 use oxmcp_protocol::lifecycle::InitializeRequestParams;
 use oxmcp_protocol::logging::LoggingLevel;
+use oxmcp_protocol::subscriptions::SubscriptionFilter;
 use oxmcp_protocol::ProtocolVersion;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use tokio_util::sync::CancellationToken;
 
 use super::context::{ClientRef, Context, ContextParts};
-use super::extract::ToolCall;
-use super::service::Server;
+use super::extract::{decode_params, Request, Target};
+use super::handler::ErasedHandler;
+use super::service::Shared;
 use super::session::LegacySession;
-use crate::rpc::{Dispatch, Handler, NotificationCx, Reply, RequestCx};
+use crate::rpc::{BoxFuture, Dispatch, Handler, NotificationCx, Outbound, Reply, RequestCx};
 
 /// Methods a client may call on a server in some revision.
 const KNOWN_METHODS: &[&str] = &[
@@ -51,9 +58,50 @@ const LEGACY_ONLY: &[&str] = &[
 /// Methods that exist only in the modern revisions.
 const MODERN_ONLY: &[&str] = &["server/discover", "subscriptions/listen"];
 
+/// Which list changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListKind {
+    Tools,
+    Resources,
+    Prompts,
+}
+
+impl ListKind {
+    fn method(self) -> &'static str {
+        match self {
+            ListKind::Tools => "notifications/tools/list_changed",
+            ListKind::Resources => "notifications/resources/list_changed",
+            ListKind::Prompts => "notifications/prompts/list_changed",
+        }
+    }
+
+    fn wanted_by(self, filter: &SubscriptionFilter) -> bool {
+        let flag = match self {
+            ListKind::Tools => filter.tools_list_changed,
+            ListKind::Resources => filter.resources_list_changed,
+            ListKind::Prompts => filter.prompts_list_changed,
+        };
+        flag == Some(true)
+    }
+}
+
+/// A modern `subscriptions/listen` stream open on this connection.
+struct Listener {
+    id: RequestId,
+    filter: SubscriptionFilter,
+    outbound: Outbound,
+}
+
 pub(crate) struct Connection {
-    server: Arc<Server>,
+    shared: Arc<Shared>,
     legacy: OnceLock<Arc<LegacySession>>,
+    /// Where notifications that belong to no request go (the stdio writer).
+    default_out: OnceLock<Outbound>,
+    /// Legacy `resources/subscribe` URIs.
+    subscribed: Mutex<HashSet<String>>,
+    listeners: Mutex<Vec<Listener>>,
+    /// Fires when the client's input ends: open listen streams close gracefully.
+    input_ended: CancellationToken,
 }
 
 /// The reserved `_meta` keys of a request, borrowed from its params.
@@ -78,10 +126,21 @@ struct ParamsPeek<'a> {
 }
 
 #[derive(Deserialize)]
-struct CallParams<'a> {
+struct NamedParams<'a> {
     name: Cow<'a, str>,
     #[serde(borrow, default)]
     arguments: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct UriParams {
+    uri: String,
+}
+
+#[derive(Deserialize, Default)]
+struct CursorParams {
+    #[serde(default)]
+    cursor: Option<String>,
 }
 
 /// The era-resolved facts about one request.
@@ -93,11 +152,17 @@ pub(crate) struct Env {
 }
 
 impl Connection {
-    pub(crate) fn new(server: Arc<Server>) -> Self {
-        Connection {
-            server,
+    pub(crate) fn new(shared: Arc<Shared>) -> Arc<Self> {
+        let connection = Arc::new(Connection {
+            shared: shared.clone(),
             legacy: OnceLock::new(),
-        }
+            default_out: OnceLock::new(),
+            subscribed: Mutex::default(),
+            listeners: Mutex::default(),
+            input_ended: CancellationToken::new(),
+        });
+        shared.register(&connection);
+        connection
     }
 
     fn session(&self) -> Option<&Arc<LegacySession>> {
@@ -106,6 +171,7 @@ impl Connection {
 
     /// Works out which era and revision a request speaks, or why it cannot be served.
     fn resolve(&self, method: &str, params: Option<&RawValue>) -> Result<Env, ErrorObject> {
+        let config = self.shared.config();
         let peek: ParamsPeek<'_> = match params {
             None => ParamsPeek::default(),
             Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
@@ -119,7 +185,7 @@ impl Connection {
         if let Some(requested) = meta.protocol_version.as_deref() {
             let version = match ProtocolVersion::parse(requested) {
                 Some(v) if v.is_modern() => v,
-                _ => return Err(self.server.unsupported_version(requested)),
+                _ => return Err(config.unsupported_version(requested)),
             };
             if LEGACY_ONLY.contains(&method) {
                 return Err(
@@ -163,7 +229,7 @@ impl Connection {
             ))),
             None => Err(ErrorObject::invalid_request(format!(
                 "no session: send `initialize` first, or give the request _meta \"io.modelcontextprotocol/protocolVersion\" (supported: {})",
-                self.server.supported_list()
+                config.supported_list()
             ))),
         }
     }
@@ -175,8 +241,7 @@ impl Connection {
                 session.version
             )));
         }
-        let raw = params.map_or("{}", RawValue::get);
-        let params: InitializeRequestParams = super::extract::decode_params(raw)?;
+        let params: InitializeRequestParams = decode_params(params.map_or("{}", RawValue::get))?;
         let version = match ProtocolVersion::parse(&params.protocol_version) {
             Some(v) if v.is_legacy() => v,
             // Unknown or modern: offer the newest legacy revision, as the handshake expects.
@@ -187,7 +252,7 @@ impl Connection {
             return Err(ErrorObject::invalid_request("already initialized"));
         }
         tracing::debug!(%version, "legacy session initialized");
-        Ok(self.server.initialize_result(version))
+        Ok(self.shared.config().initialize_result(version))
     }
 
     fn context(&self, env: Env, cx: RequestCx) -> Context {
@@ -203,85 +268,451 @@ impl Connection {
         })
     }
 
-    fn call_tool(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
-        let Some(raw) = params else {
-            return Dispatch::Now(Err(ErrorObject::invalid_params(
-                "tools/call needs params with a tool name",
-            )));
+    /// MRTR hook: every handler run (tools, prompts, resources) goes through here, with the
+    /// raw params of its request (which carry `inputResponses` and `requestState`).
+    ///
+    /// A modern request runs in a round of questions: when the handler asks the client
+    /// something the round has no answer to, the request ends with an `InputRequiredResult`
+    /// instead of `finish`ing.
+    fn run_handler<O: Send + 'static>(
+        &self,
+        handler: &Arc<dyn ErasedHandler<(), O>>,
+        request: Request,
+        method: &'static str,
+        params: Option<&RawValue>,
+        finish: impl FnOnce(Result<O, super::ToolError>) -> Reply + Send + 'static,
+    ) -> Dispatch {
+        if request.context.protocol_version().is_legacy() {
+            let future = handler.call(request, &());
+            return Dispatch::Later(Box::pin(async move { finish(future.await) }));
+        }
+        let config = self.shared.config();
+        let round = match super::ask::Round::start(config.sealer.clone(), method, params) {
+            Ok(round) => Arc::new(round),
+            Err(error) => return Dispatch::Now(Err(error)),
         };
-        let call: CallParams<'_> = match serde_json::from_str(raw.get()) {
-            Ok(call) => call,
-            Err(e) => {
-                return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
-                    "invalid tools/call params: {}",
-                    crate::rpc::frame::strip_position(&e)
-                ))))
+        request.context.set_round(round.clone());
+        let future = handler.call(request, &());
+        let meta = config.server_info_meta.clone();
+        Dispatch::Later(Box::pin(async move {
+            match round.drive(future).await {
+                super::ask::Driven::Done(outcome) => finish(outcome),
+                super::ask::Driven::InputRequired(result) => encode(&result.with_meta(meta)),
             }
+        }))
+    }
+
+    fn list(&self, method: &str, version: ProtocolVersion, params: Option<&RawValue>) -> Reply {
+        let cursor = match params {
+            Some(raw) => decode_params::<CursorParams>(raw.get())?.cursor,
+            None => None,
         };
-        let Some(tool) = self.server.tool(&call.name) else {
+        let config = self.shared.config();
+        let modern = version.is_modern();
+        let cursor = cursor.as_deref();
+        match method {
+            "tools/list" => {
+                self.shared
+                    .tools
+                    .snapshot()
+                    .list("tools", &config.tools_shape, modern, cursor)
+            }
+            "resources/list" => self.shared.resources.snapshot().list(
+                "resources",
+                &config.resources_shape,
+                modern,
+                cursor,
+            ),
+            "resources/templates/list" => self.shared.templates.snapshot().list(
+                "resourceTemplates",
+                &config.resources_shape,
+                modern,
+                cursor,
+            ),
+            _ => self.shared.prompts.snapshot().list(
+                "prompts",
+                &config.prompts_shape,
+                modern,
+                cursor,
+            ),
+        }
+    }
+
+    fn call_tool(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
+        let call: NamedParams<'_> = match decode_params(params.map_or("{}", RawValue::get)) {
+            Ok(call) => call,
+            Err(e) => return Dispatch::Now(Err(e)),
+        };
+        let Some(tool) = self.shared.tools.snapshot().get(&call.name).cloned() else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown tool: {}",
                 call.name
             ))));
         };
+        let version = env.version;
         if let Some(arguments) = call.arguments {
             if !arguments.get().trim_start().starts_with('{') {
-                let error =
-                    super::error::ToolError::invalid_arguments("arguments must be a JSON object");
-                return Dispatch::Now(finish_call(
-                    error.into_outcome(env.version),
-                    env.version,
-                    &self.server,
-                ));
+                let error = super::ToolError::invalid_arguments("arguments must be a JSON object");
+                return Dispatch::Now(self.finish_tool(error.into_outcome(version), version));
             }
         }
-        let version = env.version;
-        let tool_call = ToolCall {
-            name: call.name.into_owned(),
+        let request = Request {
+            target: Target::Tool(call.name.into_owned()),
             arguments: call.arguments.map(RawValue::to_owned),
             context: self.context(env, cx),
         };
-        let future = tool.call(tool_call, &());
-        let server = self.server.clone();
+        let shared = self.shared.clone();
+        self.run_handler(&tool, request, "tools/call", params, move |outcome| {
+            let outcome = match outcome {
+                Ok(result) => Ok(result),
+                Err(error) => error.into_outcome(version),
+            };
+            finish_tool(&shared, outcome, version)
+        })
+    }
+
+    fn finish_tool(
+        &self,
+        outcome: Result<oxmcp_protocol::tools::CallToolResult, ErrorObject>,
+        version: ProtocolVersion,
+    ) -> Reply {
+        finish_tool(&self.shared, outcome, version)
+    }
+
+    fn get_prompt(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
+        let get: NamedParams<'_> = match decode_params(params.map_or("{}", RawValue::get)) {
+            Ok(get) => get,
+            Err(e) => return Dispatch::Now(Err(e)),
+        };
+        let Some(prompt) = self.shared.prompts.snapshot().get(&get.name).cloned() else {
+            return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
+                "unknown prompt: {}",
+                get.name
+            ))));
+        };
+        let version = env.version;
+        let request = Request {
+            target: Target::Prompt(get.name.into_owned()),
+            arguments: get.arguments.map(RawValue::to_owned),
+            context: self.context(env, cx),
+        };
+        let shared = self.shared.clone();
+        self.run_handler(&prompt.handler, request, "prompts/get", params, move |outcome| {
+            let mut result = outcome.map_err(|e| e.into_error_object(version))?;
+            if version.is_modern() {
+                result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
+                result
+                    .meta
+                    .get_or_insert_with(|| shared.config().server_info_meta.clone());
+            }
+            encode(&result)
+        })
+    }
+
+    fn read_resource(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
+        let read: UriParams = match decode_params(params.map_or("{}", RawValue::get)) {
+            Ok(read) => read,
+            Err(e) => return Dispatch::Now(Err(e)),
+        };
+        let version = env.version;
+        let found = match self.shared.resources.snapshot().get(&read.uri) {
+            Some(entry) => Some((entry.clone(), Vec::new())),
+            None => self
+                .shared
+                .templates
+                .snapshot()
+                .items
+                .values()
+                .find_map(|item| {
+                    item.entry
+                        .template
+                        .matches(&read.uri)
+                        .map(|vars| (item.entry.entry.clone(), vars))
+                }),
+        };
+        let Some((entry, variables)) = found else {
+            return Dispatch::Now(Err(super::error::resource_not_found(&read.uri, version)));
+        };
+        let uri = read.uri.clone();
+        let request = Request {
+            target: Target::Resource {
+                uri: read.uri,
+                variables,
+            },
+            arguments: None,
+            context: self.context(env, cx),
+        };
+        let shared = self.shared.clone();
+        self.run_handler(&entry.handler, request, "resources/read", params, move |outcome| {
+            let contents = outcome.and_then(|build| build(&uri, entry.mime_type.as_deref()));
+            let contents = contents.map_err(|e| e.into_error_object(version))?;
+            let mut result = oxmcp_protocol::resources::ReadResourceResult::new(contents);
+            if version.is_modern() {
+                let config = shared.config();
+                result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
+                result.ttl_ms = Some(config.cache.resources.ttl_ms);
+                result.cache_scope = Some(config.cache.resources.scope);
+                result.meta = Some(config.server_info_meta.clone());
+            }
+            encode(&result)
+        })
+    }
+
+    fn complete(&self, env: &Env, params: Option<&RawValue>) -> Dispatch {
+        let request: CompleteRequestParams = match decode_params(params.map_or("{}", RawValue::get))
+        {
+            Ok(request) => request,
+            Err(e) => return Dispatch::Now(Err(e)),
+        };
+        let completers = match &request.reference {
+            CompletionReference::Prompt(p) => match self.shared.prompts.snapshot().get(&p.name) {
+                Some(prompt) => prompt.completers.clone(),
+                None => {
+                    return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
+                        "unknown prompt: {}",
+                        p.name
+                    ))))
+                }
+            },
+            CompletionReference::ResourceTemplate(r) => {
+                let templates = self.shared.templates.snapshot();
+                match templates
+                    .items
+                    .values()
+                    .find(|t| t.entry.template.as_str() == r.uri)
+                {
+                    Some(t) => t.entry.entry.completers.clone(),
+                    None => match self.shared.resources.snapshot().get(&r.uri) {
+                        Some(resource) => resource.completers.clone(),
+                        None => {
+                            return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
+                                "unknown resource template: {}",
+                                r.uri
+                            ))))
+                        }
+                    },
+                }
+            }
+        };
+        let modern = env.version.is_modern();
+        let Some((_, completer)) = completers
+            .into_iter()
+            .find(|(name, _)| *name == request.argument.name)
+        else {
+            return Dispatch::Now(encode(&complete_result(
+                Completion::new(Vec::new()),
+                modern,
+            )));
+        };
+        let ask = super::completion::Complete {
+            argument: request.argument.name,
+            value: request.argument.value,
+            context: request
+                .context
+                .and_then(|c| c.arguments)
+                .unwrap_or_default(),
+        };
         Dispatch::Later(Box::pin(async move {
-            finish_call(future.await, version, &server)
+            encode(&complete_result((completer.0)(ask).await, modern))
         }))
+    }
+
+    fn subscribe(&self, params: Option<&RawValue>, add: bool) -> Reply {
+        let target: UriParams = decode_params(params.map_or("{}", RawValue::get))?;
+        let mut subscribed = self.subscribed.lock().expect("subscriptions lock");
+        if add {
+            subscribed.insert(target.uri);
+        } else {
+            subscribed.remove(&target.uri);
+        }
+        Ok("{}".to_owned())
+    }
+
+    /// `subscriptions/listen`: acknowledges, then streams matching notifications until the
+    /// client cancels or its input ends (then the stream closes with a result).
+    fn listen(self: &Arc<Self>, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
+        #[derive(Deserialize)]
+        struct ListenParams {
+            notifications: SubscriptionFilter,
+        }
+        let listen: ListenParams = match decode_params(params.map_or("{}", RawValue::get)) {
+            Ok(listen) => listen,
+            Err(e) => return Dispatch::Now(Err(e)),
+        };
+        let filter = listen.notifications;
+        let id = cx.id.clone();
+        let connection = self.clone();
+        let outbound = cx.outbound.clone();
+        Dispatch::Later(Box::pin(async move {
+            let ack = serde_json::json!({
+                "_meta": { oxmcp_protocol::meta::SUBSCRIPTION_ID: &id },
+                "notifications": &filter,
+            });
+            let frame = crate::rpc::frame::encode_notification(
+                "notifications/subscriptions/acknowledged",
+                Some(&ack.to_string()),
+            );
+            outbound
+                .send(frame)
+                .await
+                .map_err(|_| ErrorObject::internal("connection closed"))?;
+            connection
+                .listeners
+                .lock()
+                .expect("listeners lock")
+                .push(Listener {
+                    id: id.clone(),
+                    filter,
+                    outbound,
+                });
+            // Unregisters however the stream ends (cancelled: this future is dropped).
+            let _guard = ListenerGuard {
+                connection: &connection,
+                id: &id,
+            };
+            connection.input_ended.cancelled().await;
+            let mut meta = connection.shared.config().server_info_meta.clone();
+            meta.insert(
+                oxmcp_protocol::meta::SUBSCRIPTION_ID.to_owned(),
+                serde_json::to_value(&id).unwrap_or_default(),
+            );
+            encode(&serde_json::json!({ "resultType": "complete", "_meta": meta }))
+        }))
+    }
+
+    /// Tells this connection's client that a list changed.
+    pub(crate) fn notify_list_changed(&self, kind: ListKind) {
+        if let (Some(session), Some(out)) = (self.session(), self.default_out.get()) {
+            if session.is_initialized() {
+                out.send_detached(crate::rpc::frame::encode_notification(kind.method(), None));
+            }
+        }
+        for listener in self.listeners.lock().expect("listeners lock").iter() {
+            if kind.wanted_by(&listener.filter) {
+                let params = serde_json::json!({ "_meta": { oxmcp_protocol::meta::SUBSCRIPTION_ID: &listener.id } });
+                listener
+                    .outbound
+                    .send_detached(crate::rpc::frame::encode_notification(
+                        kind.method(),
+                        Some(&params.to_string()),
+                    ));
+            }
+        }
+    }
+
+    /// Tells this connection's client that a resource it subscribed to changed.
+    pub(crate) fn notify_resource_updated(&self, uri: &str) {
+        let method = "notifications/resources/updated";
+        if self
+            .subscribed
+            .lock()
+            .expect("subscriptions lock")
+            .contains(uri)
+        {
+            if let Some(out) = self.default_out.get() {
+                let params = serde_json::json!({ "uri": uri });
+                out.send_detached(crate::rpc::frame::encode_notification(
+                    method,
+                    Some(&params.to_string()),
+                ));
+            }
+        }
+        for listener in self.listeners.lock().expect("listeners lock").iter() {
+            if listener
+                .filter
+                .resource_subscriptions
+                .iter()
+                .flatten()
+                .any(|u| u == uri)
+            {
+                let params = serde_json::json!({
+                    "_meta": { oxmcp_protocol::meta::SUBSCRIPTION_ID: &listener.id },
+                    "uri": uri,
+                });
+                listener
+                    .outbound
+                    .send_detached(crate::rpc::frame::encode_notification(
+                        method,
+                        Some(&params.to_string()),
+                    ));
+            }
+        }
     }
 }
 
-fn finish_call(
-    outcome: super::tool::ToolOutcome,
+struct ListenerGuard<'a> {
+    connection: &'a Connection,
+    id: &'a RequestId,
+}
+
+impl Drop for ListenerGuard<'_> {
+    fn drop(&mut self) {
+        self.connection
+            .listeners
+            .lock()
+            .expect("listeners lock")
+            .retain(|l| &l.id != self.id);
+    }
+}
+
+fn complete_result(completion: Completion, modern: bool) -> CompleteResult {
+    let mut result = CompleteResult::new(completion);
+    if modern {
+        result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
+    }
+    result
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Reply {
+    serde_json::to_string(value)
+        .map_err(|e| ErrorObject::internal(format!("could not serialize the result: {e}")))
+}
+
+fn finish_tool(
+    shared: &Shared,
+    outcome: Result<oxmcp_protocol::tools::CallToolResult, ErrorObject>,
     version: ProtocolVersion,
-    server: &Server,
 ) -> Reply {
     let mut result = outcome?;
     if version.is_modern() {
         result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
         if result.meta.is_none() {
-            result.meta = Some(server.server_info_meta());
+            result.meta = Some(shared.config().server_info_meta.clone());
         }
     }
-    serde_json::to_string(&result)
-        .map_err(|e| ErrorObject::internal(format!("could not serialize the tool result: {e}")))
+    encode(&result)
 }
 
-impl Handler for Connection {
+/// The per-connection handler the engine drives.
+pub(crate) struct ConnectionHandler(pub(crate) Arc<Connection>);
+
+impl Handler for ConnectionHandler {
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
+        let this = &self.0;
         if !KNOWN_METHODS.contains(&method) {
             return Dispatch::Now(Err(ErrorObject::method_not_found(method)));
         }
         if method == "initialize" {
-            return Dispatch::Now(self.initialize(params));
+            return Dispatch::Now(this.initialize(params));
         }
-        let env = match self.resolve(method, params) {
+        let env = match this.resolve(method, params) {
             Ok(env) => env,
             Err(error) => return Dispatch::Now(Err(error)),
         };
+        let config = this.shared.config();
         match method {
-            "ping" => Dispatch::Now(Ok(self.server.empty_result(env.version))),
-            "server/discover" => Dispatch::Now(Ok(self.server.discover_result())),
-            "tools/list" => Dispatch::Now(self.server.list_tools(env.version, params)),
-            "tools/call" => self.call_tool(env, params, cx),
+            "ping" => Dispatch::Now(Ok(config.empty_result(env.version))),
+            "server/discover" => Dispatch::Now(Ok(config.discover_result())),
+            "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
+                Dispatch::Now(this.list(method, env.version, params))
+            }
+            "tools/call" => this.call_tool(env, params, cx),
+            "prompts/get" => this.get_prompt(env, params, cx),
+            "resources/read" => this.read_resource(env, params, cx),
+            "completion/complete" => this.complete(&env, params),
+            "resources/subscribe" => Dispatch::Now(this.subscribe(params, true)),
+            "resources/unsubscribe" => Dispatch::Now(this.subscribe(params, false)),
+            "subscriptions/listen" => this.listen(params, cx),
             "logging/setLevel" => Dispatch::Now(set_level(&env, params)),
             _ => Dispatch::Now(Err(ErrorObject::method_not_found(method))),
         }
@@ -289,7 +720,7 @@ impl Handler for Connection {
 
     fn on_notification(&self, method: &str, _params: Option<&RawValue>, _cx: NotificationCx<'_>) {
         match method {
-            "notifications/initialized" => match self.session() {
+            "notifications/initialized" => match self.0.session() {
                 Some(session) => session.mark_initialized(),
                 None => tracing::debug!("notifications/initialized before initialize"),
             },
@@ -297,13 +728,23 @@ impl Handler for Connection {
         }
     }
 
+    fn attach(&self, outbound: &Outbound) {
+        let _ = self.0.default_out.set(outbound.clone());
+    }
+
+    fn on_input_end(&self) {
+        self.0.input_ended.cancel();
+    }
+
     fn accepts_batches(&self) -> bool {
-        self.session()
+        self.0
+            .session()
             .is_some_and(|s| s.version.supports_batching())
     }
 
     fn null_unknown_ids(&self) -> bool {
-        self.session()
+        self.0
+            .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
     }
 }
@@ -313,12 +754,10 @@ fn set_level(env: &Env, params: Option<&RawValue>) -> Reply {
     struct SetLevel {
         level: LoggingLevel,
     }
-    let params: SetLevel = super::extract::decode_params(params.map_or("{}", RawValue::get))?;
+    let params: SetLevel = decode_params(params.map_or("{}", RawValue::get))?;
     match &env.client {
         ClientRef::Session(session) => session.set_log_level(params.level),
-        ClientRef::Request { .. } => {
-            return Err(ErrorObject::method_not_found("logging/setLevel"));
-        }
+        ClientRef::Request { .. } => return Err(ErrorObject::method_not_found("logging/setLevel")),
     }
     Ok("{}".to_owned())
 }

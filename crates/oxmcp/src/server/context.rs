@@ -1,6 +1,6 @@
 //! `Context`: what a handler knows about the request it is answering.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use oxmcp_protocol::jsonrpc::{ProgressToken, RequestId};
 use oxmcp_protocol::lifecycle::{ClientCapabilities, Implementation};
@@ -44,8 +44,9 @@ struct Inner {
     log_level: Option<LoggingLevel>,
     cancel: CancellationToken,
     outbound: Outbound,
-    #[allow(dead_code)]
     peer: Peer,
+    /// The multi round-trip round of a modern request that may ask the client questions.
+    round: OnceLock<Arc<super::ask::Round>>,
 }
 
 /// Where the client's identity and capabilities come from.
@@ -101,6 +102,7 @@ impl Context {
                 cancel: parts.cancel,
                 outbound: parts.outbound,
                 peer: parts.peer,
+                round: OnceLock::new(),
             }),
         }
     }
@@ -210,9 +212,18 @@ impl Context {
     }
 
     /// The connection's peer, for requests back to the client.
-    #[allow(dead_code)]
     pub(crate) fn peer(&self) -> (&Peer, &Outbound) {
         (&self.inner.peer, &self.inner.outbound)
+    }
+
+    /// Lets a modern request ask the client questions in rounds (the first call wins).
+    pub(crate) fn set_round(&self, round: Arc<super::ask::Round>) {
+        let _ = self.inner.round.set(round);
+    }
+
+    /// The round of a modern request that may ask questions.
+    pub(crate) fn round(&self) -> Option<&Arc<super::ask::Round>> {
+        self.inner.round.get()
     }
 
     #[allow(dead_code)]

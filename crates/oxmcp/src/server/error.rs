@@ -33,6 +33,7 @@ enum Kind {
     Execution(Vec<ContentBlock>),
     Protocol(ErrorObject),
     InvalidArguments(String),
+    ResourceNotFound(String),
 }
 
 impl ToolError {
@@ -79,12 +80,42 @@ impl ToolError {
         }
     }
 
+    /// No resource has this URI: `-32002` for legacy clients, `-32602` from 2026-07-28 on.
+    pub fn resource_not_found(uri: impl Into<String>) -> Self {
+        ToolError {
+            kind: Kind::ResourceNotFound(uri.into()),
+        }
+    }
+
+    /// The JSON-RPC error this becomes outside tools (prompts, resources), where there is
+    /// no `isError` channel.
+    pub(crate) fn into_error_object(self, version: ProtocolVersion) -> ErrorObject {
+        match self.kind {
+            Kind::Protocol(error) => error,
+            Kind::InvalidArguments(message) => {
+                ErrorObject::invalid_params(format!("invalid arguments: {message}"))
+            }
+            Kind::ResourceNotFound(uri) => resource_not_found(&uri, version),
+            Kind::Execution(content) => {
+                let text: Vec<String> = content
+                    .iter()
+                    .filter_map(|c| match c {
+                        ContentBlock::Text(t) => Some(t.text.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                ErrorObject::internal(text.join(" "))
+            }
+        }
+    }
+
     /// Whether this becomes a JSON-RPC error for a client speaking `version`.
     pub fn is_protocol(&self, version: ProtocolVersion) -> bool {
         match &self.kind {
             Kind::Execution(_) => false,
             Kind::Protocol(_) => true,
             Kind::InvalidArguments(_) => !version.argument_errors_are_execution_errors(),
+            Kind::ResourceNotFound(_) => true,
         }
     }
 
@@ -96,6 +127,7 @@ impl ToolError {
         match self.kind {
             Kind::Execution(content) => Ok(error_result(content)),
             Kind::Protocol(error) => Err(error),
+            Kind::ResourceNotFound(uri) => Err(resource_not_found(&uri, version)),
             Kind::InvalidArguments(message) => {
                 if version.argument_errors_are_execution_errors() {
                     Ok(error_result(vec![ContentBlock::text(format!(
@@ -109,6 +141,15 @@ impl ToolError {
             }
         }
     }
+}
+
+/// The era's "resource not found" error, with the URI in `data`.
+pub(crate) fn resource_not_found(uri: &str, version: ProtocolVersion) -> ErrorObject {
+    ErrorObject::new(
+        version.resource_not_found_code(),
+        format!("resource not found: {uri}"),
+    )
+    .with_data(serde_json::json!({ "uri": uri }))
 }
 
 fn error_result(content: Vec<ContentBlock>) -> CallToolResult {
@@ -132,6 +173,7 @@ impl fmt::Display for ToolError {
             }
             Kind::Protocol(e) => write!(f, "protocol error {}: {}", e.code, e.message),
             Kind::InvalidArguments(m) => write!(f, "invalid arguments: {m}"),
+            Kind::ResourceNotFound(uri) => write!(f, "resource not found: {uri}"),
         }
     }
 }

@@ -32,46 +32,74 @@
 //! # }
 //! ```
 //!
+//! Resources (static URIs and RFC 6570 templates), prompts and completions are registered
+//! the same way ([`Router::resource`], [`Router::resource_template`], [`Router::prompt`]),
+//! and a [`ServerHandle`] changes them while the server runs.
+//!
 //! One server answers both eras: legacy clients (2024-11-05 to 2025-11-25) that open a
 //! session with `initialize`, and modern clients (2026-07-28) whose every request carries
 //! its protocol version and capabilities in `_meta`.
 
+pub mod ask;
+mod completion;
 mod connection;
 mod context;
 mod error;
 pub mod extract;
+mod handle;
+mod handler;
+mod prompt;
+mod registry;
+mod resource;
 mod response;
 mod service;
 mod session;
 mod tool;
+mod uri_template;
 
 use std::sync::Arc;
 
-use indexmap::IndexMap;
 use oxmcp_protocol::lifecycle::Implementation;
+use oxmcp_protocol::prompts::Prompt;
 use oxmcp_protocol::tools::Tool;
 
+pub use ask::{AskError, Elicitation, KeyRing};
+pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
 pub use error::ToolError;
-pub use extract::{Args, FromToolCall, State, ToolCall};
+pub use extract::{Args, FromRequest, Request, ResourceUri, State, Target, Uri};
+pub use handle::ServerHandle;
+pub use handler::Handler;
+pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
+pub use resource::{
+    files, resource, Blob, FileContents, FilePath, IntoResource, IntoResourceContents, ResourceDef,
+};
 pub use response::{IntoToolResult, Json};
 pub use service::CacheHints;
-pub use tool::{tool, IntoTool, ToolDef, ToolHandler};
+pub use tool::{tool, IntoTool, ToolDef};
 
 use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
+use service::{CachePolicy, Settings, Shared, TemplateEntry};
 
-/// The registry of a server's tools, with its identity and settings.
+/// The registry of a server's tools, resources and prompts, with its identity and
+/// settings.
 ///
-/// `S` is the state the tools still need ([`State<S>`]); supply it with
+/// `S` is the state the handlers still need ([`State<S>`]); supply it with
 /// [`with_state`](Router::with_state). Only a `Router<()>`, with nothing left to supply,
 /// can serve.
 #[must_use]
 pub struct Router<S = ()> {
-    tools: IndexMap<String, (Tool, Arc<dyn tool::ErasedTool<S>>)>,
+    shared: Arc<Shared>,
+    tools: Vec<(String, Tool, Arc<tool::ErasedTool<S>>)>,
+    resources: Vec<(String, resource::StaticParts<S>)>,
+    templates: Vec<(String, resource::TemplateParts<S>)>,
+    prompts: Vec<(String, Prompt, prompt::PromptEntry<S>)>,
     info: Implementation,
     instructions: Option<String>,
-    cache: CacheHints,
+    cache: CachePolicy,
+    page_size: Option<usize>,
     max_in_flight: usize,
+    request_state: ask::StateSettings,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for Router<S> {
@@ -84,11 +112,17 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// An empty router named `oxmcp-server`.
     pub fn new() -> Self {
         Router {
-            tools: IndexMap::new(),
+            shared: Arc::default(),
+            tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            prompts: Vec::new(),
             info: Implementation::new("oxmcp-server", env!("CARGO_PKG_VERSION")),
             instructions: None,
-            cache: CacheHints::default(),
+            cache: CachePolicy::default(),
+            page_size: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            request_state: ask::StateSettings::default(),
         }
     }
 
@@ -101,11 +135,60 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// both decode the tool arguments.
     pub fn tool<M, H: IntoTool<M, S>>(mut self, name: &str, handler: H) -> Self {
         assert!(
-            !self.tools.contains_key(name),
+            !self.tools.iter().any(|(n, ..)| n == name),
             "a tool named {name:?} is registered already"
         );
         let (def, erased) = handler.into_tool(name);
-        self.tools.insert(name.to_owned(), (def, erased));
+        self.tools.push((name.to_owned(), def, erased));
+        self
+    }
+
+    /// Registers a resource at a fixed URI: a handler, or a [`ResourceDef`] made with
+    /// [`resource`] to add a name, description, MIME type, ...
+    ///
+    /// # Panics
+    /// If a resource with that URI exists already.
+    pub fn resource<M, H: IntoResource<M, S>>(mut self, uri: &str, handler: H) -> Self {
+        assert!(
+            !self.resources.iter().any(|(u, _)| u == uri),
+            "a resource {uri:?} is registered already"
+        );
+        let parts = handler.into_resource_def().into_static(uri);
+        self.resources.push((uri.to_owned(), parts));
+        self
+    }
+
+    /// Registers a resource template (RFC 6570, e.g. `users://{id}/profile`); the handler
+    /// reads its variables with [`Uri<T>`]. A read is served by the first template that
+    /// matches, after the static resources.
+    ///
+    /// # Panics
+    /// If the template does not parse, or is registered already.
+    pub fn resource_template<M, H: IntoResource<M, S>>(
+        mut self,
+        template: &str,
+        handler: H,
+    ) -> Self {
+        assert!(
+            !self.templates.iter().any(|(t, _)| t == template),
+            "a resource template {template:?} is registered already"
+        );
+        let parts = handler.into_resource_def().into_template(template);
+        self.templates.push((template.to_owned(), parts));
+        self
+    }
+
+    /// Registers a prompt: a handler, or a [`PromptDef`] made with [`prompt`].
+    ///
+    /// # Panics
+    /// If a prompt of that name exists already, or a completer names no argument.
+    pub fn prompt<M, H: IntoPrompt<M, S>>(mut self, name: &str, handler: H) -> Self {
+        assert!(
+            !self.prompts.iter().any(|(n, ..)| n == name),
+            "a prompt named {name:?} is registered already"
+        );
+        let (def, entry) = handler.into_prompt(name);
+        self.prompts.push((name.to_owned(), def, entry));
         self
     }
 
@@ -133,9 +216,39 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
-    /// Cache hints of the modern era's cacheable results (`server/discover`, lists).
+    /// Cache hints of the modern era's cacheable results, all kinds alike.
     pub fn cache_hints(mut self, hints: CacheHints) -> Self {
-        self.cache = hints;
+        self.cache = CachePolicy {
+            discover: hints,
+            tools: hints,
+            resources: hints,
+            prompts: hints,
+        };
+        self
+    }
+
+    /// Cache hints of `tools/list` results.
+    pub fn tool_cache_hints(mut self, hints: CacheHints) -> Self {
+        self.cache.tools = hints;
+        self
+    }
+
+    /// Cache hints of resource lists and `resources/read` results.
+    pub fn resource_cache_hints(mut self, hints: CacheHints) -> Self {
+        self.cache.resources = hints;
+        self
+    }
+
+    /// Cache hints of `prompts/list` results.
+    pub fn prompt_cache_hints(mut self, hints: CacheHints) -> Self {
+        self.cache.prompts = hints;
+        self
+    }
+
+    /// Splits every list into pages of at most `size` items, with opaque cursors (default:
+    /// everything in one page).
+    pub fn page_size(mut self, size: usize) -> Self {
+        self.page_size = Some(size.max(1));
         self
     }
 
@@ -146,52 +259,121 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
-    /// Supplies the state the tools extract with [`State<S>`].
+    /// A handle to add and remove tools, resources and prompts while the server runs, and to
+    /// announce resource updates.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Supplies the state the handlers extract with [`State<S>`].
     pub fn with_state<S2>(self, state: S) -> Router<S2> {
         let tools = self
             .tools
             .into_iter()
-            .map(|(name, (def, erased))| {
-                let ready: Arc<dyn tool::ErasedTool<S2>> = Arc::new(tool::WithState {
-                    tool: erased,
+            .map(|(name, def, erased)| {
+                let ready: Arc<tool::ErasedTool<S2>> = Arc::new(handler::WithState {
+                    inner: erased,
                     state: state.clone(),
                 });
-                (name, (def, ready))
+                (name, def, ready)
             })
             .collect();
+        let resources = self
+            .resources
+            .into_iter()
+            .map(|(uri, parts)| {
+                let entry = resource::with_state(parts.entry, state.clone());
+                (
+                    uri,
+                    resource::StaticParts {
+                        def: parts.def,
+                        entry,
+                    },
+                )
+            })
+            .collect();
+        let templates = self
+            .templates
+            .into_iter()
+            .map(|(t, parts)| {
+                let entry = resource::with_state(parts.entry, state.clone());
+                (
+                    t,
+                    resource::TemplateParts {
+                        def: parts.def,
+                        template: parts.template,
+                        entry,
+                    },
+                )
+            })
+            .collect();
+        let prompts = self
+            .prompts
+            .into_iter()
+            .map(|(name, def, entry)| (name, def, prompt::with_state(entry, state.clone())))
+            .collect();
         Router {
+            shared: self.shared,
             tools,
+            resources,
+            templates,
+            prompts,
             info: self.info,
             instructions: self.instructions,
             cache: self.cache,
+            page_size: self.page_size,
             max_in_flight: self.max_in_flight,
+            request_state: self.request_state,
         }
     }
 
     /// The tool definitions, in listing order.
     pub fn tools(&self) -> impl Iterator<Item = &Tool> {
-        self.tools.values().map(|(def, _)| def)
+        self.tools.iter().map(|(_, def, _)| def)
     }
 }
 
 impl Router<()> {
-    pub(crate) fn build(self) -> Arc<service::Server> {
-        Arc::new(service::Server::new(service::ServerParts {
-            tools: self.tools.into_values().collect(),
+    /// Puts everything registered into the shared registries and fixes the settings.
+    pub(crate) fn build(self) -> Arc<Shared> {
+        let shared = self.shared;
+        for (name, def, handler) in self.tools {
+            shared.tools.insert(name, &def, handler);
+        }
+        for (uri, parts) in self.resources {
+            shared.resources.insert(uri, &parts.def, parts.entry);
+        }
+        for (template, parts) in self.templates {
+            let entry = TemplateEntry {
+                template: Arc::new(parts.template),
+                entry: parts.entry,
+            };
+            shared.templates.insert(template, &parts.def, entry);
+        }
+        for (name, def, entry) in self.prompts {
+            shared.prompts.insert(name, &def, entry);
+        }
+        shared.configure(Settings {
             info: self.info,
             instructions: self.instructions,
             cache: self.cache,
-        }))
+            page_size: self.page_size,
+            request_state: self.request_state,
+        });
+        shared
     }
 
     /// Starts one connection's handler and its peer.
     pub(crate) fn connection(
-        server: &Arc<service::Server>,
+        shared: &Arc<Shared>,
         max_in_flight: usize,
-    ) -> (Peer, Arc<connection::Connection>) {
+    ) -> (Peer, Arc<connection::ConnectionHandler>) {
+        let connection = connection::Connection::new(shared.clone());
         (
             Peer::new(max_in_flight),
-            Arc::new(connection::Connection::new(server.clone())),
+            Arc::new(connection::ConnectionHandler(connection)),
         )
     }
 
@@ -203,8 +385,8 @@ impl Router<()> {
     #[cfg(feature = "stdio")]
     pub async fn serve_stdio(self) -> crate::Result<()> {
         let max = self.max_in_flight;
-        let server = self.build();
-        let (peer, handler) = Self::connection(&server, max);
+        let shared = self.build();
+        let (peer, handler) = Self::connection(&shared, max);
         crate::transport::stdio::serve_stdio(peer, handler)
             .await
             .map_err(|e| crate::Error::transport("serve stdio", e))
@@ -221,8 +403,8 @@ impl Router<()> {
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let max = self.max_in_flight;
-        let server = self.build();
-        let (peer, handler) = Self::connection(&server, max);
+        let shared = self.build();
+        let (peer, handler) = Self::connection(&shared, max);
         crate::transport::lines::serve_lines(peer, handler, reader, writer)
             .await
             .map_err(|e| crate::Error::transport("serve connection", e))

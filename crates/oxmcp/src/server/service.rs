@@ -1,20 +1,24 @@
-//! The built server: registries frozen, list results serialized once.
+//! The state a server shares across its connections: registries, settings, and the live
+//! connections that notifications fan out to.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use indexmap::IndexMap;
 use oxmcp_protocol::jsonrpc::ErrorObject;
 use oxmcp_protocol::lifecycle::{
-    DiscoverResult, Implementation, InitializeResult, ServerCapabilities, ToolsCapability,
+    DiscoverResult, Implementation, InitializeResult, PromptsCapability, ResourcesCapability,
+    ServerCapabilities, ToolsCapability,
 };
 use oxmcp_protocol::meta::{Meta, SERVER_INFO};
 use oxmcp_protocol::result::{CacheScope, ResultType};
-use oxmcp_protocol::tools::{ListToolsResult, Tool};
+use oxmcp_protocol::tools::CallToolResult;
 use oxmcp_protocol::ProtocolVersion;
-use serde_json::value::RawValue;
 
-use super::tool::ErasedTool;
-use crate::rpc::Reply;
+use super::connection::Connection;
+use super::handler::ErasedHandler;
+use super::prompt::PromptEntry;
+use super::registry::{ListShape, Registry};
+use super::resource::ResourceEntry;
+use super::uri_template::UriTemplate;
 
 /// Cache hints attached to cacheable results of the modern era.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +35,15 @@ impl CacheHints {
     pub fn new(ttl_ms: u64, scope: CacheScope) -> Self {
         CacheHints { ttl_ms, scope }
     }
+
+    fn tail(&self, server_info: &Meta) -> String {
+        format!(
+            r#""ttlMs":{},"cacheScope":{},"_meta":{}"#,
+            self.ttl_ms,
+            serde_json::to_string(&self.scope).unwrap_or_default(),
+            serde_json::to_string(server_info).unwrap_or_default()
+        )
+    }
 }
 
 impl Default for CacheHints {
@@ -43,34 +56,100 @@ impl Default for CacheHints {
     }
 }
 
-pub(crate) struct Server {
-    tools: IndexMap<String, Arc<dyn ErasedTool<()>>>,
-    info: Implementation,
-    instructions: Option<String>,
-    capabilities: ServerCapabilities,
-    server_info_meta: Meta,
-    supported: Vec<&'static str>,
-    tools_list_legacy: String,
-    tools_list_modern: String,
+/// Cache hints per kind of cacheable result.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CachePolicy {
+    pub(crate) discover: CacheHints,
+    pub(crate) tools: CacheHints,
+    pub(crate) resources: CacheHints,
+    pub(crate) prompts: CacheHints,
+}
+
+pub(crate) type ToolEntry = Arc<dyn ErasedHandler<(), CallToolResult>>;
+
+/// A registered template: the parsed template and its resource entry.
+#[derive(Clone)]
+pub(crate) struct TemplateEntry {
+    pub(crate) template: Arc<UriTemplate>,
+    pub(crate) entry: ResourceEntry<()>,
+}
+
+impl Clone for ResourceEntry<()> {
+    fn clone(&self) -> Self {
+        ResourceEntry {
+            mime_type: self.mime_type.clone(),
+            handler: self.handler.clone(),
+            completers: self.completers.clone(),
+        }
+    }
+}
+
+impl Clone for PromptEntry<()> {
+    fn clone(&self) -> Self {
+        PromptEntry {
+            handler: self.handler.clone(),
+            completers: self.completers.clone(),
+        }
+    }
+}
+
+/// Settings fixed when the server starts.
+pub(crate) struct Config {
+    pub(crate) info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) capabilities: ServerCapabilities,
+    pub(crate) server_info_meta: Meta,
+    pub(crate) supported: Vec<&'static str>,
+    pub(crate) cache: CachePolicy,
+    pub(crate) tools_shape: ListShape,
+    pub(crate) resources_shape: ListShape,
+    pub(crate) prompts_shape: ListShape,
+    /// Seals the `requestState` of multi round-trip requests.
+    pub(crate) sealer: super::ask::Sealer,
     discover: String,
 }
 
-pub(crate) struct ServerParts {
-    pub(crate) tools: Vec<(Tool, Arc<dyn ErasedTool<()>>)>,
-    pub(crate) info: Implementation,
-    pub(crate) instructions: Option<String>,
-    pub(crate) cache: CacheHints,
+/// What every connection of one server shares.
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub(crate) tools: Registry<ToolEntry>,
+    pub(crate) resources: Registry<ResourceEntry<()>>,
+    pub(crate) templates: Registry<TemplateEntry>,
+    pub(crate) prompts: Registry<PromptEntry<()>>,
+    config: OnceLock<Config>,
+    connections: Mutex<Vec<Weak<Connection>>>,
 }
 
-impl Server {
-    pub(crate) fn new(parts: ServerParts) -> Self {
+/// The settings a router collected, turned into a [`Config`].
+pub(crate) struct Settings {
+    pub(crate) info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) cache: CachePolicy,
+    pub(crate) page_size: Option<usize>,
+    pub(crate) request_state: super::ask::StateSettings,
+}
+
+impl Shared {
+    /// Fixes the settings; the first call wins.
+    pub(crate) fn configure(&self, settings: Settings) {
         let mut capabilities = ServerCapabilities::default();
-        capabilities.tools = Some(ToolsCapability::default());
+        let mut tools = ToolsCapability::default();
+        tools.list_changed = Some(true);
+        capabilities.tools = Some(tools);
+        let mut resources = ResourcesCapability::default();
+        resources.list_changed = Some(true);
+        resources.subscribe = Some(true);
+        capabilities.resources = Some(resources);
+        let mut prompts = PromptsCapability::default();
+        prompts.list_changed = Some(true);
+        capabilities.prompts = Some(prompts);
         capabilities.logging = Some(Default::default());
+        capabilities.completions = Some(Default::default());
+
         let mut server_info_meta = Meta::new();
         server_info_meta.insert(
             SERVER_INFO.to_owned(),
-            serde_json::to_value(&parts.info).unwrap_or_default(),
+            serde_json::to_value(&settings.info).unwrap_or_default(),
         );
         // Modern first, then legacy, newest first within each.
         let mut supported: Vec<&'static str> = ProtocolVersion::ALL
@@ -80,56 +159,65 @@ impl Server {
             .collect();
         supported.sort_by_key(|v| ProtocolVersion::parse(v).is_some_and(|p| p.is_legacy()));
 
-        let defs: Vec<Tool> = parts.tools.iter().map(|(def, _)| def.clone()).collect();
-        let legacy = ListToolsResult::new(defs.clone());
-        let mut modern = ListToolsResult::new(defs);
-        modern.result_type = Some(ResultType::Complete);
-        modern.ttl_ms = Some(parts.cache.ttl_ms);
-        modern.cache_scope = Some(parts.cache.scope);
-        modern.meta = Some(server_info_meta.clone());
-
         let mut discover = DiscoverResult::new(
             supported.iter().map(|s| (*s).to_owned()).collect(),
             capabilities.clone(),
         );
         discover.result_type = Some(ResultType::Complete);
-        discover.ttl_ms = Some(parts.cache.ttl_ms);
-        discover.cache_scope = Some(parts.cache.scope);
-        discover.instructions = parts.instructions.clone();
+        discover.ttl_ms = Some(settings.cache.discover.ttl_ms);
+        discover.cache_scope = Some(settings.cache.discover.scope);
+        discover.instructions = settings.instructions.clone();
         discover.meta = Some(server_info_meta.clone());
 
-        let encode = |v: &dyn erased::Encode| v.encode();
-        Server {
-            tools: parts
-                .tools
-                .into_iter()
-                .map(|(def, h)| (def.name, h))
-                .collect(),
-            info: parts.info,
-            instructions: parts.instructions,
+        let shape = |hints: CacheHints| ListShape {
+            page_size: settings.page_size,
+            modern_tail: hints.tail(&server_info_meta),
+        };
+        let sealer = settings.request_state.sealer(&settings.info.name);
+        let config = Config {
+            sealer,
+            tools_shape: shape(settings.cache.tools),
+            resources_shape: shape(settings.cache.resources),
+            prompts_shape: shape(settings.cache.prompts),
+            info: settings.info,
+            instructions: settings.instructions,
             capabilities,
-            server_info_meta,
             supported,
-            tools_list_legacy: encode(&legacy),
-            tools_list_modern: encode(&modern),
-            discover: encode(&discover),
-        }
+            cache: settings.cache,
+            discover: serde_json::to_string(&discover).expect("protocol types always serialize"),
+            server_info_meta,
+        };
+        let _ = self.config.set(config);
     }
 
-    pub(crate) fn tool(&self, name: &str) -> Option<&Arc<dyn ErasedTool<()>>> {
-        self.tools.get(name)
+    pub(crate) fn config(&self) -> &Config {
+        self.config
+            .get()
+            .expect("the server is configured before it serves")
     }
 
-    pub(crate) fn server_info_meta(&self) -> Meta {
-        self.server_info_meta.clone()
+    /// Keeps track of a live connection, for notifications.
+    pub(crate) fn register(&self, connection: &Arc<Connection>) {
+        let mut connections = self.connections.lock().expect("connections lock");
+        connections.retain(|c| c.strong_count() > 0);
+        connections.push(Arc::downgrade(connection));
+    }
+
+    /// The live connections.
+    pub(crate) fn connections(&self) -> Vec<Arc<Connection>> {
+        let mut connections = self.connections.lock().expect("connections lock");
+        connections.retain(|c| c.strong_count() > 0);
+        connections.iter().filter_map(Weak::upgrade).collect()
+    }
+}
+
+impl Config {
+    pub(crate) fn unsupported_version(&self, requested: &str) -> ErrorObject {
+        ErrorObject::unsupported_protocol_version(requested, &self.supported)
     }
 
     pub(crate) fn supported_list(&self) -> String {
         self.supported.join(", ")
-    }
-
-    pub(crate) fn unsupported_version(&self, requested: &str) -> ErrorObject {
-        ErrorObject::unsupported_protocol_version(requested, &self.supported)
     }
 
     pub(crate) fn initialize_result(&self, version: ProtocolVersion) -> String {
@@ -139,7 +227,7 @@ impl Server {
             self.info.clone(),
         );
         result.instructions = self.instructions.clone();
-        erased::Encode::encode(&result)
+        serde_json::to_string(&result).expect("protocol types always serialize")
     }
 
     pub(crate) fn discover_result(&self) -> String {
@@ -148,42 +236,12 @@ impl Server {
 
     pub(crate) fn empty_result(&self, version: ProtocolVersion) -> String {
         if version.is_modern() {
-            r#"{"resultType":"complete"}"#.to_owned()
+            format!(
+                r#"{{"resultType":"complete","_meta":{}}}"#,
+                serde_json::to_string(&self.server_info_meta).unwrap_or_default()
+            )
         } else {
             "{}".to_owned()
-        }
-    }
-
-    pub(crate) fn list_tools(&self, version: ProtocolVersion, params: Option<&RawValue>) -> Reply {
-        #[derive(serde::Deserialize)]
-        struct ListParams {
-            #[serde(default)]
-            cursor: Option<String>,
-        }
-        if let Some(raw) = params {
-            let list: ListParams = super::extract::decode_params(raw.get())?;
-            if let Some(cursor) = list.cursor {
-                return Err(ErrorObject::invalid_params(format!(
-                    "invalid cursor: {cursor:?}"
-                )));
-            }
-        }
-        Ok(if version.is_modern() {
-            self.tools_list_modern.clone()
-        } else {
-            self.tools_list_legacy.clone()
-        })
-    }
-}
-
-mod erased {
-    pub(super) trait Encode {
-        fn encode(&self) -> String;
-    }
-
-    impl<T: serde::Serialize> Encode for T {
-        fn encode(&self) -> String {
-            serde_json::to_string(self).expect("protocol types always serialize")
         }
     }
 }

@@ -48,6 +48,7 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
     mut source: R,
     outbound: Outbound,
 ) -> std::io::Result<()> {
+    handler.attach(&outbound);
     let result = loop {
         let frame = tokio::select! {
             frame = source.next_frame() => frame,
@@ -87,6 +88,7 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
             Err(e) => break Err(e),
         }
     };
+    handler.on_input_end();
     peer.drain().await;
     peer.close();
     result

@@ -6,6 +6,7 @@
 mod support;
 
 mod client;
+mod features;
 mod lifecycle;
 mod logging;
 mod rpc;

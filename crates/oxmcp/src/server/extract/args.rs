@@ -3,7 +3,7 @@ use std::ops::{Deref, DerefMut};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
 
-use super::{FromToolCall, ToolCall};
+use super::{FromRequest, Request};
 use crate::server::error::ToolError;
 
 /// The tool's arguments, decoded into `T`; the tool's `inputSchema` is `T`'s JSON Schema
@@ -33,12 +33,12 @@ use crate::server::error::ToolError;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Args<T>(pub T);
 
-impl<T, S> FromToolCall<S> for Args<T>
+impl<T, S> FromRequest<S> for Args<T>
 where
     T: DeserializeOwned + JsonSchema + Send,
     S: Sync,
 {
-    async fn from_tool_call(call: &ToolCall, _state: &S) -> Result<Self, ToolError> {
+    async fn from_request(call: &Request, _state: &S) -> Result<Self, ToolError> {
         decode(call.arguments.as_ref().map_or("{}", |raw| raw.get())).map(Args)
     }
 
@@ -54,7 +54,9 @@ pub(crate) fn decode<T: DeserializeOwned>(json: &str) -> Result<T, ToolError> {
 
 /// Decodes JSON into `T`; the error names the field at fault (`b: invalid type: ...`),
 /// without the "at line 1 column 7" that means nothing to a model.
-pub(crate) fn decode_with_path<T: DeserializeOwned>(json: &str) -> Result<T, String> {
+pub(crate) fn decode_with_path<'de, T: serde::Deserialize<'de>>(
+    json: &'de str,
+) -> Result<T, String> {
     let mut de = serde_json::Deserializer::from_str(json);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -1,12 +1,14 @@
-//! Extractors: the arguments of a tool function.
+//! Extractors: the arguments of a handler function.
 //!
-//! Each argument of a tool is built from the call by its [`FromToolCall`] impl, in any
-//! order: [`Args<T>`] decodes the arguments, [`Context`] describes the request, [`State<S>`]
-//! hands over the router's state. A failed extraction answers the call with its rejection
-//! instead of running the tool.
+//! Each argument of a tool, prompt or resource handler is built from the request by its
+//! [`FromRequest`] impl, in any order: [`Args<T>`] decodes the arguments, [`Uri<T>`] the
+//! variables of a resource template, [`Context`] describes the request, [`State<S>`] hands
+//! over the router's state. A failed extraction answers the request with its rejection
+//! instead of running the handler.
 
 mod args;
 mod state;
+mod uri;
 
 use std::future::Future;
 
@@ -15,23 +17,49 @@ use serde_json::value::RawValue;
 
 pub use args::Args;
 pub use state::State;
+pub use uri::{ResourceUri, Uri};
 
 use super::context::Context;
 use super::error::ToolError;
 
-/// A `tools/call` on its way to a tool: the tool name, the raw arguments and the request's
-/// [`Context`].
+/// A request on its way to a handler: what it targets (a tool, a prompt, a resource), its
+/// raw arguments, and the request's [`Context`].
 #[derive(Debug)]
-pub struct ToolCall {
-    pub(crate) name: String,
+pub struct Request {
+    pub(crate) target: Target,
     pub(crate) arguments: Option<Box<RawValue>>,
     pub(crate) context: Context,
 }
 
-impl ToolCall {
-    /// The name of the tool called.
+/// What a request targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// A `tools/call` of this tool.
+    Tool(String),
+    /// A `prompts/get` of this prompt.
+    Prompt(String),
+    /// A `resources/read` of this URI, with the variables of the template it matched.
+    Resource {
+        /// The URI read.
+        uri: String,
+        /// The template variables, in template order (empty for a static resource).
+        variables: Vec<(String, String)>,
+    },
+}
+
+impl Request {
+    /// What the request targets.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The tool or prompt name, or the resource URI.
     pub fn name(&self) -> &str {
-        &self.name
+        match &self.target {
+            Target::Tool(name) | Target::Prompt(name) => name,
+            Target::Resource { uri, .. } => uri,
+        }
     }
 
     /// The arguments as raw JSON (an object), if the client sent any.
@@ -45,21 +73,21 @@ impl ToolCall {
     }
 }
 
-/// Builds one tool argument from the call.
+/// Builds one handler argument from the request.
 ///
 /// Implement it for your own extractors (an authenticated user, a database handle taken
 /// from state, ...). The returned future may wait (check a token, open a connection).
 /// `input_schema` is for extractors that decode the tool's arguments: at most one argument
 /// of a tool may return `Some` (registering a tool with two panics).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a tool argument",
+    message = "`{Self}` cannot be a handler argument",
     label = "not an extractor",
-    note = "tool arguments are extractors: `Args<T>`, `Context`, `State<S>`, or a type that implements `FromToolCall`"
+    note = "handler arguments are extractors: `Args<T>`, `Uri<T>`, `ResourceUri`, `Context`, `State<S>`, or a type that implements `FromRequest`"
 )]
-pub trait FromToolCall<S>: Sized + Send {
+pub trait FromRequest<S>: Sized + Send {
     /// Extracts the value, or rejects the call.
-    fn from_tool_call(
-        call: &ToolCall,
+    fn from_request(
+        call: &Request,
         state: &S,
     ) -> impl Future<Output = Result<Self, ToolError>> + Send;
 
@@ -71,15 +99,15 @@ pub trait FromToolCall<S>: Sized + Send {
 }
 
 /// Decodes request params; a mismatch is a `-32602` error naming the field.
-pub(crate) fn decode_params<T: serde::de::DeserializeOwned>(
-    json: &str,
+pub(crate) fn decode_params<'de, T: serde::Deserialize<'de>>(
+    json: &'de str,
 ) -> Result<T, oxmcp_protocol::ErrorObject> {
     args::decode_with_path(json)
         .map_err(|m| oxmcp_protocol::ErrorObject::invalid_params(format!("invalid params: {m}")))
 }
 
-impl<S: Sync> FromToolCall<S> for Context {
-    async fn from_tool_call(call: &ToolCall, _state: &S) -> Result<Self, ToolError> {
+impl<S: Sync> FromRequest<S> for Context {
+    async fn from_request(call: &Request, _state: &S) -> Result<Self, ToolError> {
         Ok(call.context.clone())
     }
 }

@@ -1,6 +1,6 @@
 use std::ops::{Deref, DerefMut};
 
-use super::{FromToolCall, ToolCall};
+use super::{FromRequest, Request};
 use crate::server::error::ToolError;
 
 /// The router's state, supplied by [`Router::with_state`](crate::server::Router::with_state).
@@ -26,8 +26,8 @@ use crate::server::error::ToolError;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct State<S>(pub S);
 
-impl<S: Clone + Send + Sync> FromToolCall<S> for State<S> {
-    async fn from_tool_call(_call: &ToolCall, state: &S) -> Result<Self, ToolError> {
+impl<S: Clone + Send + Sync> FromRequest<S> for State<S> {
+    async fn from_request(_call: &Request, state: &S) -> Result<Self, ToolError> {
         Ok(State(state.clone()))
     }
 }

@@ -1,0 +1,400 @@
+//! The typed methods of the server surface: tools, resources, prompts, completion,
+//! logging. Each works with servers of both eras.
+
+use std::collections::{BTreeMap, HashSet};
+
+use oxmcp_protocol::completion::{
+    CompleteRequestParams, CompleteResult, CompletionArgument, CompletionContext,
+    CompletionReference,
+};
+use oxmcp_protocol::logging::LoggingLevel;
+use oxmcp_protocol::method;
+use oxmcp_protocol::prompts::{GetPromptResult, ListPromptsResult, Prompt};
+use oxmcp_protocol::resources::{
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
+    ResourceTemplate,
+};
+use oxmcp_protocol::tools::{CallToolResult, ListToolsResult, Tool};
+use oxmcp_protocol::ProtocolVersion;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{CallOptions, Client};
+use crate::error::{Error, Result};
+
+impl Client {
+    /// One page of the server's tools.
+    ///
+    /// # Errors
+    /// If the request fails or the answer is not a tool list.
+    pub async fn list_tools(&self, cursor: Option<&str>) -> Result<ListToolsResult> {
+        self.list_page(method::TOOLS_LIST, cursor).await
+    }
+
+    /// Every tool, following pagination to the end.
+    ///
+    /// # Errors
+    /// If a request fails, or the server hands out the same cursor twice.
+    pub async fn list_all_tools(&self) -> Result<Vec<Tool>> {
+        self.list_all(method::TOOLS_LIST, |p: ListToolsResult| {
+            (p.tools, p.next_cursor)
+        })
+        .await
+    }
+
+    /// Calls a tool. `arguments` must serialize to a JSON object (or `()` for none).
+    ///
+    /// A tool that fails in a way the model should see answers `Ok` with `is_error`
+    /// set; `Err` means the call itself failed. When a modern server needs input first
+    /// (sampling, elicitation, roots), the client's handlers answer it and the call is
+    /// retried for you.
+    ///
+    /// # Errors
+    /// If the request fails, times out, or the server answers with a JSON-RPC error.
+    pub async fn call_tool(&self, name: &str, arguments: impl Serialize) -> Result<CallToolResult> {
+        self.call_tool_with(name, arguments, CallOptions::default())
+            .await
+    }
+
+    /// Calls a tool with options: timeouts, a progress callback, cancellation.
+    ///
+    /// # Errors
+    /// As [`call_tool`](Self::call_tool).
+    pub async fn call_tool_with(
+        &self,
+        name: &str,
+        arguments: impl Serialize,
+        options: CallOptions,
+    ) -> Result<CallToolResult> {
+        let mut params = Map::new();
+        params.insert("name".into(), Value::String(name.to_owned()));
+        match serde_json::to_value(arguments)
+            .map_err(|e| Error::serde("serialize the arguments", e))?
+        {
+            Value::Null => {}
+            args @ Value::Object(_) => {
+                params.insert("arguments".into(), args);
+            }
+            _ => {
+                return Err(Error::protocol(
+                    "tool arguments must serialize to a JSON object",
+                ))
+            }
+        }
+        self.request(method::TOOLS_CALL, params, options).await
+    }
+
+    /// One page of the server's resources.
+    ///
+    /// # Errors
+    /// If the request fails or the answer is not a resource list.
+    pub async fn list_resources(&self, cursor: Option<&str>) -> Result<ListResourcesResult> {
+        self.list_page(method::RESOURCES_LIST, cursor).await
+    }
+
+    /// Every resource, following pagination to the end.
+    ///
+    /// # Errors
+    /// If a request fails, or the server hands out the same cursor twice.
+    pub async fn list_all_resources(&self) -> Result<Vec<Resource>> {
+        self.list_all(method::RESOURCES_LIST, |p: ListResourcesResult| {
+            (p.resources, p.next_cursor)
+        })
+        .await
+    }
+
+    /// One page of the server's resource templates.
+    ///
+    /// # Errors
+    /// If the request fails or the answer is not a template list.
+    pub async fn list_resource_templates(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<ListResourceTemplatesResult> {
+        self.list_page(method::RESOURCES_TEMPLATES_LIST, cursor)
+            .await
+    }
+
+    /// Every resource template, following pagination to the end.
+    ///
+    /// # Errors
+    /// If a request fails, or the server hands out the same cursor twice.
+    pub async fn list_all_resource_templates(&self) -> Result<Vec<ResourceTemplate>> {
+        self.list_all(
+            method::RESOURCES_TEMPLATES_LIST,
+            |p: ListResourceTemplatesResult| (p.resource_templates, p.next_cursor),
+        )
+        .await
+    }
+
+    /// Reads a resource.
+    ///
+    /// # Errors
+    /// If the request fails; an unknown resource is an [`rpc_error`](Error::rpc_error)
+    /// (code -32002 from legacy servers, -32602 from modern ones).
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult> {
+        self.read_resource_with(uri, CallOptions::default()).await
+    }
+
+    /// Reads a resource with options: timeouts, a progress callback, cancellation.
+    ///
+    /// # Errors
+    /// As [`read_resource`](Self::read_resource).
+    pub async fn read_resource_with(
+        &self,
+        uri: &str,
+        options: CallOptions,
+    ) -> Result<ReadResourceResult> {
+        let mut params = Map::new();
+        params.insert("uri".into(), Value::String(uri.to_owned()));
+        self.request(method::RESOURCES_READ, params, options).await
+    }
+
+    /// One page of the server's prompts.
+    ///
+    /// # Errors
+    /// If the request fails or the answer is not a prompt list.
+    pub async fn list_prompts(&self, cursor: Option<&str>) -> Result<ListPromptsResult> {
+        self.list_page(method::PROMPTS_LIST, cursor).await
+    }
+
+    /// Every prompt, following pagination to the end.
+    ///
+    /// # Errors
+    /// If a request fails, or the server hands out the same cursor twice.
+    pub async fn list_all_prompts(&self) -> Result<Vec<Prompt>> {
+        self.list_all(method::PROMPTS_LIST, |p: ListPromptsResult| {
+            (p.prompts, p.next_cursor)
+        })
+        .await
+    }
+
+    /// Gets a prompt. `arguments` must serialize to a JSON object whose values are
+    /// strings (a map, a struct of `String`s, or `()` for none).
+    ///
+    /// # Errors
+    /// If an argument is not a string, or the request fails.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: impl Serialize,
+    ) -> Result<GetPromptResult> {
+        self.get_prompt_with(name, arguments, CallOptions::default())
+            .await
+    }
+
+    /// Gets a prompt with options: timeouts, a progress callback, cancellation.
+    ///
+    /// # Errors
+    /// As [`get_prompt`](Self::get_prompt).
+    pub async fn get_prompt_with(
+        &self,
+        name: &str,
+        arguments: impl Serialize,
+        options: CallOptions,
+    ) -> Result<GetPromptResult> {
+        let mut params = Map::new();
+        params.insert("name".into(), Value::String(name.to_owned()));
+        if let Some(arguments) = string_map("prompt arguments", arguments)? {
+            params.insert("arguments".into(), to_value(&arguments)?);
+        }
+        self.request(method::PROMPTS_GET, params, options).await
+    }
+
+    /// Asks for completions of argument `argument` of a prompt or resource template,
+    /// whose value so far is `value`. `context` holds arguments already resolved, as a
+    /// map of strings (or `()` for none); servers older than 2025-06-18 are not sent it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: oxmcp::client::Client) -> oxmcp::Result<()> {
+    /// use oxmcp::protocol::PromptReference;
+    ///
+    /// let result = client
+    ///     .complete(PromptReference::new("review"), "language", "ru", [("style", "terse")])
+    ///     .await?;
+    /// for value in result.completion.values {
+    ///     println!("{value}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// If a context value is not a string, or the request fails.
+    pub async fn complete(
+        &self,
+        reference: impl Into<CompletionReference>,
+        argument: &str,
+        value: &str,
+        context: impl Serialize,
+    ) -> Result<CompleteResult> {
+        let mut params =
+            CompleteRequestParams::new(reference, CompletionArgument::new(argument, value));
+        if let Some(arguments) = string_map("completion context", context)? {
+            if self.inner.version >= ProtocolVersion::V2025_06_18 {
+                params = params.with_context(CompletionContext::new().with_arguments(arguments));
+            }
+        }
+        let Value::Object(params) = to_value(&params)? else {
+            unreachable!("completion params serialize to an object")
+        };
+        self.request(method::COMPLETION_COMPLETE, params, CallOptions::default())
+            .await
+    }
+
+    /// Subscribes to updates of one resource (`resources/subscribe`, legacy servers):
+    /// `notifications/resources/updated` then reaches the
+    /// [`on_notification`](super::ClientBuilder::on_notification) callback.
+    ///
+    /// # Errors
+    /// With a modern server ([`is_unsupported`](Error::is_unsupported): use
+    /// [`listen`](Self::listen) with
+    /// [`SubscriptionFilter::with_resource_subscriptions`](oxmcp_protocol::SubscriptionFilter::with_resource_subscriptions)),
+    /// or if the request fails.
+    pub async fn subscribe_resource(&self, uri: &str) -> Result<()> {
+        self.legacy_resource_request(method::RESOURCES_SUBSCRIBE, uri)
+            .await
+    }
+
+    /// Ends a subscription made with [`subscribe_resource`](Self::subscribe_resource).
+    ///
+    /// # Errors
+    /// As [`subscribe_resource`](Self::subscribe_resource).
+    pub async fn unsubscribe_resource(&self, uri: &str) -> Result<()> {
+        self.legacy_resource_request(method::RESOURCES_UNSUBSCRIBE, uri)
+            .await
+    }
+
+    /// Sets the least severe level of the log messages the server sends. Legacy
+    /// servers are sent `logging/setLevel`; with modern ones the level is remembered and
+    /// every later request carries it in `_meta` (`io.modelcontextprotocol/logLevel`),
+    /// since a modern server only logs for requests that ask for it.
+    ///
+    /// # Errors
+    /// If the legacy request fails.
+    pub async fn set_log_level(&self, level: LoggingLevel) -> Result<()> {
+        if self.inner.version.is_modern() {
+            *self.inner.log_level.lock().expect("log level lock") = Some(level);
+            return Ok(());
+        }
+        let mut params = Map::new();
+        params.insert("level".into(), Value::String(level.as_str().to_owned()));
+        self.request::<Value>(method::LOGGING_SET_LEVEL, params, CallOptions::default())
+            .await
+            .map(drop)
+    }
+
+    /// The log level set with [`set_log_level`](Self::set_log_level), if any.
+    pub fn log_level(&self) -> Option<LoggingLevel> {
+        *self.inner.log_level.lock().expect("log level lock")
+    }
+
+    async fn legacy_resource_request(&self, method: &str, uri: &str) -> Result<()> {
+        if self.inner.version.is_modern() {
+            return Err(Error::unsupported(format!(
+                "{method} does not exist in protocol 2026-07-28; use Client::listen with \
+                 SubscriptionFilter::with_resource_subscriptions"
+            )));
+        }
+        let mut params = Map::new();
+        params.insert("uri".into(), Value::String(uri.to_owned()));
+        self.request::<Value>(method, params, CallOptions::default())
+            .await
+            .map(drop)
+    }
+
+    async fn list_page<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        cursor: Option<&str>,
+    ) -> Result<T> {
+        let mut params = Map::new();
+        if let Some(cursor) = cursor {
+            params.insert("cursor".into(), Value::String(cursor.to_owned()));
+        }
+        self.request(method, params, CallOptions::default()).await
+    }
+
+    /// Follows a paginated list to its end.
+    async fn list_all<P: DeserializeOwned, T>(
+        &self,
+        method: &str,
+        split: impl Fn(P) -> (Vec<T>, Option<String>),
+    ) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen = HashSet::new();
+        loop {
+            let (page, next) = split(self.list_page(method, cursor.as_deref()).await?);
+            items.extend(page);
+            match next {
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(Error::protocol(format!(
+                        "server repeated cursor {next:?} in {method}"
+                    )));
+                }
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+}
+
+fn to_value(value: &impl Serialize) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| Error::serde("encode the params", e))
+}
+
+/// A map of strings from anything that serializes to a JSON object of strings; `None`
+/// for `()`.
+fn string_map(what: &str, value: impl Serialize) -> Result<Option<BTreeMap<String, String>>> {
+    let map =
+        match serde_json::to_value(value).map_err(|e| Error::serde("encode the arguments", e))? {
+            Value::Null => return Ok(None),
+            Value::Object(map) => map,
+            // A list of pairs, such as `[("k", "v")]`.
+            Value::Array(pairs) => pairs
+                .into_iter()
+                .map(|pair| match pair {
+                    Value::Array(mut kv) if kv.len() == 2 => match (kv.remove(0), kv.remove(0)) {
+                        (Value::String(k), v) => Ok((k, v)),
+                        _ => Err(Error::protocol(format!("{what}: keys must be strings"))),
+                    },
+                    _ => Err(Error::protocol(format!(
+                        "{what} must serialize to a JSON object of strings or a list of pairs"
+                    ))),
+                })
+                .collect::<Result<Map<String, Value>>>()?,
+            _ => {
+                return Err(Error::protocol(format!(
+                    "{what} must serialize to a JSON object of strings"
+                )))
+            }
+        };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            other => Err(Error::protocol(format!(
+                "{what}: {k:?} must be a string, got {other}"
+            ))),
+        })
+        .collect::<Result<_>>()
+        .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn string_maps_from_maps_structs_and_pairs() {
+        assert_eq!(string_map("x", ()).unwrap(), None);
+        let from_pairs = string_map("x", [("a", "1"), ("b", "2")]).unwrap().unwrap();
+        assert_eq!(from_pairs["b"], "2");
+        let from_json = string_map("x", json!({"a": "1"})).unwrap().unwrap();
+        assert_eq!(from_json["a"], "1");
+        let err = string_map("prompt arguments", json!({"n": 3})).unwrap_err();
+        assert!(err.to_string().contains("\"n\" must be a string"), "{err}");
+        assert!(string_map("x", 5).is_err());
+    }
+}

@@ -1,0 +1,178 @@
+//! Multi round-trip requests (2026-07-28): a `tools/call`, `prompts/get` or
+//! `resources/read` may be answered with `resultType: "input_required"`. The client
+//! answers its input requests with its handlers, then retries the request under a new id
+//! with the same params plus `inputResponses` and the `requestState` echoed verbatim.
+
+use std::collections::BTreeMap;
+
+use oxmcp_protocol::method::{PROMPTS_GET, RESOURCES_READ, TOOLS_CALL};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::handlers::Refusal;
+use super::{CallOptions, Client};
+use crate::error::{Error, Result};
+
+/// The default bound on input rounds of one call.
+pub(crate) const DEFAULT_MAX_INPUT_ROUNDS: usize = 8;
+
+/// The methods a server may answer with `input_required`.
+const MRTR_METHODS: [&str; 3] = [TOOLS_CALL, PROMPTS_GET, RESOURCES_READ];
+
+/// What a result said it is.
+enum Outcome {
+    Complete,
+    InputRequired(InputRequired),
+}
+
+/// An `InputRequiredResult`, with each input request's params kept raw until a handler
+/// decodes them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InputRequired {
+    #[serde(default)]
+    input_requests: Option<BTreeMap<String, RawInputRequest>>,
+    #[serde(default)]
+    request_state: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawInputRequest {
+    method: String,
+    #[serde(default)]
+    params: Option<Box<RawValue>>,
+}
+
+/// What the retry carries.
+#[derive(Default)]
+struct Retry {
+    input_responses: Option<Map<String, Value>>,
+    request_state: Option<String>,
+}
+
+impl Client {
+    /// Sends a request and returns its complete result, answering input rounds on the way.
+    pub(super) async fn request_raw(
+        &self,
+        method: &str,
+        params: Map<String, Value>,
+        options: CallOptions,
+    ) -> Result<Box<RawValue>> {
+        let max_rounds = self.inner.max_input_rounds;
+        let mut retry = Retry::default();
+        let mut round = 0;
+        loop {
+            let mut params = params.clone();
+            if let Some(responses) = retry.input_responses.take() {
+                params.insert("inputResponses".into(), Value::Object(responses));
+            }
+            if let Some(state) = retry.request_state.take() {
+                params.insert("requestState".into(), Value::String(state));
+            }
+            let raw = self.send_once(method, params, &options).await?;
+            let required = match classify(&raw)? {
+                Outcome::Complete => return Ok(raw),
+                Outcome::InputRequired(required) => required,
+            };
+            if !(self.inner.version.is_modern() && MRTR_METHODS.contains(&method)) {
+                return Err(Error::protocol(format!(
+                    "the server answered {method} with resultType \"input_required\", which only \
+                     tools/call, prompts/get and resources/read may do (2026-07-28)"
+                )));
+            }
+            if round == max_rounds {
+                return Err(Error::protocol(format!(
+                    "the server still required input after {max_rounds} rounds of {method} \
+                     (raise the bound with ClientBuilder::max_input_rounds)"
+                )));
+            }
+            round += 1;
+            retry = Retry {
+                input_responses: match required.input_requests {
+                    Some(requests) if !requests.is_empty() => {
+                        Some(self.fulfil(method, requests, &options).await?)
+                    }
+                    _ => None,
+                },
+                request_state: required.request_state,
+            };
+        }
+    }
+
+    /// Answers every input request of one round, concurrently.
+    async fn fulfil(
+        &self,
+        origin: &str,
+        requests: BTreeMap<String, RawInputRequest>,
+        options: &CallOptions,
+    ) -> Result<Map<String, Value>> {
+        let mut answers = Vec::with_capacity(requests.len());
+        for (key, request) in requests {
+            let answer = self
+                .inner
+                .handlers
+                .answer(&request.method, request.params.as_deref())
+                .map_err(|refusal| refused(origin, &key, &request.method, refusal))?;
+            let method = request.method;
+            answers.push(async move {
+                match answer.await {
+                    Ok(result) => Ok((key, result)),
+                    Err(error) => Err(Error::handler(
+                        format!("answering input request {key:?} ({method}) of {origin}"),
+                        error,
+                    )),
+                }
+            });
+        }
+        let all = futures_util::future::try_join_all(answers);
+        let never = tokio_util::sync::CancellationToken::new();
+        let cancel = options.cancel.as_ref().unwrap_or(&never);
+        let answers = tokio::select! {
+            answers = all => answers?,
+            _ = cancel.cancelled() => return Err(Error::cancelled()),
+            _ = self.inner.peer.closed().cancelled() => return Err(Error::closed()),
+        };
+        Ok(answers.into_iter().collect())
+    }
+}
+
+/// Reads a result's `resultType`.
+fn classify(raw: &RawValue) -> Result<Outcome> {
+    #[derive(Deserialize)]
+    struct Peek<'a> {
+        #[serde(rename = "resultType", borrow, default)]
+        result_type: Option<std::borrow::Cow<'a, str>>,
+    }
+    let peek: Peek<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| Error::serde("decode the result", e))?;
+    match peek.result_type.as_deref() {
+        None | Some("complete") => Ok(Outcome::Complete),
+        Some("input_required") => serde_json::from_str(raw.get())
+            .map(Outcome::InputRequired)
+            .map_err(|e| Error::serde("decode the input_required result", e)),
+        Some(other) => Err(Error::protocol(format!("unsupported resultType {other:?}"))),
+    }
+}
+
+/// The error for an input request no handler answers.
+fn refused(origin: &str, key: &str, method: &str, refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::NoHandler(what) => Error::unsupported(format!(
+            "the server asked for {method} (input request {key:?} of {origin}) and this client \
+             has no {what} handler (set one with ClientBuilder::on_{})",
+            match what {
+                "roots" => "roots or ClientBuilder::roots",
+                other => other,
+            }
+        )),
+        Refusal::UnknownMethod => Error::protocol(format!(
+            "input request {key:?} of {origin} has method {method:?}, which is not \
+             sampling/createMessage, elicitation/create or roots/list"
+        )),
+        Refusal::BadParams(e) => Error::protocol(format!(
+            "input request {key:?} ({method}) of {origin} has invalid params: {}",
+            crate::rpc::frame::strip_position(&e)
+        )),
+    }
+}

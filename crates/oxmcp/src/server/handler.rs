@@ -1,0 +1,166 @@
+//! `Handler`: any async function whose arguments are extractors.
+//!
+//! Tools, prompts and resources share this machinery; what differs is how the output
+//! converts ([`IntoToolResult`](super::IntoToolResult), [`IntoPromptResult`](super::IntoPromptResult),
+//! [`IntoResourceContents`](super::IntoResourceContents)).
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+use schemars::generate::SchemaSettings;
+use schemars::{Schema, SchemaGenerator};
+
+use super::error::ToolError;
+use super::extract::{FromRequest, Request};
+use crate::rpc::BoxFuture;
+
+/// An async function that can answer a request.
+///
+/// Implemented for every `async fn` (or closure returning a future) of up to 12 arguments
+/// that all implement [`FromRequest<S>`]. `T` is the tuple of argument types and only keeps
+/// the impls apart; you never name it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a handler",
+    note = "a handler is an async fn whose arguments are extractors (`Args<T>`, `Uri<T>`, `Context`, `State<S>`, ...)",
+    note = "if it uses `State<X>`, the router must be given that state with `.with_state(x)`"
+)]
+pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
+    /// What the function returns.
+    type Output: Send + 'static;
+
+    /// Extracts the arguments and runs the function. A panic becomes an internal error.
+    fn call(self, request: Request, state: S) -> BoxFuture<Result<Self::Output, ToolError>>;
+
+    /// The schema of the arguments, from the one extractor that decodes them (if any).
+    ///
+    /// # Panics
+    /// If two arguments both decode the request's arguments.
+    fn input_schema(generator: &mut SchemaGenerator) -> Option<Schema>;
+}
+
+/// The schema generator every handler schema comes from: JSON Schema 2020-12.
+pub(crate) fn generator() -> SchemaGenerator {
+    SchemaSettings::draft2020_12().into_generator()
+}
+
+macro_rules! impl_handler {
+    ($($ty:ident $var:ident),*) => {
+        #[allow(non_snake_case, unused_variables, unused_mut)]
+        impl<F, Fut, R, S, $($ty,)*> Handler<($($ty,)*), S> for F
+        where
+            F: FnOnce($($ty),*) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send,
+            R: Send + 'static,
+            S: Send + Sync + 'static,
+            $($ty: FromRequest<S> + 'static,)*
+        {
+            type Output = R;
+
+            fn call(self, request: Request, state: S) -> BoxFuture<Result<R, ToolError>> {
+                let future = async move {
+                    $(
+                        let $var = $ty::from_request(&request, &state).await?;
+                    )*
+                    Ok(self($($var),*).await)
+                };
+                Box::pin(AssertUnwindSafe(future).catch_unwind().map(|outcome| match outcome {
+                    Ok(result) => result,
+                    Err(panic) => {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".to_owned());
+                        tracing::error!(panic = %what, "handler panicked");
+                        Err(ToolError::internal("the handler failed unexpectedly"))
+                    }
+                }))
+            }
+
+            fn input_schema(generator: &mut SchemaGenerator) -> Option<Schema> {
+                let mut input: Option<Schema> = None;
+                $(
+                    if let Some(schema) = $ty::input_schema(generator) {
+                        assert!(
+                            input.is_none(),
+                            "a handler may have only one argument that decodes its arguments (such as `Args<T>`), but `{}` is a second one",
+                            std::any::type_name::<$ty>(),
+                        );
+                        input = Some(schema);
+                    }
+                )*
+                input
+            }
+        }
+    };
+}
+
+impl_handler!();
+impl_handler!(T1 a1);
+impl_handler!(T1 a1, T2 a2);
+impl_handler!(T1 a1, T2 a2, T3 a3);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10, T11 a11);
+impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10, T11 a11, T12 a12);
+
+/// A handler with its types erased and its state supplied or still awaited.
+#[doc(hidden)]
+pub trait ErasedHandler<S, O>: Send + Sync {
+    #[doc(hidden)]
+    fn call(&self, request: Request, state: &S) -> BoxFuture<Result<O, ToolError>>;
+}
+
+/// A concrete handler behind [`ErasedHandler`], with the conversion of its output.
+pub(crate) struct Typed<H, T, C> {
+    pub(crate) handler: H,
+    pub(crate) convert: C,
+    pub(crate) _marker: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<H, T, C> Typed<H, T, C> {
+    pub(crate) fn new(handler: H, convert: C) -> Self {
+        Typed {
+            handler,
+            convert,
+            _marker: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<H, T, S, C, O> ErasedHandler<S, O> for Typed<H, T, C>
+where
+    H: Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+    C: Fn(H::Output) -> Result<O, ToolError> + Copy + Send + Sync + 'static,
+    O: 'static,
+{
+    fn call(&self, request: Request, state: &S) -> BoxFuture<Result<O, ToolError>> {
+        let convert = self.convert;
+        Box::pin(
+            self.handler
+                .clone()
+                .call(request, state.clone())
+                .map(move |r| r.and_then(convert)),
+        )
+    }
+}
+
+/// A handler whose state was supplied by `with_state`.
+pub(crate) struct WithState<S, O> {
+    pub(crate) inner: std::sync::Arc<dyn ErasedHandler<S, O>>,
+    pub(crate) state: S,
+}
+
+impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithState<S, O> {
+    fn call(&self, request: Request, _state: &S2) -> BoxFuture<Result<O, ToolError>> {
+        self.inner.call(request, &self.state)
+    }
+}

@@ -1,0 +1,229 @@
+//! Registries of tools, resources, templates and prompts that can change at runtime.
+//!
+//! Readers take an immutable snapshot (an `Arc` clone under a read lock, no allocation);
+//! a change builds a new snapshot. Each snapshot serializes its list pages once, on first
+//! use, so `*/list` answers from cached text.
+
+use std::sync::{Arc, OnceLock, RwLock};
+
+use base64::Engine as _;
+use indexmap::IndexMap;
+use oxmcp_protocol::ErrorObject;
+use serde::Serialize;
+
+/// List settings shared by every registry of a server.
+#[derive(Debug, Clone)]
+pub(crate) struct ListShape {
+    /// The largest page; `None` lists everything at once.
+    pub(crate) page_size: Option<usize>,
+    /// The modern era's tail after the items: `"ttlMs":..,"cacheScope":..,"_meta":{..}`.
+    pub(crate) modern_tail: String,
+}
+
+/// One registered item: its definition, serialized once, and what serves it.
+pub(crate) struct Item<E> {
+    pub(crate) json: String,
+    pub(crate) entry: E,
+}
+
+/// An immutable view of a registry.
+pub(crate) struct Catalog<E> {
+    pub(crate) items: IndexMap<String, Item<E>>,
+    /// Per page: the legacy and the modern result text.
+    pages: OnceLock<Vec<[String; 2]>>,
+}
+
+impl<E> Catalog<E> {
+    fn new(items: IndexMap<String, Item<E>>) -> Self {
+        Catalog {
+            items,
+            pages: OnceLock::new(),
+        }
+    }
+
+    /// The entry registered under `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&E> {
+        self.items.get(key).map(|i| &i.entry)
+    }
+
+    /// The `*/list` result for `cursor`, as JSON text.
+    pub(crate) fn list(
+        &self,
+        field: &str,
+        shape: &ListShape,
+        modern: bool,
+        cursor: Option<&str>,
+    ) -> Result<String, ErrorObject> {
+        let pages = self.pages.get_or_init(|| self.paginate(field, shape));
+        let index = match cursor {
+            None => 0,
+            Some(cursor) => decode_cursor(cursor)
+                .filter(|i| *i < pages.len() && *i > 0)
+                .ok_or_else(|| {
+                    ErrorObject::invalid_params(format!("invalid cursor: {cursor:?}"))
+                })?,
+        };
+        Ok(pages[index][usize::from(modern)].clone())
+    }
+
+    fn paginate(&self, field: &str, shape: &ListShape) -> Vec<[String; 2]> {
+        let jsons: Vec<&str> = self.items.values().map(|i| i.json.as_str()).collect();
+        let size = shape.page_size.unwrap_or(usize::MAX).max(1);
+        let chunks: Vec<&[&str]> = if jsons.is_empty() {
+            vec![&[][..]]
+        } else {
+            jsons.chunks(size).collect()
+        };
+        let count = chunks.len();
+        chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let mut body = format!("\"{field}\":[{}]", chunk.join(","));
+                if i + 1 < count {
+                    body.push_str(&format!(",\"nextCursor\":\"{}\"", encode_cursor(i + 1)));
+                }
+                [
+                    format!("{{{body}}}"),
+                    format!(
+                        "{{\"resultType\":\"complete\",{body},{}}}",
+                        shape.modern_tail
+                    ),
+                ]
+            })
+            .collect()
+    }
+}
+
+fn encode_cursor(page: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("oxmcp-page:{page}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix("oxmcp-page:")?
+        .parse()
+        .ok()
+}
+
+/// A registry: the current catalog, replaced whole on change.
+pub(crate) struct Registry<E> {
+    current: RwLock<Arc<Catalog<E>>>,
+}
+
+impl<E> Default for Registry<E> {
+    fn default() -> Self {
+        Registry {
+            current: RwLock::new(Arc::new(Catalog::new(IndexMap::new()))),
+        }
+    }
+}
+
+impl<E: Clone> Registry<E> {
+    /// The current catalog.
+    pub(crate) fn snapshot(&self) -> Arc<Catalog<E>> {
+        self.current.read().expect("registry lock").clone()
+    }
+
+    /// Adds or replaces an item; returns whether it replaced one.
+    pub(crate) fn insert<D: Serialize>(&self, key: String, def: &D, entry: E) -> bool {
+        let json = serde_json::to_string(def).expect("protocol types always serialize");
+        self.change(|items| items.insert(key, Item { json, entry }).is_some())
+    }
+
+    /// Removes an item; returns whether it was there.
+    pub(crate) fn remove(&self, key: &str) -> bool {
+        self.change(|items| items.shift_remove(key).is_some())
+    }
+
+    fn change<R>(&self, f: impl FnOnce(&mut IndexMap<String, Item<E>>) -> R) -> R {
+        let mut current = self.current.write().expect("registry lock");
+        let mut items: IndexMap<String, Item<E>> = current
+            .items
+            .iter()
+            .map(|(k, i)| {
+                (
+                    k.clone(),
+                    Item {
+                        json: i.json.clone(),
+                        entry: i.entry.clone(),
+                    },
+                )
+            })
+            .collect();
+        let result = f(&mut items);
+        *current = Arc::new(Catalog::new(items));
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(page_size: Option<usize>) -> ListShape {
+        ListShape {
+            page_size,
+            modern_tail: r#""ttlMs":0,"cacheScope":"private""#.to_owned(),
+        }
+    }
+
+    #[test]
+    fn pages_follow_cursors_to_the_end() {
+        let registry: Registry<u32> = Registry::default();
+        for i in 0..5u32 {
+            registry.insert(
+                format!("t{i}"),
+                &serde_json::json!({ "name": format!("t{i}") }),
+                i,
+            );
+        }
+        let catalog = registry.snapshot();
+        let shape = shape(Some(2));
+        let mut names = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let text = catalog
+                .list("tools", &shape, true, cursor.as_deref())
+                .unwrap();
+            let page: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(page["resultType"], "complete");
+            names.extend(
+                page["tools"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["name"].as_str().unwrap().to_owned()),
+            );
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(names, ["t0", "t1", "t2", "t3", "t4"]);
+        assert!(catalog.list("tools", &shape, false, Some("bogus")).is_err());
+        assert!(catalog
+            .list("tools", &shape, false, Some(&encode_cursor(9)))
+            .is_err());
+    }
+
+    #[test]
+    fn changes_make_a_new_snapshot() {
+        let registry: Registry<u32> = Registry::default();
+        registry.insert("a".into(), &serde_json::json!({"name": "a"}), 1);
+        let before = registry.snapshot();
+        assert!(registry.remove("a"));
+        assert!(!registry.remove("a"));
+        assert!(before.get("a").is_some(), "old snapshots stay valid");
+        assert!(registry.snapshot().get("a").is_none());
+        let empty = registry
+            .snapshot()
+            .list("tools", &shape(None), false, None)
+            .unwrap();
+        assert_eq!(empty, r#"{"tools":[]}"#);
+    }
+}
