@@ -30,6 +30,8 @@ pub(crate) enum Kind {
     Rpc(ErrorObject),
     /// No answer within the time allowed.
     Timeout(Duration),
+    /// The server's startup hook failed.
+    Startup,
     /// The connection is closed.
     Closed,
     /// Reading or writing the transport failed.
@@ -68,6 +70,12 @@ impl Error {
 
     pub(crate) fn rpc(error: ErrorObject) -> Self {
         Self::new(Kind::Rpc(error))
+    }
+
+    pub(crate) fn startup(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::new(Kind::Startup).with_source(source)
     }
 
     pub(crate) fn timeout(after: Duration) -> Self {
@@ -117,6 +125,11 @@ impl Error {
     /// Whether no answer came within the time allowed.
     pub fn is_timeout(&self) -> bool {
         matches!(self.inner.kind, Kind::Timeout(_))
+    }
+
+    /// Whether the server's startup hook failed (the cause is the `source`).
+    pub fn is_startup(&self) -> bool {
+        matches!(self.inner.kind, Kind::Startup)
     }
 
     /// Whether the connection is closed.
@@ -179,6 +192,7 @@ impl fmt::Display for Error {
             Kind::Rpc(e) => write!(f, "peer returned error {}: {}", e.code, e.message),
             Kind::Timeout(d) => write!(f, "request timed out after {d:?}"),
             Kind::Closed => f.write_str("connection closed"),
+            Kind::Startup => f.write_str("server startup failed"),
             Kind::Transport(what) => write!(f, "transport failed: {what}"),
             Kind::Protocol(m) => write!(f, "protocol violation: {m}"),
             Kind::Cancelled => f.write_str("request cancelled"),

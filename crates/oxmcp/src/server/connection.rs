@@ -25,7 +25,7 @@ use super::extract::{decode_params, Request, Target};
 use super::handler::ErasedHandler;
 use super::service::Shared;
 use super::session::LegacySession;
-use crate::rpc::{BoxFuture, Dispatch, Handler, NotificationCx, Outbound, Reply, RequestCx};
+use crate::rpc::{Dispatch, Handler, NotificationCx, Outbound, Reply, RequestCx};
 
 /// Methods a client may call on a server in some revision.
 const KNOWN_METHODS: &[&str] = &[
@@ -397,16 +397,22 @@ impl Connection {
             context: self.context(env, cx),
         };
         let shared = self.shared.clone();
-        self.run_handler(&prompt.handler, request, "prompts/get", params, move |outcome| {
-            let mut result = outcome.map_err(|e| e.into_error_object(version))?;
-            if version.is_modern() {
-                result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
-                result
-                    .meta
-                    .get_or_insert_with(|| shared.config().server_info_meta.clone());
-            }
-            encode(&result)
-        })
+        self.run_handler(
+            &prompt.handler,
+            request,
+            "prompts/get",
+            params,
+            move |outcome| {
+                let mut result = outcome.map_err(|e| e.into_error_object(version))?;
+                if version.is_modern() {
+                    result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
+                    result
+                        .meta
+                        .get_or_insert_with(|| shared.config().server_info_meta.clone());
+                }
+                encode(&result)
+            },
+        )
     }
 
     fn read_resource(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
@@ -443,19 +449,25 @@ impl Connection {
             context: self.context(env, cx),
         };
         let shared = self.shared.clone();
-        self.run_handler(&entry.handler, request, "resources/read", params, move |outcome| {
-            let contents = outcome.and_then(|build| build(&uri, entry.mime_type.as_deref()));
-            let contents = contents.map_err(|e| e.into_error_object(version))?;
-            let mut result = oxmcp_protocol::resources::ReadResourceResult::new(contents);
-            if version.is_modern() {
-                let config = shared.config();
-                result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
-                result.ttl_ms = Some(config.cache.resources.ttl_ms);
-                result.cache_scope = Some(config.cache.resources.scope);
-                result.meta = Some(config.server_info_meta.clone());
-            }
-            encode(&result)
-        })
+        self.run_handler(
+            &entry.handler,
+            request,
+            "resources/read",
+            params,
+            move |outcome| {
+                let contents = outcome.and_then(|build| build(&uri, entry.mime_type.as_deref()));
+                let contents = contents.map_err(|e| e.into_error_object(version))?;
+                let mut result = oxmcp_protocol::resources::ReadResourceResult::new(contents);
+                if version.is_modern() {
+                    let config = shared.config();
+                    result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
+                    result.ttl_ms = Some(config.cache.resources.ttl_ms);
+                    result.cache_scope = Some(config.cache.resources.scope);
+                    result.meta = Some(config.server_info_meta.clone());
+                }
+                encode(&result)
+            },
+        )
     }
 
     fn complete(&self, env: &Env, params: Option<&RawValue>) -> Dispatch {

@@ -187,6 +187,21 @@ impl Context {
         .await;
     }
 
+    /// Sends a log message without waiting (from code that cannot await).
+    #[cfg(feature = "tracing-layer")]
+    pub(crate) fn log_detached<T: Serialize>(&self, level: LoggingLevel, logger: &str, data: &T) {
+        let params = LogParams {
+            level,
+            logger: Some(logger),
+            data,
+        };
+        if let Ok(params) = serde_json::to_string(&params) {
+            let frame =
+                crate::rpc::frame::encode_notification("notifications/message", Some(&params));
+            self.inner.outbound.send_detached(frame);
+        }
+    }
+
     /// Whether a message at `level` would reach the client.
     pub fn wants_log(&self, level: LoggingLevel) -> bool {
         let threshold = match &self.inner.client {

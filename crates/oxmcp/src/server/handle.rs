@@ -126,6 +126,22 @@ impl ServerHandle {
         }
     }
 
+    /// Announces that the tool list changed, without changing the registry: for tools whose
+    /// behaviour or availability depends on something outside the server.
+    pub fn notify_tools_changed(&self) {
+        self.list_changed(ListKind::Tools);
+    }
+
+    /// Announces that the resource list changed, without changing the registry.
+    pub fn notify_resources_changed(&self) {
+        self.list_changed(ListKind::Resources);
+    }
+
+    /// Announces that the prompt list changed, without changing the registry.
+    pub fn notify_prompts_changed(&self) {
+        self.list_changed(ListKind::Prompts);
+    }
+
     fn list_changed(&self, kind: ListKind) {
         for connection in self.shared.connections() {
             connection.notify_list_changed(kind);

@@ -58,12 +58,16 @@ macro_rules! impl_handler {
             type Output = R;
 
             fn call(self, request: Request, state: S) -> BoxFuture<Result<R, ToolError>> {
+                #[cfg(feature = "tracing-layer")]
+                let context = request.context.clone();
                 let future = async move {
                     $(
                         let $var = $ty::from_request(&request, &state).await?;
                     )*
                     Ok(self($($var),*).await)
                 };
+                #[cfg(feature = "tracing-layer")]
+                let future = super::log_layer::scope(context, future);
                 Box::pin(AssertUnwindSafe(future).catch_unwind().map(|outcome| match outcome {
                     Ok(result) => result,
                     Err(panic) => {
@@ -152,6 +156,9 @@ where
         )
     }
 }
+
+/// A state value handed to every handler (`with_state`).
+pub(crate) struct StateValue<S>(pub(crate) S);
 
 /// A handler whose state was supplied by `with_state`.
 pub(crate) struct WithState<S, O> {

@@ -48,6 +48,9 @@ mod error;
 pub mod extract;
 mod handle;
 mod handler;
+mod lifespan;
+#[cfg(feature = "tracing-layer")]
+mod log_layer;
 mod prompt;
 mod registry;
 mod resource;
@@ -70,6 +73,9 @@ pub use error::ToolError;
 pub use extract::{Args, FromRequest, Request, ResourceUri, State, Target, Uri};
 pub use handle::ServerHandle;
 pub use handler::Handler;
+pub use lifespan::Lifespan;
+#[cfg(feature = "tracing-layer")]
+pub use log_layer::ClientLogLayer;
 pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
 pub use resource::{
     files, resource, Blob, FileContents, FilePath, IntoResource, IntoResourceContents, ResourceDef,
@@ -269,57 +275,65 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
 
     /// Supplies the state the handlers extract with [`State<S>`].
     pub fn with_state<S2>(self, state: S) -> Router<S2> {
-        let tools = self
-            .tools
-            .into_iter()
-            .map(|(name, def, erased)| {
-                let ready: Arc<tool::ErasedTool<S2>> = Arc::new(handler::WithState {
-                    inner: erased,
-                    state: state.clone(),
-                });
-                (name, def, ready)
-            })
-            .collect();
-        let resources = self
-            .resources
-            .into_iter()
-            .map(|(uri, parts)| {
-                let entry = resource::with_state(parts.entry, state.clone());
-                (
-                    uri,
-                    resource::StaticParts {
-                        def: parts.def,
-                        entry,
-                    },
-                )
-            })
-            .collect();
-        let templates = self
-            .templates
-            .into_iter()
-            .map(|(t, parts)| {
-                let entry = resource::with_state(parts.entry, state.clone());
-                (
-                    t,
-                    resource::TemplateParts {
-                        def: parts.def,
-                        template: parts.template,
-                        entry,
-                    },
-                )
-            })
-            .collect();
-        let prompts = self
-            .prompts
-            .into_iter()
-            .map(|(name, def, entry)| (name, def, prompt::with_state(entry, state.clone())))
-            .collect();
+        self.supply(&handler::StateValue(state))
+    }
+
+    /// Supplies the state from an async startup hook, run when the server starts serving;
+    /// its [`Lifespan`] may add a shutdown hook, run once the input has ended and every
+    /// request in flight has finished. Serving fails if the startup hook fails.
+    pub fn with_lifespan<S2, F, Fut, E>(self, startup: F) -> Router<S2>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<Lifespan<S>, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    {
+        let cell = Arc::new(std::sync::OnceLock::new());
+        *self.shared.hooks.startup.lock().expect("hooks lock") =
+            Some(lifespan::startup(startup, cell.clone()));
+        self.supply(&lifespan::LateState { cell })
+    }
+
+    fn supply<S2>(self, supplier: &impl Supplier<S, S2>) -> Router<S2> {
         Router {
             shared: self.shared,
-            tools,
-            resources,
-            templates,
-            prompts,
+            tools: self
+                .tools
+                .into_iter()
+                .map(|(name, def, erased)| (name, def, supplier.supply(erased)))
+                .collect(),
+            resources: self
+                .resources
+                .into_iter()
+                .map(|(uri, parts)| {
+                    (
+                        uri,
+                        resource::StaticParts {
+                            def: parts.def,
+                            entry: resource::supply(parts.entry, supplier),
+                        },
+                    )
+                })
+                .collect(),
+            templates: self
+                .templates
+                .into_iter()
+                .map(|(t, parts)| {
+                    let entry = resource::supply(parts.entry, supplier);
+                    (
+                        t,
+                        resource::TemplateParts {
+                            def: parts.def,
+                            template: parts.template,
+                            entry,
+                        },
+                    )
+                })
+                .collect(),
+            prompts: self
+                .prompts
+                .into_iter()
+                .map(|(name, def, entry)| (name, def, prompt::supply(entry, supplier)))
+                .collect(),
             info: self.info,
             instructions: self.instructions,
             cache: self.cache,
@@ -332,6 +346,38 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// The tool definitions, in listing order.
     pub fn tools(&self) -> impl Iterator<Item = &Tool> {
         self.tools.iter().map(|(_, def, _)| def)
+    }
+}
+
+/// Supplies handlers with their state: a value (`with_state`) or one a lifespan fills.
+pub(crate) trait Supplier<S, S2> {
+    fn supply<O: 'static>(
+        &self,
+        inner: Arc<dyn handler::ErasedHandler<S, O>>,
+    ) -> Arc<dyn handler::ErasedHandler<S2, O>>;
+}
+
+impl<S: Clone + Send + Sync + 'static, S2> Supplier<S, S2> for handler::StateValue<S> {
+    fn supply<O: 'static>(
+        &self,
+        inner: Arc<dyn handler::ErasedHandler<S, O>>,
+    ) -> Arc<dyn handler::ErasedHandler<S2, O>> {
+        Arc::new(handler::WithState {
+            inner,
+            state: self.0.clone(),
+        })
+    }
+}
+
+impl<S: Send + Sync + 'static, S2> Supplier<S, S2> for lifespan::LateState<S> {
+    fn supply<O: 'static>(
+        &self,
+        inner: Arc<dyn handler::ErasedHandler<S, O>>,
+    ) -> Arc<dyn handler::ErasedHandler<S2, O>> {
+        Arc::new(lifespan::WithLateState {
+            inner,
+            state: self.cell.clone(),
+        })
     }
 }
 
@@ -386,10 +432,11 @@ impl Router<()> {
     pub async fn serve_stdio(self) -> crate::Result<()> {
         let max = self.max_in_flight;
         let shared = self.build();
+        shared.hooks.start().await?;
         let (peer, handler) = Self::connection(&shared, max);
-        crate::transport::stdio::serve_stdio(peer, handler)
-            .await
-            .map_err(|e| crate::Error::transport("serve stdio", e))
+        let served = crate::transport::stdio::serve_stdio(peer, handler).await;
+        shared.hooks.stop().await;
+        served.map_err(|e| crate::Error::transport("serve stdio", e))
     }
 
     /// Serves this router over any pair of byte streams carrying newline-delimited JSON-RPC
@@ -404,10 +451,11 @@ impl Router<()> {
     {
         let max = self.max_in_flight;
         let shared = self.build();
+        shared.hooks.start().await?;
         let (peer, handler) = Self::connection(&shared, max);
-        crate::transport::lines::serve_lines(peer, handler, reader, writer)
-            .await
-            .map_err(|e| crate::Error::transport("serve connection", e))
+        let served = crate::transport::lines::serve_lines(peer, handler, reader, writer).await;
+        shared.hooks.stop().await;
+        served.map_err(|e| crate::Error::transport("serve connection", e))
     }
 
     #[cfg(feature = "client")]

@@ -247,15 +247,12 @@ fn arguments_from_schema(schema: &serde_json::Value) -> Vec<PromptArgument> {
 }
 
 /// Moves an entry's state in.
-pub(crate) fn with_state<S: Clone + Send + Sync + 'static, S2>(
+pub(crate) fn supply<S, S2>(
     entry: PromptEntry<S>,
-    state: S,
+    supplier: &impl super::Supplier<S, S2>,
 ) -> PromptEntry<S2> {
     PromptEntry {
-        handler: Arc::new(super::handler::WithState {
-            inner: entry.handler,
-            state,
-        }),
+        handler: supplier.supply(entry.handler),
         completers: entry.completers,
     }
 }

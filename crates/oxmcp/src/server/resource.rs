@@ -408,16 +408,13 @@ impl<S> ResourceDef<Box<ErasedResource<S>>, ()> {
 }
 
 /// Moves an entry's state in: a `Router<S>` entry becomes a `Router<S2>` one.
-pub(crate) fn with_state<S: Clone + Send + Sync + 'static, S2>(
+pub(crate) fn supply<S, S2>(
     entry: ResourceEntry<S>,
-    state: S,
+    supplier: &impl super::Supplier<S, S2>,
 ) -> ResourceEntry<S2> {
     ResourceEntry {
         mime_type: entry.mime_type,
-        handler: Arc::new(super::handler::WithState {
-            inner: entry.handler,
-            state,
-        }),
+        handler: supplier.supply(entry.handler),
         completers: entry.completers,
     }
 }

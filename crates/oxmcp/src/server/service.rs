@@ -118,6 +118,7 @@ pub(crate) struct Shared {
     pub(crate) prompts: Registry<PromptEntry<()>>,
     config: OnceLock<Config>,
     connections: Mutex<Vec<Weak<Connection>>>,
+    pub(crate) hooks: super::lifespan::Hooks,
 }
 
 /// The settings a router collected, turned into a [`Config`].

@@ -37,6 +37,8 @@ pub struct ToolDef<H, T> {
     annotations: Option<ToolAnnotations>,
     icons: Option<Vec<Icon>>,
     meta: Option<JsonObject>,
+    input_schema: Option<JsonObject>,
+    output_schema: Option<JsonObject>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -49,6 +51,8 @@ pub fn tool<H, T>(handler: H) -> ToolDef<H, T> {
         annotations: None,
         icons: None,
         meta: None,
+        input_schema: None,
+        output_schema: None,
         _marker: PhantomData,
     }
 }
@@ -91,6 +95,20 @@ impl<H, T> ToolDef<H, T> {
         self.meta = Some(meta);
         self
     }
+
+    /// An input schema written by hand, used instead of the one derived from the argument
+    /// type (which then only decodes). It must be an object schema (`"type": "object"`).
+    pub fn input_schema(mut self, schema: JsonObject) -> Self {
+        self.input_schema = Some(schema);
+        self
+    }
+
+    /// An output schema written by hand, used instead of the one derived from the return
+    /// type.
+    pub fn output_schema(mut self, schema: JsonObject) -> Self {
+        self.output_schema = Some(schema);
+        self
+    }
 }
 
 /// Anything that registers as a tool: a bare handler or a [`ToolDef`]. `M` only keeps the
@@ -127,19 +145,27 @@ where
     fn into_tool(self, name: &str) -> (Tool, Arc<ErasedTool<S>>) {
         validate_tool_name(name);
         let mut generator = generator();
-        let input = H::input_schema(&mut generator).unwrap_or_else(empty_object_schema);
-        let output = <H::Output as IntoToolResult>::output_schema(&mut generator);
+        let input = match self.input_schema {
+            Some(schema) => schema,
+            None => {
+                into_object(H::input_schema(&mut generator).unwrap_or_else(empty_object_schema))
+            }
+        };
+        let output = match self.output_schema {
+            Some(schema) => Some(schema),
+            None => <H::Output as IntoToolResult>::output_schema(&mut generator).map(into_object),
+        };
         assert!(
-            super::response::is_object_schema(&input),
-            "tool `{name}`: its arguments must be a JSON object, but the argument type's schema is not an object schema"
+            input.get("type").and_then(|t| t.as_str()) == Some("object"),
+            "tool `{name}`: its arguments must be a JSON object, but the input schema is not an object schema"
         );
-        let mut def = Tool::new(name, into_object(input));
+        let mut def = Tool::new(name, input);
         def.title = self.title;
         def.description = self.description;
         def.annotations = self.annotations;
         def.icons = self.icons;
         def.meta = self.meta;
-        def.output_schema = output.map(into_object);
+        def.output_schema = output;
         let erased: Arc<ErasedTool<S>> = Arc::new(Typed::<H, T, _>::new(
             self.handler,
             IntoToolResult::into_tool_result,

@@ -130,6 +130,7 @@ impl TestClientBuilder {
     pub async fn connect(self) -> crate::Result<TestClient> {
         let max = self.router.max_in_flight_setting();
         let server = self.router.build();
+        server.hooks.start().await?;
         let (server_peer, handler) = Router::connection(&server, max);
         let (to_server, server_rx) = Outbound::channel();
         let (to_client, client_rx) = Outbound::channel();
@@ -146,12 +147,10 @@ impl TestClientBuilder {
             rx: client_rx,
             tap: tap_for(Direction::ServerToClient),
         };
-        tokio::spawn(crate::transport::drive(
-            server_peer,
-            handler,
-            server_source,
-            to_client,
-        ));
+        tokio::spawn(async move {
+            let _ = crate::transport::drive(server_peer, handler, server_source, to_client).await;
+            server.hooks.stop().await;
+        });
         let client_peer = crate::rpc::Peer::new(max);
         let client = self
             .client

@@ -543,3 +543,135 @@ async fn files_stay_under_their_root() {
     raw.finish().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod lifespan {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use oxmcp::server::{Lifespan, Router, State};
+    use serde_json::json;
+
+    use crate::support::Raw;
+
+    #[derive(Clone)]
+    struct Db {
+        name: String,
+        log: Arc<Mutex<Vec<&'static str>>>,
+    }
+
+    async fn query(State(db): State<Db>) -> String {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        db.log.lock().unwrap().push("query finished");
+        format!("rows from {}", db.name)
+    }
+
+    #[tokio::test]
+    async fn startup_state_reaches_handlers_and_shutdown_waits_for_requests() {
+        let log: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+        let events = log.clone();
+        let router: Router = Router::new()
+            .tool("query", query)
+            .with_lifespan(move || async move {
+                events.lock().unwrap().push("started");
+                let db = Db {
+                    name: "app-db".into(),
+                    log: events.clone(),
+                };
+                Ok::<_, std::io::Error>(Lifespan::new(db).on_shutdown(|db| async move {
+                    db.log.lock().unwrap().push("shut down");
+                }))
+            });
+        let mut raw = Raw::start(router);
+        raw.send(super::modern_request(
+            1,
+            "tools/call",
+            json!({"name": "query"}),
+        ))
+        .await;
+        // Input ends while the call is in flight: it is answered, then shutdown runs.
+        let Raw {
+            mut writer,
+            mut lines,
+            tap,
+            server,
+        } = raw;
+        tokio::io::AsyncWriteExt::shutdown(&mut writer)
+            .await
+            .unwrap();
+        let line = lines.next_line().await.unwrap().unwrap();
+        tap.see(oxmcp::testing::Direction::ServerToClient, &line);
+        assert!(line.contains("rows from app-db"), "{line}");
+        server.await.unwrap().unwrap();
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["started", "query finished", "shut down"]
+        );
+        tap.assert_clean();
+    }
+
+    #[tokio::test]
+    async fn a_failed_startup_fails_serving() {
+        let stopped = Arc::new(AtomicBool::new(false));
+        let router: Router = Router::new().tool("query", query).with_lifespan(|| async {
+            Err::<Lifespan<Db>, _>(std::io::Error::other("database unreachable"))
+        });
+        let (a, _b) = tokio::io::duplex(64);
+        let (r, w) = tokio::io::split(a);
+        let err = router.serve_io(r, w).await.unwrap_err();
+        assert!(err.is_startup(), "{err}");
+        assert_eq!(
+            std::error::Error::source(&err).unwrap().to_string(),
+            "database unreachable"
+        );
+        assert!(!stopped.load(Ordering::SeqCst));
+    }
+}
+
+mod log_layer {
+    use oxmcp::server::{ClientLogLayer, Router};
+    use serde_json::json;
+    use tracing_subscriber::prelude::*;
+
+    use crate::support::Raw;
+
+    async fn noisy() -> &'static str {
+        tracing::info!(rows = 3, "loaded rows");
+        tracing::debug!("a detail");
+        "done"
+    }
+
+    #[tokio::test]
+    async fn handler_events_reach_the_client_at_its_level() {
+        let _guard = tracing_subscriber::registry()
+            .with(ClientLogLayer::new())
+            .set_default();
+        let mut raw = Raw::start(Router::new().tool("noisy", noisy));
+        let mut meta = crate::support::modern_meta();
+        meta["io.modelcontextprotocol/logLevel"] = json!("info");
+        raw.send(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"_meta": meta, "name": "noisy"}})).await;
+        let log = raw.recv().await;
+        assert_eq!(log["method"], "notifications/message");
+        assert_eq!(log["params"]["level"], "info");
+        assert_eq!(
+            log["params"]["data"],
+            json!({"message": "loaded rows", "rows": 3})
+        );
+        assert_eq!(log["params"]["logger"], "integration::features::log_layer");
+        let result = raw.recv().await;
+        assert_eq!(
+            result["id"], 1,
+            "the debug event stays below the asked level: {result}"
+        );
+        // Without a level, nothing is forwarded.
+        let r = raw
+            .call(super::modern_request(
+                2,
+                "tools/call",
+                json!({"name": "noisy"}),
+            ))
+            .await;
+        assert_eq!(r["id"], 2);
+        raw.finish().await;
+    }
+}

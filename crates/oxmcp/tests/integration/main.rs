@@ -5,7 +5,9 @@
 
 mod support;
 
+mod ask;
 mod client;
+mod client_features;
 mod features;
 mod lifecycle;
 mod logging;
