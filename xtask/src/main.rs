@@ -34,11 +34,12 @@ commands:
             in-process dispatch, and stdio at 1 and 32 requests in flight (both eras);
             `cargo xtask bench --quick` runs fewer, shorter repetitions
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
-            against examples/quickstart in both eras, then `cargo test -p oxmcp --test interop`
+            against examples/quickstart and examples/everything in both eras, then
+            `cargo test -p oxmcp --test interop`
 
 environment:
   OXMCP_PYTHON3      the Python used to create the venv (default: python3)
-  CARGO_TARGET_DIR   honoured when locating target/debug/quickstart";
+  CARGO_TARGET_DIR   honoured when locating target/debug/{quickstart,everything}";
 
 /// A failed step.
 struct Failure(String);
@@ -247,33 +248,46 @@ fn interop() -> Result {
     )
 }
 
-/// The official Python SDK's client against examples/quickstart, in both eras.
+/// The official Python SDK's client against examples/quickstart and examples/everything,
+/// in both eras.
 fn python_clients(root: &Path, python: &Path) -> Result {
-    step(
-        "build examples/quickstart",
-        cargo().args(["build", "-p", "quickstart"]),
-    )
-    .map_err(|f| Failure(format!("{f} (the interop checks need examples/quickstart)")))?;
-    let quickstart = target_dir(root).join("debug").join(exe("quickstart"));
-    if !quickstart.is_file() {
-        return Err(Failure(format!(
-            "`cargo build -p quickstart` made no binary at {}",
-            quickstart.display()
-        )));
-    }
-
-    let script = root.join("interop/python/client_vs_server.py");
-    for era in ["legacy", "modern"] {
-        step(
-            &format!("Python SDK client vs quickstart, {era} era"),
-            Command::new(python)
-                .arg(&script)
-                .args(["--era", era, "--"])
-                .arg(&quickstart)
-                .current_dir(root),
-        )?;
+    let quickstart = build_example(root, "quickstart")?;
+    let everything = build_example(root, "everything")?;
+    let scripts = root.join("interop/python");
+    let runs = [
+        ("quickstart", "client_vs_server.py", &quickstart),
+        ("everything", "everything_client.py", &everything),
+    ];
+    for (server, script, binary) in runs {
+        for era in ["legacy", "modern"] {
+            step(
+                &format!("Python SDK client vs {server}, {era} era"),
+                Command::new(python)
+                    .arg(scripts.join(script))
+                    .args(["--era", era, "--"])
+                    .arg(binary)
+                    .current_dir(root),
+            )?;
+        }
     }
     Ok(())
+}
+
+/// Builds `examples/<name>` (a package of the same name) and returns its debug binary.
+fn build_example(root: &Path, name: &str) -> Result<PathBuf> {
+    step(
+        &format!("build examples/{name}"),
+        cargo().args(["build", "-p", name]),
+    )
+    .map_err(|f| Failure(format!("{f} (the interop checks need examples/{name})")))?;
+    let binary = target_dir(root).join("debug").join(exe(name));
+    if !binary.is_file() {
+        return Err(Failure(format!(
+            "`cargo build -p {name}` made no binary at {}",
+            binary.display()
+        )));
+    }
+    Ok(binary)
 }
 
 /// Whether `python -m venv` can make a venv (with pip) here.

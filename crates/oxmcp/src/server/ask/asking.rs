@@ -54,8 +54,12 @@ impl Asking<'_> {
             Channel::Unavailable(method) => Err(AskError::unavailable(method.clone())),
             Channel::Modern(round) => match round.answer(kind, request) {
                 Some(answer) => Ok(answer),
-                // The round ends asking it; this future is dropped with the handler.
-                None => std::future::pending().await,
+                // The round ends asking it, and this future is dropped with the handler;
+                // unless it runs in a task of its own, which learns the request has ended.
+                None => {
+                    round.ended().cancelled().await;
+                    Err(AskError::ended(method))
+                }
             },
             Channel::Legacy => {
                 let params = params_of(&request).map(|p| p.to_string());

@@ -448,3 +448,37 @@ async fn legacy_2025_06_18_forms_have_no_mode() {
         .await;
     assert_eq!(task.await.unwrap().unwrap(), Elicitation::Cancel);
 }
+
+#[tokio::test]
+async fn a_task_that_outlives_the_request_learns_it_ended() {
+    let f = fixture();
+    let channel = modern_round(None, json!({}));
+    let (peer, outbound) = (f.peer.clone(), f.outbound.clone());
+    let task_channel = channel.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let r = drive(&channel, async move {
+        tokio::spawn(async move {
+            let a = Asking {
+                version: MODERN,
+                capabilities: caps(json!({"roots": {}})),
+                channel: &task_channel,
+                peer: &peer,
+                outbound: &outbound,
+            };
+            let _ = tx.send(a.list_roots().await);
+        });
+        std::future::pending::<()>().await
+    })
+    .await;
+    assert_eq!(
+        input_required(r)
+            .input_requests
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["roots-0"]
+    );
+    let e = rx.await.unwrap().unwrap_err();
+    assert!(e.is_closed(), "{e}");
+    assert!(e.to_string().contains("the request has ended"), "{e}");
+}

@@ -38,6 +38,9 @@ enum Kind {
     Unavailable {
         method: String,
     },
+    Ended {
+        method: &'static str,
+    },
     Schema {
         type_name: &'static str,
         reason: String,
@@ -79,6 +82,11 @@ impl AskError {
         Self::new(Kind::Unavailable {
             method: method.into(),
         })
+    }
+
+    /// `method` was asked after the request's round ended.
+    pub(crate) fn ended(method: &'static str) -> Self {
+        Self::new(Kind::Ended { method })
     }
 
     /// `type_name` cannot be shown as an elicitation form.
@@ -143,10 +151,12 @@ impl AskError {
         }
     }
 
-    /// Whether the connection closed or the call was cancelled before the answer came.
+    /// Whether the connection closed, the call was cancelled or (modern era) the request
+    /// ended before the answer came.
     pub fn is_closed(&self) -> bool {
         match &*self.kind {
             Kind::Failed { error, .. } => error.is_closed() || error.is_cancelled(),
+            Kind::Ended { .. } => true,
             _ => false,
         }
     }
@@ -164,7 +174,10 @@ impl AskError {
                     serde_json::json!({ "clientError": { "code": error.code, "message": error.message } }),
                 )
             }
-            Kind::Unavailable { .. } | Kind::Schema { .. } | Kind::Failed { .. } => {
+            Kind::Unavailable { .. }
+            | Kind::Ended { .. }
+            | Kind::Schema { .. }
+            | Kind::Failed { .. } => {
                 ErrorObject::internal(message)
             }
         }
@@ -178,6 +191,10 @@ impl fmt::Display for AskError {
             Kind::Unavailable { method } => write!(
                 f,
                 "cannot ask the client anything while answering {method} (only tools/call, prompts/get and resources/read may ask)"
+            ),
+            Kind::Ended { method } => write!(
+                f,
+                "cannot ask {method}: the request has ended (its questions went to the client in its result; a task that outlives the handler cannot ask more)"
             ),
             Kind::Schema { type_name, reason } => write!(
                 f,

@@ -25,6 +25,7 @@ use oxmcp_protocol::mrtr::{InputRequest, InputRequiredResult};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use super::seal::{short_digest, Binding, Sealer};
 
@@ -57,6 +58,8 @@ pub(crate) struct Round {
     /// The request's params, for the binding of the state sealed at the end of the round.
     params: Option<Box<RawValue>>,
     state: Mutex<State>,
+    /// Fires when the round has ended (its result is on its way).
+    ended: CancellationToken,
 }
 #[derive(Debug, Default)]
 struct State {
@@ -136,6 +139,7 @@ impl Round {
                 next_key: carried.n,
                 ..State::default()
             }),
+            ended: CancellationToken::new(),
         })
     }
 
@@ -146,6 +150,9 @@ impl Round {
     /// The answer to `request`, if this round has it. Otherwise records the question as
     /// open (the round then ends asking it) and returns `None`.
     pub(crate) fn answer(&self, kind: &str, request: InputRequest) -> Option<Value> {
+        if self.ended.is_cancelled() {
+            return None;
+        }
         let digest = short_digest(&serde_json::to_value(&request).unwrap_or_default());
         let mut state = self.lock();
         let nth = {
@@ -192,6 +199,7 @@ impl Round {
 
     /// Ends the round with its open questions and the sealed state.
     fn input_required(&self) -> InputRequiredResult {
+        self.ended.cancel();
         let mut state = self.lock();
         state.ended = true;
         let carried = Carried {
@@ -207,10 +215,16 @@ impl Round {
             )
     }
 
+    /// Fires when the round has ended: questions still waiting (asked from a task that
+    /// outlived the handler) will get no answer.
+    pub(crate) fn ended(&self) -> &CancellationToken {
+        &self.ended
+    }
+
     /// Runs a request's handler in this round: its output, or the input it needs first.
     pub(crate) async fn drive<F: Future>(&self, handler: F) -> Driven<F::Output> {
         let mut handler = pin!(handler);
-        poll_fn(|cx| {
+        let driven = poll_fn(|cx| {
             self.lock().waker = Some(cx.waker().clone());
             match handler.as_mut().poll(cx) {
                 Poll::Ready(output) => Poll::Ready(Driven::Done(output)),
@@ -220,7 +234,9 @@ impl Round {
                 Poll::Pending => Poll::Pending,
             }
         })
-        .await
+        .await;
+        self.ended.cancel();
+        driven
     }
 }
 

@@ -9,6 +9,7 @@ mod legacy;
 mod listen;
 mod methods;
 mod mrtr;
+mod real_server;
 
 use std::sync::Arc;
 use std::time::Duration;
