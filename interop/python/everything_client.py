@@ -129,7 +129,9 @@ class Peer:
             stop_reason="endTurn",
         )
 
-    async def on_elicitation(self, context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
+    async def on_elicitation(
+        self, context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
         self.elicitation_requests.append((context, params))
         return types.ElicitResult(action="accept", content=dict(ELICITED))
 
@@ -239,7 +241,12 @@ async def resource_checks(run: Run, client: Client, era: str) -> None:
 
 
 async def prompt_checks(run: Run, client: Client, era: str) -> None:
-    names = ["test_simple_prompt", "test_prompt_with_arguments", "test_prompt_with_embedded_resource", "test_prompt_with_image"]
+    names = [
+        "test_simple_prompt",
+        "test_prompt_with_arguments",
+        "test_prompt_with_embedded_resource",
+        "test_prompt_with_image",
+    ]
 
     async def list_prompts() -> None:
         result = await client.list_prompts()
@@ -306,10 +313,14 @@ async def prompt_checks(run: Run, client: Client, era: str) -> None:
             result = await client.get_prompt("test_prompt_with_arguments", {"arg1": "only-one"})
         except MCPError as e:
             expect(e.code == -32602, f"missing arg2 gave error {e.code} {e.message!r}, expected -32602")
+            detail = f"{e.message} {e.data or ''}"
+            expect("arg2" in detail, f"the error does not name the missing argument arg2: {detail!r}")
             return
         raise CheckFailed(f"prompts/get without the required arg2 did not fail: {dump(result)}")
 
-    await run.check(f"[{era}] prompts/get with a missing required argument fails (-32602)", missing_argument)
+    await run.check(
+        f"[{era}] prompts/get with a missing required argument fails (-32602 naming arg2)", missing_argument
+    )
 
 
 # --- completions ---------------------------------------------------------------------------
@@ -510,7 +521,10 @@ async def interaction_checks(run: Run, client: Client, era: str, peer: Peer) -> 
             requests = first.input_requests or {}
             expect(len(requests) == 1, f"expected one input request: {dump(first)}")
             (request,) = requests.values()
-            expect(isinstance(request, types.ElicitRequest), f"the input request is not elicitation/create: {dump(request)}")
+            expect(
+                isinstance(request, types.ElicitRequest),
+                f"the input request is not elicitation/create: {dump(request)}",
+            )
 
         await run.check("[modern] tools/call test_elicitation answers an InputRequiredResult", raw_input_required)
 
@@ -570,9 +584,8 @@ async def legacy(run: Run, command: list[str]) -> None:
             version = client.protocol_version
             expect(client.session.initialize_result is not None, "no InitializeResult after the handshake")
             caps = client.server_capabilities
-            missing = [
-                name for name in ("tools", "resources", "prompts", "logging", "completions") if getattr(caps, name) is None
-            ]
+            wanted = ("tools", "resources", "prompts", "logging", "completions")
+            missing = [name for name in wanted if getattr(caps, name) is None]
             expect(not missing, f"InitializeResult capabilities lack {missing}: {dump(caps)}")
             info = client.server_info
             print(f"     negotiated {version} with {info.name if info else '?'}", flush=True)

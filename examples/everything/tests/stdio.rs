@@ -31,16 +31,25 @@ impl Pipe {
             .unwrap();
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut pipe = Pipe { child, stdin, stdout, checker: MessageChecker::new(), modern };
+        let mut pipe = Pipe {
+            child,
+            stdin,
+            stdout,
+            checker: MessageChecker::new(),
+            modern,
+        };
         if !modern {
             let init = pipe
-                .call(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                .call(
+                    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
                     "protocolVersion": "2025-11-25",
                     "capabilities": {"sampling": {}, "elicitation": {}, "roots": {}},
-                    "clientInfo": {"name": "stdio-test", "version": "1"}}}))
+                    "clientInfo": {"name": "stdio-test", "version": "1"}}}),
+                )
                 .await;
             assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
-            pipe.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+            pipe.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+                .await;
         }
         pipe
     }
@@ -59,9 +68,14 @@ impl Pipe {
 
     async fn send(&mut self, message: Value) {
         let frame = message.to_string();
-        self.checker.check_str(Direction::ClientToServer, &frame).unwrap_or_else(|e| panic!("{e}"));
+        self.checker
+            .check_str(Direction::ClientToServer, &frame)
+            .unwrap_or_else(|e| panic!("{e}"));
         let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(format!("{frame}\n").as_bytes()).await.unwrap();
+        stdin
+            .write_all(format!("{frame}\n").as_bytes())
+            .await
+            .unwrap();
         stdin.flush().await.unwrap();
     }
 
@@ -71,7 +85,9 @@ impl Pipe {
             .expect("an answer within 10 s")
             .unwrap()
             .expect("stdout open");
-        self.checker.check_str(Direction::ServerToClient, &line).unwrap_or_else(|e| panic!("{e}\nline: {line}"));
+        self.checker
+            .check_str(Direction::ServerToClient, &line)
+            .unwrap_or_else(|e| panic!("{e}\nline: {line}"));
         serde_json::from_str(&line).unwrap()
     }
 
@@ -94,9 +110,15 @@ impl Pipe {
 
     async fn close(mut self) {
         drop(self.stdin.take());
-        let rest = tokio::time::timeout(Duration::from_secs(10), self.stdout.next_line()).await.unwrap().unwrap();
+        let rest = tokio::time::timeout(Duration::from_secs(10), self.stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(rest, None, "nothing more on stdout");
-        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await.unwrap().unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(status.success());
     }
 }
@@ -110,22 +132,62 @@ async fn tools_and_content(modern: bool) {
     let list = p.call(p.request(1, "tools/list", json!({}))).await;
     let tools = list["result"]["tools"].as_array().unwrap();
     assert!(tools.len() >= 19);
-    assert!(tools.iter().all(|t| t["description"].is_string() && t["inputSchema"]["type"] == "object"));
-    let schema_tool = tools.iter().find(|t| t["name"] == "json_schema_2020_12_tool").unwrap();
-    assert_eq!(schema_tool["inputSchema"]["$defs"]["address"]["$anchor"], "addressDef");
+    assert!(tools
+        .iter()
+        .all(|t| t["description"].is_string() && t["inputSchema"]["type"] == "object"));
+    let schema_tool = tools
+        .iter()
+        .find(|t| t["name"] == "json_schema_2020_12_tool")
+        .unwrap();
+    assert_eq!(
+        schema_tool["inputSchema"]["$defs"]["address"]["$anchor"],
+        "addressDef"
+    );
     assert_eq!(schema_tool["inputSchema"]["additionalProperties"], false);
 
-    let r = p.call(p.request(2, "tools/call", json!({"name": "test_simple_text"}))).await;
-    assert_eq!(content(&r)[0]["text"], "This is a simple text response for testing.");
-    let r = p.call(p.request(3, "tools/call", json!({"name": "test_audio_content", "arguments": {}}))).await;
+    let r = p
+        .call(p.request(2, "tools/call", json!({"name": "test_simple_text"})))
+        .await;
+    assert_eq!(
+        content(&r)[0]["text"],
+        "This is a simple text response for testing."
+    );
+    let r = p
+        .call(p.request(
+            3,
+            "tools/call",
+            json!({"name": "test_audio_content", "arguments": {}}),
+        ))
+        .await;
     assert_eq!(content(&r)[0]["mimeType"], "audio/wav");
-    let r = p.call(p.request(4, "tools/call", json!({"name": "test_multiple_content_types", "arguments": {}}))).await;
-    let kinds: Vec<&str> = content(&r).as_array().unwrap().iter().map(|c| c["type"].as_str().unwrap()).collect();
+    let r = p
+        .call(p.request(
+            4,
+            "tools/call",
+            json!({"name": "test_multiple_content_types", "arguments": {}}),
+        ))
+        .await;
+    let kinds: Vec<&str> = content(&r)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["text", "image", "resource"]);
-    let r = p.call(p.request(5, "tools/call", json!({"name": "test_error_handling", "arguments": {}}))).await;
+    let r = p
+        .call(p.request(
+            5,
+            "tools/call",
+            json!({"name": "test_error_handling", "arguments": {}}),
+        ))
+        .await;
     assert_eq!(r["result"]["isError"], true);
 
-    let mut progress = p.request(6, "tools/call", json!({"name": "test_tool_with_progress", "arguments": {}}));
+    let mut progress = p.request(
+        6,
+        "tools/call",
+        json!({"name": "test_tool_with_progress", "arguments": {}}),
+    );
     if modern {
         progress["params"]["_meta"]["progressToken"] = json!("progress-test-1");
     } else {
@@ -133,24 +195,44 @@ async fn tools_and_content(modern: bool) {
     }
     p.send(progress).await;
     let (notes, done) = p.until_response(6).await;
-    let values: Vec<f64> = notes.iter().map(|n| n["params"]["progress"].as_f64().unwrap()).collect();
+    let values: Vec<f64> = notes
+        .iter()
+        .map(|n| n["params"]["progress"].as_f64().unwrap())
+        .collect();
     assert_eq!(values, [0.0, 50.0, 100.0]);
-    assert!(notes.iter().all(|n| n["params"]["progressToken"] == "progress-test-1"));
+    assert!(notes
+        .iter()
+        .all(|n| n["params"]["progressToken"] == "progress-test-1"));
     assert!(content(&done)[0]["text"].is_string());
 
-    let mut logging = p.request(7, "tools/call", json!({"name": "test_tool_with_logging", "arguments": {}}));
+    let mut logging = p.request(
+        7,
+        "tools/call",
+        json!({"name": "test_tool_with_logging", "arguments": {}}),
+    );
     if modern {
         logging["params"]["_meta"]["io.modelcontextprotocol/logLevel"] = json!("info");
     } else {
-        assert_eq!(p.call(p.request(70, "logging/setLevel", json!({"level": "debug"}))).await["result"], json!({}));
+        assert_eq!(
+            p.call(p.request(70, "logging/setLevel", json!({"level": "debug"})))
+                .await["result"],
+            json!({})
+        );
     }
     p.send(logging).await;
     let (logs, _) = p.until_response(7).await;
     assert_eq!(logs.len(), 3, "{logs:?}");
-    assert!(logs.iter().all(|l| l["method"] == "notifications/message" && l["params"]["level"] == "info"));
+    assert!(logs
+        .iter()
+        .all(|l| l["method"] == "notifications/message" && l["params"]["level"] == "info"));
     if modern {
         // Without a log level, a modern request gets no log messages.
-        p.send(p.request(8, "tools/call", json!({"name": "test_logging_tool", "arguments": {}}))).await;
+        p.send(p.request(
+            8,
+            "tools/call",
+            json!({"name": "test_logging_tool", "arguments": {}}),
+        ))
+        .await;
         let (logs, _) = p.until_response(8).await;
         assert!(logs.is_empty());
     }
@@ -171,41 +253,96 @@ async fn resources_prompts_completions(modern: bool) {
     let mut p = Pipe::start(modern).await;
     let list = p.call(p.request(1, "resources/list", json!({}))).await;
     assert_eq!(list["result"]["resources"][0]["uri"], "test://static-text");
-    let text = p.call(p.request(2, "resources/read", json!({"uri": "test://static-text"}))).await;
-    assert_eq!(text["result"]["contents"][0]["text"], "This is the content of the static text resource.");
-    let binary = p.call(p.request(3, "resources/read", json!({"uri": "test://static-binary"}))).await;
+    let text = p
+        .call(p.request(2, "resources/read", json!({"uri": "test://static-text"})))
+        .await;
+    assert_eq!(
+        text["result"]["contents"][0]["text"],
+        "This is the content of the static text resource."
+    );
+    let binary = p
+        .call(p.request(3, "resources/read", json!({"uri": "test://static-binary"})))
+        .await;
     assert_eq!(binary["result"]["contents"][0]["mimeType"], "image/png");
-    let templated = p.call(p.request(4, "resources/read", json!({"uri": "test://template/123/data"}))).await;
-    assert!(templated["result"]["contents"][0]["text"].as_str().unwrap().contains("Data for ID: 123"));
-    let missing = p.call(p.request(5, "resources/read", json!({"uri": "test://nonexistent-resource-for-conformance-testing"}))).await;
-    assert_eq!(missing["error"]["code"], if modern { -32602 } else { -32002 });
-    assert_eq!(missing["error"]["data"]["uri"], "test://nonexistent-resource-for-conformance-testing");
+    let templated = p
+        .call(p.request(
+            4,
+            "resources/read",
+            json!({"uri": "test://template/123/data"}),
+        ))
+        .await;
+    assert!(templated["result"]["contents"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Data for ID: 123"));
+    let missing = p
+        .call(p.request(
+            5,
+            "resources/read",
+            json!({"uri": "test://nonexistent-resource-for-conformance-testing"}),
+        ))
+        .await;
+    assert_eq!(
+        missing["error"]["code"],
+        if modern { -32602 } else { -32002 }
+    );
+    assert_eq!(
+        missing["error"]["data"]["uri"],
+        "test://nonexistent-resource-for-conformance-testing"
+    );
 
     let prompts = p.call(p.request(6, "prompts/list", json!({}))).await;
     assert_eq!(prompts["result"]["prompts"].as_array().unwrap().len(), 4);
     let args = p
         .call(p.request(7, "prompts/get", json!({"name": "test_prompt_with_arguments", "arguments": {"arg1": "testValue1", "arg2": "testValue2"}})))
         .await;
-    assert_eq!(args["result"]["messages"][0]["content"]["text"], "Prompt with arguments: arg1='testValue1', arg2='testValue2'");
+    assert_eq!(
+        args["result"]["messages"][0]["content"]["text"],
+        "Prompt with arguments: arg1='testValue1', arg2='testValue2'"
+    );
     let embedded = p
         .call(p.request(8, "prompts/get", json!({"name": "test_prompt_with_embedded_resource", "arguments": {"resourceUri": "test://example-resource"}})))
         .await;
-    assert_eq!(embedded["result"]["messages"][0]["content"]["resource"]["uri"], "test://example-resource");
+    assert_eq!(
+        embedded["result"]["messages"][0]["content"]["resource"]["uri"],
+        "test://example-resource"
+    );
     let completion = p
-        .call(p.request(9, "completion/complete", json!({
-            "ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
-            "argument": {"name": "arg1", "value": "test"}
-        })))
+        .call(p.request(
+            9,
+            "completion/complete",
+            json!({
+                "ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
+                "argument": {"name": "arg1", "value": "test"}
+            }),
+        ))
         .await;
-    assert_eq!(completion["result"]["completion"]["values"], json!(["test", "testValue1"]));
+    assert_eq!(
+        completion["result"]["completion"]["values"],
+        json!(["test", "testValue1"])
+    );
     if modern {
         for result in [&list, &text, &prompts] {
-            assert!(result["result"]["ttlMs"].is_u64() && result["result"]["cacheScope"].is_string());
+            assert!(
+                result["result"]["ttlMs"].is_u64() && result["result"]["cacheScope"].is_string()
+            );
         }
     } else {
-        let sub = p.call(p.request(10, "resources/subscribe", json!({"uri": "test://watched-resource"}))).await;
+        let sub = p
+            .call(p.request(
+                10,
+                "resources/subscribe",
+                json!({"uri": "test://watched-resource"}),
+            ))
+            .await;
         assert_eq!(sub["result"], json!({}));
-        let unsub = p.call(p.request(11, "resources/unsubscribe", json!({"uri": "test://watched-resource"}))).await;
+        let unsub = p
+            .call(p.request(
+                11,
+                "resources/unsubscribe",
+                json!({"uri": "test://watched-resource"}),
+            ))
+            .await;
         assert_eq!(unsub["result"], json!({}));
     }
     p.close().await;
@@ -227,33 +364,65 @@ async fn legacy_elicitation_and_sampling_are_real_requests() {
     p.send(p.request(1, "tools/call", json!({"name": "test_elicitation", "arguments": {"message": "Please provide your information"}}))).await;
     let ask = p.recv().await;
     assert_eq!(ask["method"], "elicitation/create");
-    assert_eq!(ask["params"]["requestedSchema"]["required"], json!(["username", "email"]));
+    assert_eq!(
+        ask["params"]["requestedSchema"]["required"],
+        json!(["username", "email"])
+    );
     p.send(json!({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "accept", "content": {"username": "testuser", "email": "test@example.com"}}})).await;
     let done = p.recv().await;
     let text = content(&done)[0]["text"].as_str().unwrap();
-    assert!(text.contains("action=accept") && text.contains("testuser"), "{text}");
+    assert!(
+        text.contains("action=accept") && text.contains("testuser"),
+        "{text}"
+    );
 
-    p.send(p.request(2, "tools/call", json!({"name": "test_sampling", "arguments": {"prompt": "Test prompt for sampling"}}))).await;
+    p.send(p.request(
+        2,
+        "tools/call",
+        json!({"name": "test_sampling", "arguments": {"prompt": "Test prompt for sampling"}}),
+    ))
+    .await;
     let ask = p.recv().await;
     assert_eq!(ask["method"], "sampling/createMessage");
-    assert_eq!(ask["params"]["messages"][0]["content"]["text"], "Test prompt for sampling");
+    assert_eq!(
+        ask["params"]["messages"][0]["content"]["text"],
+        "Test prompt for sampling"
+    );
     p.send(json!({"jsonrpc": "2.0", "id": ask["id"], "result": {"role": "assistant",
         "content": {"type": "text", "text": "This is a test response from the client"}, "model": "test-model", "stopReason": "endTurn"}}))
         .await;
     let done = p.recv().await;
-    assert_eq!(content(&done)[0]["text"], "LLM response: This is a test response from the client");
+    assert_eq!(
+        content(&done)[0]["text"],
+        "LLM response: This is a test response from the client"
+    );
     p.close().await;
 }
 
 #[tokio::test]
 async fn modern_elicitation_is_a_multi_round_trip() {
     let mut p = Pipe::start(true).await;
-    let first = p.call(p.request(1, "tools/call", json!({"name": "test_elicitation", "arguments": {"message": "Who are you?"}}))).await;
+    let first = p
+        .call(p.request(
+            1,
+            "tools/call",
+            json!({"name": "test_elicitation", "arguments": {"message": "Who are you?"}}),
+        ))
+        .await;
     let result = &first["result"];
     assert_eq!(result["resultType"], "input_required");
-    let (key, question) = result["inputRequests"].as_object().unwrap().iter().next().unwrap();
+    let (key, question) = result["inputRequests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
     assert_eq!(question["method"], "elicitation/create");
-    let mut retry = p.request(2, "tools/call", json!({"name": "test_elicitation", "arguments": {"message": "Who are you?"}}));
+    let mut retry = p.request(
+        2,
+        "tools/call",
+        json!({"name": "test_elicitation", "arguments": {"message": "Who are you?"}}),
+    );
     retry["params"]["inputResponses"] = json!({ key.clone(): {"action": "accept", "content": {"username": "ada", "email": "ada@example.com"}} });
     if let Some(state) = result.get("requestState") {
         retry["params"]["requestState"] = state.clone();
@@ -261,18 +430,29 @@ async fn modern_elicitation_is_a_multi_round_trip() {
     let done = p.call(retry).await;
     assert_eq!(done["result"]["resultType"], "complete");
     let text = content(&done)[0]["text"].as_str().unwrap();
-    assert!(text.contains("action=accept") && text.contains("ada"), "{text}");
+    assert!(
+        text.contains("action=accept") && text.contains("ada"),
+        "{text}"
+    );
 
     // A tampered state is refused.
     if let Some(state) = result["requestState"].as_str() {
-        let mut tampered = p.request(3, "tools/call", json!({"name": "test_elicitation", "arguments": {"message": "Who are you?"}}));
+        let mut tampered = p.request(
+            3,
+            "tools/call",
+            json!({"name": "test_elicitation", "arguments": {"message": "Who are you?"}}),
+        );
         tampered["params"]["requestState"] = json!(format!("{state}-TAMPERED"));
         tampered["params"]["inputResponses"] = json!({ key.clone(): {"action": "accept", "content": {"username": "x", "email": "y"}} });
         let refused = p.call(tampered).await;
         assert_eq!(refused["error"]["code"], -32602, "{refused}");
     }
     // Without the capability, the tool says so instead of asking.
-    let mut bare = p.request(4, "tools/call", json!({"name": "test_missing_capability", "arguments": {}}));
+    let mut bare = p.request(
+        4,
+        "tools/call",
+        json!({"name": "test_missing_capability", "arguments": {}}),
+    );
     bare["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({});
     let refused = p.call(bare).await;
     assert_eq!(refused["error"]["code"], -32021, "{refused}");

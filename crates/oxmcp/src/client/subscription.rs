@@ -101,7 +101,8 @@ impl Subscription {
         std::future::poll_fn(|cx| self.poll_item(cx)).await
     }
 
-    /// Cancels the subscription and waits until the server has been told.
+    /// Cancels the subscription and waits until its listen request has ended and the
+    /// `notifications/cancelled` for it is queued to the server.
     pub async fn close(mut self) {
         self.cancel.cancel();
         if let Some(task) = self.task.take() {

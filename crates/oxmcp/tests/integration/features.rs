@@ -423,7 +423,7 @@ async fn resource_subscriptions_in_both_eras() {
     );
 
     handle.notify_resource_updated("test://static-text");
-    let mut updates = vec![raw.recv().await, raw.recv().await];
+    let mut updates = [raw.recv().await, raw.recv().await];
     updates.sort_by_key(|u| u["params"]["_meta"].is_object());
     assert_eq!(
         updates[0],

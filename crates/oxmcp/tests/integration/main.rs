@@ -11,5 +11,6 @@ mod client_features;
 mod features;
 mod lifecycle;
 mod logging;
+mod questions;
 mod rpc;
 mod tools;
