@@ -38,3 +38,8 @@ pub use rpc::{Progress, ProgressCallback};
 
 #[cfg(feature = "server")]
 pub use schemars;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
