@@ -11,6 +11,8 @@
 pub(crate) mod lines;
 #[cfg(any(test, all(feature = "server", feature = "client")))]
 pub(crate) mod memory;
+#[cfg(any(feature = "http-server", feature = "http-client"))]
+pub mod http;
 #[cfg(feature = "stdio")]
 pub mod stdio;
 
