@@ -466,6 +466,45 @@ pub fn router() -> Router {
             "test_prompt_with_image",
             prompt(prompt_with_image).description("A prompt with an image"),
         )
+        .prompt(
+            "test_input_required_result_prompt",
+            prompt(crate::mrtr::prompt)
+                .description("Asks the client for context before answering (2026-07-28)"),
+        )
+        .tool(
+            "test_input_required_result_elicitation",
+            tool(crate::mrtr::elicitation).description("Asks the user's name (multi round-trip)"),
+        )
+        .tool(
+            "test_input_required_result_sampling",
+            tool(crate::mrtr::sampling)
+                .description("Asks the client's model a question (multi round-trip)"),
+        )
+        .tool(
+            "test_input_required_result_list_roots",
+            tool(crate::mrtr::list_roots).description("Asks the client's roots (multi round-trip)"),
+        )
+        .tool(
+            "test_input_required_result_request_state",
+            tool(crate::mrtr::confirm).description("Asks for a confirmation, carrying state"),
+        )
+        .tool(
+            "test_input_required_result_multiple_inputs",
+            tool(crate::mrtr::multiple_inputs).description("Asks three questions at once"),
+        )
+        .tool(
+            "test_input_required_result_multi_round",
+            tool(crate::mrtr::multi_round).description("Asks two questions, one round each"),
+        )
+        .tool(
+            "test_input_required_result_tampered_state",
+            tool(crate::mrtr::confirm)
+                .description("Asks for a confirmation; refuses altered state"),
+        )
+        .tool(
+            "test_input_required_result_capabilities",
+            tool(crate::mrtr::capabilities).description("Asks only what the client can answer"),
+        )
 }
 
 fn decode_base64(text: &str) -> Vec<u8> {

@@ -5,6 +5,7 @@
 //! It serves stdio by default. See `EXPECTATIONS.md` for what each fixture must do.
 
 mod fixtures;
+mod mrtr;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> oxmcp::Result<()> {

@@ -79,6 +79,17 @@ impl Pipe {
         stdin.flush().await.unwrap();
     }
 
+    /// Sends a deliberately invalid message (not validated) and reads the answer.
+    async fn call_unchecked(&mut self, message: Value) -> Value {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await
+            .unwrap();
+        stdin.flush().await.unwrap();
+        self.recv().await
+    }
+
     async fn recv(&mut self) -> Value {
         let line = tokio::time::timeout(Duration::from_secs(10), self.stdout.next_line())
             .await
@@ -292,7 +303,7 @@ async fn resources_prompts_completions(modern: bool) {
     );
 
     let prompts = p.call(p.request(6, "prompts/list", json!({}))).await;
-    assert_eq!(prompts["result"]["prompts"].as_array().unwrap().len(), 4);
+    assert_eq!(prompts["result"]["prompts"].as_array().unwrap().len(), 5);
     let args = p
         .call(p.request(7, "prompts/get", json!({"name": "test_prompt_with_arguments", "arguments": {"arg1": "testValue1", "arg2": "testValue2"}})))
         .await;
@@ -457,5 +468,119 @@ async fn modern_elicitation_is_a_multi_round_trip() {
     let refused = p.call(bare).await;
     assert_eq!(refused["error"]["code"], -32021, "{refused}");
     assert!(refused["error"]["data"]["requiredCapabilities"]["sampling"].is_object());
+    p.close().await;
+}
+
+/// A modern `tools/call` of `name` with extra params merged in.
+fn modern_call(p: &Pipe, id: i64, name: &str, extra: Value) -> Value {
+    let mut request = p.request(id, "tools/call", json!({"name": name, "arguments": {}}));
+    for (k, v) in extra.as_object().unwrap() {
+        request["params"][k] = v.clone();
+    }
+    request
+}
+
+#[tokio::test]
+async fn named_multi_round_trips_follow_the_documented_keys() {
+    let mut p = Pipe::start(true).await;
+    // Answers under the documented key complete the call, even without requestState, and
+    // keys nobody asked are ignored.
+    let done = p
+        .call(modern_call(
+            &p,
+            1,
+            "test_input_required_result_elicitation",
+            json!({"inputResponses": {
+                "user_name": {"action": "accept", "content": {"name": "Alice"}},
+                "unknown_extra_key": {"action": "accept", "content": {"foo": "bar"}}
+            }}),
+        ))
+        .await;
+    assert_eq!(content(&done)[0]["text"], "Hello, Alice!");
+    // A malformed answer does not complete the call.
+    let bad = p
+        .call_unchecked(modern_call(
+            &p,
+            2,
+            "test_input_required_result_elicitation",
+            json!({"inputResponses": {"user_name": 12345}}),
+        ))
+        .await;
+    assert!(
+        bad.get("error").is_some() || bad["result"]["resultType"] == "input_required",
+        "{bad}"
+    );
+
+    // Three questions asked at once come in one round.
+    let first = p
+        .call(modern_call(
+            &p,
+            3,
+            "test_input_required_result_multiple_inputs",
+            json!({}),
+        ))
+        .await;
+    let requests = first["result"]["inputRequests"].as_object().unwrap();
+    let mut keys: Vec<&str> = requests.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["client_roots", "greeting", "user_name"]);
+    assert_eq!(requests["greeting"]["method"], "sampling/createMessage");
+    let state = first["result"]["requestState"].clone();
+    let done = p
+        .call(modern_call(&p, 4, "test_input_required_result_multiple_inputs", json!({"requestState": state, "inputResponses": {
+            "user_name": {"action": "accept", "content": {"name": "Alice"}},
+            "greeting": {"role": "assistant", "content": {"type": "text", "text": "Hello there!"}, "model": "m", "stopReason": "endTurn"},
+            "client_roots": {"roots": [{"uri": "file:///test/root", "name": "Test Root"}]}
+        }})))
+        .await;
+    assert_eq!(content(&done)[0]["text"], "Hello there! Alice! (1 roots)");
+
+    // Two rounds, each with its own state.
+    let r1 = p
+        .call(modern_call(
+            &p,
+            5,
+            "test_input_required_result_multi_round",
+            json!({}),
+        ))
+        .await;
+    assert!(r1["result"]["inputRequests"]["step1"].is_object());
+    let r2 = p
+        .call(modern_call(
+            &p,
+            6,
+            "test_input_required_result_multi_round",
+            json!({
+                "requestState": r1["result"]["requestState"],
+                "inputResponses": {"step1": {"action": "accept", "content": {"name": "Alice"}}}
+            }),
+        ))
+        .await;
+    assert!(r2["result"]["inputRequests"]["step2"].is_object());
+    assert_ne!(r1["result"]["requestState"], r2["result"]["requestState"]);
+    let r3 = p
+        .call(modern_call(
+            &p,
+            7,
+            "test_input_required_result_multi_round",
+            json!({
+                "requestState": r2["result"]["requestState"],
+                "inputResponses": {"step2": {"action": "accept", "content": {"color": "blue"}}}
+            }),
+        ))
+        .await;
+    assert_eq!(content(&r3)[0]["text"], "Alice likes blue");
+
+    // A client that declared only sampling is asked nothing else.
+    let mut sampling_only =
+        modern_call(&p, 8, "test_input_required_result_capabilities", json!({}));
+    sampling_only["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"] =
+        json!({"sampling": {}});
+    let asked = p.call(sampling_only).await;
+    let requests = asked["result"]["inputRequests"].as_object().unwrap();
+    assert!(!requests.is_empty());
+    assert!(requests
+        .values()
+        .all(|r| r["method"] != "elicitation/create"));
     p.close().await;
 }

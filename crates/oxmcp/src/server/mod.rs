@@ -66,7 +66,7 @@ use oxmcp_protocol::lifecycle::Implementation;
 use oxmcp_protocol::prompts::Prompt;
 use oxmcp_protocol::tools::Tool;
 
-pub use ask::{AskError, Elicitation, KeyRing};
+pub use ask::{AskError, Elicitation, KeyRing, Question};
 pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
 pub use error::ToolError;

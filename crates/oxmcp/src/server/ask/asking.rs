@@ -40,6 +40,8 @@ pub(crate) struct Asking<'a> {
     pub(crate) channel: &'a Channel,
     pub(crate) peer: &'a Peer,
     pub(crate) outbound: &'a Outbound,
+    /// The key the handler chose for this question, if any.
+    pub(crate) key: Option<String>,
 }
 
 impl Asking<'_> {
@@ -52,7 +54,7 @@ impl Asking<'_> {
     ) -> Result<Value, AskError> {
         match self.channel {
             Channel::Unavailable(method) => Err(AskError::unavailable(method.clone())),
-            Channel::Modern(round) => match round.answer(kind, request) {
+            Channel::Modern(round) => match round.answer(kind, request, self.key.as_deref()) {
                 Some(answer) => Ok(answer),
                 // The round ends asking it, and this future is dropped with the handler;
                 // unless it runs in a task of its own, which learns the request has ended.

@@ -29,6 +29,29 @@ impl Context {
             channel,
             peer,
             outbound,
+            key: None,
+        }
+    }
+
+    /// Names the next question: in the modern era, `key` is its key in `inputRequests` (and
+    /// of its answer in the retry's `inputResponses`), instead of a generated one such as
+    /// `elicit-0`. Use it when clients or tests expect a known key. An answer under that
+    /// key is taken even without `requestState`.
+    ///
+    /// ```
+    /// use oxmcp::server::{Context, Elicitation, ToolError};
+    /// # #[derive(serde::Deserialize, schemars::JsonSchema)] struct Name { name: String }
+    /// async fn hello(ctx: Context) -> Result<String, ToolError> {
+    ///     match ctx.question("user_name").elicit::<Name>("What is your name?").await? {
+    ///         Elicitation::Accept(n) => Ok(format!("Hello, {}!", n.name)),
+    ///         _ => Ok("Hello, stranger!".into()),
+    ///     }
+    /// }
+    /// ```
+    pub fn question(&self, key: impl Into<String>) -> Question<'_> {
+        Question {
+            context: self,
+            key: key.into(),
         }
     }
 
@@ -158,6 +181,64 @@ impl Context {
     /// sessions) the client answered with an error or the connection closed.
     pub async fn list_roots(&self) -> Result<Vec<Root>, AskError> {
         let channel = self.channel();
+        self.asking(&channel).list_roots().await
+    }
+}
+
+/// A question with a key of the handler's choosing; see [`Context::question`].
+#[derive(Debug)]
+#[must_use]
+pub struct Question<'a> {
+    context: &'a Context,
+    key: String,
+}
+
+impl Question<'_> {
+    fn asking<'c>(&'c self, channel: &'c Channel) -> Asking<'c> {
+        let mut asking = self.context.asking(channel);
+        asking.key = Some(self.key.clone());
+        asking
+    }
+
+    /// As [`Context::elicit`], under this question's key.
+    ///
+    /// # Errors
+    /// As [`Context::elicit`].
+    pub async fn elicit<T: JsonSchema + DeserializeOwned>(
+        self,
+        message: impl Into<String>,
+    ) -> Result<Elicitation<T>, AskError> {
+        let channel = self.context.channel();
+        self.asking(&channel).elicit(message.into()).await
+    }
+
+    /// As [`Context::elicit_with`], under this question's key.
+    ///
+    /// # Errors
+    /// As [`Context::elicit_with`].
+    pub async fn elicit_with(self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
+        let channel = self.context.channel();
+        self.asking(&channel).elicit_params(params).await
+    }
+
+    /// As [`Context::sample`], under this question's key.
+    ///
+    /// # Errors
+    /// As [`Context::sample`].
+    pub async fn sample(
+        self,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, AskError> {
+        let channel = self.context.channel();
+        self.asking(&channel).sample(params).await
+    }
+
+    /// As [`Context::list_roots`], under this question's key.
+    ///
+    /// # Errors
+    /// As [`Context::list_roots`].
+    pub async fn list_roots(self) -> Result<Vec<Root>, AskError> {
+        let channel = self.context.channel();
         self.asking(&channel).list_roots().await
     }
 }

@@ -57,6 +57,7 @@ mod schema;
 mod seal;
 mod settings;
 
+pub use context::Question;
 pub use error::AskError;
 pub use seal::KeyRing;
 

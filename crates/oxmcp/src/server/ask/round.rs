@@ -149,7 +149,15 @@ impl Round {
 
     /// The answer to `request`, if this round has it. Otherwise records the question as
     /// open (the round then ends asking it) and returns `None`.
-    pub(crate) fn answer(&self, kind: &str, request: InputRequest) -> Option<Value> {
+    ///
+    /// A question asked under a `key` of the handler's choosing is matched by that key, and
+    /// also takes an answer given without any state (the key is the contract).
+    pub(crate) fn answer(
+        &self,
+        kind: &str,
+        request: InputRequest,
+        key: Option<&str>,
+    ) -> Option<Value> {
         if self.ended.is_cancelled() {
             return None;
         }
@@ -160,19 +168,27 @@ impl Round {
             *seen += 1;
             *seen - 1
         };
-        let earlier = state
-            .previous
-            .iter()
-            .filter(|e| e.d == digest)
-            .nth(nth)
-            .cloned();
-        let (key, answer) = match earlier {
-            Some(Entry { k, a: Some(a), .. }) => (k, Some(a)),
-            Some(Entry { k, a: None, .. }) => {
+        let earlier = match key {
+            Some(key) => state
+                .previous
+                .iter()
+                .find(|e| e.k == key && e.d == digest)
+                .cloned(),
+            None => state
+                .previous
+                .iter()
+                .filter(|e| e.d == digest)
+                .nth(nth)
+                .cloned(),
+        };
+        let (key, answer) = match (earlier, key) {
+            (Some(Entry { k, a: Some(a), .. }), _) => (k, Some(a)),
+            (Some(Entry { k, a: None, .. }), _) => {
                 let answer = state.responses.get(&k).cloned();
                 (k, answer)
             }
-            None => {
+            (None, Some(key)) => (key.to_owned(), state.responses.get(key).cloned()),
+            (None, None) => {
                 let key = format!("{kind}-{}", state.next_key);
                 state.next_key += 1;
                 (key, None)
@@ -302,7 +318,7 @@ mod tests {
             .drive(async {
                 let mut answers = Vec::new();
                 for m in messages {
-                    match round.answer("elicit", question(m)) {
+                    match round.answer("elicit", question(m), None) {
                         Some(a) => answers.push(a),
                         None => std::future::pending::<()>().await,
                     }
@@ -367,7 +383,7 @@ mod tests {
         let ask = |m: &'static str| {
             let rnd = &rnd;
             async move {
-                match rnd.answer("elicit", question(m)) {
+                match rnd.answer("elicit", question(m), None) {
                     Some(a) => a,
                     None => std::future::pending().await,
                 }
@@ -384,7 +400,7 @@ mod tests {
         );
         let ask = |m: &'static str| {
             let rnd = &rnd;
-            async move { rnd.answer("elicit", question(m)).unwrap() }
+            async move { rnd.answer("elicit", question(m), None).unwrap() }
         };
         match rnd.drive(async { tokio::join!(ask("b"), ask("a")) }).await {
             Driven::Done((b, a)) => {
@@ -412,7 +428,7 @@ mod tests {
             .drive(async move {
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(10)).await;
-                    asker.answer("roots", InputRequest::ListRoots(None))
+                    asker.answer("roots", InputRequest::ListRoots(None), None)
                 });
                 std::future::pending::<()>().await
             })
@@ -425,7 +441,7 @@ mod tests {
         let rnd = round(None, json!({}));
         let out = rnd
             .drive(async {
-                let _ = rnd.answer("elicit", question("a"));
+                let _ = rnd.answer("elicit", question("a"), None);
                 7
             })
             .await;
@@ -486,5 +502,28 @@ mod tests {
             binding("resources/read", Some(&uri)),
             binding("resources/read", Some(&other))
         );
+    }
+
+    #[tokio::test]
+    async fn named_questions_take_answers_by_their_key_even_without_state() {
+        // No requestState at all: the answer under the named key is taken.
+        let r = round(
+            None,
+            json!({"user_name": {"action": "accept", "content": {"name": "Alice"}}, "extra": {}}),
+        );
+        assert!(r
+            .answer("elicit", question("What is your name?"), Some("user_name"))
+            .is_some());
+        // A generated key would not be.
+        let r = round(None, json!({"elicit-0": {"action": "accept"}}));
+        assert!(r
+            .answer("elicit", question("What is your name?"), None)
+            .is_none());
+        // Unanswered, it is asked under its own key.
+        let r = round(None, json!({}));
+        assert!(r
+            .answer("elicit", question("Why?"), Some("reason"))
+            .is_none());
+        assert_eq!(keys(&r.input_required()), ["reason"]);
     }
 }
