@@ -27,13 +27,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import traceback
 import warnings
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import anyio
 import mcp_types as types
+from harness import Run, expect, run_script, text_of
 from mcp import Client, MCPDeprecationWarning, MCPError, StdioServerParameters
 from mcp.client import session as client_session
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
@@ -41,46 +39,8 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSI
 MODERN_VERSION = "2026-07-28"
 
 
-class CheckFailed(Exception):
-    """An expectation about the server's behaviour did not hold."""
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise CheckFailed(message)
-
-
-def text_of(result: types.CallToolResult) -> str:
-    """The concatenated text content of a tool result."""
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
-
-
 def describe(result: types.CallToolResult) -> str:
     return result.model_dump_json(by_alias=True, exclude_none=True)
-
-
-class Run:
-    """Counts and reports checks."""
-
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    async def check(self, name: str, body: Callable[[], Awaitable[None]]) -> bool:
-        try:
-            await body()
-        except CheckFailed as e:
-            self.failed += 1
-            print(f"FAIL {name}: {e}", flush=True)
-            return False
-        except Exception as e:  # an SDK error is a failed check too, with its trace
-            self.failed += 1
-            print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
-            traceback.print_exc(file=sys.stderr)
-            return False
-        self.passed += 1
-        print(f"ok   {name}", flush=True)
-        return True
 
 
 class Expectations:
@@ -292,35 +252,17 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, command
 
 
-async def main_async(args: argparse.Namespace, command: list[str]) -> Run:
-    run = Run()
-    expected = Expectations(args.expect)
-    try:
-        with anyio.fail_after(args.timeout):
-            if args.era == "legacy":
-                await legacy(run, command, expected, args.protocol_version)
-            else:
-                await modern(run, command, expected)
-    except TimeoutError:
-        run.failed += 1
-        print(f"FAIL [{args.era}] the run did not finish within {args.timeout} seconds", flush=True)
-    except Exception as e:  # connecting or the server going away
-        run.failed += 1
-        print(f"FAIL [{args.era}] connection to {' '.join(command)!r}: {type(e).__name__}: {e}", flush=True)
-        if not isinstance(e, OSError):  # a server that cannot start needs no trace
-            traceback.print_exc(file=sys.stderr)
-    return run
-
-
 def main() -> None:
     args, command = parse_args(sys.argv[1:])
-    print(f"interop: Python SDK client, era {args.era}, server: {' '.join(command)}", flush=True)
-    run = anyio.run(main_async, args, command)
-    if run.passed == 0 and run.failed == 0:
-        run.failed = 1
-        print("FAIL no check ran", flush=True)
-    print(f"{run.passed} passed, {run.failed} failed", flush=True)
-    sys.exit(1 if run.failed else 0)
+    expected = Expectations(args.expect)
+
+    async def body(run: Run) -> None:
+        if args.era == "legacy":
+            await legacy(run, command, expected, args.protocol_version)
+        else:
+            await modern(run, command, expected)
+
+    run_script("Python SDK client", args.era, args.timeout, command, body)
 
 
 if __name__ == "__main__":

@@ -28,13 +28,13 @@ import base64
 import binascii
 import json
 import sys
-import traceback
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import mcp_types as types
+from harness import CheckFailed, Run, expect, run_script, text_of
 from mcp import Client, MCPDeprecationWarning, MCPError, StdioServerParameters
 from mcp.client.session import ClientRequestContext
 from mcp_types import LOG_LEVEL_META_KEY
@@ -55,24 +55,10 @@ RESOURCE_NOT_FOUND = {"legacy": -32002, "modern": -32602}
 SETTLE_SECONDS = 0.3
 
 
-class CheckFailed(Exception):
-    """An expectation about the server's behaviour did not hold."""
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise CheckFailed(message)
-
-
 def dump(model: Any) -> str:
     if hasattr(model, "model_dump_json"):
         return model.model_dump_json(by_alias=True, exclude_none=True)
     return json.dumps(model, default=str)
-
-
-def text_of(result: types.CallToolResult) -> str:
-    """The concatenated text content of a tool result."""
-    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
 
 
 def decode(data: str, what: str) -> bytes:
@@ -80,31 +66,6 @@ def decode(data: str, what: str) -> bytes:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:
         raise CheckFailed(f"{what} is not valid base64: {e}") from None
-
-
-class Run:
-    """Counts and reports checks."""
-
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    async def check(self, name: str, body: Callable[[], Awaitable[None]]) -> bool:
-        try:
-            await body()
-        except CheckFailed as e:
-            self.failed += 1
-            print(f"FAIL {name}: {e}", flush=True)
-            return False
-        except Exception as e:  # an SDK error is a failed check too, with its trace
-            self.failed += 1
-            detail = f" (code {e.code}, data {e.data!r})" if isinstance(e, MCPError) else ""
-            print(f"FAIL {name}: {type(e).__name__}: {e}{detail}", flush=True)
-            traceback.print_exc(file=sys.stderr)
-            return False
-        self.passed += 1
-        print(f"ok   {name}", flush=True)
-        return True
 
 
 class Peer:
@@ -640,34 +601,13 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, command
 
 
-async def main_async(args: argparse.Namespace, command: list[str]) -> Run:
-    run = Run()
-    try:
-        with anyio.fail_after(args.timeout):
-            if args.era == "legacy":
-                await legacy(run, command)
-            else:
-                await modern(run, command)
-    except TimeoutError:
-        run.failed += 1
-        print(f"FAIL [{args.era}] the run did not finish within {args.timeout} seconds", flush=True)
-    except Exception as e:  # connecting or the server going away
-        run.failed += 1
-        print(f"FAIL [{args.era}] connection to {' '.join(command)!r}: {type(e).__name__}: {e}", flush=True)
-        if not isinstance(e, OSError):  # a server that cannot start needs no trace
-            traceback.print_exc(file=sys.stderr)
-    return run
-
-
 def main() -> None:
     args, command = parse_args(sys.argv[1:])
-    print(f"interop: Python SDK client vs everything, era {args.era}, server: {' '.join(command)}", flush=True)
-    run = anyio.run(main_async, args, command)
-    if run.passed == 0 and run.failed == 0:
-        run.failed = 1
-        print("FAIL no check ran", flush=True)
-    print(f"{run.passed} passed, {run.failed} failed", flush=True)
-    sys.exit(1 if run.failed else 0)
+
+    async def body(run: Run) -> None:
+        await (legacy(run, command) if args.era == "legacy" else modern(run, command))
+
+    run_script("Python SDK client vs everything", args.era, args.timeout, command, body)
 
 
 if __name__ == "__main__":
