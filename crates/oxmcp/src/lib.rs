@@ -1,19 +1,92 @@
 //! # oxmcp
 //!
 //! The Model Context Protocol for Rust: servers and clients for every revision from
-//! 2024-11-05 to 2026-07-28, legacy (handshake) and modern (stateless) eras alike.
+//! 2024-11-05 to 2026-07-28, legacy (handshake) and modern (stateless) eras alike. One
+//! server answers both eras on the same connection; one client talks to both.
 //!
-//! A tool is a plain async function whose arguments are extractors and whose return value
-//! converts into a result; see [`server`]. A client connects to any MCP server and finds
-//! out which era it speaks; see [`client`].
+//! ## Servers
+//!
+//! Tools, prompts and resources are plain async functions. Their arguments are extractors,
+//! in any order, and their return values convert into results. Schemas come from your
+//! types.
+//!
+//! ```
+//! use oxmcp::server::{prompt, resource, tool, Args, Context, Json, Router, Uri};
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Search {
+//!     /// What to look for.
+//!     query: String,
+//! }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! struct Hits { titles: Vec<String> }
+//!
+//! async fn search(Args(s): Args<Search>, ctx: Context) -> Json<Hits> {
+//!     ctx.progress(1.0, Some(1.0), Some("searched")).await;
+//!     Json(Hits { titles: vec![format!("about {}", s.query)] })
+//! }
+//!
+//! #[derive(Deserialize)]
+//! struct Page { id: u32 }
+//!
+//! async fn page(Uri(p): Uri<Page>) -> String {
+//!     format!("page {}", p.id)
+//! }
+//!
+//! async fn summarize(Args(s): Args<Search>) -> String {
+//!     format!("Summarize what you know about {}.", s.query)
+//! }
+//!
+//! let router: Router = Router::new()
+//!     .name("docs")
+//!     .tool("search", tool(search).description("Search the docs"))
+//!     .resource_template("docs://pages/{id}", resource(page).mime_type("text/plain"))
+//!     .prompt("summarize", prompt(summarize).description("Summarize a topic"));
+//! // router.serve_stdio().await, or serve_io over any byte stream.
+//! # let _ = router;
+//! ```
+//!
+//! - Tools: [`server::tool`], [`server::IntoToolResult`], [`server::ToolError`] (an
+//!   execution error the model sees, or a protocol error).
+//! - Resources and templates: [`server::resource`], [`server::Uri`], [`server::files`].
+//! - Prompts and completions: [`server::prompt`], [`server::Complete`].
+//! - Questions to the client: [`server::Context::elicit`], [`server::Context::sample`],
+//!   [`server::Context::list_roots`]. These are real requests in legacy sessions and multi
+//!   round-trips in the modern era, from the same handler code.
+//! - Changes at runtime and notifications: [`server::ServerHandle`]. Startup and shutdown:
+//!   [`server::Lifespan`].
+//!
+//! ## Clients
+//!
+//! [`client::Client`] probes a server with `server/discover` and falls back to `initialize`
+//! for legacy servers. It then offers typed methods for tools, resources, prompts,
+//! completions and subscriptions in both eras, and answers the server's questions with the
+//! handlers you give it.
+//!
+//! ## Testing
+//!
+//! [`testing::TestClient`] wires a real client to a router in-process, in either era.
+//!
+//! ## Errors
+//!
+//! Clients and transports return the opaque [`Error`]: ask it with predicates
+//! (`is_timeout`, `is_closed`, `rpc_error`, ...); causes come from `source()`. Handlers
+//! fail with [`server::ToolError`], and the wire error object is
+//! [`protocol::ErrorObject`].
 //!
 //! ## Features
 //!
 //! | feature  | default | what it adds |
 //! |----------|---------|--------------|
-//! | `server` | yes     | [`server::Router`], extractors, tool handlers; serving any byte stream ([`server::Router::serve_io`]) |
+//! | `server` | yes     | [`server::Router`], extractors, handlers; serving any byte stream ([`server::Router::serve_io`]) |
 //! | `client` | yes     | [`client::Client`]; connecting over any byte stream ([`client::ClientBuilder::connect_io`]) |
 //! | `stdio`  | yes     | serving on this process's stdin/stdout, and spawning a server as a child process |
+//! | `tracing-layer` | no | `server::ClientLogLayer`: a handler's `tracing` events go to its client as log messages |
+//! | `http-server` | no | the Streamable HTTP server |
+//! | `http-client` | no | the Streamable HTTP client |
 //!
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
 //! protocol channel.
