@@ -704,7 +704,9 @@ impl Handler for ConnectionHandler {
         if !KNOWN_METHODS.contains(&method) {
             return Dispatch::Now(Err(ErrorObject::method_not_found(method)));
         }
-        if method == "initialize" {
+        // `initialize` opens a legacy session, unless the request speaks a modern revision
+        // (its `_meta` names one): there the method does not exist.
+        if method == "initialize" && !names_modern_version(params) {
             return Dispatch::Now(this.initialize(params));
         }
         let env = match this.resolve(method, params) {
@@ -759,6 +761,17 @@ impl Handler for ConnectionHandler {
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
     }
+}
+
+/// Whether params carry `_meta["io.modelcontextprotocol/protocolVersion"]` naming a modern
+/// revision.
+fn names_modern_version(params: Option<&RawValue>) -> bool {
+    params
+        .and_then(|raw| serde_json::from_str::<ParamsPeek<'_>>(raw.get()).ok())
+        .and_then(|peek| peek.meta)
+        .and_then(|meta| meta.protocol_version)
+        .and_then(|v| ProtocolVersion::parse(&v))
+        .is_some_and(ProtocolVersion::is_modern)
 }
 
 fn set_level(env: &Env, params: Option<&RawValue>) -> Reply {

@@ -189,3 +189,17 @@ async fn set_level_is_accepted_in_legacy_sessions() {
     assert_eq!(code(&r), -32602);
     raw.finish().await;
 }
+
+#[tokio::test]
+async fn initialize_does_not_exist_for_modern_requests() {
+    let mut raw = Raw::start(router());
+    // Not a valid legacy initialize either: sent unvalidated.
+    let r = raw
+        .call_invalid(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"_meta": modern_meta()}}))
+        .await;
+    assert_eq!(code(&r), -32601, "{r}");
+    // And it opened no session: legacy requests are still refused.
+    let r = raw.call(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
+    assert_eq!(code(&r), -32600);
+    raw.finish().await;
+}
