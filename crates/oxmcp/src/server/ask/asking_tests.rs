@@ -70,6 +70,7 @@ fn asking<'a>(
         channel,
         peer: &f.peer,
         outbound: &f.outbound,
+        key: None,
     }
 }
 
@@ -367,6 +368,7 @@ async fn legacy_questions_are_requests() {
                 channel: &channel,
                 peer: &peer,
                 outbound: &outbound,
+                key: None,
             };
             let login = a.elicit::<Login>("Who?".into()).await;
             let url = a
@@ -433,6 +435,7 @@ async fn legacy_2025_06_18_forms_have_no_mode() {
             channel: &channel,
             peer: &peer,
             outbound: &outbound,
+            key: None,
         };
         a.elicit::<Login>("Who?".into()).await
     });
@@ -464,6 +467,7 @@ async fn a_task_that_outlives_the_request_learns_it_ended() {
                 channel: &task_channel,
                 peer: &peer,
                 outbound: &outbound,
+                key: None,
             };
             let _ = tx.send(a.list_roots().await);
         });
