@@ -2,6 +2,8 @@
 //!
 //! - `ci`: format check, clippy, docs, tests, then `interop`; what `.ci/run` runs.
 //! - `interop`: checks oxmcp against the official Python SDK (see `interop/python/README.md`).
+//! - `conformance`: runs the official MCP conformance suite against `examples/everything`
+//!   and `examples/conformance-client` (see `conformance.rs`).
 //!
 //! Every step runs as a subprocess that inherits stdout and stderr; the first failing
 //! step stops the run with a message naming it, and a non-zero exit status.
@@ -11,6 +13,9 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+
+mod conformance;
+mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
 const FEATURE_SETS: [&str; 6] = [
@@ -25,7 +30,7 @@ const FEATURE_SETS: [&str; 6] = [
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
 
-const USAGE: &str = "\
+const USAGE_HEAD: &str = "\
 usage: cargo xtask <command>
 
 commands:
@@ -36,10 +41,16 @@ commands:
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
             against examples/quickstart and examples/everything in both eras, then
             `cargo test -p oxmcp --test interop`
+{CONFORMANCE}
 
 environment:
   OXMCP_PYTHON3      the Python used to create the venv (default: python3)
   CARGO_TARGET_DIR   honoured when locating target/debug/{quickstart,everything}";
+
+/// The usage text, with the `conformance` entry filled in.
+fn usage() -> String {
+    USAGE_HEAD.replace("{CONFORMANCE}", conformance::USAGE)
+}
 
 /// A failed step.
 struct Failure(String);
@@ -63,12 +74,13 @@ fn main() -> ExitCode {
         ["ci"] => ci(),
         ["interop"] => interop(),
         ["bench", rest @ ..] => bench(rest),
+        ["conformance", rest @ ..] => conformance::conformance(rest),
         ["help" | "-h" | "--help"] => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return ExitCode::SUCCESS;
         }
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             return ExitCode::from(2);
         }
     };

@@ -122,6 +122,18 @@ impl Error {
         }
     }
 
+    /// The HTTP status of a failed HTTP exchange (Streamable HTTP client): a status the
+    /// server answered with instead of a JSON-RPC response.
+    pub fn http_status(&self) -> Option<u16> {
+        let status = self
+            .rpc_error()?
+            .data
+            .as_ref()?
+            .get("httpStatus")?
+            .as_u64()?;
+        u16::try_from(status).ok()
+    }
+
     /// Whether no answer came within the time allowed.
     pub fn is_timeout(&self) -> bool {
         matches!(self.inner.kind, Kind::Timeout(_))

@@ -1,4 +1,5 @@
-//! `echo`: an ordinary oxmcp server with one tool, `echo(text) -> text`, over stdio.
+//! `echo`: an ordinary oxmcp server with one tool, `echo(text) -> text`, over stdio, or over
+//! Streamable HTTP at `http://ADDR/mcp` with `--http ADDR`.
 //!
 //! The benchmarks measure it against a hand-written server with no SDK. It is written
 //! exactly the way the README teaches, with no benchmark-only tricks.
@@ -21,13 +22,29 @@ async fn echo(Args(args): Args<EchoArgs>) -> String {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> oxmcp::Result<()> {
-    Router::new()
+    let router = Router::new()
         .name("oxmcp-echo")
         .version(env!("CARGO_PKG_VERSION"))
         .tool(
             "echo",
             tool(echo).description("Send the text back unchanged."),
-        )
-        .serve_stdio()
-        .await
+        );
+    match http_address() {
+        Some(addr) => router.serve_http(addr).await,
+        None => router.serve_stdio().await,
+    }
+}
+
+/// The address after `--http`, if given (`--http ADDR` or `--http=ADDR`).
+fn http_address() -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--http" {
+            return args.next();
+        }
+        if let Some(addr) = arg.strip_prefix("--http=") {
+            return Some(addr.to_owned());
+        }
+    }
+    None
 }

@@ -231,7 +231,13 @@ async fn json_schema_tool(Args(args): Args<JsonObject>) -> String {
     format!("Received: {}", Value::Object(args))
 }
 
-async fn reconnection() -> &'static str {
+/// SEP-1699 polling: closes the POST's SSE stream before answering, so the client resumes
+/// with `GET` and `Last-Event-ID` (Streamable HTTP, legacy sessions; elsewhere it just
+/// answers).
+async fn reconnection(ctx: Context) -> &'static str {
+    if ctx.close_stream() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     "Reconnection test completed"
 }
 

@@ -2,7 +2,8 @@
 //! of a server under test (tools, resources, templates, prompts, completions, logging,
 //! progress, sampling and elicitation), in both protocol eras.
 //!
-//! It serves stdio by default. See `EXPECTATIONS.md` for what each fixture must do.
+//! It serves stdio by default; `--http ADDR` serves Streamable HTTP at `http://ADDR/mcp`
+//! instead (both eras on that one URL). See `EXPECTATIONS.md` for what each fixture must do.
 
 mod fixtures;
 mod mrtr;
@@ -16,5 +17,22 @@ async fn main() -> oxmcp::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    fixtures::router().serve_stdio().await
+    match http_address() {
+        Some(addr) => fixtures::router().serve_http(addr).await,
+        None => fixtures::router().serve_stdio().await,
+    }
+}
+
+/// The address after `--http`, if given (`--http ADDR` or `--http=ADDR`).
+fn http_address() -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--http" {
+            return args.next();
+        }
+        if let Some(addr) = arg.strip_prefix("--http=") {
+            return Some(addr.to_owned());
+        }
+    }
+    None
 }

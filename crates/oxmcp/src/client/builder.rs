@@ -331,6 +331,12 @@ impl ClientBuilder {
         self.connect_parts(peer, outbound, source, child).await
     }
 
+    /// The bound on server requests handled at once.
+    #[cfg(feature = "http-client")]
+    pub(crate) fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
     /// Connects over an already running transport.
     pub(crate) async fn connect_parts<R: FrameSource + 'static>(
         self,
@@ -376,6 +382,7 @@ impl ClientBuilder {
                 max_input_rounds: self.max_input_rounds,
                 child,
                 driver: std::sync::Mutex::new(Some(driver)),
+                close_hook: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -423,11 +430,32 @@ impl ClientBuilder {
             max_total: timeout,
             ..Default::default()
         };
-        let id = peer.next_id();
-        match peer
-            .request(outbound, id, "server/discover", Some(&params), options)
-            .await
+        let mut outcome = peer
+            .request(
+                outbound,
+                peer.next_id(),
+                "server/discover",
+                Some(&params),
+                options.clone(),
+            )
+            .await;
+        if outcome
+            .as_ref()
+            .is_err_and(|e| supports_after_all(e, version))
         {
+            // An unsupported-version answer that lists our version (a server that rejects
+            // a first request, or one that changed its mind): ask once more.
+            outcome = peer
+                .request(
+                    outbound,
+                    peer.next_id(),
+                    "server/discover",
+                    Some(&params),
+                    options,
+                )
+                .await;
+        }
+        match outcome {
             Ok(raw) => {
                 let result: DiscoverResult = serde_json::from_str(raw.get())
                     .map_err(|e| Error::serde("decode the server/discover result", e))?;
@@ -522,6 +550,19 @@ impl ClientBuilder {
         };
         Ok((version, details))
     }
+}
+
+/// Whether `error` is an unsupported-version error whose `data.supported` lists `version`.
+fn supports_after_all(error: &Error, version: ProtocolVersion) -> bool {
+    error.rpc_error().is_some_and(|err| {
+        err.code == error_code::UNSUPPORTED_PROTOCOL_VERSION
+            && err
+                .data
+                .as_ref()
+                .and_then(|d| d.get("supported"))
+                .and_then(|s| s.as_array())
+                .is_some_and(|s| s.iter().any(|v| v == version.as_str()))
+    })
 }
 
 enum Discovery {

@@ -43,6 +43,8 @@
 
 mod builder;
 mod handlers;
+#[cfg(feature = "http-client")]
+mod http;
 mod inbound;
 mod methods;
 mod mrtr;
@@ -61,6 +63,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+#[cfg(feature = "http-client")]
+pub use crate::transport::http::client::HttpClientConfig;
 pub use builder::{ClientBuilder, EraChoice};
 pub use subscription::Subscription;
 
@@ -92,7 +96,14 @@ struct Inner {
     #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
     child: ChildSlot,
     driver: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// What the transport does on [`Client::close`] once the connection is down (HTTP:
+    /// delete the session).
+    #[cfg_attr(not(feature = "http-client"), allow(dead_code))]
+    close_hook: std::sync::Mutex<Option<CloseHook>>,
 }
+
+/// A transport's last words, run by [`Client::close`].
+pub(crate) type CloseHook = Box<dyn FnOnce() -> crate::rpc::BoxFuture<()> + Send + Sync + 'static>;
 
 /// The server process a client started, if any.
 #[cfg(feature = "stdio")]
@@ -292,6 +303,15 @@ impl Client {
         let driver = self.inner.driver.lock().expect("driver lock").take();
         if let Some(driver) = driver {
             let _ = driver.await;
+        }
+        let hook = self
+            .inner
+            .close_hook
+            .lock()
+            .expect("close hook lock")
+            .take();
+        if let Some(hook) = hook {
+            hook().await;
         }
         #[cfg(feature = "stdio")]
         if let Some(child) = &self.inner.child {

@@ -14,6 +14,8 @@ pub(crate) const OUTBOUND_CAPACITY: usize = 1024;
 #[derive(Clone, Debug)]
 pub(crate) struct Outbound {
     tx: mpsc::Sender<OutFrame>,
+    /// Set by transports whose streams a handler may ask to end early (Streamable HTTP).
+    close: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// One encoded message on its way out.
@@ -29,7 +31,35 @@ impl Outbound {
     /// A handle and the receiver its writer drains.
     pub(crate) fn channel() -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (Outbound { tx }, rx)
+        (Outbound { tx, close: None }, rx)
+    }
+
+    /// A handle whose stream a handler may ask to end early: `close` fires then.
+    #[cfg(feature = "http-server")]
+    pub(crate) fn closable(
+        close: tokio_util::sync::CancellationToken,
+    ) -> (Outbound, mpsc::Receiver<OutFrame>) {
+        let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
+        (
+            Outbound {
+                tx,
+                close: Some(close),
+            },
+            rx,
+        )
+    }
+
+    /// Asks the transport to end the stream these frames travel on; frames still to come
+    /// are kept for the client to fetch when it resumes. Whether the transport supports it.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn request_close(&self) -> bool {
+        match &self.close {
+            Some(close) => {
+                close.cancel();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Queues a request or notification, waiting while the writer is behind (this is the

@@ -154,6 +154,17 @@ impl Context {
         self.inner.cancel.is_cancelled()
     }
 
+    /// Asks the transport to close the stream this request's messages travel on before the
+    /// result is ready (SSE polling, SEP-1699). On Streamable HTTP in a legacy session the
+    /// POST's SSE stream ends now; what the handler sends afterwards, its result included, is
+    /// kept in the event store, and the client fetches it with `GET` and `Last-Event-ID`.
+    ///
+    /// Returns whether the transport supports this; stdio and in-process transports do not,
+    /// and then nothing happens.
+    pub fn close_stream(&self) -> bool {
+        self.inner.outbound.request_close()
+    }
+
     /// Reports progress, if the client asked for it (sent a progress token); otherwise does
     /// nothing. `progress` should grow with every call.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {

@@ -48,6 +48,8 @@ mod error;
 pub mod extract;
 mod handle;
 mod handler;
+#[cfg(feature = "http-server")]
+mod http;
 mod lifespan;
 #[cfg(feature = "tracing-layer")]
 mod log_layer;
@@ -85,7 +87,12 @@ pub use service::CacheHints;
 pub use tool::{tool, IntoTool, ToolDef};
 
 use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
-use service::{CachePolicy, Settings, Shared, TemplateEntry};
+#[cfg(feature = "http-server")]
+pub(crate) use connection::ConnectionHandler;
+#[cfg(feature = "http-server")]
+pub use http::MCP_PATH;
+pub(crate) use service::Shared;
+use service::{CachePolicy, Settings, TemplateEntry};
 
 /// The registry of a server's tools, resources and prompts, with its identity and
 /// settings.

@@ -8,11 +8,11 @@
 //! [`Router::serve_io`]: crate::server::Router::serve_io
 //! [`ClientBuilder::connect_io`]: crate::client::ClientBuilder::connect_io
 
+#[cfg(any(feature = "http-server", feature = "http-client"))]
+pub mod http;
 pub(crate) mod lines;
 #[cfg(any(test, all(feature = "server", feature = "client")))]
 pub(crate) mod memory;
-#[cfg(any(feature = "http-server", feature = "http-client"))]
-pub mod http;
 #[cfg(feature = "stdio")]
 pub mod stdio;
 

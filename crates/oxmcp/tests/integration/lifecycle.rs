@@ -199,7 +199,9 @@ async fn initialize_does_not_exist_for_modern_requests() {
         .await;
     assert_eq!(code(&r), -32601, "{r}");
     // And it opened no session: legacy requests are still refused.
-    let r = raw.call(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await;
+    let r = raw
+        .call(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .await;
     assert_eq!(code(&r), -32600);
     raw.finish().await;
 }

@@ -9,6 +9,10 @@ mod ask;
 mod client;
 mod client_features;
 mod features;
+#[cfg(feature = "http-client")]
+mod http_client;
+#[cfg(feature = "http-server")]
+mod http_server;
 mod lifecycle;
 mod logging;
 mod questions;

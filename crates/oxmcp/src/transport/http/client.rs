@@ -1,1 +1,0 @@
-//! The Streamable HTTP client.

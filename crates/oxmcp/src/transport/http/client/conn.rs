@@ -1,0 +1,622 @@
+//! The connection: one POST per outgoing frame, answers fed back to the engine.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{
+    header_value, is_rpc_error, param_value, tool_headers, with_id, InProbe, OutProbe, ToolHeaders,
+};
+use super::sse::{SseItem, SseParser};
+use super::HttpClientConfig;
+use crate::error::{Error, Result};
+use crate::rpc::OutFrame;
+use crate::transport::{FrameSource, ReadFrame};
+
+const SESSION_ID: &str = "mcp-session-id";
+const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+const LAST_EVENT_ID: &str = "last-event-id";
+const MCP_METHOD: &str = "mcp-method";
+const MCP_NAME: &str = "mcp-name";
+
+/// The error code of answers the transport makes up when the server gave none (an HTTP
+/// failure); `data.httpStatus` holds the status when there was one.
+pub(crate) const HTTP_ERROR_CODE: i64 = -32000;
+
+/// The frames the server sent, for the engine.
+pub(crate) struct HttpSource {
+    rx: mpsc::Receiver<String>,
+}
+
+impl FrameSource for HttpSource {
+    async fn next_frame(&mut self) -> std::io::Result<Option<ReadFrame>> {
+        Ok(self.rx.recv().await.map(ReadFrame::Frame))
+    }
+}
+
+/// What a transport knows about the session.
+#[derive(Default)]
+struct State {
+    /// The legacy session id the server assigned.
+    session: Option<String>,
+    /// The negotiated legacy revision, sent as `MCP-Protocol-Version`.
+    version: Option<String>,
+    /// The client's `initialize` request, repeated when the server forgets the session.
+    init: Option<String>,
+    /// The standalone GET stream was started.
+    standalone: bool,
+    /// Requests in flight, by id: aborting one closes its stream.
+    in_flight: HashMap<String, tokio::task::AbortHandle>,
+    reinits: u64,
+    /// The `Mcp-Param-*` headers of each tool, from the last `tools/list` answers.
+    tool_headers: ToolHeaders,
+}
+
+struct Shared {
+    http: reqwest::Client,
+    url: reqwest::Url,
+    headers: HeaderMap,
+    config: HttpClientConfig,
+    incoming: mpsc::Sender<String>,
+    state: Mutex<State>,
+    reinit: tokio::sync::Mutex<()>,
+    closed: CancellationToken,
+}
+
+/// Where a stream resumes.
+struct Cursor {
+    last_id: Option<String>,
+    retry: Duration,
+    events: usize,
+}
+
+/// Starts the transport: POSTs what `rx` yields until `closed` fires. Returns the source
+/// of incoming frames and what to run on close (delete the session).
+pub(crate) fn start(
+    config: HttpClientConfig,
+    mut rx: mpsc::Receiver<OutFrame>,
+    closed: CancellationToken,
+) -> Result<(HttpSource, crate::client::CloseHook)> {
+    config.validate()?;
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race; either way a provider is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let url: reqwest::Url = config.url.parse().expect("validated");
+    let mut headers = HeaderMap::new();
+    for (name, value) in &config.headers {
+        headers.append(
+            HeaderName::from_bytes(name.as_bytes()).expect("validated"),
+            HeaderValue::from_str(value).expect("validated"),
+        );
+    }
+    let mut builder = reqwest::Client::builder();
+    if let Some(timeout) = config.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    let http = builder
+        .build()
+        .map_err(|e| Error::transport("build the HTTP client", io_error(e)))?;
+    let (tx, incoming) = mpsc::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
+    let shared = Arc::new(Shared {
+        http,
+        url,
+        headers,
+        config,
+        incoming: tx,
+        state: Mutex::default(),
+        reinit: tokio::sync::Mutex::new(()),
+        closed: closed.clone(),
+    });
+    let writer = shared.clone();
+    tokio::spawn(async move {
+        loop {
+            let frame = tokio::select! {
+                frame = rx.recv() => frame,
+                _ = writer.closed.cancelled() => None,
+            };
+            match frame {
+                Some(frame) => writer.dispatch(frame),
+                None => break,
+            }
+        }
+        let handles: Vec<_> = writer.lock().in_flight.drain().map(|(_, h)| h).collect();
+        handles.iter().for_each(tokio::task::AbortHandle::abort);
+    });
+    let hook: crate::client::CloseHook = Box::new(move || Box::pin(shared.delete_session()));
+    Ok((HttpSource { rx: incoming }, hook))
+}
+
+fn io_error(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+/// A made-up error answer to request `id`.
+fn error_frame(id: &Value, message: String, status: Option<StatusCode>) -> String {
+    let mut error = json!({ "code": HTTP_ERROR_CODE, "message": message });
+    if let Some(status) = status {
+        error["data"] = json!({ "httpStatus": status.as_u16() });
+    }
+    json!({ "jsonrpc": "2.0", "id": id, "error": error }).to_string()
+}
+
+/// Mirrors the arguments the tool's schema designates into `Mcp-Param-{Name}` headers.
+fn param_headers(headers: &mut HeaderMap, tools: &ToolHeaders, tool: &str, probe: &OutProbe) {
+    let (Some(pairs), Some(arguments)) = (
+        tools.get(tool),
+        probe.params.as_ref().and_then(|p| p.arguments.as_ref()),
+    ) else {
+        return;
+    };
+    for (argument, name) in pairs {
+        let Some(value) = arguments.get(argument).and_then(param_value) else {
+            continue;
+        };
+        let name = HeaderName::from_bytes(format!("mcp-param-{name}").as_bytes());
+        if let (Ok(name), Ok(value)) = (name, HeaderValue::from_str(&value)) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+fn is_sse(response: &Response) -> bool {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("text/event-stream"))
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("http state lock")
+    }
+
+    /// Sends one frame in its own task, so a long stream never holds up the others.
+    fn dispatch(self: &Arc<Self>, frame: OutFrame) {
+        let probe = OutProbe::read(&frame.text);
+        if probe.method.as_deref() == Some("notifications/cancelled") {
+            let key = probe
+                .params
+                .as_ref()
+                .and_then(|p| p.request_id.as_ref())
+                .map(Value::to_string);
+            let mut state = self.lock();
+            if let Some(handle) = key.and_then(|k| state.in_flight.remove(&k)) {
+                // Closing the stream is the cancellation on HTTP.
+                handle.abort();
+            }
+            if state.version.is_none() {
+                // Modern servers expect no notifications/cancelled over HTTP.
+                return;
+            }
+        }
+        let this = self.clone();
+        if probe.is_request() {
+            let key = probe.id.as_ref().map(Value::to_string).unwrap_or_default();
+            let mut state = self.lock();
+            let task = tokio::spawn({
+                let key = key.clone();
+                async move {
+                    this.request(probe, frame.text).await;
+                    this.lock().in_flight.remove(&key);
+                }
+            });
+            state.in_flight.insert(key, task.abort_handle());
+        } else {
+            tokio::spawn(async move { this.other(probe, frame.text).await });
+        }
+    }
+
+    /// Builds an HTTP request with the headers of the session and of the message.
+    fn build(&self, method: Method, probe: Option<&OutProbe>) -> reqwest::RequestBuilder {
+        let state = self.lock();
+        let mut headers = self.headers.clone();
+        if let Some(session) = state.session.as_deref().and_then(|s| s.parse().ok()) {
+            headers.insert(SESSION_ID, session);
+        }
+        let version = probe
+            .and_then(OutProbe::meta_version)
+            .or(state.version.as_deref());
+        if let Some(version) = version.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(PROTOCOL_VERSION, version);
+        }
+        if let Some(probe) = probe {
+            if let Some(m) = probe.method.as_deref() {
+                if let Ok(m) = HeaderValue::from_str(m) {
+                    headers.insert(MCP_METHOD, m);
+                }
+            }
+            if let Some(name) = probe.mcp_name() {
+                if let Ok(name) = HeaderValue::from_str(&header_value(name)) {
+                    headers.insert(MCP_NAME, name);
+                }
+                if probe.method.as_deref() == Some("tools/call") {
+                    param_headers(&mut headers, &state.tool_headers, name, probe);
+                }
+            }
+        }
+        let accept = if method == Method::GET {
+            "text/event-stream"
+        } else {
+            self.config.accept.as_str()
+        };
+        if let Ok(accept) = HeaderValue::from_str(accept) {
+            headers.insert(ACCEPT, accept);
+        }
+        if method == Method::POST {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        self.http.request(method, self.url.clone()).headers(headers)
+    }
+
+    async fn post(&self, probe: &OutProbe, text: &str) -> reqwest::Result<Response> {
+        self.build(Method::POST, Some(probe))
+            .body(text.to_owned())
+            .send()
+            .await
+    }
+
+    async fn deliver(&self, text: String) {
+        if text.len() > self.config.max_frame {
+            tracing::warn!(size = text.len(), "skipped a message over the size limit");
+            return;
+        }
+        let _ = self.incoming.send(text).await;
+    }
+
+    /// Sends a request and delivers its answer (or an error standing for it).
+    async fn request(self: &Arc<Self>, probe: OutProbe, text: String) {
+        let id = probe.id.clone().unwrap_or(Value::Null);
+        let is_init = probe.method.as_deref() == Some("initialize");
+        if is_init {
+            let mut state = self.lock();
+            state.init = Some(text.clone());
+            state.session = None;
+            state.version = None;
+        }
+        let mut retried = false;
+        let answer = loop {
+            let sent_session = self.lock().session.clone();
+            let response = match self.post(&probe, &text).await {
+                Ok(r) => r,
+                Err(e) => break Err(error_frame(&id, format!("HTTP request failed: {e}"), None)),
+            };
+            if response.status() == StatusCode::NOT_FOUND
+                && sent_session.is_some()
+                && !retried
+                && !is_init
+            {
+                retried = true;
+                tracing::debug!("the server forgot the session; initializing again");
+                if let Err(message) = self.reinitialize(sent_session).await {
+                    break Err(error_frame(&id, message, Some(StatusCode::NOT_FOUND)));
+                }
+                continue;
+            }
+            if is_init {
+                self.keep_session(&response);
+            }
+            break self
+                .answer(response, &id, probe.meta_version().is_none())
+                .await;
+        };
+        let text = match answer {
+            Ok(text) => {
+                if is_init {
+                    self.lock().version = InProbe::read(&text).negotiated_version();
+                }
+                if probe.method.as_deref() == Some("tools/list") {
+                    let (headers, rewritten) = tool_headers(&text);
+                    self.lock().tool_headers.extend(headers);
+                    rewritten.unwrap_or(text)
+                } else {
+                    text
+                }
+            }
+            Err(error) => error,
+        };
+        self.deliver(text).await;
+    }
+
+    fn keep_session(&self, response: &Response) {
+        if let Some(session) = response
+            .headers()
+            .get(SESSION_ID)
+            .and_then(|v| v.to_str().ok())
+        {
+            self.lock().session = Some(session.to_owned());
+        }
+    }
+
+    /// Reads the answer to request `id` from `response`, delivering whatever else comes
+    /// first; `Err` is an error frame standing for the answer.
+    async fn answer(
+        self: &Arc<Self>,
+        response: Response,
+        id: &Value,
+        resumable: bool,
+    ) -> Result<String, String> {
+        let status = response.status();
+        if status.is_success() && is_sse(&response) {
+            let mut cursor = Cursor {
+                last_id: None,
+                retry: self.config.default_retry,
+                events: 0,
+            };
+            if let Some(answer) = self.read_sse(response, Some(id), &mut cursor).await {
+                return Ok(answer);
+            }
+            return self.resume(id, cursor, resumable).await;
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        if body.len() > self.config.max_frame {
+            return Err(error_frame(id, "response too large".into(), Some(status)));
+        }
+        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        if !status.is_success() {
+            return match parsed {
+                Some(message) if is_rpc_error(&message) => Ok(with_id(message, id).to_string()),
+                _ => Err(error_frame(
+                    id,
+                    format!(
+                        "HTTP {status}: {}",
+                        String::from_utf8_lossy(&body[..body.len().min(200)])
+                    ),
+                    Some(status),
+                )),
+            };
+        }
+        match parsed {
+            Some(Value::Array(items)) => {
+                let mut answer = None;
+                for item in items {
+                    let text = item.to_string();
+                    if answer.is_none() && InProbe::read(&text).answers(id) {
+                        answer = Some(text);
+                    } else {
+                        self.deliver(text).await;
+                    }
+                }
+                answer.ok_or_else(|| {
+                    error_frame(id, "the batch held no response".into(), Some(status))
+                })
+            }
+            Some(message) => Ok(message.to_string()),
+            None => Err(error_frame(
+                id,
+                format!("HTTP {status} without a JSON-RPC response"),
+                Some(status),
+            )),
+        }
+    }
+
+    /// Reads an SSE stream, delivering its messages; returns the answer to `waiting`
+    /// (undelivered) once it arrives, `None` if the stream ended first.
+    async fn read_sse(
+        &self,
+        response: Response,
+        waiting: Option<&Value>,
+        cursor: &mut Cursor,
+    ) -> Option<String> {
+        let mut parser = SseParser::new(self.config.max_frame);
+        let mut items = Vec::new();
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let Ok(chunk) = chunk else { break };
+            parser.feed(&chunk, &mut items);
+            for item in items.drain(..) {
+                let SseItem::Event(event) = item else {
+                    tracing::warn!("skipped an SSE event over the size limit");
+                    continue;
+                };
+                if let Some(id) = event.id {
+                    cursor.last_id = Some(id);
+                }
+                if let Some(ms) = event.retry {
+                    cursor.retry = Duration::from_millis(ms);
+                }
+                if event.data.trim().is_empty() {
+                    continue; // a priming event
+                }
+                cursor.events += 1;
+                if waiting.is_some_and(|id| InProbe::read(&event.data).answers(id)) {
+                    return Some(event.data);
+                }
+                self.deliver(event.data).await;
+            }
+        }
+        None
+    }
+
+    /// Resumes a stream that ended before the answer to `id`, with GET and
+    /// `Last-Event-ID` after the server's retry delay (legacy servers only).
+    async fn resume(
+        &self,
+        id: &Value,
+        mut cursor: Cursor,
+        resumable: bool,
+    ) -> Result<String, String> {
+        let mut attempts = 0;
+        loop {
+            if !resumable || cursor.last_id.is_none() || attempts >= self.config.max_reconnects {
+                return Err(error_frame(
+                    id,
+                    "the stream ended before the response".into(),
+                    None,
+                ));
+            }
+            attempts += 1;
+            tokio::time::sleep(cursor.retry).await;
+            let mut request = self.build(Method::GET, None);
+            if let Some(last) = &cursor.last_id {
+                request = request.header(LAST_EVENT_ID, last);
+            }
+            match request.send().await {
+                Ok(response) if response.status().is_success() && is_sse(&response) => {
+                    let before = cursor.events;
+                    if let Some(answer) = self.read_sse(response, Some(id), &mut cursor).await {
+                        return Ok(answer);
+                    }
+                    if cursor.events > before {
+                        attempts = 0;
+                    }
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    return Err(error_frame(
+                        id,
+                        format!("resuming the stream failed: HTTP {status}"),
+                        Some(status),
+                    ));
+                }
+                Err(e) => tracing::debug!(error = %e, "resuming the stream failed"),
+            }
+        }
+    }
+
+    /// Sends a notification or a response; opens the standalone stream after
+    /// `notifications/initialized`.
+    async fn other(self: &Arc<Self>, probe: OutProbe, text: String) {
+        let response = match self.post(&probe, &text).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(error = %e, "sending a message failed");
+                return;
+            }
+        };
+        let status = response.status();
+        if !status.is_success() {
+            tracing::debug!(%status, method = ?probe.method, "the server refused a message");
+            return;
+        }
+        if is_sse(&response) {
+            let mut cursor = Cursor {
+                last_id: None,
+                retry: self.config.default_retry,
+                events: 0,
+            };
+            self.read_sse(response, None, &mut cursor).await;
+        }
+        if probe.method.as_deref() == Some("notifications/initialized") {
+            self.open_standalone();
+        }
+    }
+
+    fn open_standalone(self: &Arc<Self>) {
+        {
+            let mut state = self.lock();
+            if !self.config.standalone_stream || state.standalone || state.version.is_none() {
+                return;
+            }
+            state.standalone = true;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = this.standalone() => {}
+                _ = this.closed.cancelled() => {}
+            }
+        });
+    }
+
+    /// The standalone GET stream: messages that belong to no request.
+    async fn standalone(&self) {
+        let mut cursor = Cursor {
+            last_id: None,
+            retry: self.config.default_retry,
+            events: 0,
+        };
+        let mut failures = 0;
+        loop {
+            let mut request = self.build(Method::GET, None);
+            if let Some(last) = &cursor.last_id {
+                request = request.header(LAST_EVENT_ID, last);
+            }
+            match request.send().await {
+                Ok(response) if response.status().is_success() && is_sse(&response) => {
+                    let before = cursor.events;
+                    self.read_sse(response, None, &mut cursor).await;
+                    if cursor.events == before {
+                        failures += 1;
+                    } else {
+                        failures = 0;
+                    }
+                }
+                Ok(response) => {
+                    tracing::debug!(status = %response.status(), "no standalone stream");
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "the standalone stream failed");
+                    failures += 1;
+                }
+            }
+            if failures > self.config.max_reconnects {
+                return;
+            }
+            tokio::time::sleep(cursor.retry).await;
+        }
+    }
+
+    /// Opens a new session after the server forgot `stale`: `initialize` again (its
+    /// answer kept from the client), then `notifications/initialized`.
+    async fn reinitialize(self: &Arc<Self>, stale: Option<String>) -> Result<(), String> {
+        let _guard = self.reinit.lock().await;
+        let (init, n) = {
+            let mut state = self.lock();
+            if state.session != stale {
+                return Ok(()); // another request already did
+            }
+            state.reinits += 1;
+            state.session = None;
+            (state.init.clone(), state.reinits)
+        };
+        let init = init.ok_or("the server forgot a session never initialized")?;
+        let id = Value::String(format!("oxmcp-reinitialize-{n}"));
+        let mut message: Value = serde_json::from_str(&init).map_err(|e| e.to_string())?;
+        message["id"] = id.clone();
+        let text = message.to_string();
+        let probe = OutProbe::read(&text);
+        let response = self
+            .post(&probe, &text)
+            .await
+            .map_err(|e| format!("initializing again failed: {e}"))?;
+        self.keep_session(&response);
+        let answer = self
+            .answer(response, &id, true)
+            .await
+            .map_err(|_| "initializing again failed".to_owned())?;
+        let answer = InProbe::read(&answer);
+        if answer.error.is_some() {
+            return Err("the server refused to initialize again".into());
+        }
+        if let Some(version) = answer.negotiated_version() {
+            self.lock().version = Some(version);
+        }
+        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let probe = OutProbe::read(initialized);
+        let _ = self.post(&probe, initialized).await;
+        Ok(())
+    }
+
+    /// Ends the legacy session with DELETE (a 405 means the server keeps no sessions).
+    async fn delete_session(self: Arc<Self>) {
+        if self.lock().session.is_none() {
+            return;
+        }
+        match self.build(Method::DELETE, None).send().await {
+            Ok(response) => {
+                tracing::debug!(status = %response.status(), "deleted the session");
+            }
+            Err(e) => tracing::debug!(error = %e, "deleting the session failed"),
+        }
+    }
+}

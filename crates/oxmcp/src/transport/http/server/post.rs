@@ -1,0 +1,462 @@
+//! `POST`: one JSON-RPC message (or a 2025-03-26 batch), answered with JSON or SSE.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
+use oxmcp_protocol::ProtocolVersion;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::service::{
+    accepts, empty, header_version, is_legacy_header, json, plain, rpc_error, sse, Inner,
+    SESSION_ID,
+};
+use super::session::{lookup, Session};
+use super::sse::{direct, Follow, OnDrop};
+use crate::rpc::{Handler, OutFrame, Outbound, Peer};
+use crate::server::ConnectionHandler;
+
+/// What the client accepts back.
+#[derive(Clone, Copy)]
+struct Accepts {
+    json: bool,
+    sse: bool,
+}
+
+pub(crate) async fn post(inner: &Arc<Inner>, headers: &HeaderMap, body: Bytes) -> Response<Body> {
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        let content_type = content_type.to_str().unwrap_or("").to_ascii_lowercase();
+        if !content_type.trim_start().starts_with("application/json") {
+            return plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "the body must be JSON (Content-Type: application/json)",
+            );
+        }
+    }
+    let accept = Accepts {
+        json: accepts(headers, "application/json"),
+        sse: accepts(headers, "text/event-stream"),
+    };
+    if !accept.json && !accept.sse {
+        return plain(
+            StatusCode::NOT_ACCEPTABLE,
+            "the Accept header must allow application/json and text/event-stream",
+        );
+    }
+    let parsed = std::str::from_utf8(&body)
+        .map_err(|_| "not UTF-8".to_owned())
+        .and_then(|text| {
+            serde_json::from_str::<Value>(text)
+                .map(|value| (text, value))
+                .map_err(|e| crate::rpc::frame::strip_position(&e))
+        });
+    let (text, value) = match parsed {
+        Ok(parsed) => parsed,
+        Err(reason) => {
+            let error = ErrorObject::parse_error(format!("invalid JSON: {reason}"));
+            return rpc_error(StatusCode::BAD_REQUEST, None, &error);
+        }
+    };
+    if is_legacy_header(header_version(headers)) {
+        legacy(inner, headers, text, &value, accept).await
+    } else {
+        modern(inner, headers, text, &value, accept).await
+    }
+}
+
+/// How many responses a body calls for.
+fn expected_responses(value: &Value, batches: bool) -> usize {
+    fn wants_reply(item: &Value) -> bool {
+        match item.as_object() {
+            Some(obj) if obj.contains_key("method") => {
+                obj.get("id").is_some_and(|id| !id.is_null())
+            }
+            Some(obj) => !(obj.contains_key("result") || obj.contains_key("error")),
+            None => true,
+        }
+    }
+    match value {
+        Value::Array(items) if items.is_empty() => 1,
+        Value::Array(items) => {
+            let n = items.iter().filter(|item| wants_reply(item)).count();
+            if batches {
+                n.min(1)
+            } else {
+                n
+            }
+        }
+        other => usize::from(wants_reply(other)),
+    }
+}
+
+fn method_of(value: &Value) -> Option<&str> {
+    value.get("method").and_then(Value::as_str)
+}
+
+fn id_of(value: &Value) -> Option<RequestId> {
+    value
+        .get("id")
+        .and_then(|id| serde_json::from_value(id.clone()).ok())
+}
+
+/// The legacy way: a session per `initialize`.
+async fn legacy(
+    inner: &Arc<Inner>,
+    headers: &HeaderMap,
+    text: &str,
+    value: &Value,
+    accept: Accepts,
+) -> Response<Body> {
+    let initialize = method_of(value) == Some("initialize");
+    let session = if initialize {
+        let count = inner.sessions.lock().expect("sessions lock").len();
+        if count >= inner.config.max_sessions {
+            let error = ErrorObject::internal("too many sessions: try again later");
+            let mut response = rpc_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                id_of(value).as_ref(),
+                &error,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return response;
+        }
+        Session::new(inner)
+    } else {
+        match lookup(inner, headers) {
+            Ok(session) => session,
+            Err((status, why)) => return plain(status, why),
+        }
+    };
+    let close = CancellationToken::new();
+    let (out, mut rx) = Outbound::closable(close.clone());
+    let expected = expected_responses(value, session.handler.accepts_batches());
+    session
+        .peer
+        .handle_frame(text, &session.handler, &out)
+        .await;
+    drop(out);
+    if expected == 0 {
+        return empty(StatusCode::ACCEPTED);
+    }
+    let Some(first) = rx.recv().await else {
+        // Cancelled before answering: nothing to send.
+        return empty(StatusCode::ACCEPTED);
+    };
+    let mut extra = HeaderMap::new();
+    if initialize {
+        if is_error(&first.text) {
+            session.end(inner);
+            return json(StatusCode::BAD_REQUEST, first.text);
+        }
+        inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .insert(session.id.clone(), session.clone());
+        tracing::debug!(session = %session.id, "session created");
+        if let Ok(id) = HeaderValue::from_str(&session.id) {
+            extra.insert(SESSION_ID, id);
+        }
+    }
+    let mut response = if first.is_response && expected == 1 && accept.json && !close.is_cancelled()
+    {
+        json(StatusCode::OK, first.text)
+    } else if accept.sse {
+        stored_stream(inner, &session, first, rx, expected, close)
+    } else {
+        json_only(first, rx, expected).await
+    };
+    response.headers_mut().extend(extra);
+    response
+}
+
+/// Streams a legacy POST's frames through the event store, so the client can resume.
+fn stored_stream(
+    inner: &Arc<Inner>,
+    session: &Arc<Session>,
+    first: OutFrame,
+    mut rx: mpsc::Receiver<OutFrame>,
+    expected: usize,
+    close: CancellationToken,
+) -> Response<Body> {
+    let stream = inner.stream_id(&session.id);
+    session.add_stream(&stream);
+    let (status, status_rx) = watch::channel(false);
+    inner
+        .live
+        .lock()
+        .expect("live lock")
+        .insert(stream.clone(), status.clone());
+    let store = inner.config.event_store.clone();
+    let prime = store.store_event(&stream, "");
+    let mut responses = usize::from(first.is_response);
+    store.store_event(&stream, &first.text);
+    let pump_inner = inner.clone();
+    let pump_stream = stream.clone();
+    tokio::spawn(async move {
+        while responses < expected {
+            let Some(frame) = rx.recv().await else { break };
+            responses += usize::from(frame.is_response);
+            store.store_event(&pump_stream, &frame.text);
+            status.send_modify(|_| {});
+        }
+        pump_inner
+            .live
+            .lock()
+            .expect("live lock")
+            .remove(&pump_stream);
+        status.send_replace(true);
+    });
+    let follow = Follow {
+        inner: inner.clone(),
+        cursor: prime,
+        status: Some(status_rx),
+        close: Some(close),
+        prime: true,
+        on_drop: Some(session.open_stream()),
+    };
+    sse(follow.into_body())
+}
+
+/// For a client that takes only JSON: the responses, other messages dropped.
+async fn json_only(
+    first: OutFrame,
+    mut rx: mpsc::Receiver<OutFrame>,
+    expected: usize,
+) -> Response<Body> {
+    let mut responses = Vec::new();
+    let mut next = Some(first);
+    while let Some(frame) = next {
+        if frame.is_response {
+            responses.push(frame.text);
+            if responses.len() >= expected {
+                break;
+            }
+        } else {
+            tracing::debug!("dropped a message: the client accepts no SSE");
+        }
+        next = rx.recv().await;
+    }
+    match responses.len() {
+        0 => empty(StatusCode::ACCEPTED),
+        1 => json(StatusCode::OK, responses.remove(0)),
+        _ => json(StatusCode::OK, format!("[{}]", responses.join(","))),
+    }
+}
+
+fn is_error(frame: &str) -> bool {
+    serde_json::from_str::<Value>(frame).is_ok_and(|v| v.get("error").is_some())
+}
+
+/// The HTTP status of a modern error response.
+fn modern_status(frame: &str) -> StatusCode {
+    let code = serde_json::from_str::<Value>(frame)
+        .ok()
+        .and_then(|v| v.get("error")?.get("code")?.as_i64());
+    match code {
+        None => StatusCode::OK,
+        Some(-32601) => StatusCode::NOT_FOUND,
+        Some(-32700 | -32600 | -32602 | -32020 | -32021 | -32022) => StatusCode::BAD_REQUEST,
+        Some(_) => StatusCode::OK,
+    }
+}
+
+/// Sends `notifications/cancelled` for a modern request whose client went away.
+struct CancelOnDrop {
+    peer: Peer,
+    handler: Arc<ConnectionHandler>,
+    id: Option<RequestId>,
+}
+
+impl CancelOnDrop {
+    fn disarm(&mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let peer = self.peer.clone();
+        let handler = self.handler.clone();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let params =
+                serde_json::json!({ "requestId": id, "reason": "the HTTP client went away" });
+            let frame = crate::rpc::frame::encode_notification(
+                "notifications/cancelled",
+                Some(&params.to_string()),
+            );
+            let (sink, _) = Outbound::channel();
+            peer.handle_frame(&frame, &handler, &sink).await;
+        });
+    }
+}
+
+/// Decodes a header value that may use the `=?base64?...?=` sentinel (non-ASCII names);
+/// `None` when the sentinel's content is not valid base64 UTF-8.
+pub(crate) fn decode_header_value(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+    {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok()),
+        None => Some(value.to_owned()),
+    }
+}
+
+/// Checks the headers of a modern request against its body.
+fn check_modern(inner: &Inner, headers: &HeaderMap, request: &Value) -> Result<(), ErrorObject> {
+    let mismatch = |message: String| ErrorObject::new(-32020, message);
+    let method = method_of(request).unwrap_or("");
+    // Values are compared without surrounding whitespace (HTTP optional whitespace).
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}").trim_matches([' ', '\t']))
+    };
+    match header("mcp-method") {
+        None => return Err(mismatch("missing Mcp-Method header".to_owned())),
+        Some(h) if h != method => {
+            return Err(mismatch(format!(
+                "Mcp-Method header {h:?} does not match the body's method {method:?}"
+            )))
+        }
+        Some(_) => {}
+    }
+    if method == "initialize" {
+        // Never let the shared modern connection open a legacy session.
+        return Err(
+            ErrorObject::method_not_found(method).with_data(serde_json::json!({
+                "reason": "initialize does not exist from protocol version 2026-07-28 on",
+            })),
+        );
+    }
+    let params = request.get("params");
+    let name_key = match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        _ => None,
+    };
+    if let Some(key) = name_key {
+        let expected = params.and_then(|p| p.get(key)).and_then(Value::as_str);
+        let given = header("mcp-name").map(decode_header_value);
+        match (given, expected) {
+            (None, _) => return Err(mismatch("missing Mcp-Name header".to_owned())),
+            (Some(None), _) => {
+                return Err(mismatch(
+                    "malformed Mcp-Name header: invalid =?base64?...?= value".to_owned(),
+                ))
+            }
+            (Some(Some(h)), Some(e)) if h != e => {
+                return Err(mismatch(format!(
+                    "Mcp-Name header {h:?} does not match the body's {key} {e:?}"
+                )))
+            }
+            _ => {}
+        }
+    }
+    let meta = params.and_then(|p| p.get("_meta"));
+    let version = meta
+        .and_then(|m| m.get(oxmcp_protocol::meta::PROTOCOL_VERSION))
+        .and_then(Value::as_str);
+    let capabilities = meta.and_then(|m| m.get(oxmcp_protocol::meta::CLIENT_CAPABILITIES));
+    let Some(version) = version else {
+        return Err(ErrorObject::invalid_params(
+            "missing _meta \"io.modelcontextprotocol/protocolVersion\" (required from 2026-07-28 on)",
+        ));
+    };
+    if capabilities.is_none() {
+        return Err(ErrorObject::invalid_params(
+            "missing _meta \"io.modelcontextprotocol/clientCapabilities\" (required from 2026-07-28 on)",
+        ));
+    }
+    let header_version = header_version(headers).unwrap_or("");
+    if header_version != version {
+        return Err(mismatch(format!(
+            "MCP-Protocol-Version header {header_version:?} does not match _meta protocolVersion {version:?}"
+        )));
+    }
+    if !ProtocolVersion::parse(version).is_some_and(ProtocolVersion::is_modern) {
+        return Err(inner.shared.config().unsupported_version(version));
+    }
+    if method == "tools/call" {
+        super::params::check(inner, headers, request)?;
+    }
+    Ok(())
+}
+
+/// The modern way: no session, each POST stands alone.
+async fn modern(
+    inner: &Arc<Inner>,
+    headers: &HeaderMap,
+    text: &str,
+    value: &Value,
+    accept: Accepts,
+) -> Response<Body> {
+    let (peer, handler) = &inner.modern;
+    let Some(object) = value.as_object() else {
+        let error = ErrorObject::invalid_request(
+            "JSON-RPC batches are not allowed from protocol version 2025-06-18 on",
+        );
+        return rpc_error(StatusCode::BAD_REQUEST, None, &error);
+    };
+    let id = id_of(value);
+    let is_request = object.contains_key("method") && id.is_some();
+    if is_request {
+        if let Err(error) = check_modern(inner, headers, value) {
+            let status = if error.code == -32601 {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return rpc_error(status, id.as_ref(), &error);
+        }
+    }
+    let (out, mut rx) = Outbound::channel();
+    peer.handle_frame(text, handler, &out).await;
+    drop(out);
+    if expected_responses(value, false) == 0 {
+        return empty(StatusCode::ACCEPTED);
+    }
+    let mut guard = CancelOnDrop {
+        peer: peer.clone(),
+        handler: handler.clone(),
+        id: id.filter(|_| is_request),
+    };
+    let Some(first) = rx.recv().await else {
+        guard.disarm();
+        return empty(StatusCode::ACCEPTED);
+    };
+    if first.is_response {
+        guard.disarm();
+        if accept.json || !accept.sse {
+            let status = modern_status(&first.text);
+            return json(status, first.text);
+        }
+    }
+    if !accept.sse {
+        let response = json_only(first, rx, 1).await;
+        guard.disarm();
+        return response;
+    }
+    let on_drop: OnDrop = Box::new(move |finished| {
+        if finished {
+            guard.disarm();
+        }
+        drop(guard);
+    });
+    sse(direct(inner.config.keep_alive, first, rx, 1, Some(on_drop)))
+}

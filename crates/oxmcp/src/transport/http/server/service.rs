@@ -1,0 +1,389 @@
+//! The `tower::Service`: routes each HTTP request to its era and method.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+
+use axum::body::{Body, HttpBody};
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
+use oxmcp_protocol::ProtocolVersion;
+use tokio::sync::{watch, OnceCell};
+use tokio_util::sync::CancellationToken;
+
+use super::config::HttpConfig;
+use super::guard::{self, RemoteAddr};
+use super::session::Session;
+use crate::rpc::Peer;
+use crate::server::{ConnectionHandler, Router, Shared};
+
+/// The header carrying a legacy session's id.
+pub(crate) const SESSION_ID: &str = "mcp-session-id";
+/// The header carrying the protocol version.
+pub(crate) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// The Streamable HTTP endpoint of a server, both eras on one URL, as a
+/// `tower::Service`. Cloning is cheap: clones serve the same sessions.
+///
+/// Get one from [`Router::into_http_service`] and mount it wherever you like, for example
+/// in axum:
+///
+/// ```no_run
+/// use oxmcp::server::Router;
+/// use oxmcp::transport::http::server::HttpConfig;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let mcp = Router::new().name("demo").into_http_service(HttpConfig::new());
+/// let app = axum::Router::new().nest_service("/mcp", mcp);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct McpService {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for McpService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpService")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What every clone of a service shares.
+pub(crate) struct Inner {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) max_in_flight: usize,
+    pub(crate) config: HttpConfig,
+    /// The one connection every modern request goes through.
+    pub(crate) modern: (Peer, Arc<ConnectionHandler>),
+    pub(crate) sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Streams still being written, by stream id: `true` once done.
+    pub(crate) live: Mutex<HashMap<String, watch::Sender<bool>>>,
+    pub(crate) next_stream: AtomicU64,
+    started: OnceCell<Result<(), String>>,
+    pub(crate) shutdown: CancellationToken,
+    reaper: std::sync::Once,
+}
+
+impl McpService {
+    pub(crate) fn new(shared: Arc<Shared>, max_in_flight: usize, config: HttpConfig) -> Self {
+        let modern = Router::connection(&shared, max_in_flight);
+        McpService {
+            inner: Arc::new(Inner {
+                shared,
+                max_in_flight,
+                config,
+                modern,
+                sessions: Mutex::default(),
+                live: Mutex::default(),
+                next_stream: AtomicU64::new(1),
+                started: OnceCell::new(),
+                shutdown: CancellationToken::new(),
+                reaper: std::sync::Once::new(),
+            }),
+        }
+    }
+
+    /// Starts shutting down: standalone (`GET`) streams close and `subscriptions/listen`
+    /// streams finish with their result, while requests already running go on and are
+    /// answered. Stop accepting connections first; once they have drained, call
+    /// [`end_sessions`](McpService::end_sessions).
+    pub fn shutdown(&self) {
+        let inner = &self.inner;
+        inner.shutdown.cancel();
+        crate::rpc::Handler::on_input_end(&*inner.modern.1);
+        let sessions: Vec<_> = inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .values()
+            .cloned()
+            .collect();
+        for session in sessions {
+            crate::rpc::Handler::on_input_end(&*session.handler);
+        }
+    }
+
+    /// Ends every legacy session: their handlers still running are cancelled, and their
+    /// clients get `404` from now on.
+    pub fn end_sessions(&self) {
+        let inner = &self.inner;
+        let sessions: Vec<_> = inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
+        for session in sessions {
+            session.end(inner);
+        }
+    }
+
+    /// How many legacy sessions are alive.
+    pub fn session_count(&self) -> usize {
+        self.inner.sessions.lock().expect("sessions lock").len()
+    }
+
+    /// Runs the router's startup hook once, before the first request.
+    pub(crate) async fn started(&self) -> Result<(), String> {
+        let shared = self.inner.shared.clone();
+        self.inner
+            .started
+            .get_or_init(|| async move { shared.hooks.start().await.map_err(|e| e.to_string()) })
+            .await
+            .clone()
+    }
+
+    /// Handles one HTTP request.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.inner.start_reaper();
+        let request_headers = request.headers().clone();
+        let mut response = self.route(request).await;
+        guard::cors_headers(&self.inner.config, &request_headers, response.headers_mut());
+        response
+    }
+
+    async fn route<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let inner = &self.inner;
+        let remote = request
+            .extensions()
+            .get::<RemoteAddr>()
+            .map(|r| r.0)
+            .or_else(|| {
+                request
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0)
+            });
+        if let Err(reason) = guard::check(&inner.config, request.headers(), remote) {
+            tracing::debug!(%reason, "refused a request");
+            return plain(StatusCode::FORBIDDEN, reason);
+        }
+        if let Err(reason) = self.started().await {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("server startup failed: {reason}"),
+            );
+        }
+        let method = request.method().clone();
+        match method {
+            Method::OPTIONS => {
+                let mut response = empty(StatusCode::NO_CONTENT);
+                guard::preflight_headers(response.headers_mut());
+                response
+            }
+            Method::POST => {
+                let (parts, body) = request.into_parts();
+                let body = match http_body_util::Limited::new(body, inner.config.body_limit)
+                    .collect()
+                    .await
+                {
+                    Ok(collected) => collected.to_bytes(),
+                    Err(e) => {
+                        if e.downcast_ref::<http_body_util::LengthLimitError>()
+                            .is_some()
+                        {
+                            return plain(
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                format!(
+                                    "request body larger than {} bytes",
+                                    inner.config.body_limit
+                                ),
+                            );
+                        }
+                        return plain(
+                            StatusCode::BAD_REQUEST,
+                            format!("could not read the body: {e}"),
+                        );
+                    }
+                };
+                super::post::post(inner, &parts.headers, body).await
+            }
+            Method::GET => super::session::get(inner, request.headers()),
+            Method::DELETE => super::session::delete(inner, request.headers()),
+            _ => {
+                let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+                response.headers_mut().insert(
+                    header::ALLOW,
+                    HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+                );
+                response
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Starts forgetting idle sessions, once, from inside the runtime.
+    fn start_reaper(self: &Arc<Self>) {
+        self.reaper.call_once(|| {
+            let weak = Arc::downgrade(self);
+            let every = (self.config.session_idle / 4).clamp(
+                std::time::Duration::from_millis(50),
+                std::time::Duration::from_secs(60),
+            );
+            let shutdown = self.shutdown.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = shutdown.cancelled() => return,
+                    }
+                    let Some(inner) = weak.upgrade() else { return };
+                    inner.reap();
+                }
+            });
+        });
+    }
+
+    fn reap(&self) {
+        let idle = self.config.session_idle;
+        let expired: Vec<_> = {
+            let mut sessions = self.sessions.lock().expect("sessions lock");
+            let ids: Vec<String> = sessions
+                .iter()
+                .filter(|(_, s)| s.idle_for() >= idle)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter().filter_map(|id| sessions.remove(id)).collect()
+        };
+        for session in expired {
+            tracing::debug!(session = %session.id, "forgot an idle session");
+            session.end(self);
+        }
+    }
+
+    /// A fresh stream id within a session.
+    pub(crate) fn stream_id(&self, session: &str) -> String {
+        let n = self
+            .next_stream
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{session}.{n}")
+    }
+}
+
+impl<B> tower::Service<Request<B>> for McpService
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.handle(request).await) })
+    }
+}
+
+/// A plain-text answer (why a request was refused).
+pub(crate) fn plain(status: StatusCode, text: impl Into<String>) -> Response<Body> {
+    let mut response = Response::new(Body::from(text.into()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// An answer without a body.
+pub(crate) fn empty(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
+
+/// A JSON answer.
+pub(crate) fn json(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A JSON-RPC error as an HTTP answer.
+pub(crate) fn rpc_error(
+    status: StatusCode,
+    id: Option<&RequestId>,
+    error: &ErrorObject,
+) -> Response<Body> {
+    json(status, crate::rpc::frame::encode_error(id, false, error))
+}
+
+/// An SSE answer.
+pub(crate) fn sse(body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// Whether the client's `Accept` header takes `mime` (no header takes anything).
+pub(crate) fn accepts(headers: &HeaderMap, mime: &str) -> bool {
+    let values: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if values.is_empty() {
+        return true;
+    }
+    let kind = mime.split('/').next().unwrap_or("");
+    values.iter().flat_map(|v| v.split(',')).any(|item| {
+        let range = item
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        range == mime || range == "*/*" || range == format!("{kind}/*")
+    })
+}
+
+/// The `MCP-Protocol-Version` header, if present.
+pub(crate) fn header_version(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(PROTOCOL_VERSION)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+}
+
+/// Whether a request with this header goes the legacy way.
+pub(crate) fn is_legacy_header(version: Option<&str>) -> bool {
+    match version {
+        None => true,
+        Some(v) => ProtocolVersion::parse(v).is_some_and(|v| v.is_legacy()),
+    }
+}

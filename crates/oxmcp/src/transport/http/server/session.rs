@@ -1,0 +1,268 @@
+//! Legacy sessions: creation, the standalone GET stream, resumption, and DELETE.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::service::{
+    accepts, empty, header_version, is_legacy_header, plain, sse, Inner, SESSION_ID,
+};
+use super::sse::Follow;
+use crate::rpc::{Handler, Outbound, Peer};
+use crate::server::{ConnectionHandler, Router};
+
+/// One legacy session: its own connection and peer, so the server's requests to the
+/// client and the client's answers correlate.
+pub(crate) struct Session {
+    pub(crate) id: String,
+    pub(crate) peer: Peer,
+    pub(crate) handler: Arc<ConnectionHandler>,
+    /// The stream of the standalone GET: notifications that belong to no request.
+    pub(crate) standalone: String,
+    last_seen: Mutex<Instant>,
+    /// Response bodies open on this session (it is not idle while one is).
+    open: AtomicUsize,
+    /// The POST streams opened on this session, forgotten with it.
+    streams: Mutex<Vec<String>>,
+    ended: CancellationToken,
+}
+
+impl Session {
+    /// A new session; not registered yet (that happens once `initialize` succeeded).
+    pub(crate) fn new(inner: &Arc<Inner>) -> Arc<Session> {
+        let id = new_session_id();
+        let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
+        let standalone = format!("{id}.0");
+        let (out, mut rx) = Outbound::channel();
+        handler.attach(&out);
+        let ended = CancellationToken::new();
+        let (status, _) = watch::channel(false);
+        inner
+            .live
+            .lock()
+            .expect("live lock")
+            .insert(standalone.clone(), status.clone());
+        // Everything sent on the standalone stream is stored, so a client without a GET
+        // open (or reconnecting) can still fetch it with Last-Event-ID.
+        let store = inner.config.event_store.clone();
+        let stream = standalone.clone();
+        let stop = ended.clone();
+        tokio::spawn(async move {
+            loop {
+                let frame = tokio::select! {
+                    frame = rx.recv() => frame,
+                    _ = stop.cancelled() => None,
+                };
+                let Some(frame) = frame else { break };
+                store.store_event(&stream, &frame.text);
+                status.send_modify(|_| {});
+            }
+            status.send_replace(true);
+        });
+        Arc::new(Session {
+            id,
+            peer,
+            handler,
+            standalone,
+            last_seen: Mutex::new(Instant::now()),
+            open: AtomicUsize::new(0),
+            streams: Mutex::default(),
+            ended,
+        })
+    }
+
+    /// Marks the session used now.
+    pub(crate) fn touch(&self) {
+        *self.last_seen.lock().expect("session lock") = Instant::now();
+    }
+
+    /// How long the session has been unused (zero while a stream is open).
+    pub(crate) fn idle_for(&self) -> Duration {
+        if self.open.load(Ordering::Relaxed) > 0 {
+            return Duration::ZERO;
+        }
+        self.last_seen.lock().expect("session lock").elapsed()
+    }
+
+    /// Counts an open response body until the returned hook runs.
+    pub(crate) fn open_stream(self: &Arc<Self>) -> super::sse::OnDrop {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        let this = self.clone();
+        Box::new(move |_| {
+            this.open.fetch_sub(1, Ordering::Relaxed);
+            this.touch();
+        })
+    }
+
+    /// Remembers a POST stream of this session, to forget it with the session.
+    pub(crate) fn add_stream(&self, stream: &str) {
+        let mut streams = self.streams.lock().expect("session lock");
+        // Keep the list short: the oldest streams are evicted from the store anyway.
+        if streams.len() >= 1024 {
+            streams.remove(0);
+        }
+        streams.push(stream.to_owned());
+    }
+
+    /// Ends the session: its handlers are cancelled, its streams close, and their events
+    /// are forgotten.
+    pub(crate) fn end(&self, inner: &Inner) {
+        self.ended.cancel();
+        self.handler.on_input_end();
+        self.peer.close();
+        let mut streams = std::mem::take(&mut *self.streams.lock().expect("session lock"));
+        streams.push(self.standalone.clone());
+        for stream in streams {
+            let live = inner.live.lock().expect("live lock").remove(&stream);
+            if let Some(status) = live {
+                status.send_replace(true);
+            }
+            inner.config.event_store.remove_stream(&stream);
+        }
+    }
+}
+
+/// A random session id: 32 hex digits (visible ASCII).
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: fall back to something unique, if guessable.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why a request names no live session: the status and the explanation.
+pub(crate) type Refusal = (StatusCode, &'static str);
+
+/// The session a request names, or why it cannot be served.
+pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>, Refusal> {
+    let Some(id) = headers.get(SESSION_ID) else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "missing Mcp-Session-Id header: send `initialize` first and repeat the session id it returned",
+        ));
+    };
+    let id = id.to_str().unwrap_or("");
+    match inner.sessions.lock().expect("sessions lock").get(id) {
+        Some(session) => {
+            session.touch();
+            Ok(session.clone())
+        }
+        None => Err((
+            StatusCode::NOT_FOUND,
+            "unknown or expired session: start a new one with `initialize`",
+        )),
+    }
+}
+
+/// `GET`: the standalone SSE stream of a legacy session, or the resumption of a stream
+/// with `Last-Event-ID`.
+pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
+    if !is_legacy_header(header_version(headers)) {
+        let mut response = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "this protocol version has no standalone stream: use subscriptions/listen",
+        );
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    if !accepts(headers, "text/event-stream") {
+        return plain(
+            StatusCode::NOT_ACCEPTABLE,
+            "GET opens an SSE stream: the Accept header must allow text/event-stream",
+        );
+    }
+    let session = match lookup(inner, headers) {
+        Ok(session) => session,
+        Err((status, why)) => return plain(status, why),
+    };
+    let store = &inner.config.event_store;
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty());
+    let follow = match last {
+        Some(last) => {
+            let prefix = format!("{}.", session.id);
+            match store.events_after(last) {
+                Some((stream, _)) if stream.starts_with(&prefix) => {
+                    let status = inner
+                        .live
+                        .lock()
+                        .expect("live lock")
+                        .get(&stream)
+                        .map(watch::Sender::subscribe);
+                    Follow {
+                        inner: inner.clone(),
+                        cursor: last.to_owned(),
+                        status,
+                        close: None,
+                        prime: false,
+                        on_drop: Some(session.open_stream()),
+                    }
+                }
+                _ => {
+                    return plain(
+                        StatusCode::NOT_FOUND,
+                        "unknown Last-Event-ID: the events after it are gone (or belong to another session)",
+                    )
+                }
+            }
+        }
+        None => {
+            let status = inner
+                .live
+                .lock()
+                .expect("live lock")
+                .get(&session.standalone)
+                .map(watch::Sender::subscribe);
+            let cursor = store.store_event(&session.standalone, "");
+            Follow {
+                inner: inner.clone(),
+                cursor,
+                status,
+                close: None,
+                prime: true,
+                on_drop: Some(session.open_stream()),
+            }
+        }
+    };
+    sse(follow.into_body())
+}
+
+/// `DELETE`: ends a legacy session.
+pub(crate) fn delete(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
+    if !is_legacy_header(header_version(headers)) {
+        let mut response = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "this protocol version has no sessions to delete",
+        );
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let session = match lookup(inner, headers) {
+        Ok(session) => session,
+        Err((status, why)) => return plain(status, why),
+    };
+    inner
+        .sessions
+        .lock()
+        .expect("sessions lock")
+        .remove(&session.id);
+    session.end(inner);
+    tracing::debug!(session = %session.id, "session ended by the client");
+    empty(StatusCode::NO_CONTENT)
+}
