@@ -234,6 +234,23 @@ async fn json_schema_tool(Args(args): Args<JsonObject>) -> String {
 /// SEP-1699 polling: closes the POST's SSE stream before answering, so the client resumes
 /// with `GET` and `Last-Event-ID` (Streamable HTTP, legacy sessions; elsewhere it just
 /// answers).
+/// A tool whose `region` argument is mirrored in the `Mcp-Param-Region` HTTP header
+/// (SEP-2243); the server checks that the two agree.
+fn header_param_schema() -> JsonObject {
+    match json!({
+        "type": "object",
+        "properties": {"region": {"type": "string", "description": "Where to run", "x-mcp-header": "Region"}},
+        "required": ["region"]
+    }) {
+        Value::Object(map) => map,
+        _ => unreachable!("a literal object"),
+    }
+}
+
+async fn header_param(Args(args): Args<JsonObject>) -> String {
+    format!("Region: {}", args.get("region").and_then(Value::as_str).unwrap_or("-"))
+}
+
 async fn reconnection(ctx: Context) -> &'static str {
     if ctx.close_stream() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -392,6 +409,12 @@ pub fn router() -> Router {
             "test_elicitation_sep1330_enums",
             tool(elicitation_enums)
                 .description("Asks for a form with every kind of enum (SEP-1330)"),
+        )
+        .tool(
+            "test_header_param",
+            tool(header_param)
+                .description("Takes an argument mirrored in an HTTP header (SEP-2243)")
+                .input_schema(header_param_schema()),
         )
         .tool(
             "json_schema_2020_12_tool",
