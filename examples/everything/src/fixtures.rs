@@ -248,7 +248,10 @@ fn header_param_schema() -> JsonObject {
 }
 
 async fn header_param(Args(args): Args<JsonObject>) -> String {
-    format!("Region: {}", args.get("region").and_then(Value::as_str).unwrap_or("-"))
+    format!(
+        "Region: {}",
+        args.get("region").and_then(Value::as_str).unwrap_or("-")
+    )
 }
 
 async fn reconnection(ctx: Context) -> &'static str {
