@@ -18,13 +18,15 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 6] = [
+const FEATURE_SETS: [&str; 8] = [
     "",
     "server",
     "client",
     "server,stdio",
     "client,stdio",
     "server,client",
+    "http-server",
+    "http-client",
 ];
 
 /// The pip requirements of the interop venv, relative to the repository root.
@@ -34,7 +36,7 @@ const USAGE_HEAD: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, then interop
+  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, then conformance
   bench     build in release and measure oxmcp against the no-SDK floor, side by side:
             in-process dispatch, and stdio at 1 and 32 requests in flight (both eras);
             `cargo xtask bench --quick` runs fewer, shorter repetitions
@@ -197,7 +199,10 @@ fn ci() -> Result {
         "cargo test",
         with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
     )?;
-    python_clients(&root, &python)
+    python_clients(&root, &python)?;
+    // The official conformance suite, both versions, server and client scenarios.
+    eprintln!("\n==> conformance");
+    conformance::conformance(&[])
 }
 
 /// Points the Rust interop test at the venv's Python and the scripts.
