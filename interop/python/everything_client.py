@@ -2,8 +2,13 @@
 
 Usage:
     python everything_client.py --era legacy|modern [--timeout S] -- <server command...>
+    python everything_client.py --era legacy|modern [--timeout S] --url URL
 
-The server is spawned over stdio by the SDK's stdio client, in one forced era:
+With a command, the server is spawned over stdio by the SDK's stdio client; with ``--url``
+the SDK's Streamable HTTP client transport (``streamable_http_client``, chosen by
+``Client`` when given a URL string) connects to an already running server at URL (such as
+``everything --http 127.0.0.1:PORT``, URL ``http://127.0.0.1:PORT/mcp``). Either way, in
+one forced era:
 
 - ``--era legacy``: ``Client(mode="legacy")``, the ``initialize`` handshake (the SDK
   offers 2025-11-25). Sampling and elicitation are real server-to-client requests;
@@ -30,7 +35,7 @@ import json
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import anyio
 import mcp_types as types
@@ -53,6 +58,9 @@ RESOURCE_NOT_FOUND = {"legacy": -32002, "modern": -32602}
 # wire are handed to callbacks by the SDK's dispatcher on their own tasks, so give them a
 # moment to land before counting.
 SETTLE_SECONDS = 0.3
+
+# What to connect to: a URL (Streamable HTTP) or a command line to spawn (stdio).
+Target: TypeAlias = str | list[str]
 
 
 def dump(model: Any) -> str:
@@ -96,9 +104,10 @@ class Peer:
         self.elicitation_requests.append((context, params))
         return types.ElicitResult(action="accept", content=dict(ELICITED))
 
-    def client(self, command: list[str], mode: str, **extra: Any) -> Client:
+    def client(self, target: Target, mode: str, **extra: Any) -> Client:
+        server = target if isinstance(target, str) else StdioServerParameters(command=target[0], args=target[1:])
         return Client(
-            StdioServerParameters(command=command[0], args=command[1:]),
+            server,
             mode=mode,
             sampling_callback=self.on_sampling,
             elicitation_callback=self.on_elicitation,
@@ -375,10 +384,10 @@ async def modern_logging_checks(run: Run, client: Client, peer: Peer) -> None:
     await run.check(f"[modern] {LOG_LEVEL_META_KEY}=warning filters out the info logs", above_level)
 
 
-async def modern_client_log_level_check(run: Run, command: list[str]) -> None:
+async def modern_client_log_level_check(run: Run, target: Target) -> None:
     """`Client(log_level=...)` stamps the opt-in on every request of a connection."""
     peer = Peer()
-    client = peer.client(command, MODERN_VERSION, log_level="info")
+    client = peer.client(target, MODERN_VERSION, log_level="info")
     async with client:
 
         async def client_level() -> None:
@@ -536,9 +545,9 @@ async def interaction_checks(run: Run, client: Client, era: str, peer: Peer) -> 
 # --- the two eras --------------------------------------------------------------------------
 
 
-async def legacy(run: Run, command: list[str]) -> None:
+async def legacy(run: Run, target: Target) -> None:
     peer = Peer()
-    client = peer.client(command, "legacy")
+    client = peer.client(target, "legacy")
     async with client:
 
         async def handshake() -> None:
@@ -562,9 +571,9 @@ async def legacy(run: Run, command: list[str]) -> None:
         await interaction_checks(run, client, "legacy", peer)
 
 
-async def modern(run: Run, command: list[str]) -> None:
+async def modern(run: Run, target: Target) -> None:
     peer = Peer()
-    client = peer.client(command, MODERN_VERSION)
+    client = peer.client(target, MODERN_VERSION)
     async with client:
 
         async def discover() -> None:
@@ -583,31 +592,43 @@ async def modern(run: Run, command: list[str]) -> None:
         await modern_logging_checks(run, client, peer)
         await tool_checks(run, client, "modern")
         await interaction_checks(run, client, "modern", peer)
-    await modern_client_log_level_check(run, command)
+    await modern_client_log_level_check(run, target)
 
 
-def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    if "--" not in argv:
-        print("usage: everything_client.py --era legacy|modern [--timeout S] -- <server command...>", file=sys.stderr)
-        sys.exit(2)
-    split = argv.index("--")
+USAGE = (
+    "usage: everything_client.py --era legacy|modern [--timeout S] -- <server command...>\n"
+    "       everything_client.py --era legacy|modern [--timeout S] --url URL"
+)
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Target]:
+    split = argv.index("--") if "--" in argv else len(argv)
     own, command = argv[:split], argv[split + 1 :]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--era", choices=["legacy", "modern"], required=True)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole run (default 60)")
+    parser.add_argument("--url", help="connect over Streamable HTTP to this URL instead of spawning a command")
     args = parser.parse_args(own)
+    if args.url is not None:
+        if "--" in argv:
+            parser.error("give either --url or a server command after --, not both")
+        return args, args.url
+    if "--" not in argv:
+        print(USAGE, file=sys.stderr)
+        sys.exit(2)
     if not command:
         parser.error("no server command after --")
     return args, command
 
 
 def main() -> None:
-    args, command = parse_args(sys.argv[1:])
+    args, target = parse_args(sys.argv[1:])
 
     async def body(run: Run) -> None:
-        await (legacy(run, command) if args.era == "legacy" else modern(run, command))
+        await (legacy(run, target) if args.era == "legacy" else modern(run, target))
 
-    run_script("Python SDK client vs everything", args.era, args.timeout, command, body)
+    shown = [target] if isinstance(target, str) else target
+    run_script("Python SDK client vs everything", args.era, args.timeout, shown, body)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""A small MCP server over stdio, written with the official Python SDK (`mcp`).
+"""A small MCP server over stdio or Streamable HTTP, written with the official Python SDK (`mcp`).
+
+Usage:
+    python server.py                 # stdio
+    python server.py --http PORT     # Streamable HTTP at http://127.0.0.1:PORT/mcp
+                                     # (--host ADDR to bind elsewhere)
 
 The Rust client tests spawn it (`python server.py`) to check that oxmcp's client
 interoperates with the reference implementation, in both protocol eras: the SDK's
@@ -13,8 +18,14 @@ Tools:
   (`progress` 1..10 of `total` 10) when the request carries a progress token; cancel
   it to check cancellation.
 
+Over HTTP the SDK's `MCPServer.run("streamable-http")` serves (uvicorn + starlette):
+the handshake era with sessions (`Mcp-Session-Id`), and 2026-07-28 requests (with the
+`_meta` envelope) one POST at a time.
+
 Diagnostics go to stderr; stdout carries protocol messages only.
 """
+
+import argparse
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -47,5 +58,16 @@ async def slow(seconds: float, ctx: Context) -> str:
     return f"slept {seconds} seconds"
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description="oxmcp interop server (official Python SDK)")
+    parser.add_argument("--http", type=int, metavar="PORT", help="serve Streamable HTTP on PORT instead of stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind with --http (default 127.0.0.1)")
+    args = parser.parse_args()
+    if args.http is None:
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host=args.host, port=args.http)
+
+
 if __name__ == "__main__":
-    server.run("stdio")
+    main()

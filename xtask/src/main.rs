@@ -1,7 +1,8 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `ci`: format check, clippy, docs, tests, then `interop`; what `.ci/run` runs.
-//! - `interop`: checks oxmcp against the official Python SDK (see `interop/python/README.md`).
+//! - `interop`: checks oxmcp against the official Python SDK (see `interop/python/README.md`)
+//!   and, over Streamable HTTP, the official TypeScript SDK client (`interop/typescript`).
 //! - `conformance`: runs the official MCP conformance suite against `examples/everything`
 //!   and `examples/conformance-client` (see `conformance.rs`).
 //!
@@ -41,7 +42,9 @@ commands:
             in-process dispatch, and stdio at 1 and 32 requests in flight (both eras);
             `cargo xtask bench --quick` runs fewer, shorter repetitions
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
-            against examples/quickstart and examples/everything in both eras, then
+            against examples/quickstart and examples/everything in both eras (stdio, and
+            everything over Streamable HTTP too), the TypeScript SDK client against
+            everything over Streamable HTTP (npm ci in interop/typescript), then
             `cargo test -p oxmcp --test interop`
 {CONFORMANCE}
 
@@ -266,7 +269,7 @@ fn interop() -> Result {
 }
 
 /// The official Python SDK's client against examples/quickstart and examples/everything,
-/// in both eras.
+/// in both eras, over stdio; then the official SDK clients over Streamable HTTP.
 fn python_clients(root: &Path, python: &Path) -> Result {
     let quickstart = build_example(root, "quickstart")?;
     let everything = build_example(root, "everything")?;
@@ -287,7 +290,92 @@ fn python_clients(root: &Path, python: &Path) -> Result {
             )?;
         }
     }
-    Ok(())
+    http_clients(root, python, &everything)
+}
+
+/// The official Python SDK client (both eras) and TypeScript SDK client against
+/// `everything --http` over Streamable HTTP.
+fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
+    let server = HttpServer::start(root, everything)?;
+    let url = format!("http://127.0.0.1:{}/mcp", server.port);
+    for era in ["legacy", "modern"] {
+        step(
+            &format!("Python SDK client vs everything over Streamable HTTP, {era} era"),
+            Command::new(python)
+                .arg(root.join("interop/python/everything_client.py"))
+                .args(["--era", era, "--url", &url])
+                .current_dir(root),
+        )?;
+    }
+    let typescript = root.join("interop/typescript");
+    step(
+        "npm ci (the TypeScript SDK, interop/typescript)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&typescript),
+    )?;
+    step(
+        "TypeScript SDK client vs everything over Streamable HTTP",
+        Command::new("node")
+            .args(["client.mjs", &url])
+            .current_dir(&typescript),
+    )
+}
+
+/// `everything --http 127.0.0.1:<free port>`, killed when dropped.
+struct HttpServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl HttpServer {
+    fn start(root: &Path, binary: &Path) -> Result<HttpServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| Failure(format!("cannot find a free port: {e}")))?;
+        let address = format!("127.0.0.1:{port}");
+        let mut command = Command::new(binary);
+        command
+            .args(["--http", &address])
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        eprintln!("\n==> start everything over Streamable HTTP");
+        eprintln!("    $ {}", shown(&command));
+        let child = command
+            .spawn()
+            .map_err(|e| Failure(format!("cannot start {}: {e}", binary.display())))?;
+        let mut server = HttpServer { child, port };
+        let socket = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(Failure(format!(
+                    "`{}` exited ({status}) before accepting connections",
+                    shown(&command)
+                )));
+            }
+            let wait = std::time::Duration::from_millis(200);
+            if std::net::TcpStream::connect_timeout(&socket, wait).is_ok() {
+                return Ok(server);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Failure(format!(
+                    "`{}` did not accept connections on {address} within 30s",
+                    shown(&command)
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Builds `examples/<name>` (a package of the same name) and returns its debug binary.

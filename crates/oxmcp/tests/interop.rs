@@ -1,4 +1,5 @@
-//! oxmcp's client against a server written with the official Python SDK, over stdio.
+//! oxmcp's client against a server written with the official Python SDK, over stdio and
+//! over Streamable HTTP.
 //!
 //! Run by `cargo xtask interop`, which creates the Python environment and sets
 //! `OXMCP_INTEROP_PYTHON` (the interpreter) and `OXMCP_INTEROP_DIR` (`interop/python`).
@@ -138,6 +139,73 @@ async fn oxmcp_client_against_python_sdk_server() {
             .await
             .unwrap_or_else(|e| panic!("connect at {version}: {e}"));
         assert!(client.protocol_version().is_legacy());
+        exercise(&client).await;
+        client.close().await.unwrap();
+    }
+}
+
+/// Starts `server.py --http PORT`; the child dies with the handle.
+async fn python_http_server() -> Option<(tokio::process::Child, String)> {
+    let python = std::env::var_os("OXMCP_INTEROP_PYTHON")?;
+    let dir = PathBuf::from(std::env::var_os("OXMCP_INTEROP_DIR")?);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let child = tokio::process::Command::new(python)
+        .arg(dir.join("server.py"))
+        .args(["--http", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    // Ready once it answers an HTTP request (accepting TCP comes before the app is up).
+    for _ in 0..300 {
+        if answers_http(port).await {
+            return Some((child, format!("http://127.0.0.1:{port}/mcp")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the Python SDK HTTP server did not start listening on port {port}");
+}
+
+async fn answers_http(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    let request =
+        format!("GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), stream.read_exact(&mut head)).await,
+        Ok(Ok(_)) if head.starts_with(b"HTTP/1.1 ")
+    )
+}
+
+#[tokio::test]
+async fn oxmcp_http_client_against_python_sdk_http_server() {
+    if python_server().is_none() {
+        return;
+    }
+    let (_server, url) = python_http_server().await.expect("start server.py --http");
+    for (era, modern) in [
+        (EraChoice::Auto, true),
+        (EraChoice::Legacy(ProtocolVersion::V2025_11_25), false),
+    ] {
+        let client = Client::builder()
+            .name("oxmcp-interop-http")
+            .era(era)
+            .request_timeout(Some(Duration::from_secs(30)))
+            .connect_http(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect over HTTP ({era:?}): {e} ({e:?})"));
+        assert_eq!(client.protocol_version().is_modern(), modern, "{era:?}");
         exercise(&client).await;
         client.close().await.unwrap();
     }

@@ -138,12 +138,10 @@ async fn run(scenario: &str, url: &str) -> Result<(), Box<dyn std::error::Error>
                 client.call_tool(name, call["arguments"].clone()).await?;
             }
         }
-        "http-invalid-tool-headers" => {
-            if has("valid_tool") {
-                client
-                    .call_tool("valid_tool", json!({"region": "us-west1"}))
-                    .await?;
-            }
+        "http-invalid-tool-headers" if has("valid_tool") => {
+            client
+                .call_tool("valid_tool", json!({"region": "us-west1"}))
+                .await?;
         }
         "json-schema-2020-12-preservation" => {
             if let Some(tool) = tools.iter().find(|t| t.name == "json_schema_2020_12_tool") {
