@@ -381,6 +381,38 @@ async fn concurrent_posts_in_one_session_and_across_eras() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn independent_modern_clients_may_use_the_same_request_id() {
+    let server = Server::start(HttpConfig::new()).await;
+    let clients: Vec<_> = (0..4).map(|_| Arc::new(server.client())).collect();
+    // Every client uses id 7 at the same time: ids are unique per client only.
+    let tasks: Vec<_> = clients
+        .iter()
+        .map(|client| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let resp = client
+                    .post(
+                        &modern_call(7, "slow", json!({})),
+                        &modern_headers("tools/call", Some("slow")),
+                    )
+                    .await;
+                assert_eq!(resp.status, 200);
+                let answer = client.json(resp).await;
+                assert_eq!(answer["id"], 7);
+                assert_eq!(text_of(&answer), "slept");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for client in &clients {
+        client.tap.assert_clean();
+    }
+    server.shutdown().await;
+}
+
 // ---------------------------------------------------------------- modern era
 
 fn modern_call(id: i64, name: &str, arguments: Value) -> Value {

@@ -406,7 +406,10 @@ async fn modern(
     value: &Value,
     accept: Accepts,
 ) -> Response<Body> {
-    let (peer, handler) = &inner.modern;
+    let handler = &inner.modern.1;
+    // Request ids are unique per client, not across clients: every POST gets an engine of
+    // its own (the connection handler, with its listeners, is shared).
+    let peer = &Peer::new(inner.max_in_flight);
     let Some(object) = value.as_object() else {
         let error = ErrorObject::invalid_request(
             "JSON-RPC batches are not allowed from protocol version 2025-06-18 on",
