@@ -39,7 +39,8 @@ usage: cargo xtask <command>
 commands:
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, then conformance
   bench     build in release and measure oxmcp against the no-SDK floor, side by side:
-            in-process dispatch, and stdio at 1 and 32 requests in flight (both eras);
+            in-process dispatch, stdio at 1 and 32 requests in flight, and Streamable
+            HTTP with 1 and 16 keep-alive clients (both eras);
             `cargo xtask bench --quick` runs fewer, shorter repetitions
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
             against examples/quickstart and examples/everything in both eras (stdio, and
@@ -251,7 +252,15 @@ fn bench(args: &[&str]) -> Result {
         ])
         .arg(format!("floor={}", bin("floor-stdio").display()))
         .arg(format!("oxmcp={}", bin("echo").display()));
-    step("stdio round trips", &mut compare)
+    step("stdio round trips", &mut compare)?;
+    let http = bin("http-bench");
+    step(
+        "Streamable HTTP round trips",
+        Command::new(http)
+            .args(["--requests", requests, "--reps", reps])
+            .arg(format!("floor={} {{addr}}", bin("floor-http").display()))
+            .arg(format!("oxmcp={} --http {{addr}}", bin("echo").display())),
+    )
 }
 
 fn interop() -> Result {
