@@ -41,6 +41,9 @@ impl FrameSource for HttpSource {
     }
 }
 
+/// How long a request waits for the standalone stream to be answered.
+const GATE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What a transport knows about the session.
 #[derive(Default)]
 struct State {
@@ -68,6 +71,10 @@ struct Shared {
     state: Mutex<State>,
     reinit: tokio::sync::Mutex<()>,
     closed: CancellationToken,
+    /// Whether requests may go out: closed from `notifications/initialized` until the
+    /// standalone GET stream is answered, so the server has that stream before the
+    /// session's first request (a result it sends there is not missed).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 /// Where a stream resumes.
@@ -114,6 +121,7 @@ pub(crate) fn start(
         state: Mutex::default(),
         reinit: tokio::sync::Mutex::new(()),
         closed: closed.clone(),
+        ready: tokio::sync::watch::Sender::new(true),
     });
     let writer = shared.clone();
     tokio::spawn(async move {
@@ -198,6 +206,11 @@ impl Shared {
                 return;
             }
         }
+        if probe.method.as_deref() == Some("notifications/initialized")
+            && self.config.standalone_stream
+        {
+            self.ready.send_replace(false);
+        }
         let this = self.clone();
         if probe.is_request() {
             let key = probe.id.as_ref().map(Value::to_string).unwrap_or_default();
@@ -276,6 +289,10 @@ impl Shared {
     async fn request(self: &Arc<Self>, probe: OutProbe, text: String) {
         let id = probe.id.clone().unwrap_or(Value::Null);
         let is_init = probe.method.as_deref() == Some("initialize");
+        if !is_init {
+            let mut ready = self.ready.subscribe();
+            let _ = tokio::time::timeout(GATE_WAIT, ready.wait_for(|open| *open)).await;
+        }
         if is_init {
             let mut state = self.lock();
             state.init = Some(text.clone());
@@ -485,16 +502,23 @@ impl Shared {
     /// Sends a notification or a response; opens the standalone stream after
     /// `notifications/initialized`.
     async fn other(self: &Arc<Self>, probe: OutProbe, text: String) {
+        let initialized = probe.method.as_deref() == Some("notifications/initialized");
         let response = match self.post(&probe, &text).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(error = %e, "sending a message failed");
+                if initialized {
+                    self.ready.send_replace(true);
+                }
                 return;
             }
         };
         let status = response.status();
         if !status.is_success() {
             tracing::debug!(%status, method = ?probe.method, "the server refused a message");
+            if initialized {
+                self.ready.send_replace(true);
+            }
             return;
         }
         if is_sse(&response) {
@@ -514,6 +538,7 @@ impl Shared {
         {
             let mut state = self.lock();
             if !self.config.standalone_stream || state.standalone || state.version.is_none() {
+                self.ready.send_replace(true);
                 return;
             }
             state.standalone = true;
@@ -540,7 +565,10 @@ impl Shared {
             if let Some(last) = &cursor.last_id {
                 request = request.header(LAST_EVENT_ID, last);
             }
-            match request.send().await {
+            let sent = request.send().await;
+            // Answered (or refused): requests may go out now.
+            self.ready.send_replace(true);
+            match sent {
                 Ok(response) if response.status().is_success() && is_sse(&response) => {
                     let before = cursor.events;
                     self.read_sse(response, None, &mut cursor).await;
