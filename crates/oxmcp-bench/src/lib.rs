@@ -25,6 +25,38 @@
 //!     floor=$B/floor-stdio oxmcp="path/to/server --stdio" other="node server.js"
 //! ```
 //!
+//! # Scale: sessions, tools, floods
+//!
+//! `scale-bench [--quick] [--json] --echo PATH_TO_ECHO [--rmcp PATH_TO_RMCP_ECHO]` measures
+//! what the per-call figures above do not (budgets in brackets):
+//!
+//! - **idle-sessions**: starts `PATH --http ADDR`, opens legacy sessions over raw HTTP/1.1
+//!   (`initialize` with 2025-11-25, then `notifications/initialized`; nothing else), in
+//!   rounds of 1,000, and reads the server's `VmRSS` after each round. The first round is a
+//!   warm-up: the runtime's and the allocator's first growth is not per-session cost. The
+//!   figure is the slope after it, RSS growth per session as sessions accumulate
+//!   (≤ 2 KiB). The oldest and the newest session are then checked to still answer.
+//! - **tools-scale**: `echo --tools 1` against `echo --tools 1000` over stdio, alternating
+//!   over repetitions: server CPU per `tools/call echo` (with [`loadgen::run`], 16 in
+//!   flight; ratio of the medians ≤ 1.1×) and per full `tools/list` (following
+//!   `nextCursor`), which must come from the registry's cached serialization.
+//! - **flood**: over stdio, 50,000 `tools/call echo` written without waiting for any
+//!   answer while a reader collects them, in the legacy and the modern era: every id must
+//!   be answered exactly once (0 lost), and the server's peak RSS, `VmHWM`, stays below
+//!   64 MiB.
+//!
+//! `--rmcp` adds a reference server (legacy era only) to idle-sessions and the legacy flood;
+//! its failures are reported and skipped. With `--json`, each result is one JSON line on
+//! stdout: `{"bench":"idle-sessions","server":..,"sessions":1000,"rss_per_session_bytes":..}`,
+//! `{"bench":"tools-scale","server":"oxmcp","tools":1000,"cpu_per_call_ratio":..,
+//! "list_cpu_us_1":..,"list_cpu_us_1000":..}` and `{"bench":"flood","server":..,"era":..,
+//! "requests":50000,"answered":..,"peak_rss_bytes":..}`, with more fields; a failure is a
+//! line with an `"error"` field. `--quick` keeps the whole run under about a minute.
+//!
+//! ```text
+//! $B/scale-bench --json --echo $B/echo
+//! ```
+//!
 //! The machine running the benchmarks is usually shared and noisy, so absolute
 //! figures mean little: compare servers measured in the same run, and read the
 //! `±` spread next to each median. On virtual machines where waking a process
