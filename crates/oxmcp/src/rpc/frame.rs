@@ -48,11 +48,11 @@ pub(crate) enum Decoded<'a> {
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow_opt_str")]
     jsonrpc: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "present")]
     id: Option<&'a RawValue>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "borrow_opt_str")]
     method: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "present")]
     params: Option<&'a RawValue>,
@@ -60,6 +60,19 @@ struct Envelope<'a> {
     result: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     error: Option<&'a RawValue>,
+}
+
+/// An optional string that borrows from the input when it has no escapes.
+///
+/// serde's `borrow` attribute borrows a `Cow<str>` field but not an `Option<Cow<str>>`,
+/// which it always copies: use `#[serde(borrow, default, deserialize_with =
+/// "borrow_opt_str")]` on those.
+pub(crate) fn borrow_opt_str<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'de, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'de>>::deserialize(d)?.map(|b| b.0))
 }
 
 /// Keeps a present `null` as `Some("null")` instead of folding it into `None`.

@@ -12,10 +12,11 @@ pub(crate) mod outbound;
 mod request;
 
 use std::collections::HashMap;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use serde::Deserialize;
@@ -209,13 +210,11 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
     ) -> Option<(RequestId, Reply)> {
-        if self
-            .inner
-            .in_flight
-            .lock()
-            .expect("in-flight lock")
-            .contains_key(&id)
-        {
+        let duplicate = {
+            let in_flight = self.inner.in_flight.lock().expect("in-flight lock");
+            !in_flight.is_empty() && in_flight.contains_key(&id)
+        };
+        if duplicate {
             let error = ErrorObject::invalid_request(format!(
                 "request id {id} is already in use by a request still in flight"
             ));
@@ -232,36 +231,41 @@ impl Peer {
             cancel: cancel.clone(),
             peer: self.clone(),
         };
-        match handler.on_request(method, params, cx) {
-            Dispatch::Now(reply) => Some((id, reply)),
-            Dispatch::Later(future) => {
-                self.inner
-                    .in_flight
-                    .lock()
-                    .expect("in-flight lock")
-                    .insert(id.clone(), cancel.clone());
-                let peer = self.clone();
-                let outbound = outbound.clone();
-                self.inner.tasks.spawn(async move {
-                    let reply = tokio::select! {
-                        biased;
-                        _ = cancel.cancelled() => None,
-                        reply = future => Some(reply),
-                    };
-                    // Forget the id before answering, so the peer may reuse it at once.
-                    peer.inner
-                        .in_flight
-                        .lock()
-                        .expect("in-flight lock")
-                        .remove(&id);
-                    if let Some(reply) = reply {
-                        let _ = outbound.send_response(encode_reply(&id, reply)).await;
-                    }
-                    drop(permit);
-                });
-                None
-            }
+        let mut future = match handler.on_request(method, params, cx) {
+            Dispatch::Now(reply) => return Some((id, reply)),
+            Dispatch::Later(future) => future,
+        };
+        // Most handlers finish without waiting for anything: their first step runs here,
+        // and only one that waits gets a task of its own. (The task polls it again at once,
+        // so whatever it waits on learns the task's waker.)
+        if let Poll::Ready(reply) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+            return Some((id, reply));
         }
+        self.inner
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .insert(id.clone(), cancel.clone());
+        let peer = self.clone();
+        let outbound = outbound.clone();
+        self.inner.tasks.spawn(async move {
+            let reply = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => None,
+                reply = future => Some(reply),
+            };
+            // Forget the id before answering, so the peer may reuse it at once.
+            peer.inner
+                .in_flight
+                .lock()
+                .expect("in-flight lock")
+                .remove(&id);
+            if let Some(reply) = reply {
+                let _ = outbound.send_response(encode_reply(&id, reply)).await;
+            }
+            drop(permit);
+        });
+        None
     }
 
     async fn handle_batch<H: Handler>(

@@ -107,7 +107,12 @@ pub(crate) struct Connection {
 /// The reserved `_meta` keys of a request, borrowed from its params.
 #[derive(Deserialize, Default)]
 struct MetaPeek<'a> {
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
+    #[serde(
+        rename = "io.modelcontextprotocol/protocolVersion",
+        borrow,
+        default,
+        deserialize_with = "crate::rpc::frame::borrow_opt_str"
+    )]
     protocol_version: Option<Cow<'a, str>>,
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
     client_capabilities: Option<&'a RawValue>,
@@ -125,16 +130,55 @@ struct ParamsPeek<'a> {
     meta: Option<MetaPeek<'a>>,
 }
 
+/// The params of `tools/call` and `prompts/get`, read in one pass: the target, its
+/// arguments, the reserved `_meta` keys and the members of a multi round-trip retry.
 #[derive(Deserialize)]
-struct NamedParams<'a> {
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CallParams<'a> {
+    #[serde(borrow)]
     name: Cow<'a, str>,
     #[serde(borrow, default)]
     arguments: Option<&'a RawValue>,
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<MetaPeek<'a>>,
+    #[serde(borrow, default)]
+    input_responses: Option<&'a RawValue>,
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::rpc::frame::borrow_opt_str"
+    )]
+    request_state: Option<Cow<'a, str>>,
+}
+
+impl<'a> CallParams<'a> {
+    /// The members a multi round-trip retry carries.
+    fn retry(&self) -> super::ask::Retry<'_> {
+        super::ask::Retry {
+            input_responses: self.input_responses,
+            request_state: self.request_state.as_deref(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
 struct UriParams {
     uri: String,
+}
+
+/// The params of `resources/read`, with the members of a multi round-trip retry.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadParams<'a> {
+    uri: String,
+    #[serde(borrow, default)]
+    input_responses: Option<&'a RawValue>,
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::rpc::frame::borrow_opt_str"
+    )]
+    request_state: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -171,7 +215,6 @@ impl Connection {
 
     /// Works out which era and revision a request speaks, or why it cannot be served.
     fn resolve(&self, method: &str, params: Option<&RawValue>) -> Result<Env, ErrorObject> {
-        let config = self.shared.config();
         let peek: ParamsPeek<'_> = match params {
             None => ParamsPeek::default(),
             Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
@@ -181,7 +224,12 @@ impl Connection {
                 ))
             })?,
         };
-        let meta = peek.meta.unwrap_or_default();
+        self.resolve_meta(method, peek.meta.unwrap_or_default())
+    }
+
+    /// [`Connection::resolve`], from the request's reserved `_meta` keys.
+    fn resolve_meta(&self, method: &str, meta: MetaPeek<'_>) -> Result<Env, ErrorObject> {
+        let config = self.shared.config();
         if let Some(requested) = meta.protocol_version.as_deref() {
             let version = match ProtocolVersion::parse(requested) {
                 Some(v) if v.is_modern() => v,
@@ -279,6 +327,7 @@ impl Connection {
         handler: &Arc<dyn ErasedHandler<(), O>>,
         request: Request,
         method: &'static str,
+        retry: super::ask::Retry<'_>,
         params: Option<&RawValue>,
         finish: impl FnOnce(Result<O, super::ToolError>) -> Reply + Send + 'static,
     ) -> Dispatch {
@@ -287,19 +336,47 @@ impl Connection {
             return Dispatch::Later(Box::pin(async move { finish(future.await) }));
         }
         let config = self.shared.config();
-        let round = match super::ask::Round::start(config.sealer.clone(), method, params) {
+        let round = match super::ask::Round::start(config.sealer.clone(), method, retry, params) {
             Ok(round) => Arc::new(round),
             Err(error) => return Dispatch::Now(Err(error)),
         };
         request.context.set_round(round.clone());
         let future = handler.call(request, &());
-        let meta = config.server_info_meta.clone();
+        let shared = self.shared.clone();
         Dispatch::Later(Box::pin(async move {
             match round.drive(future).await {
                 super::ask::Driven::Done(outcome) => finish(outcome),
-                super::ask::Driven::InputRequired(result) => encode(&result.with_meta(meta)),
+                super::ask::Driven::InputRequired(result) => encode_with_meta(&result, &shared),
             }
         }))
+    }
+
+    /// `tools/call` and `prompts/get`. Well-formed params are read in one pass; otherwise
+    /// the era is resolved first, so a request that cannot be served says why before
+    /// its params are faulted.
+    fn call(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
+        let json = params.map_or("{}", RawValue::get);
+        let (env, call) = match serde_json::from_str::<CallParams<'_>>(json) {
+            Ok(mut call) => match self.resolve_meta(method, call.meta.take().unwrap_or_default()) {
+                Ok(env) => (env, call),
+                Err(error) => return Dispatch::Now(Err(error)),
+            },
+            Err(_) => {
+                if let Err(error) = self.resolve(method, params) {
+                    return Dispatch::Now(Err(error));
+                }
+                return Dispatch::Now(
+                    decode_params::<CallParams<'_>>(json).and_then(|_| {
+                        Err(ErrorObject::invalid_params("invalid params".to_owned()))
+                    }),
+                );
+            }
+        };
+        if method == "tools/call" {
+            self.call_tool(env, call, params, cx)
+        } else {
+            self.get_prompt(env, call, params, cx)
+        }
     }
 
     fn list(&self, method: &str, version: ProtocolVersion, params: Option<&RawValue>) -> Reply {
@@ -338,11 +415,13 @@ impl Connection {
         }
     }
 
-    fn call_tool(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
-        let call: NamedParams<'_> = match decode_params(params.map_or("{}", RawValue::get)) {
-            Ok(call) => call,
-            Err(e) => return Dispatch::Now(Err(e)),
-        };
+    fn call_tool(
+        &self,
+        env: Env,
+        call: CallParams<'_>,
+        params: Option<&RawValue>,
+        cx: RequestCx,
+    ) -> Dispatch {
         let Some(tool) = self.shared.tools.snapshot().get(&call.name).cloned() else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown tool: {}",
@@ -356,19 +435,27 @@ impl Connection {
                 return Dispatch::Now(self.finish_tool(error.into_outcome(version), version));
             }
         }
+        let retry = call.retry();
         let request = Request {
-            target: Target::Tool(call.name.into_owned()),
+            target: Target::Tool(call.name.clone().into_owned()),
             arguments: call.arguments.map(RawValue::to_owned),
             context: self.context(env, cx),
         };
         let shared = self.shared.clone();
-        self.run_handler(&tool, request, "tools/call", params, move |outcome| {
-            let outcome = match outcome {
-                Ok(result) => Ok(result),
-                Err(error) => error.into_outcome(version),
-            };
-            finish_tool(&shared, outcome, version)
-        })
+        self.run_handler(
+            &tool,
+            request,
+            "tools/call",
+            retry,
+            params,
+            move |outcome| {
+                let outcome = match outcome {
+                    Ok(result) => Ok(result),
+                    Err(error) => error.into_outcome(version),
+                };
+                finish_tool(&shared, outcome, version)
+            },
+        )
     }
 
     fn finish_tool(
@@ -379,11 +466,13 @@ impl Connection {
         finish_tool(&self.shared, outcome, version)
     }
 
-    fn get_prompt(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
-        let get: NamedParams<'_> = match decode_params(params.map_or("{}", RawValue::get)) {
-            Ok(get) => get,
-            Err(e) => return Dispatch::Now(Err(e)),
-        };
+    fn get_prompt(
+        &self,
+        env: Env,
+        get: CallParams<'_>,
+        params: Option<&RawValue>,
+        cx: RequestCx,
+    ) -> Dispatch {
         let Some(prompt) = self.shared.prompts.snapshot().get(&get.name).cloned() else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown prompt: {}",
@@ -391,8 +480,9 @@ impl Connection {
             ))));
         };
         let version = env.version;
+        let retry = get.retry();
         let request = Request {
-            target: Target::Prompt(get.name.into_owned()),
+            target: Target::Prompt(get.name.clone().into_owned()),
             arguments: get.arguments.map(RawValue::to_owned),
             context: self.context(env, cx),
         };
@@ -401,14 +491,15 @@ impl Connection {
             &prompt.handler,
             request,
             "prompts/get",
+            retry,
             params,
             move |outcome| {
                 let mut result = outcome.map_err(|e| e.into_error_object(version))?;
                 if version.is_modern() {
                     result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
-                    result
-                        .meta
-                        .get_or_insert_with(|| shared.config().server_info_meta.clone());
+                    if result.meta.is_none() {
+                        return encode_with_meta(&result, &shared);
+                    }
                 }
                 encode(&result)
             },
@@ -416,7 +507,7 @@ impl Connection {
     }
 
     fn read_resource(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
-        let read: UriParams = match decode_params(params.map_or("{}", RawValue::get)) {
+        let read: ReadParams<'_> = match decode_params(params.map_or("{}", RawValue::get)) {
             Ok(read) => read,
             Err(e) => return Dispatch::Now(Err(e)),
         };
@@ -440,6 +531,10 @@ impl Connection {
             return Dispatch::Now(Err(super::error::resource_not_found(&read.uri, version)));
         };
         let uri = read.uri.clone();
+        let retry = super::ask::Retry {
+            input_responses: read.input_responses,
+            request_state: read.request_state.as_deref(),
+        };
         let request = Request {
             target: Target::Resource {
                 uri: read.uri,
@@ -453,6 +548,7 @@ impl Connection {
             &entry.handler,
             request,
             "resources/read",
+            retry,
             params,
             move |outcome| {
                 let contents = outcome.and_then(|build| build(&uri, entry.mime_type.as_deref()));
@@ -463,7 +559,7 @@ impl Connection {
                     result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
                     result.ttl_ms = Some(config.cache.resources.ttl_ms);
                     result.cache_scope = Some(config.cache.resources.scope);
-                    result.meta = Some(config.server_info_meta.clone());
+                    return encode_with_meta(&result, &shared);
                 }
                 encode(&result)
             },
@@ -680,6 +776,24 @@ fn encode<T: serde::Serialize>(value: &T) -> Reply {
         .map_err(|e| ErrorObject::internal(format!("could not serialize the result: {e}")))
 }
 
+/// Serializes a modern result whose own `_meta` is unset, with the server's `_meta`
+/// (serialized once, when the server starts) as its `_meta`.
+fn encode_with_meta<T: serde::Serialize>(value: &T, shared: &Shared) -> Reply {
+    let meta = &shared.config().server_info_meta_json;
+    let mut out = encode(value)?;
+    // A result is an object: open it again at its closing brace.
+    if out.ends_with('}') {
+        out.pop();
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(r#""_meta":"#);
+        out.push_str(meta);
+        out.push('}');
+    }
+    Ok(out)
+}
+
 fn finish_tool(
     shared: &Shared,
     outcome: Result<oxmcp_protocol::tools::CallToolResult, ErrorObject>,
@@ -689,7 +803,7 @@ fn finish_tool(
     if version.is_modern() {
         result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
         if result.meta.is_none() {
-            result.meta = Some(shared.config().server_info_meta.clone());
+            return encode_with_meta(&result, shared);
         }
     }
     encode(&result)
@@ -709,6 +823,9 @@ impl Handler for ConnectionHandler {
         if method == "initialize" && !names_modern_version(params) {
             return Dispatch::Now(this.initialize(params));
         }
+        if matches!(method, "tools/call" | "prompts/get") {
+            return this.call(method, params, cx);
+        }
         let env = match this.resolve(method, params) {
             Ok(env) => env,
             Err(error) => return Dispatch::Now(Err(error)),
@@ -720,8 +837,6 @@ impl Handler for ConnectionHandler {
             "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
                 Dispatch::Now(this.list(method, env.version, params))
             }
-            "tools/call" => this.call_tool(env, params, cx),
-            "prompts/get" => this.get_prompt(env, params, cx),
             "resources/read" => this.read_resource(env, params, cx),
             "completion/complete" => this.complete(&env, params),
             "resources/subscribe" => Dispatch::Now(this.subscribe(params, true)),

@@ -99,6 +99,8 @@ pub(crate) struct Config {
     pub(crate) instructions: Option<String>,
     pub(crate) capabilities: ServerCapabilities,
     pub(crate) server_info_meta: Meta,
+    /// `server_info_meta` serialized once, for the `_meta` of every modern result.
+    pub(crate) server_info_meta_json: String,
     pub(crate) supported: Vec<&'static str>,
     pub(crate) cache: CachePolicy,
     pub(crate) tools_shape: ListShape,
@@ -186,6 +188,8 @@ impl Shared {
             supported,
             cache: settings.cache,
             discover: serde_json::to_string(&discover).expect("protocol types always serialize"),
+            server_info_meta_json: serde_json::to_string(&server_info_meta)
+                .expect("protocol types always serialize"),
             server_info_meta,
         };
         let _ = self.config.set(config);
@@ -239,7 +243,7 @@ impl Config {
         if version.is_modern() {
             format!(
                 r#"{{"resultType":"complete","_meta":{}}}"#,
-                serde_json::to_string(&self.server_info_meta).unwrap_or_default()
+                self.server_info_meta_json
             )
         } else {
             "{}".to_owned()

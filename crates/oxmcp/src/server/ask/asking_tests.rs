@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::super::round::{Driven, Round};
+use super::super::round::{retry_of, Driven, Round};
 use super::super::seal::{KeyRing, Sealer, DEFAULT_TTL};
 use super::*;
 use crate::rpc::{Dispatch, Handler, NotificationCx, RequestCx};
@@ -54,7 +54,7 @@ fn modern_round(state: Option<&str>, responses: Value) -> Channel {
     }
     let params = RawValue::from_string(params.to_string()).unwrap();
     Channel::Modern(Arc::new(
-        Round::start(sealer(), "tools/call", Some(&params)).unwrap(),
+        Round::start(sealer(), "tools/call", retry_of(&params), Some(&params)).unwrap(),
     ))
 }
 

@@ -61,7 +61,7 @@ pub use context::Question;
 pub use error::AskError;
 pub use seal::KeyRing;
 
-pub(crate) use round::{Driven, Round};
+pub(crate) use round::{Driven, Retry, Round};
 pub(crate) use seal::Sealer;
 pub(crate) use settings::StateSettings;
 

@@ -13,7 +13,6 @@
 //! answer. Wire keys are `<kind>-<n>`, numbered in the order questions were first asked
 //! (`elicit-0`, `sample-1`, ...) and kept across rounds.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::future::{poll_fn, Future};
 use std::pin::pin;
@@ -48,6 +47,16 @@ struct Entry {
     d: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     a: Option<Value>,
+}
+
+/// The members of a modern request's params that carry a retry: the answers to the
+/// previous round's questions and its sealed state.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Retry<'a> {
+    /// `inputResponses`, as sent.
+    pub(crate) input_responses: Option<&'a RawValue>,
+    /// `requestState`, as sent.
+    pub(crate) request_state: Option<&'a str>,
 }
 
 /// One round of a modern request that may ask questions.
@@ -98,21 +107,9 @@ impl Round {
     pub(crate) fn start(
         sealer: Sealer,
         method: &'static str,
+        retry: Retry<'_>,
         params: Option<&RawValue>,
     ) -> Result<Round, ErrorObject> {
-        #[derive(Deserialize, Default)]
-        #[serde(rename_all = "camelCase")]
-        struct Retry<'a> {
-            #[serde(borrow, default)]
-            input_responses: Option<&'a RawValue>,
-            #[serde(borrow, default)]
-            request_state: Option<Cow<'a, str>>,
-        }
-        let retry: Retry<'_> = match params {
-            // The request was decoded as an object already; anything else is no retry.
-            Some(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
-            None => Retry::default(),
-        };
         let responses: BTreeMap<String, Value> = match retry.input_responses {
             Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get()).map_err(|e| {
                 ErrorObject::invalid_params(format!(
@@ -122,7 +119,7 @@ impl Round {
             })?,
             _ => BTreeMap::new(),
         };
-        let carried: Carried = match retry.request_state.as_deref() {
+        let carried: Carried = match retry.request_state {
             Some(sealed) => sealer
                 .open(sealed, &binding(method, params))
                 .map_err(|e| e.to_error_object())?,
@@ -281,6 +278,24 @@ fn binding(method: &str, params: Option<&RawValue>) -> Binding {
     )
 }
 
+/// The retry members of `params` (tests).
+#[cfg(test)]
+pub(crate) fn retry_of(params: &RawValue) -> Retry<'_> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Members<'a> {
+        #[serde(borrow, default)]
+        input_responses: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        request_state: Option<&'a str>,
+    }
+    let members: Members<'_> = serde_json::from_str(params.get()).unwrap();
+    Retry {
+        input_responses: members.input_responses,
+        request_state: members.request_state,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -309,7 +324,8 @@ mod tests {
     }
 
     fn round(state: Option<&str>, responses: Value) -> Round {
-        Round::start(sealer(), "tools/call", Some(&params(state, responses))).unwrap()
+        let params = params(state, responses);
+        Round::start(sealer(), "tools/call", retry_of(&params), Some(&params)).unwrap()
     }
 
     /// A handler asking `messages` one after the other; returns the answers.
@@ -451,7 +467,7 @@ mod tests {
     #[test]
     fn bad_state_and_responses_are_refused() {
         let bad = params(Some("v1.k.x.y"), json!({}));
-        let e = Round::start(sealer(), "tools/call", Some(&bad)).unwrap_err();
+        let e = Round::start(sealer(), "tools/call", retry_of(&bad), Some(&bad)).unwrap_err();
         assert_eq!(e.code, -32602);
         assert!(e.message.contains("invalid requestState"), "{}", e.message);
 
@@ -470,7 +486,7 @@ mod tests {
             ("tools/call", same, true),
         ] {
             let raw = RawValue::from_string(p.to_string()).unwrap();
-            match Round::start(sealer(), method, Some(&raw)) {
+            match Round::start(sealer(), method, retry_of(&raw), Some(&raw)) {
                 Ok(_) => assert!(ok, "{method} {p}"),
                 Err(e) => {
                     assert!(!ok, "{method} {p}: {}", e.message);
@@ -480,7 +496,7 @@ mod tests {
         }
 
         let bad = RawValue::from_string(r#"{"name": "t", "inputResponses": [1]}"#.into()).unwrap();
-        let e = Round::start(sealer(), "tools/call", Some(&bad)).unwrap_err();
+        let e = Round::start(sealer(), "tools/call", retry_of(&bad), Some(&bad)).unwrap_err();
         assert!(
             e.message.starts_with("invalid inputResponses"),
             "{}",

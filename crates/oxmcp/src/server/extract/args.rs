@@ -54,9 +54,22 @@ pub(crate) fn decode<T: DeserializeOwned>(json: &str) -> Result<T, ToolError> {
 
 /// Decodes JSON into `T`; the error names the field at fault (`b: invalid type: ...`),
 /// without the "at line 1 column 7" that means nothing to a model.
+///
+/// Good input is decoded in one plain pass; only a failure is decoded again, tracking
+/// the path, to say where it went wrong (decoding is deterministic, so it fails the same
+/// way).
 pub(crate) fn decode_with_path<'de, T: serde::Deserialize<'de>>(
     json: &'de str,
 ) -> Result<T, String> {
+    match serde_json::from_str(json) {
+        Ok(value) => Ok(value),
+        Err(plain) => Err(decode_tracking_path::<T>(json)
+            .err()
+            .unwrap_or_else(|| crate::rpc::frame::strip_position(&plain))),
+    }
+}
+
+fn decode_tracking_path<'de, T: serde::Deserialize<'de>>(json: &'de str) -> Result<T, String> {
     let mut de = serde_json::Deserializer::from_str(json);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
         let path = e.path().to_string();
