@@ -242,6 +242,29 @@ pub(crate) fn encode_result(id: &RequestId, result: &str) -> String {
     out
 }
 
+/// [`encode_result`], turning the result's own buffer into the frame: with a numeric id
+/// (what clients send), no new buffer and no second copy of the result.
+pub(crate) fn encode_result_in_place(id: &RequestId, mut result: String) -> String {
+    let RequestId::Number(n) = id else {
+        return encode_result(id, &result);
+    };
+    const OPEN: &str = r#"{"jsonrpc":"2.0","id":"#;
+    const RESULT: &str = r#","result":"#;
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(*n);
+    let mut head = [0u8; OPEN.len() + 20 + RESULT.len()];
+    let mut len = 0;
+    for part in [OPEN, digits, RESULT] {
+        head[len..len + part.len()].copy_from_slice(part.as_bytes());
+        len += part.len();
+    }
+    let head = std::str::from_utf8(&head[..len]).expect("ASCII");
+    result.reserve(head.len() + 1);
+    result.insert_str(0, head);
+    result.push('}');
+    result
+}
+
 /// `{"jsonrpc":"2.0","id":ID,"error":{...}}`. An unknown id is `null` when `null_unknown`
 /// is set, and left out otherwise.
 pub(crate) fn encode_error(

@@ -421,7 +421,7 @@ impl Peer {
 
 fn encode_reply(id: &RequestId, reply: Reply) -> String {
     match reply {
-        Ok(result) => frame::encode_result(id, &result),
+        Ok(result) => frame::encode_result_in_place(id, result),
         Err(error) => frame::encode_error(Some(id), false, &error),
     }
 }

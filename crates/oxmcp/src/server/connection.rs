@@ -772,8 +772,12 @@ fn complete_result(completion: Completion, modern: bool) -> CompleteResult {
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Reply {
-    serde_json::to_string(value)
-        .map_err(|e| ErrorObject::internal(format!("could not serialize the result: {e}")))
+    // Room for a small result and the frame around it, so neither grows the buffer.
+    let mut out = Vec::with_capacity(256);
+    serde_json::to_writer(&mut out, value)
+        .map_err(|e| ErrorObject::internal(format!("could not serialize the result: {e}")))?;
+    String::from_utf8(out)
+        .map_err(|_| ErrorObject::internal("a result serialized to invalid UTF-8"))
 }
 
 /// Serializes a modern result whose own `_meta` is unset, with the server's `_meta`

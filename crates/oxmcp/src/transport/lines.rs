@@ -1,6 +1,6 @@
 //! Newline-delimited JSON framing over any byte stream.
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::{FrameSource, ReadFrame};
@@ -24,6 +24,12 @@ impl<R: AsyncBufRead + Unpin + Send> LineReader<R> {
 }
 
 impl<R: AsyncBufRead + Unpin + Send> FrameSource for LineReader<R> {
+    fn recycle(&mut self, frame: String) {
+        if self.buf.capacity() < frame.capacity() {
+            self.buf = frame.into_bytes();
+        }
+    }
+
     async fn next_frame(&mut self) -> std::io::Result<Option<ReadFrame>> {
         self.buf.clear();
         let mut skipped = 0usize;
@@ -68,14 +74,21 @@ impl<R> LineReader<R> {
         }
         match String::from_utf8(std::mem::take(&mut self.buf)) {
             Ok(s) => ReadFrame::Frame(s),
-            Err(_) => ReadFrame::NotUtf8,
+            Err(e) => {
+                self.buf = e.into_bytes();
+                self.buf.clear();
+                ReadFrame::NotUtf8
+            }
         }
     }
 }
 
 fn memchr(haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', haystack)
 }
+
+/// How many bytes of queued frames one write carries at most (more are written next).
+const BATCH_LIMIT: usize = 64 * 1024;
 
 /// Writes each frame as one line. Frames queued together are written together and flushed
 /// once, so a burst of responses costs one write.
@@ -83,17 +96,24 @@ pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
     mut rx: mpsc::Receiver<OutFrame>,
     writer: W,
 ) -> std::io::Result<()> {
-    let mut out = BufWriter::with_capacity(64 * 1024, writer);
+    let mut out = writer;
+    // Frames waiting together are copied into one buffer and written with one call.
+    let mut batch: Vec<u8> = Vec::with_capacity(16 * 1024);
     while let Some(frame) = rx.recv().await {
-        out.write_all(frame.text.as_bytes()).await?;
-        out.write_all(b"\n").await?;
-        while let Ok(frame) = rx.try_recv() {
-            out.write_all(frame.text.as_bytes()).await?;
-            out.write_all(b"\n").await?;
+        batch.clear();
+        batch.extend_from_slice(frame.text.as_bytes());
+        batch.push(b'\n');
+        while batch.len() < BATCH_LIMIT {
+            let Ok(frame) = rx.try_recv() else { break };
+            batch.extend_from_slice(frame.text.as_bytes());
+            batch.push(b'\n');
         }
+        out.write_all(&batch).await?;
         out.flush().await?;
+        if batch.capacity() > 4 * BATCH_LIMIT {
+            batch = Vec::with_capacity(16 * 1024);
+        }
     }
-    out.flush().await?;
     out.shutdown().await.or_else(|e| {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             Ok(())

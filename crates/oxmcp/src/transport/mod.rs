@@ -40,6 +40,11 @@ pub(crate) trait FrameSource: Send {
     fn next_frame(
         &mut self,
     ) -> impl std::future::Future<Output = std::io::Result<Option<ReadFrame>>> + Send;
+
+    /// Takes back a frame that has been handled, to reuse its buffer.
+    fn recycle(&mut self, frame: String) {
+        let _ = frame;
+    }
 }
 
 /// Reads frames and hands them to the peer until the input ends, then waits for the
@@ -51,10 +56,18 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
     outbound: Outbound,
 ) -> std::io::Result<()> {
     handler.attach(&outbound);
+    // One wait for the close, registered once: frames that are ready are taken first,
+    // and a close is noticed before each frame and whenever the input is idle.
+    let token = peer.closed().clone();
+    let mut closed = std::pin::pin!(token.clone().cancelled_owned());
     let result = loop {
+        if token.is_cancelled() {
+            break Ok(());
+        }
         let frame = tokio::select! {
+            biased;
             frame = source.next_frame() => frame,
-            _ = peer.closed().cancelled() => break Ok(()),
+            _ = &mut closed => break Ok(()),
         };
         match frame {
             Ok(Some(ReadFrame::Frame(text))) => {
@@ -62,6 +75,7 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
                     continue;
                 }
                 peer.handle_frame(&text, &handler, &outbound).await;
+                source.recycle(text);
             }
             Ok(Some(ReadFrame::TooLarge(size))) => {
                 tracing::warn!(size, "skipped a frame over the size limit");

@@ -158,9 +158,9 @@ async fn legacy(
             .sessions
             .lock()
             .expect("sessions lock")
-            .insert(session.id.clone(), session.clone());
+            .insert(session.id, session.clone());
         tracing::debug!(session = %session.id, "session created");
-        if let Ok(id) = HeaderValue::from_str(&session.id) {
+        if let Ok(id) = HeaderValue::from_str(&session.id.to_string()) {
             extra.insert(SESSION_ID, id);
         }
     }
@@ -185,7 +185,7 @@ fn stored_stream(
     expected: usize,
     close: CancellationToken,
 ) -> Response<Body> {
-    let stream = inner.stream_id(&session.id);
+    let stream = inner.stream_id(session.id);
     session.add_stream(&stream);
     let (status, status_rx) = watch::channel(false);
     inner

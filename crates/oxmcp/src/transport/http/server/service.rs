@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::HttpConfig;
 use super::guard::{self, RemoteAddr};
-use super::session::Session;
+use super::session::{Session, SessionId};
 use crate::rpc::Peer;
 use crate::server::{ConnectionHandler, Router, Shared};
 
@@ -65,7 +65,7 @@ pub(crate) struct Inner {
     pub(crate) config: HttpConfig,
     /// The one connection every modern request goes through.
     pub(crate) modern: (Peer, Arc<ConnectionHandler>),
-    pub(crate) sessions: Mutex<HashMap<String, Arc<Session>>>,
+    pub(crate) sessions: Mutex<HashMap<SessionId, Arc<Session>>>,
     /// Streams still being written, by stream id: `true` once done.
     pub(crate) live: Mutex<HashMap<String, watch::Sender<bool>>>,
     pub(crate) next_stream: AtomicU64,
@@ -259,10 +259,10 @@ impl Inner {
         let idle = self.config.session_idle;
         let expired: Vec<_> = {
             let mut sessions = self.sessions.lock().expect("sessions lock");
-            let ids: Vec<String> = sessions
+            let ids: Vec<SessionId> = sessions
                 .iter()
                 .filter(|(_, s)| s.idle_for() >= idle)
-                .map(|(id, _)| id.clone())
+                .map(|(id, _)| *id)
                 .collect();
             ids.iter().filter_map(|id| sessions.remove(id)).collect()
         };
@@ -273,7 +273,7 @@ impl Inner {
     }
 
     /// A fresh stream id within a session.
-    pub(crate) fn stream_id(&self, session: &str) -> String {
+    pub(crate) fn stream_id(&self, session: SessionId) -> String {
         let n = self
             .next_stream
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -1,13 +1,12 @@
 //! Legacy sessions: creation, the standalone GET stream, resumption, and DELETE.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use tokio::sync::watch;
-use tokio_util::sync::CancellationToken;
 
 use super::service::{
     accepts, empty, header_version, is_legacy_header, plain, sse, Inner, SESSION_ID,
@@ -18,62 +17,79 @@ use crate::server::{ConnectionHandler, Router};
 
 /// One legacy session: its own connection and peer, so the server's requests to the
 /// client and the client's answers correlate.
+///
+/// An idle session holds only this, its connection and the client's `initialize` details:
+/// the machinery of the standalone stream (a channel, a task, a watch) is set up by the
+/// first `GET`, as nothing sent on that stream before can reach the client anyway (a new
+/// `GET` starts after what is stored, and only a `GET` hands out the event ids to resume
+/// from).
 pub(crate) struct Session {
-    pub(crate) id: String,
+    pub(crate) id: SessionId,
     pub(crate) peer: Peer,
     pub(crate) handler: Arc<ConnectionHandler>,
-    /// The stream of the standalone GET: notifications that belong to no request.
-    pub(crate) standalone: String,
     last_seen: Mutex<Instant>,
     /// Response bodies open on this session (it is not idle while one is).
     open: AtomicUsize,
     /// The POST streams opened on this session, forgotten with it.
     streams: Mutex<Vec<String>>,
-    ended: CancellationToken,
+    /// Whether the standalone stream is set up (by the first `GET`).
+    standalone: Once,
 }
 
 impl Session {
     /// A new session; not registered yet (that happens once `initialize` succeeded).
     pub(crate) fn new(inner: &Arc<Inner>) -> Arc<Session> {
-        let id = new_session_id();
         let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
-        let standalone = format!("{id}.0");
-        let (out, mut rx) = Outbound::channel();
-        handler.attach(&out);
-        let ended = CancellationToken::new();
-        let (status, _) = watch::channel(false);
-        inner
-            .live
-            .lock()
-            .expect("live lock")
-            .insert(standalone.clone(), status.clone());
-        // Everything sent on the standalone stream is stored, so a client without a GET
-        // open (or reconnecting) can still fetch it with Last-Event-ID.
-        let store = inner.config.event_store.clone();
-        let stream = standalone.clone();
-        let stop = ended.clone();
-        tokio::spawn(async move {
-            loop {
-                let frame = tokio::select! {
-                    frame = rx.recv() => frame,
-                    _ = stop.cancelled() => None,
-                };
-                let Some(frame) = frame else { break };
-                store.store_event(&stream, &frame.text);
-                status.send_modify(|_| {});
-            }
-            status.send_replace(true);
-        });
         Arc::new(Session {
-            id,
+            id: SessionId::random(),
             peer,
             handler,
-            standalone,
             last_seen: Mutex::new(Instant::now()),
             open: AtomicUsize::new(0),
             streams: Mutex::default(),
-            ended,
+            standalone: Once::new(),
         })
+    }
+
+    /// The id of the standalone stream: notifications that belong to no request.
+    pub(crate) fn standalone(&self) -> String {
+        format!("{}.0", self.id)
+    }
+
+    /// Sets up the standalone stream, once: from now on what the connection sends outside
+    /// any request is stored in the event store under [`standalone`](Session::standalone),
+    /// so a client without a `GET` open (or reconnecting) can fetch it with Last-Event-ID.
+    fn start_standalone(&self, inner: &Arc<Inner>) {
+        self.standalone.call_once(|| {
+            let stop = self.peer.closed().clone();
+            if stop.is_cancelled() {
+                return; // ended already
+            }
+            let (out, mut rx) = Outbound::channel();
+            self.handler.attach(&out);
+            let stream = self.standalone();
+            let (status, _) = watch::channel(false);
+            inner
+                .live
+                .lock()
+                .expect("live lock")
+                .insert(stream.clone(), status.clone());
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                let store = &inner.config.event_store;
+                loop {
+                    let frame = tokio::select! {
+                        frame = rx.recv() => frame,
+                        _ = stop.cancelled() => None,
+                    };
+                    let Some(frame) = frame else { break };
+                    store.store_event(&stream, &frame.text);
+                    status.send_modify(|_| {});
+                }
+                inner.live.lock().expect("live lock").remove(&stream);
+                status.send_replace(true);
+            });
+        });
     }
 
     /// Marks the session used now.
@@ -112,11 +128,11 @@ impl Session {
     /// Ends the session: its handlers are cancelled, its streams close, and their events
     /// are forgotten.
     pub(crate) fn end(&self, inner: &Inner) {
-        self.ended.cancel();
         self.handler.on_input_end();
+        // Also stops the standalone stream's task, if there is one.
         self.peer.close();
         let mut streams = std::mem::take(&mut *self.streams.lock().expect("session lock"));
-        streams.push(self.standalone.clone());
+        streams.push(self.standalone());
         for stream in streams {
             let live = inner.live.lock().expect("live lock").remove(&stream);
             if let Some(status) = live {
@@ -127,17 +143,38 @@ impl Session {
     }
 }
 
-/// A random session id: 32 hex digits (visible ASCII).
-fn new_session_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No OS randomness: fall back to something unique, if guessable.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = nanos.to_le_bytes();
+/// A session id: 128 random bits, written as 32 lowercase hex digits (visible ASCII).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct SessionId(u128);
+
+impl SessionId {
+    fn random() -> SessionId {
+        let mut bytes = [0u8; 16];
+        if getrandom::fill(&mut bytes).is_err() {
+            // No OS randomness: fall back to something unique, if guessable.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            bytes = nanos.to_le_bytes();
+        }
+        SessionId(u128::from_le_bytes(bytes))
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+
+    /// Reads an id as written by [`Display`](std::fmt::Display): exactly 32 lowercase hex
+    /// digits.
+    pub(crate) fn parse(text: &str) -> Option<SessionId> {
+        let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+        if text.len() != 32 || !text.as_bytes().iter().all(hex) {
+            return None;
+        }
+        u128::from_str_radix(text, 16).ok().map(SessionId)
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
 }
 
 /// Why a request names no live session: the status and the explanation.
@@ -151,11 +188,19 @@ pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>,
             "missing Mcp-Session-Id header: send `initialize` first and repeat the session id it returned",
         ));
     };
-    let id = id.to_str().unwrap_or("");
-    match inner.sessions.lock().expect("sessions lock").get(id) {
+    let id = id.to_str().ok().and_then(SessionId::parse);
+    let found = id.and_then(|id| {
+        inner
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .get(&id)
+            .cloned()
+    });
+    match found {
         Some(session) => {
             session.touch();
-            Ok(session.clone())
+            Ok(session)
         }
         None => Err((
             StatusCode::NOT_FOUND,
@@ -221,13 +266,15 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
             }
         }
         None => {
+            session.start_standalone(inner);
+            let standalone = session.standalone();
             let status = inner
                 .live
                 .lock()
                 .expect("live lock")
-                .get(&session.standalone)
+                .get(&standalone)
                 .map(watch::Sender::subscribe);
-            let cursor = store.store_event(&session.standalone, "");
+            let cursor = store.store_event(&standalone, "");
             Follow {
                 inner: inner.clone(),
                 cursor,
