@@ -3,6 +3,8 @@
 //! - `ci`: format check, clippy, docs, tests, then `interop`; what `.ci/run` runs.
 //! - `interop`: checks oxmcp against the official Python SDK (see `interop/python/README.md`)
 //!   and, over Streamable HTTP, the official TypeScript SDK client (`interop/typescript`).
+//! - `bench`: the benchmarks side by side (floor, oxmcp, rmcp) and the budget check
+//!   (see `bench.rs`).
 //! - `conformance`: runs the official MCP conformance suite against `examples/everything`
 //!   and `examples/conformance-client` (see `conformance.rs`).
 //!
@@ -15,6 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
+mod bench;
 mod conformance;
 mod json;
 
@@ -38,10 +41,12 @@ usage: cargo xtask <command>
 
 commands:
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, then conformance
-  bench     build in release and measure oxmcp against the no-SDK floor, side by side:
-            in-process dispatch, stdio at 1 and 32 requests in flight, and Streamable
-            HTTP with 1 and 16 keep-alive clients (both eras);
-            `cargo xtask bench --quick` runs fewer, shorter repetitions
+  bench     build in release and measure oxmcp against the no-SDK floor, with rmcp as a
+            reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
+            in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras), and
+            scale-bench (idle sessions, 1000 tools, floods); then checks the budgets.
+            JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
+            repetitions; `--strict`: exit non-zero when a budget fails or is not measured
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
             against examples/quickstart and examples/everything in both eras (stdio, and
             everything over Streamable HTTP too), the TypeScript SDK client against
@@ -79,7 +84,7 @@ fn main() -> ExitCode {
     {
         ["ci"] => ci(),
         ["interop"] => interop(),
-        ["bench", rest @ ..] => bench(rest),
+        ["bench", rest @ ..] => bench::bench(rest),
         ["conformance", rest @ ..] => conformance::conformance(rest),
         ["help" | "-h" | "--help"] => {
             println!("{}", usage());
@@ -214,53 +219,6 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
     command
         .env("OXMCP_INTEROP_PYTHON", python)
         .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
-}
-
-/// Runs the benchmarks: in-process dispatch, then stdio round trips, each against the floor.
-fn bench(args: &[&str]) -> Result {
-    let quick = args.contains(&"--quick");
-    let (requests, reps) = if quick { ("5000", "3") } else { ("20000", "5") };
-    step(
-        "build the benchmarks in release",
-        cargo().args(["build", "--release", "-p", "oxmcp-bench", "-p", "echo"]),
-    )?;
-    let release = target_dir(&root()).join("release");
-    let bin = |name: &str| release.join(exe(name));
-    step(
-        "in-process dispatch",
-        Command::new(bin("dispatch")).args(["--requests", requests, "--reps", reps]),
-    )?;
-    // One CPU for server and load generator alike: on a shared 2-core machine, letting the
-    // scheduler split them makes single-request latency swing by several times.
-    let mut compare = if runs(Command::new("taskset").args(["-c", "0", "true"])) {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "0"]).arg(bin("compare"));
-        c
-    } else {
-        Command::new(bin("compare"))
-    };
-    compare
-        .args([
-            "--reps",
-            reps,
-            "--requests",
-            requests,
-            "--inflight",
-            "1,32",
-            "--era",
-            "legacy,modern",
-        ])
-        .arg(format!("floor={}", bin("floor-stdio").display()))
-        .arg(format!("oxmcp={}", bin("echo").display()));
-    step("stdio round trips", &mut compare)?;
-    let http = bin("http-bench");
-    step(
-        "Streamable HTTP round trips",
-        Command::new(http)
-            .args(["--requests", requests, "--reps", reps])
-            .arg(format!("floor={} {{addr}}", bin("floor-http").display()))
-            .arg(format!("oxmcp={} --http {{addr}}", bin("echo").display())),
-    )
 }
 
 fn interop() -> Result {

@@ -68,6 +68,9 @@ pub struct Summary {
     pub runs: usize,
     /// Why the other runs failed.
     pub failures: Vec<String>,
+    /// Why the server refused this era, if it did (see [`Error::unsupported`]): it is
+    /// then shown as `n/a` and not run again in the group.
+    pub unsupported: Option<String>,
     /// Errors summed over all runs.
     pub errors: usize,
     /// The first error message of any run, for diagnosis.
@@ -127,6 +130,7 @@ where
                     command: s.command.clone(),
                     runs: 0,
                     failures: Vec::new(),
+                    unsupported: None,
                     errors: 0,
                     first_error: None,
                     samples: vec![Vec::new(); METRICS.len()],
@@ -137,6 +141,9 @@ where
                 for turn in 0..n {
                     let index = (turn + rep) % n;
                     let server = &plan.servers[index];
+                    if summaries[index].unsupported.is_some() {
+                        continue;
+                    }
                     let config = Config {
                         server: server.command.clone(),
                         era,
@@ -159,6 +166,7 @@ where
                                 samples.extend((metric.get)(&report));
                             }
                         }
+                        Err(e) if e.is_unsupported() => summary.unsupported = Some(e.to_string()),
                         Err(e) => summary.failures.push(e.to_string()),
                     }
                 }
@@ -205,6 +213,7 @@ pub fn to_json(group: &Group, plan: &Plan) -> Vec<Value> {
                 "reps": plan.reps,
                 "runs": summary.runs,
                 "failures": summary.failures,
+                "unsupported": summary.unsupported.is_some(),
                 "errors": summary.errors,
                 "first_error": summary.first_error,
                 "median": medians,
@@ -230,7 +239,12 @@ pub fn to_table(group: &Group, plan: &Plan) -> String {
         let mut row = vec![label(metric)];
         for (s, summary) in group.servers.iter().enumerate() {
             if summary.runs == 0 {
-                row.push("failed".to_owned());
+                let state = if summary.unsupported.is_some() {
+                    "n/a"
+                } else {
+                    "failed"
+                };
+                row.push(state.to_owned());
                 continue;
             }
             let ratio = group
@@ -255,6 +269,12 @@ pub fn to_table(group: &Group, plan: &Plan) -> String {
     rows.push(errors);
     out.push_str(&columns(&rows));
     for summary in &group.servers {
+        if let Some(reason) = &summary.unsupported {
+            out.push_str(&format!(
+                "{}: n/a, does not serve this era: {reason}\n",
+                summary.name
+            ));
+        }
         if let Some(failure) = summary.failures.first() {
             out.push_str(&format!("{}: run failed: {failure}\n", summary.name));
         }
@@ -294,6 +314,7 @@ mod tests {
             command: name.into(),
             runs: values.len(),
             failures: Vec::new(),
+            unsupported: None,
             errors: 0,
             first_error: None,
             samples: vec![values; METRICS.len()],

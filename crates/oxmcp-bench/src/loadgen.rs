@@ -105,18 +105,44 @@ impl Config {
 
 /// A failure that prevented measuring a server at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error(String);
+pub struct Error {
+    message: String,
+    unsupported: bool,
+}
 
 impl Error {
     /// An error with the given message.
     pub fn new(message: impl Into<String>) -> Error {
-        Error(message.into())
+        Error {
+            message: message.into(),
+            unsupported: false,
+        }
+    }
+
+    /// The server answered the handshake but refused the era: it does not speak
+    /// that protocol revision (the method is unknown or the version is not offered).
+    pub fn unsupported(message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+            unsupported: true,
+        }
+    }
+
+    /// Whether the server refused the era rather than failed (see [`Error::unsupported`]).
+    pub fn is_unsupported(&self) -> bool {
+        self.unsupported
+    }
+}
+
+impl From<String> for Error {
+    fn from(message: String) -> Error {
+        Error::new(message)
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -188,7 +214,7 @@ pub fn run(config: &Config) -> Result<Report, Error> {
     if config.inflight == 0 {
         return Err(Error::new("inflight must be at least 1"));
     }
-    let mut command = cmdline::command(&config.server).map_err(Error)?;
+    let mut command = cmdline::command(&config.server).map_err(Error::new)?;
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

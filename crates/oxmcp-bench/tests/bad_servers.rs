@@ -152,3 +152,27 @@ fn server_notifications_are_not_answers() {
     assert_eq!((report.responses, report.errors), (20, 0), "{report:?}");
     assert!(!report.killed, "{report:?}");
 }
+
+#[test]
+fn a_legacy_only_server_refuses_the_modern_era_as_unsupported() {
+    // Answers every request with "method not found", as a legacy-only server answers
+    // `server/discover`.
+    let path =
+        std::env::temp_dir().join(format!("oxmcp-bench-{}-legacy-only.sh", std::process::id()));
+    let script = r#"while IFS= read -r line; do
+  printf '%s\n' '{"jsonrpc":"2.0","id":0,"error":{"code":-32601,"message":"Method not found"}}'
+done
+"#;
+    std::fs::write(&path, script).unwrap();
+    let server = format!("sh '{}'", path.display());
+    let modern = loadgen::run(&Config {
+        era: Era::Modern,
+        ..config(server.clone(), 1)
+    });
+    let legacy = loadgen::run(&config(server, 1));
+    let _ = std::fs::remove_file(path);
+    let modern = modern.unwrap_err();
+    assert!(modern.is_unsupported(), "{modern}");
+    // The same answer to `initialize` is a refusal too: the server cannot be measured.
+    assert!(legacy.unwrap_err().is_unsupported());
+}

@@ -7,7 +7,9 @@
 //!
 //! The first server is the baseline (normally `floor=.../floor-stdio`). Tables
 //! go to stderr; with `--json`, every run and every summary is one JSON object
-//! per line on stdout.
+//! per line on stdout. A server that refuses an era (its handshake answers
+//! "method not found" or lacks the version) is shown as `n/a` in that era's
+//! tables and does not make the run fail.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -79,6 +81,13 @@ fn run() -> Result<ExitCode, String> {
                 line["rep"] = (rep + 1).into();
                 println!("{line}");
             }
+        }
+        Err(e) if e.is_unsupported() => {
+            eprintln!(
+                "  rep {} {:<12} n/a (era refused): {e}",
+                rep + 1,
+                server.name
+            )
         }
         Err(e) => eprintln!("  rep {} {:<12} failed: {e}", rep + 1, server.name),
     });

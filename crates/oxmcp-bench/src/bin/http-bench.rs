@@ -5,7 +5,9 @@
 //! first server is the baseline. For the legacy era (each client its own session) and the
 //! modern stateless era, with 1 and 16 concurrent keep-alive clients, it reports the median
 //! throughput, latency p50/p99 and server CPU per call (from /proc), with ratios to the
-//! baseline. The load generator is raw HTTP/1.1 over TCP: no SDK, no HTTP library.
+//! baseline. The load generator is raw HTTP/1.1 over TCP: no SDK, no HTTP library. Answers
+//! may be JSON or an SSE stream (chunked). A server that refuses an era (an HTTP 4xx to its
+//! handshake or calls) is reported as `n/a` for that era, not as a failure.
 
 use std::time::{Duration, Instant};
 
@@ -62,7 +64,7 @@ impl Conn {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let (mut length, mut session) = (0usize, None);
+        let (mut length, mut session, mut chunked) = (0usize, None, false);
         loop {
             line.clear();
             self.stream.read_line(&mut line).await?;
@@ -74,29 +76,96 @@ impl Conn {
             match name.to_ascii_lowercase().as_str() {
                 "content-length" => length = value.trim().parse().unwrap_or(0),
                 "mcp-session-id" => session = Some(value.trim().to_owned()),
-                "transfer-encoding" => {
-                    return Err(std::io::Error::other(
-                        "chunked answers are not expected here",
-                    ))
-                }
+                "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
                 _ => {}
             }
         }
-        let mut body = vec![0u8; length];
-        self.stream.read_exact(&mut body).await?;
+        let body = if chunked {
+            self.chunked_body().await?
+        } else {
+            let mut body = vec![0u8; length];
+            self.stream.read_exact(&mut body).await?;
+            body
+        };
         Ok((status, session, body))
+    }
+
+    /// Reads a `Transfer-Encoding: chunked` body to its last chunk (servers that answer
+    /// a POST with an SSE stream end it after the response).
+    async fn chunked_body(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await?;
+            let size = line.trim_end().split(';').next().unwrap_or("");
+            let size = usize::from_str_radix(size.trim(), 16)
+                .map_err(|_| std::io::Error::other(format!("bad chunk size line {line:?}")))?;
+            if size == 0 {
+                // Trailers, up to the empty line.
+                loop {
+                    line.clear();
+                    if self.stream.read_line(&mut line).await? == 0 || line.trim_end().is_empty() {
+                        return Ok(body);
+                    }
+                }
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            self.stream.read_exact(&mut body[start..]).await?;
+            line.clear();
+            self.stream.read_line(&mut line).await?; // the CRLF after the chunk
+        }
     }
 }
 
-async fn open_client(addr: &str, era: Era) -> std::io::Result<Conn> {
+/// Why a measurement failed.
+enum Failure {
+    /// The server refused the era (an HTTP error status to the handshake or a call):
+    /// reported as `n/a`, not as a failure of the run.
+    Unsupported(String),
+    /// Anything else: no connection, a broken answer, a crash.
+    Failed(String),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::Failed(e.to_string())
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Failed(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Failure {
+        Failure::Failed(message.to_owned())
+    }
+}
+
+/// Refusals by HTTP status: the server does not serve this era.
+fn refused(status: u16, what: &str, answer: &[u8]) -> Failure {
+    let message = format!(
+        "{what} answered {status}: {}",
+        String::from_utf8_lossy(&answer[..answer.len().min(300)])
+    );
+    if (400..500).contains(&status) {
+        Failure::Unsupported(message)
+    } else {
+        Failure::Failed(message)
+    }
+}
+
+async fn open_client(addr: &str, era: Era) -> Result<Conn, Failure> {
     let mut conn = Conn::open(addr).await?;
     if era == Era::Legacy {
         let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"http-bench","version":"0.1"}}}"#;
-        let (status, session, _) = conn.post(init, "").await?;
+        let (status, session, answer) = conn.post(init, "").await?;
         if status != 200 {
-            return Err(std::io::Error::other(format!(
-                "initialize answered {status}"
-            )));
+            return Err(refused(status, "initialize", &answer));
         }
         conn.session = session;
         conn.post(
@@ -108,7 +177,7 @@ async fn open_client(addr: &str, era: Era) -> std::io::Result<Conn> {
     Ok(conn)
 }
 
-async fn call(conn: &mut Conn, era: Era, id: usize) -> std::io::Result<()> {
+async fn call(conn: &mut Conn, era: Era, id: usize) -> Result<(), Failure> {
     let (body, headers) = match era {
         Era::Legacy => (
             format!(
@@ -124,8 +193,11 @@ async fn call(conn: &mut Conn, era: Era, id: usize) -> std::io::Result<()> {
         ),
     };
     let (status, _, answer) = conn.post(&body, headers).await?;
-    if status != 200 || !answer.windows(5).any(|w| w == b"hello") {
-        return Err(std::io::Error::other(format!(
+    if status != 200 {
+        return Err(refused(status, "tools/call", &answer));
+    }
+    if !answer.windows(5).any(|w| w == b"hello") {
+        return Err(Failure::Failed(format!(
             "bad answer {status}: {}",
             String::from_utf8_lossy(&answer)
         )));
@@ -150,7 +222,7 @@ async fn measure(
     era: Era,
     clients: usize,
     requests: usize,
-) -> Result<Sample, String> {
+) -> Result<Sample, Failure> {
     let addr = free_addr();
     let line = command.replace("{addr}", &addr);
     let mut words = line.split_whitespace();
@@ -173,18 +245,18 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     if !ready {
-        return Err(format!("{line} did not listen"));
+        return Err(format!("{line} did not listen").into());
     }
     let per_client = requests / clients;
     let mut conns = Vec::new();
     for _ in 0..clients {
-        let mut conn = open_client(&addr, era).await.map_err(|e| e.to_string())?;
+        let mut conn = open_client(&addr, era).await?;
         for i in 0..(per_client / 10).max(10) {
-            call(&mut conn, era, i).await.map_err(|e| e.to_string())?; // warm up
+            call(&mut conn, era, i).await?; // warm up
         }
         conns.push(conn);
     }
-    let before = procfs::stat(pid).ok_or("no /proc stat")?.own_ticks;
+    let before = procfs::cpu_sample(pid).ok_or("no /proc stat")?;
     let start = Instant::now();
     let tasks: Vec<_> = conns
         .into_iter()
@@ -196,29 +268,26 @@ async fn measure(
                     call(&mut conn, era, i + 1_000_000).await?;
                     latencies.push(t.elapsed().as_nanos() as u64);
                 }
-                Ok::<_, std::io::Error>(latencies)
+                Ok::<_, Failure>(latencies)
             })
         })
         .collect();
     let mut latencies = Vec::new();
     for task in tasks {
-        latencies.extend(
-            task.await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?,
-        );
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
     }
     let wall = start.elapsed();
-    let after = procfs::stat(pid).ok_or("no /proc stat")?.own_ticks;
+    let after = procfs::cpu_sample(pid).ok_or("no /proc stat")?;
     let _ = child.kill().await;
     latencies.sort_unstable();
     let total = latencies.len() as f64;
+    // Nanosecond per-thread counters when they account for all the time, else clock ticks.
+    let cpu = procfs::cpu_delta(&before, &after, procfs::clk_tck());
     Ok(Sample {
         throughput: total / wall.as_secs_f64(),
         p50_us: stats::percentile(&latencies, 50.0) as f64 / 1000.0,
         p99_us: stats::percentile(&latencies, 99.0) as f64 / 1000.0,
-        // Clock ticks are 10 ms (CLK_TCK 100).
-        cpu_us: (after - before) as f64 * 10_000.0 / total,
+        cpu_us: cpu.seconds * 1e6 / total,
     })
 }
 
@@ -227,7 +296,7 @@ async fn main() {
     let args = match cli::Args::parse(std::env::args().skip(1), &["requests", "reps"], &["json"]) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("http-bench: {e}\nusage: http-bench [--requests N] [--reps R] NAME=COMMAND-with-{{addr}}...");
+            eprintln!("http-bench: {e}\nusage: http-bench [--requests N] [--reps R] [--json] NAME=COMMAND-with-{{addr}}...");
             std::process::exit(2);
         }
     };
@@ -242,15 +311,24 @@ async fn main() {
         eprintln!("http-bench: name at least one NAME=COMMAND");
         std::process::exit(2);
     }
+    let json = args.switch("json");
     let mut failed = false;
     for (era, era_name) in [(Era::Legacy, "legacy"), (Era::Modern, "modern")] {
         for clients in [1usize, 16] {
             let mut samples: Vec<Vec<Sample>> = servers.iter().map(|_| Vec::new()).collect();
+            let mut unsupported: Vec<Option<String>> = servers.iter().map(|_| None).collect();
             for _ in 0..reps {
                 for (i, (name, command)) in servers.iter().enumerate() {
+                    if unsupported[i].is_some() {
+                        continue;
+                    }
                     match measure(command, era, clients, requests).await {
                         Ok(s) => samples[i].push(s),
-                        Err(e) => {
+                        Err(Failure::Unsupported(e)) => {
+                            eprintln!("http-bench: {name} ({era_name}): unsupported: {e}");
+                            unsupported[i] = Some(e);
+                        }
+                        Err(Failure::Failed(e)) => {
                             eprintln!("http-bench: {name} ({era_name}, {clients} clients): {e}");
                             failed = true;
                         }
@@ -265,19 +343,28 @@ async fn main() {
             let median = |v: &Vec<Sample>, f: fn(&Sample) -> f64| {
                 stats::median(&v.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN)
             };
-            let base = [
-                median(&samples[0], |s| s.throughput),
-                median(&samples[0], |s| s.p50_us),
-                median(&samples[0], |s| s.p99_us),
-                median(&samples[0], |s| s.cpu_us),
-            ];
+            let medians = |v: &Vec<Sample>| {
+                [
+                    median(v, |s| s.throughput),
+                    median(v, |s| s.p50_us),
+                    median(v, |s| s.p99_us),
+                    median(v, |s| s.cpu_us),
+                ]
+            };
+            let base = medians(&samples[0]);
             for (i, (name, _)) in servers.iter().enumerate() {
-                let m = [
-                    median(&samples[i], |s| s.throughput),
-                    median(&samples[i], |s| s.p50_us),
-                    median(&samples[i], |s| s.p99_us),
-                    median(&samples[i], |s| s.cpu_us),
-                ];
+                if let Some(reason) = &unsupported[i] {
+                    eprintln!("  {name:<8} n/a (does not serve this era)");
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"bench": "http", "era": era_name, "clients": clients, "server": name,
+                                "unsupported": true, "error": reason})
+                        );
+                    }
+                    continue;
+                }
+                let m = medians(&samples[i]);
                 eprintln!(
                     "  {:<8} {:>7.0} ×{:<4.2} {:>5.1} ×{:<4.2} {:>5.1} ×{:<4.2} {:>6.2} ×{:<4.2}",
                     name,
@@ -290,12 +377,16 @@ async fn main() {
                     m[3],
                     m[3] / base[3]
                 );
-                if args.switch("json") {
+                if json {
+                    let finite = |v: f64| v.is_finite().then_some(v);
                     println!(
                         "{}",
                         serde_json::json!({"bench": "http", "era": era_name, "clients": clients, "server": name,
-                            "req_per_s": m[0], "p50_us": m[1], "p99_us": m[2], "cpu_us_per_call": m[3],
-                            "cpu_ratio_to_baseline": m[3] / base[3]})
+                            "baseline": servers[0].0, "requests": requests, "reps": reps, "runs": samples[i].len(),
+                            "req_per_s": finite(m[0]), "p50_us": finite(m[1]), "p99_us": finite(m[2]),
+                            "cpu_us_per_call": finite(m[3]),
+                            "p50_ratio_to_baseline": finite(m[1] / base[1]),
+                            "cpu_ratio_to_baseline": finite(m[3] / base[3])})
                     );
                 }
             }

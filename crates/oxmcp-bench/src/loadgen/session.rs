@@ -105,7 +105,15 @@ impl Session {
         };
         self.progress.fetch_add(1, Ordering::Relaxed);
         if let Some(error) = response.get("error") {
-            return Err(Error::new(format!("{method} failed: {error}")));
+            // Method not found, or invalid params (an unsupported protocol version): the
+            // server does not speak this era.
+            let code = error.get("code").and_then(Value::as_i64);
+            let message = format!("{method} failed: {error}");
+            return Err(if matches!(code, Some(-32601 | -32602)) {
+                Error::unsupported(message)
+            } else {
+                Error::new(message)
+            });
         }
         let Some(result) = response.get("result") else {
             return Err(Error::new(format!(
@@ -123,7 +131,7 @@ impl Session {
             Era::Modern => {
                 let versions = result.get("supportedVersions").and_then(Value::as_array);
                 if !versions.is_some_and(|v| v.iter().any(|v| v == MODERN_VERSION)) {
-                    return Err(Error::new(format!(
+                    return Err(Error::unsupported(format!(
                         "server/discover: {MODERN_VERSION} not in supportedVersions: {result}"
                     )));
                 }

@@ -1,0 +1,497 @@
+//! `cargo xtask bench`: every benchmark side by side in one run, then the budget check.
+//!
+//! The servers: the no-SDK floor (`floor-stdio`, `floor-http`), oxmcp (`examples/echo`)
+//! and rmcp (`oxmcp-bench`'s `rmcp_echo` example, a dev-dependency of the bench crate
+//! only) as a reference peer. Every step runs with `--json`: its tables go to the
+//! terminal (stderr) and its JSON lines are appended to `<target>/bench/results.jsonl`,
+//! which each run starts afresh. At the end the budgets are checked against those lines
+//! and printed as a table; a missed budget prints FAIL but only fails the command with
+//! `--strict` (CI does not run the benchmarks; the machine is usually noisy).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::json::{self, Json};
+use crate::{cargo, exe, root, runs, step, target_dir, Failure, Result};
+
+/// `cargo xtask bench [--quick] [--strict]`.
+pub fn bench(args: &[&str]) -> Result {
+    if let Some(unknown) = args.iter().find(|a| !["--quick", "--strict"].contains(a)) {
+        return Err(Failure(format!(
+            "bench: unknown argument {unknown:?} (expected --quick, --strict)"
+        )));
+    }
+    let quick = args.contains(&"--quick");
+    let strict = args.contains(&"--strict");
+    let (requests, reps) = if quick { ("5000", "3") } else { ("20000", "5") };
+    let root = root();
+    let target = target_dir(&root);
+    let results = target.join("bench").join("results.jsonl");
+    fs::create_dir_all(target.join("bench")).map_err(|e| {
+        Failure(format!(
+            "cannot create {}: {e}",
+            target.join("bench").display()
+        ))
+    })?;
+    match fs::remove_file(&results) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Failure(format!("cannot remove {}: {e}", results.display()))),
+    }
+
+    step(
+        "build the benchmarks in release",
+        cargo().args(["build", "--release", "-p", "oxmcp-bench", "-p", "echo"]),
+    )?;
+    step(
+        "build the rmcp reference server in release",
+        cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "oxmcp-bench",
+            "--example",
+            "rmcp_echo",
+        ]),
+    )?;
+    let release = target.join("release");
+    let bin = |name: &str| release.join(exe(name));
+    let echo = bin("echo");
+    let rmcp = release.join("examples").join(exe("rmcp_echo"));
+
+    let mut run = Runner {
+        results: &results,
+        failed: Vec::new(),
+    };
+    run.step(
+        "in-process dispatch",
+        Command::new(bin("dispatch")).args(["--requests", requests, "--reps", reps, "--json"]),
+    );
+    // One CPU for server and load generator alike: on a shared 2-core machine, letting the
+    // scheduler split them makes single-request latency swing by several times.
+    let mut compare = if runs(Command::new("taskset").args(["-c", "0", "true"])) {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "0"]).arg(bin("compare"));
+        c
+    } else {
+        Command::new(bin("compare"))
+    };
+    compare
+        .args([
+            "--reps",
+            reps,
+            "--requests",
+            requests,
+            "--inflight",
+            "1,32",
+            "--era",
+            "legacy,modern",
+            "--json",
+        ])
+        .arg(format!("floor={}", bin("floor-stdio").display()))
+        .arg(format!("oxmcp={}", echo.display()))
+        .arg(format!("rmcp={}", rmcp.display()));
+    run.step("stdio round trips", &mut compare);
+    run.step(
+        "Streamable HTTP round trips",
+        Command::new(bin("http-bench"))
+            .args(["--requests", requests, "--reps", reps, "--json"])
+            .arg(format!("floor={} {{addr}}", bin("floor-http").display()))
+            .arg(format!("oxmcp={} --http {{addr}}", echo.display()))
+            .arg(format!("rmcp={} --http {{addr}}", rmcp.display())),
+    );
+    let scale = bin("scale-bench");
+    if scale.is_file() {
+        let mut command = Command::new(&scale);
+        if quick {
+            command.arg("--quick");
+        }
+        command
+            .arg("--json")
+            .arg("--echo")
+            .arg(&echo)
+            .arg("--rmcp")
+            .arg(&rmcp);
+        run.step("sessions, tools and floods (scale-bench)", &mut command);
+    } else {
+        eprintln!(
+            "\n==> sessions, tools and floods: skipped, {} was not built",
+            scale.display()
+        );
+    }
+
+    let lines = read_lines(&results);
+    let budgets = check(&lines);
+    eprintln!("\n==> budgets (medians; ratios to the floor measured in the same run)");
+    eprintln!("    JSON lines of every step: {}", results.display());
+    eprint!("{}", table(&budgets));
+    let missed = budgets
+        .iter()
+        .filter(|b| b.verdict != Verdict::Pass)
+        .count();
+    if !run.failed.is_empty() {
+        return Err(Failure(format!(
+            "bench steps failed: {}",
+            run.failed.join("; ")
+        )));
+    }
+    if strict && missed > 0 {
+        return Err(Failure(format!(
+            "{missed} budget(s) failed or not measured (--strict)"
+        )));
+    }
+    if missed > 0 {
+        eprintln!("xtask: {missed} budget(s) failed or not measured (exit 0: not --strict)");
+    }
+    Ok(())
+}
+
+/// Runs bench steps with stdout appended to the results file; a failed step is
+/// recorded and the run goes on, so one broken server does not hide the others.
+struct Runner<'a> {
+    results: &'a Path,
+    failed: Vec<String>,
+}
+
+impl Runner<'_> {
+    fn step(&mut self, name: &str, command: &mut Command) {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.results);
+        let outcome = match file {
+            Ok(file) => step(name, command.stdout(file)),
+            Err(e) => Err(Failure(format!(
+                "cannot open {}: {e}",
+                self.results.display()
+            ))),
+        };
+        if let Err(failure) = outcome {
+            eprintln!("xtask: {failure}; going on with the other steps");
+            self.failed.push(name.to_owned());
+        }
+    }
+}
+
+/// The JSON objects of the results file, skipping lines that are not JSON.
+fn read_lines(path: &PathBuf) -> Vec<Json> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| json::parse(l).ok())
+        .collect()
+}
+
+/// Whether a budget is met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Pass,
+    Fail,
+    NotMeasured,
+}
+
+/// One budget and how oxmcp fared.
+#[derive(Debug, Clone, PartialEq)]
+struct Budget {
+    /// What is measured, and where.
+    name: String,
+    /// oxmcp's figure, with its unit.
+    figure: String,
+    /// oxmcp's ratio to the floor, when the budget is a ratio.
+    ratio: Option<f64>,
+    /// The limit, as text.
+    limit: String,
+    /// rmcp's figure or ratio in the same setting, for reference.
+    rmcp: String,
+    verdict: Verdict,
+}
+
+/// A number member of a JSON object, by path (`["ratio", "p50_us"]`).
+fn number(object: &Json, path: &[&str]) -> Option<f64> {
+    let mut value = object;
+    for key in path {
+        value = value.get(key)?;
+    }
+    match value {
+        Json::Number(n) => n.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A string member of a JSON object.
+fn text<'a>(object: &'a Json, key: &str) -> Option<&'a str> {
+    object.get(key)?.as_str()
+}
+
+/// The first line with all the given string and number members.
+fn find<'a>(
+    lines: &'a [Json],
+    strings: &[(&str, &str)],
+    numbers: &[(&str, f64)],
+) -> Option<&'a Json> {
+    lines.iter().find(|line| {
+        strings.iter().all(|(k, v)| text(line, k) == Some(v))
+            && numbers.iter().all(|(k, v)| number(line, &[k]) == Some(*v))
+    })
+}
+
+fn verdict(value: Option<f64>, ok: impl Fn(f64) -> bool) -> Verdict {
+    match value {
+        None => Verdict::NotMeasured,
+        Some(v) if ok(v) => Verdict::Pass,
+        Some(_) => Verdict::Fail,
+    }
+}
+
+fn shown(value: Option<f64>, unit: &str) -> String {
+    match value {
+        None => "-".to_owned(),
+        Some(v) if v.abs() >= 100.0 => format!("{v:.0} {unit}"),
+        Some(v) => format!("{v:.2} {unit}"),
+    }
+}
+
+fn shown_ratio(value: Option<f64>) -> String {
+    value.map_or("-".to_owned(), |r| format!("×{r:.2}"))
+}
+
+/// Checks every budget against the JSON lines of the run.
+fn check(lines: &[Json]) -> Vec<Budget> {
+    let mut budgets = Vec::new();
+    let summary = |name: &str, era: &str, inflight: f64| {
+        find(
+            lines,
+            &[("kind", "summary"), ("name", name), ("era", era)],
+            &[("inflight", inflight)],
+        )
+    };
+    // stdio: server CPU per call, and p50 latency at depth 1, as ratios to the floor.
+    for era in ["legacy", "modern"] {
+        for inflight in [1.0, 32.0] {
+            let ours = summary("oxmcp", era, inflight);
+            let ratio = ours.and_then(|s| number(s, &["ratio", "cpu_us_per_call"]));
+            let rmcp = summary("rmcp", era, inflight)
+                .and_then(|s| number(s, &["ratio", "cpu_us_per_call"]));
+            budgets.push(Budget {
+                name: format!("stdio server CPU/call, {era}, {inflight} in flight"),
+                figure: shown(
+                    ours.and_then(|s| number(s, &["median", "cpu_us_per_call"])),
+                    "µs",
+                ),
+                ratio,
+                limit: "≤ ×2.0".into(),
+                rmcp: shown_ratio(rmcp),
+                verdict: verdict(ratio, |r| r <= 2.0),
+            });
+        }
+        let ours = summary("oxmcp", era, 1.0);
+        let ratio = ours.and_then(|s| number(s, &["ratio", "p50_us"]));
+        budgets.push(Budget {
+            name: format!("stdio latency p50, {era}, 1 in flight"),
+            figure: shown(ours.and_then(|s| number(s, &["median", "p50_us"])), "µs"),
+            ratio,
+            limit: "≤ ×1.5".into(),
+            rmcp: shown_ratio(
+                summary("rmcp", era, 1.0).and_then(|s| number(s, &["ratio", "p50_us"])),
+            ),
+            verdict: verdict(ratio, |r| r <= 1.5),
+        });
+    }
+    // HTTP: server CPU per call with 16 clients.
+    for era in ["legacy", "modern"] {
+        let http = |server: &str| {
+            find(
+                lines,
+                &[("bench", "http"), ("server", server), ("era", era)],
+                &[("clients", 16.0)],
+            )
+        };
+        let ours = http("oxmcp");
+        let ratio = ours.and_then(|s| number(s, &["cpu_ratio_to_baseline"]));
+        let rmcp = http("rmcp");
+        budgets.push(Budget {
+            name: format!("HTTP server CPU/call, {era}, 16 clients"),
+            figure: shown(ours.and_then(|s| number(s, &["cpu_us_per_call"])), "µs"),
+            ratio,
+            limit: "≤ ×1.5".into(),
+            rmcp: if rmcp.is_some_and(|r| r.get("unsupported") == Some(&Json::Bool(true))) {
+                "n/a".into()
+            } else {
+                shown_ratio(rmcp.and_then(|s| number(s, &["cpu_ratio_to_baseline"])))
+            },
+            verdict: verdict(ratio, |r| r <= 1.5),
+        });
+    }
+    // Idle stdio RSS right after the handshake: the worst median over the settings.
+    let idle = |name: &str| {
+        lines
+            .iter()
+            .filter(|l| text(l, "kind") == Some("summary") && text(l, "name") == Some(name))
+            .filter_map(|l| number(l, &["median", "idle_rss_kib"]))
+            .reduce(f64::max)
+    };
+    let ours = idle("oxmcp");
+    budgets.push(Budget {
+        name: "idle stdio server RSS (worst median)".into(),
+        figure: shown(ours.map(|k| k / 1024.0), "MiB"),
+        ratio: None,
+        limit: "≤ 4 MiB".into(),
+        rmcp: shown(idle("rmcp").map(|k| k / 1024.0), "MiB"),
+        verdict: verdict(ours, |k| k <= 4.0 * 1024.0),
+    });
+    // scale-bench: RSS per idle HTTP session, tools-scale, floods.
+    let scale =
+        |bench: &str, server: &str| find(lines, &[("bench", bench), ("server", server)], &[]);
+    let per_session = |server: &str| {
+        scale("idle-sessions", server).and_then(|l| number(l, &["rss_per_session_bytes"]))
+    };
+    let ours = per_session("oxmcp");
+    budgets.push(Budget {
+        name: "RSS per idle legacy HTTP session".into(),
+        figure: shown(ours, "B"),
+        ratio: None,
+        limit: "≤ 2048 B".into(),
+        rmcp: shown(per_session("rmcp"), "B"),
+        verdict: verdict(ours, |b| b <= 2048.0),
+    });
+    let ratio = scale("tools-scale", "oxmcp").and_then(|l| number(l, &["cpu_per_call_ratio"]));
+    budgets.push(Budget {
+        name: "CPU/call with 1000 tools vs 1 tool".into(),
+        figure: shown_ratio(ratio),
+        ratio,
+        limit: "≤ ×1.1".into(),
+        rmcp: "-".into(),
+        verdict: verdict(ratio, |r| r <= 1.1),
+    });
+    for era in ["legacy", "modern"] {
+        let flood = |server: &str| {
+            find(
+                lines,
+                &[("bench", "flood"), ("server", server), ("era", era)],
+                &[],
+            )
+        };
+        let ours = flood("oxmcp");
+        let answered =
+            ours.and_then(|l| Some((number(l, &["answered"])?, number(l, &["requests"])?)));
+        let rmcp = flood("rmcp");
+        let rmcp_answered =
+            rmcp.and_then(|l| Some((number(l, &["answered"])?, number(l, &["requests"])?)));
+        budgets.push(Budget {
+            name: format!("flood, {era}: every request answered"),
+            figure: answered.map_or("-".into(), |(a, r)| format!("{a:.0}/{r:.0}")),
+            ratio: None,
+            limit: "all".into(),
+            rmcp: rmcp_answered.map_or("-".into(), |(a, r)| format!("{a:.0}/{r:.0}")),
+            verdict: match answered {
+                None => Verdict::NotMeasured,
+                Some((a, r)) if a == r => Verdict::Pass,
+                Some(_) => Verdict::Fail,
+            },
+        });
+        let peak = ours.and_then(|l| number(l, &["peak_rss_bytes"]));
+        let mib = |b: f64| b / (1024.0 * 1024.0);
+        budgets.push(Budget {
+            name: format!("flood, {era}: peak RSS"),
+            figure: shown(peak.map(mib), "MiB"),
+            ratio: None,
+            limit: "< 64 MiB".into(),
+            rmcp: shown(
+                rmcp.and_then(|l| number(l, &["peak_rss_bytes"])).map(mib),
+                "MiB",
+            ),
+            verdict: verdict(peak, |b| b < 64.0 * 1024.0 * 1024.0),
+        });
+    }
+    budgets
+}
+
+/// The budgets as aligned columns.
+fn table(budgets: &[Budget]) -> String {
+    let mut rows = vec![[
+        "budget (oxmcp)".to_owned(),
+        "figure".to_owned(),
+        "ratio".to_owned(),
+        "limit".to_owned(),
+        "rmcp (reference)".to_owned(),
+        "verdict".to_owned(),
+    ]];
+    for b in budgets {
+        rows.push([
+            b.name.clone(),
+            b.figure.clone(),
+            shown_ratio(b.ratio),
+            b.limit.clone(),
+            b.rmcp.clone(),
+            match b.verdict {
+                Verdict::Pass => "PASS",
+                Verdict::Fail => "FAIL",
+                Verdict::NotMeasured => "not measured",
+            }
+            .to_owned(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::from("  ");
+        for (cell, width) in row.iter().zip(&widths) {
+            line.push_str(cell);
+            line.push_str(&" ".repeat(width - cell.chars().count() + 2));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_from_json_lines() {
+        let lines: Vec<Json> = [
+            r#"{"kind":"summary","name":"oxmcp","era":"legacy","inflight":1,"median":{"cpu_us_per_call":4.0,"p50_us":5.0,"idle_rss_kib":3000},"ratio":{"cpu_us_per_call":2.5,"p50_us":1.2}}"#,
+            r#"{"kind":"summary","name":"rmcp","era":"legacy","inflight":1,"median":{"idle_rss_kib":6000},"ratio":{"cpu_us_per_call":12.0,"p50_us":7.0}}"#,
+            r#"{"bench":"http","era":"modern","clients":16,"server":"oxmcp","cpu_us_per_call":10.0,"cpu_ratio_to_baseline":1.4}"#,
+            r#"{"bench":"http","era":"modern","clients":16,"server":"rmcp","unsupported":true}"#,
+            r#"{"bench":"flood","server":"oxmcp","era":"legacy","requests":50000,"answered":49999,"peak_rss_bytes":1000}"#,
+        ]
+        .iter()
+        .map(|l| json::parse(l).unwrap())
+        .collect();
+        let budgets = check(&lines);
+        let by_name = |name: &str| budgets.iter().find(|b| b.name == name).unwrap();
+        let cpu = by_name("stdio server CPU/call, legacy, 1 in flight");
+        assert_eq!((cpu.verdict, cpu.ratio), (Verdict::Fail, Some(2.5)));
+        assert_eq!(cpu.rmcp, "×12.00");
+        assert_eq!(
+            by_name("stdio latency p50, legacy, 1 in flight").verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            by_name("stdio server CPU/call, modern, 32 in flight").verdict,
+            Verdict::NotMeasured
+        );
+        let http = by_name("HTTP server CPU/call, modern, 16 clients");
+        assert_eq!((http.verdict, http.rmcp.as_str()), (Verdict::Pass, "n/a"));
+        assert_eq!(
+            by_name("idle stdio server RSS (worst median)").verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            by_name("flood, legacy: every request answered").verdict,
+            Verdict::Fail
+        );
+        assert_eq!(by_name("flood, legacy: peak RSS").verdict, Verdict::Pass);
+        assert_eq!(
+            by_name("RSS per idle legacy HTTP session").verdict,
+            Verdict::NotMeasured
+        );
+        assert!(table(&budgets).contains("not measured"));
+    }
+}
