@@ -49,13 +49,55 @@ pub(crate) enum Dispatch {
     Later(BoxFuture<Reply>),
 }
 
+/// The cancellation of one incoming request, made on first use: most requests are
+/// answered before anything asks for it, and then cost no token at all.
+#[derive(Clone)]
+pub(crate) struct RequestCancel {
+    inner: Arc<CancelInner>,
+}
+
+struct CancelInner {
+    /// Fires when the connection closes.
+    connection: CancellationToken,
+    token: std::sync::OnceLock<CancellationToken>,
+}
+
+impl RequestCancel {
+    fn new(connection: &CancellationToken) -> Self {
+        RequestCancel {
+            inner: Arc::new(CancelInner {
+                connection: connection.clone(),
+                token: std::sync::OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The request's token: fires when the peer cancels the request or the connection
+    /// closes.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn token(&self) -> &CancellationToken {
+        self.inner
+            .token
+            .get_or_init(|| self.inner.connection.child_token())
+    }
+
+    /// Whether the request has been cancelled (without making its token).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        match self.inner.token.get() {
+            Some(token) => token.is_cancelled(),
+            None => self.inner.connection.is_cancelled(),
+        }
+    }
+}
+
 /// Everything a handler needs to answer one request, beyond its method and params.
 #[derive(Clone)]
 #[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) struct RequestCx {
     pub(crate) id: RequestId,
     pub(crate) outbound: Outbound,
-    pub(crate) cancel: CancellationToken,
+    pub(crate) cancel: RequestCancel,
     pub(crate) peer: Peer,
 }
 
@@ -224,7 +266,7 @@ impl Peer {
         let Ok(permit) = self.inner.limit.clone().acquire_owned().await else {
             return None;
         };
-        let cancel = self.inner.closed.child_token();
+        let cancel = RequestCancel::new(&self.inner.closed);
         let cx = RequestCx {
             id: id.clone(),
             outbound: outbound.clone(),
@@ -241,6 +283,7 @@ impl Peer {
         if let Poll::Ready(reply) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
             return Some((id, reply));
         }
+        let cancel = cancel.token().clone();
         self.inner
             .in_flight
             .lock()

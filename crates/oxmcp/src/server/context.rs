@@ -42,7 +42,7 @@ struct Inner {
     progress_token: Option<ProgressToken>,
     /// The level the request asked for (modern `_meta`); legacy sessions keep theirs.
     log_level: Option<LoggingLevel>,
-    cancel: CancellationToken,
+    cancel: crate::rpc::RequestCancel,
     outbound: Outbound,
     peer: Peer,
     /// The multi round-trip round of a modern request that may ask the client questions.
@@ -66,7 +66,7 @@ pub(crate) struct ContextParts {
     pub(crate) client: ClientRef,
     pub(crate) progress_token: Option<ProgressToken>,
     pub(crate) log_level: Option<LoggingLevel>,
-    pub(crate) cancel: CancellationToken,
+    pub(crate) cancel: crate::rpc::RequestCancel,
     pub(crate) outbound: Outbound,
     pub(crate) peer: Peer,
 }
@@ -146,7 +146,7 @@ impl Context {
     /// Fires when the client cancels the request (or the connection closes). A handler
     /// that stops early needs no response: none is sent for a cancelled request.
     pub fn cancellation(&self) -> &CancellationToken {
-        &self.inner.cancel
+        self.inner.cancel.token()
     }
 
     /// Whether the request has been cancelled.

@@ -32,6 +32,18 @@ pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// Extracts the arguments and runs the function. A panic becomes an internal error.
     fn call(self, request: Request, state: S) -> BoxFuture<Result<Self::Output, ToolError>>;
 
+    /// [`Handler::call`], then `then` on the output, in the one boxed future.
+    #[doc(hidden)]
+    fn call_then<O, C>(self, request: Request, state: S, then: C) -> BoxFuture<Result<O, ToolError>>
+    where
+        O: 'static,
+        C: FnOnce(Self::Output) -> Result<O, ToolError> + Send + 'static,
+    {
+        Box::pin(FutureExt::map(self.call(request, state), move |r| {
+            r.and_then(then)
+        }))
+    }
+
     /// The schema of the arguments, from the one extractor that decodes them (if any).
     ///
     /// # Panics
@@ -58,6 +70,14 @@ macro_rules! impl_handler {
             type Output = R;
 
             fn call(self, request: Request, state: S) -> BoxFuture<Result<R, ToolError>> {
+                self.call_then(request, state, Ok)
+            }
+
+            fn call_then<O, C>(self, request: Request, state: S, then: C) -> BoxFuture<Result<O, ToolError>>
+            where
+                O: 'static,
+                C: FnOnce(R) -> Result<O, ToolError> + Send + 'static,
+            {
                 #[cfg(feature = "tracing-layer")]
                 let context = request.context.clone();
                 let future = async move {
@@ -68,8 +88,8 @@ macro_rules! impl_handler {
                 };
                 #[cfg(feature = "tracing-layer")]
                 let future = super::log_layer::scope(context, future);
-                Box::pin(AssertUnwindSafe(future).catch_unwind().map(|outcome| match outcome {
-                    Ok(result) => result,
+                Box::pin(AssertUnwindSafe(future).catch_unwind().map(move |outcome| match outcome {
+                    Ok(result) => result.and_then(then),
                     Err(panic) => {
                         let what = panic
                             .downcast_ref::<&str>()
@@ -147,13 +167,9 @@ where
     O: 'static,
 {
     fn call(&self, request: Request, state: &S) -> BoxFuture<Result<O, ToolError>> {
-        let convert = self.convert;
-        Box::pin(
-            self.handler
-                .clone()
-                .call(request, state.clone())
-                .map(move |r| r.and_then(convert)),
-        )
+        self.handler
+            .clone()
+            .call_then(request, state.clone(), self.convert)
     }
 }
 
