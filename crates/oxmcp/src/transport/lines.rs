@@ -11,6 +11,8 @@ pub(crate) struct LineReader<R> {
     reader: R,
     max: usize,
     buf: Vec<u8>,
+    /// The buffer of a frame handed out earlier and given back: the next frame's.
+    spare: Vec<u8>,
 }
 
 impl<R: AsyncBufRead + Unpin + Send> LineReader<R> {
@@ -19,14 +21,15 @@ impl<R: AsyncBufRead + Unpin + Send> LineReader<R> {
             reader,
             max,
             buf: Vec::with_capacity(8 * 1024),
+            spare: Vec::new(),
         }
     }
 }
 
 impl<R: AsyncBufRead + Unpin + Send> FrameSource for LineReader<R> {
     fn recycle(&mut self, frame: String) {
-        if self.buf.capacity() < frame.capacity() {
-            self.buf = frame.into_bytes();
+        if self.spare.capacity() < frame.capacity() {
+            self.spare = frame.into_bytes();
         }
     }
 
@@ -72,10 +75,13 @@ impl<R> LineReader<R> {
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
-        match String::from_utf8(std::mem::take(&mut self.buf)) {
+        // The frame leaves in this buffer; the next one is read into the spare (two buffers
+        // take turns, so reading allocates nothing once they are large enough).
+        let spare = std::mem::take(&mut self.spare);
+        match String::from_utf8(std::mem::replace(&mut self.buf, spare)) {
             Ok(s) => ReadFrame::Frame(s),
             Err(e) => {
-                self.buf = e.into_bytes();
+                self.spare = std::mem::replace(&mut self.buf, e.into_bytes());
                 self.buf.clear();
                 ReadFrame::NotUtf8
             }
