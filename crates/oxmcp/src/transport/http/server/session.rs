@@ -313,3 +313,32 @@ pub(crate) fn delete(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> 
     tracing::debug!(session = %session.id, "session ended by the client");
     empty(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SessionId;
+
+    #[test]
+    fn session_ids_round_trip_and_reject_other_spellings() {
+        let id = SessionId::random();
+        let text = id.to_string();
+        assert_eq!(text.len(), 32);
+        assert_eq!(SessionId::parse(&text), Some(id));
+        assert_ne!(SessionId::random(), id);
+        let small = SessionId(1).to_string();
+        assert_eq!(small, format!("{:0>32}", "1"));
+        assert_eq!(SessionId::parse(&small), Some(SessionId(1)));
+        for bad in [
+            "",
+            "1",
+            &text.to_ascii_uppercase(),
+            &format!("+{}", &text[1..]),
+            &format!("{text}0"),
+            &text[..31],
+        ] {
+            if bad != text {
+                assert_eq!(SessionId::parse(bad), None, "{bad:?}");
+            }
+        }
+    }
+}
