@@ -303,8 +303,24 @@ impl Connection {
         Ok(self.shared.config().initialize_result(version))
     }
 
-    fn context(&self, env: Env, cx: RequestCx) -> Context {
+    /// The context of a request for `target`; `method` names the kind of request, whose
+    /// modern form may ask questions in rounds.
+    fn context(
+        &self,
+        env: Env,
+        cx: RequestCx,
+        method: &'static str,
+        target: Target,
+        arguments: Option<&RawValue>,
+    ) -> Context {
+        let mrtr = env.version.is_modern().then(|| super::context::Mrtr {
+            shared: self.shared.clone(),
+            method,
+        });
         Context::new(ContextParts {
+            target,
+            arguments: arguments.map(RawValue::to_owned),
+            mrtr,
             request_id: cx.id,
             version: env.version,
             client: env.client,
@@ -335,16 +351,20 @@ impl Connection {
             let future = handler.call(request, &());
             return Dispatch::Later(Box::pin(async move { finish(future.await) }));
         }
-        let config = self.shared.config();
-        let round = match super::ask::Round::start(config.sealer.clone(), method, retry, params) {
-            Ok(round) => Arc::new(round),
-            Err(error) => return Dispatch::Now(Err(error)),
-        };
-        request.context.set_round(round.clone());
+        // A retry carries the state of the rounds before; a first round opens with the
+        // handler's first question, if it asks any.
+        if retry.input_responses.is_some() || retry.request_state.is_some() {
+            let sealer = self.shared.config().sealer.clone();
+            match super::ask::Round::start(sealer, method, retry, params) {
+                Ok(round) => request.context.set_round(Arc::new(round)),
+                Err(error) => return Dispatch::Now(Err(error)),
+            }
+        }
+        let context = request.context.clone();
         let future = handler.call(request, &());
         let shared = self.shared.clone();
         Dispatch::Later(Box::pin(async move {
-            match round.drive(future).await {
+            match drive(&context, future).await {
                 super::ask::Driven::Done(outcome) => finish(outcome),
                 super::ask::Driven::InputRequired(result) => encode_with_meta(&result, &shared),
             }
@@ -436,10 +456,9 @@ impl Connection {
             }
         }
         let retry = call.retry();
+        let target = Target::Tool(call.name.clone().into_owned());
         let request = Request {
-            target: Target::Tool(call.name.clone().into_owned()),
-            arguments: call.arguments.map(RawValue::to_owned),
-            context: self.context(env, cx),
+            context: self.context(env, cx, "tools/call", target, call.arguments),
         };
         let shared = self.shared.clone();
         self.run_handler(
@@ -481,10 +500,9 @@ impl Connection {
         };
         let version = env.version;
         let retry = get.retry();
+        let target = Target::Prompt(get.name.clone().into_owned());
         let request = Request {
-            target: Target::Prompt(get.name.clone().into_owned()),
-            arguments: get.arguments.map(RawValue::to_owned),
-            context: self.context(env, cx),
+            context: self.context(env, cx, "prompts/get", target, get.arguments),
         };
         let shared = self.shared.clone();
         self.run_handler(
@@ -535,13 +553,12 @@ impl Connection {
             input_responses: read.input_responses,
             request_state: read.request_state.as_deref(),
         };
+        let target = Target::Resource {
+            uri: read.uri,
+            variables,
+        };
         let request = Request {
-            target: Target::Resource {
-                uri: read.uri,
-                variables,
-            },
-            arguments: None,
-            context: self.context(env, cx),
+            context: self.context(env, cx, "resources/read", target, None),
         };
         let shared = self.shared.clone();
         self.run_handler(
@@ -778,6 +795,34 @@ fn encode<T: serde::Serialize>(value: &T) -> Reply {
         .map_err(|e| ErrorObject::internal(format!("could not serialize the result: {e}")))?;
     String::from_utf8(out)
         .map_err(|_| ErrorObject::internal("a result serialized to invalid UTF-8"))
+}
+
+/// Runs a modern request's handler: its output, or the questions it left open (then the
+/// handler is dropped and the round ends with an `InputRequiredResult`).
+async fn drive<F: std::future::Future>(
+    context: &Context,
+    handler: F,
+) -> super::ask::Driven<F::Output> {
+    let mut handler = std::pin::pin!(handler);
+    let driven = std::future::poll_fn(|cx| {
+        context.driver().register(cx.waker());
+        match handler.as_mut().poll(cx) {
+            std::task::Poll::Ready(output) => {
+                std::task::Poll::Ready(super::ask::Driven::Done(output))
+            }
+            std::task::Poll::Pending => match context.round() {
+                Some(round) if round.has_open() => std::task::Poll::Ready(
+                    super::ask::Driven::InputRequired(round.input_required()),
+                ),
+                _ => std::task::Poll::Pending,
+            },
+        }
+    })
+    .await;
+    if let Some(round) = context.round() {
+        round.end();
+    }
+    driven
 }
 
 /// Serializes a modern result whose own `_meta` is unset, with the server's `_meta`

@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use futures_util::task::AtomicWaker;
+
 use oxmcp_protocol::jsonrpc::{ProgressToken, RequestId};
 use oxmcp_protocol::lifecycle::{ClientCapabilities, Implementation};
 use oxmcp_protocol::logging::LoggingLevel;
@@ -10,6 +12,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
+use super::extract::Target;
 use super::session::LegacySession;
 use crate::error::Error;
 use crate::rpc::{Outbound, Peer};
@@ -45,8 +48,22 @@ struct Inner {
     cancel: crate::rpc::RequestCancel,
     outbound: Outbound,
     peer: Peer,
-    /// The multi round-trip round of a modern request that may ask the client questions.
+    /// What the request targets, and its raw arguments.
+    target: Target,
+    arguments: Option<Box<RawValue>>,
+    /// How a modern request may open a round of questions (`None`: it may not ask).
+    mrtr: Option<Mrtr>,
+    /// The multi round-trip round of a modern request that asks the client questions,
+    /// opened by its first question (or by a retry's state).
     round: OnceLock<Arc<super::ask::Round>>,
+    /// Wakes whatever drives the handler when a question is left open.
+    driver: AtomicWaker,
+}
+
+/// What a modern request needs to open a round of questions on its first one.
+pub(crate) struct Mrtr {
+    pub(crate) shared: Arc<super::service::Shared>,
+    pub(crate) method: &'static str,
 }
 
 /// Where the client's identity and capabilities come from.
@@ -69,6 +86,9 @@ pub(crate) struct ContextParts {
     pub(crate) cancel: crate::rpc::RequestCancel,
     pub(crate) outbound: Outbound,
     pub(crate) peer: Peer,
+    pub(crate) target: Target,
+    pub(crate) arguments: Option<Box<RawValue>>,
+    pub(crate) mrtr: Option<Mrtr>,
 }
 
 #[derive(Serialize)]
@@ -102,7 +122,11 @@ impl Context {
                 cancel: parts.cancel,
                 outbound: parts.outbound,
                 peer: parts.peer,
+                target: parts.target,
+                arguments: parts.arguments,
+                mrtr: parts.mrtr,
                 round: OnceLock::new(),
+                driver: AtomicWaker::new(),
             }),
         }
     }
@@ -247,9 +271,41 @@ impl Context {
         let _ = self.inner.round.set(round);
     }
 
-    /// The round of a modern request that may ask questions.
+    /// The round of a modern request that asks questions, once one is open.
     pub(crate) fn round(&self) -> Option<&Arc<super::ask::Round>> {
         self.inner.round.get()
+    }
+
+    /// The round of a modern request that may ask questions, opened now if need be;
+    /// `None` when the request may not ask.
+    pub(crate) fn open_round(&self) -> Option<&Arc<super::ask::Round>> {
+        if let Some(round) = self.inner.round.get() {
+            return Some(round);
+        }
+        let mrtr = self.inner.mrtr.as_ref()?;
+        Some(self.inner.round.get_or_init(|| {
+            Arc::new(super::ask::Round::fresh(
+                mrtr.shared.config().sealer.clone(),
+                mrtr.method,
+                &self.inner.target,
+                self.inner.arguments.as_deref(),
+            ))
+        }))
+    }
+
+    /// Whatever drives the handler: woken when a question is left open.
+    pub(crate) fn driver(&self) -> &AtomicWaker {
+        &self.inner.driver
+    }
+
+    /// What the request targets.
+    pub(crate) fn target(&self) -> &Target {
+        &self.inner.target
+    }
+
+    /// The request's raw arguments.
+    pub(crate) fn arguments(&self) -> Option<&RawValue> {
+        self.inner.arguments.as_deref()
     }
 
     #[allow(dead_code)]

@@ -40,6 +40,8 @@ pub(crate) struct Asking<'a> {
     pub(crate) channel: &'a Channel,
     pub(crate) peer: &'a Peer,
     pub(crate) outbound: &'a Outbound,
+    /// Whatever drives the handler: woken when a question is left open, so the round ends.
+    pub(crate) driver: &'a futures_util::task::AtomicWaker,
     /// The key the handler chose for this question, if any.
     pub(crate) key: Option<String>,
 }
@@ -59,6 +61,7 @@ impl Asking<'_> {
                 // The round ends asking it, and this future is dropped with the handler;
                 // unless it runs in a task of its own, which learns the request has ended.
                 None => {
+                    self.driver.wake();
                     round.ended().cancelled().await;
                     Err(AskError::ended(method))
                 }

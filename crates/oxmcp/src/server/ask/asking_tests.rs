@@ -43,6 +43,9 @@ fn fixture() -> Fixture {
     }
 }
 
+/// Tests drive handlers themselves; nothing listens to this.
+static NO_DRIVER: futures_util::task::AtomicWaker = futures_util::task::AtomicWaker::new();
+
 fn sealer() -> Sealer {
     Sealer::new(KeyRing::new("k", [5u8; 32]), "test", DEFAULT_TTL)
 }
@@ -70,6 +73,7 @@ fn asking<'a>(
         channel,
         peer: &f.peer,
         outbound: &f.outbound,
+        driver: &NO_DRIVER,
         key: None,
     }
 }
@@ -368,6 +372,7 @@ async fn legacy_questions_are_requests() {
                 channel: &channel,
                 peer: &peer,
                 outbound: &outbound,
+                driver: &NO_DRIVER,
                 key: None,
             };
             let login = a.elicit::<Login>("Who?".into()).await;
@@ -435,6 +440,7 @@ async fn legacy_2025_06_18_forms_have_no_mode() {
             channel: &channel,
             peer: &peer,
             outbound: &outbound,
+            driver: &NO_DRIVER,
             key: None,
         };
         a.elicit::<Login>("Who?".into()).await
@@ -467,6 +473,7 @@ async fn a_task_that_outlives_the_request_learns_it_ended() {
                 channel: &task_channel,
                 peer: &peer,
                 outbound: &outbound,
+                driver: &NO_DRIVER,
                 key: None,
             };
             let _ = tx.send(a.list_roots().await);

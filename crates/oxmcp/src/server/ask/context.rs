@@ -15,7 +15,7 @@ impl Context {
         if self.protocol_version().is_legacy() {
             return Channel::Legacy;
         }
-        match self.round() {
+        match self.open_round() {
             Some(round) => Channel::Modern(round.clone()),
             None => Channel::Unavailable("this request".to_owned()),
         }
@@ -29,6 +29,7 @@ impl Context {
             channel,
             peer,
             outbound,
+            driver: self.driver(),
             key: None,
         }
     }

@@ -14,10 +14,8 @@
 //! (`elicit-0`, `sample-1`, ...) and kept across rounds.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::{poll_fn, Future};
-use std::pin::pin;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::task::{Poll, Waker};
+use std::task::Waker;
 
 use oxmcp_protocol::jsonrpc::ErrorObject;
 use oxmcp_protocol::mrtr::{InputRequest, InputRequiredResult};
@@ -140,6 +138,48 @@ impl Round {
         })
     }
 
+    /// A first round (no retry), opened by the request's first question: bound to
+    /// `method` and what the request targets, as [`Round::start`] binds a retry.
+    pub(crate) fn fresh(
+        sealer: Sealer,
+        method: &'static str,
+        target: &crate::server::extract::Target,
+        arguments: Option<&RawValue>,
+    ) -> Round {
+        use crate::server::extract::Target;
+        #[derive(Serialize)]
+        struct Salient<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            name: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            arguments: Option<&'a RawValue>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            uri: Option<&'a str>,
+        }
+        let (name, uri) = match target {
+            Target::Tool(name) | Target::Prompt(name) => (Some(name.as_str()), None),
+            Target::Resource { uri, .. } => (None, Some(uri.as_str())),
+        };
+        let params = serde_json::value::to_raw_value(&Salient {
+            name,
+            arguments,
+            uri,
+        })
+        .ok();
+        Round {
+            sealer,
+            method,
+            params,
+            state: Mutex::default(),
+            ended: CancellationToken::new(),
+        }
+    }
+
+    /// Ends the round: questions still waiting get no answer.
+    pub(crate) fn end(&self) {
+        self.ended.cancel();
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -206,12 +246,12 @@ impl Round {
     }
 
     /// Whether questions are open.
-    fn has_open(&self) -> bool {
+    pub(crate) fn has_open(&self) -> bool {
         !self.lock().open.is_empty()
     }
 
     /// Ends the round with its open questions and the sealed state.
-    fn input_required(&self) -> InputRequiredResult {
+    pub(crate) fn input_required(&self) -> InputRequiredResult {
         self.ended.cancel();
         let mut state = self.lock();
         state.ended = true;
@@ -235,7 +275,11 @@ impl Round {
     }
 
     /// Runs a request's handler in this round: its output, or the input it needs first.
-    pub(crate) async fn drive<F: Future>(&self, handler: F) -> Driven<F::Output> {
+    #[cfg(test)]
+    pub(crate) async fn drive<F: std::future::Future>(&self, handler: F) -> Driven<F::Output> {
+        use std::future::poll_fn;
+        use std::pin::pin;
+        use std::task::Poll;
         let mut handler = pin!(handler);
         let driven = poll_fn(|cx| {
             self.lock().waker = Some(cx.waker().clone());

@@ -2,6 +2,7 @@ use std::ops::{Deref, DerefMut};
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use super::{FromRequest, Request};
 use crate::server::error::ToolError;
@@ -39,7 +40,7 @@ where
     S: Sync,
 {
     async fn from_request(call: &Request, _state: &S) -> Result<Self, ToolError> {
-        decode(call.arguments.as_ref().map_or("{}", |raw| raw.get())).map(Args)
+        decode(call.arguments().map_or("{}", RawValue::get)).map(Args)
     }
 
     fn input_schema(generator: &mut SchemaGenerator) -> Option<Schema> {

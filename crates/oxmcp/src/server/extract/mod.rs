@@ -26,8 +26,8 @@ use super::error::ToolError;
 /// raw arguments, and the request's [`Context`].
 #[derive(Debug)]
 pub struct Request {
-    pub(crate) target: Target,
-    pub(crate) arguments: Option<Box<RawValue>>,
+    /// The context holds the target and arguments too, so a question can bind a round of
+    /// a modern request to them without copies.
     pub(crate) context: Context,
 }
 
@@ -51,12 +51,12 @@ pub enum Target {
 impl Request {
     /// What the request targets.
     pub fn target(&self) -> &Target {
-        &self.target
+        self.context.target()
     }
 
     /// The tool or prompt name, or the resource URI.
     pub fn name(&self) -> &str {
-        match &self.target {
+        match self.target() {
             Target::Tool(name) | Target::Prompt(name) => name,
             Target::Resource { uri, .. } => uri,
         }
@@ -64,7 +64,7 @@ impl Request {
 
     /// The arguments as raw JSON (an object), if the client sent any.
     pub fn arguments(&self) -> Option<&RawValue> {
-        self.arguments.as_deref()
+        self.context.arguments()
     }
 
     /// The request's context.

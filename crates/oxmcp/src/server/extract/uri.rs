@@ -29,7 +29,7 @@ pub struct Uri<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Sync> FromRequest<S> for Uri<T> {
     async fn from_request(request: &Request, _state: &S) -> Result<Self, ToolError> {
-        let Target::Resource { variables, .. } = &request.target else {
+        let Target::Resource { variables, .. } = request.target() else {
             return Err(ToolError::internal(
                 "`Uri<T>` only works in resource handlers",
             ));
@@ -49,7 +49,7 @@ pub struct ResourceUri(pub String);
 
 impl<S: Sync> FromRequest<S> for ResourceUri {
     async fn from_request(request: &Request, _state: &S) -> Result<Self, ToolError> {
-        match &request.target {
+        match request.target() {
             Target::Resource { uri, .. } => Ok(ResourceUri(uri.clone())),
             _ => Err(ToolError::internal(
                 "`ResourceUri` only works in resource handlers",
