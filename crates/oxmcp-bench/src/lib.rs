@@ -1,9 +1,11 @@
 //! Benchmarks for oxmcp: a neutral load generator and a no-SDK floor server.
 //!
-//! Nothing in this crate depends on an MCP SDK. The load generator speaks raw
-//! newline-delimited JSON-RPC to any stdio MCP server, so it measures oxmcp and
-//! other SDKs the same way, and [`floor`] is a hand-written minimal server that
-//! serves as the practical speed limit every other server is compared to.
+//! The load generators use no MCP SDK. The stdio one speaks raw newline-delimited
+//! JSON-RPC to any stdio MCP server, so it measures oxmcp and other SDKs the same
+//! way, and [`floor`] is a hand-written minimal server that serves as the practical
+//! speed limit every other server is compared to. `examples/rmcp_echo.rs` is the same
+//! `echo` tool written with rmcp, the official Rust SDK, as a reference peer (rmcp is a
+//! dev-dependency of this crate only); servers that refuse an era are reported `n/a`.
 //!
 //! - [`loadgen::run`] spawns one server, performs the handshake of an [`Era`],
 //!   keeps N `tools/call` requests in flight and returns a [`Report`].
