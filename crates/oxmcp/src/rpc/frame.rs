@@ -248,6 +248,10 @@ pub(crate) fn encode_result_in_place(id: &RequestId, mut result: String) -> Stri
     let RequestId::Number(n) = id else {
         return encode_result(id, &result);
     };
+    // Without room to spare, moving the result would reallocate it and copy it twice.
+    if result.capacity() < result.len() + 64 {
+        return encode_result(id, &result);
+    }
     const OPEN: &str = r#"{"jsonrpc":"2.0","id":"#;
     const RESULT: &str = r#","result":"#;
     let mut digits = itoa::Buffer::new();
@@ -450,5 +454,31 @@ mod tests {
         }
         let v: serde_json::Value = serde_json::from_str(&frames[0]).unwrap();
         assert_eq!(v["id"], "a\"b");
+    }
+
+    #[test]
+    fn a_result_becomes_its_frame_in_place() {
+        let id = RequestId::Number(-42);
+        let mut roomy = String::with_capacity(256);
+        roomy.push_str(r#"{"content":[]}"#);
+        let expected = r#"{"jsonrpc":"2.0","id":-42,"result":{"content":[]}}"#;
+        assert_eq!(encode_result_in_place(&id, roomy), expected);
+        // Without room to spare, and with a string id, the frame is built anew.
+        assert_eq!(
+            encode_result_in_place(&id, r#"{"content":[]}"#.to_owned()),
+            expected
+        );
+        let id = RequestId::String("a\"b".into());
+        assert_eq!(
+            encode_result_in_place(&id, "{}".to_owned()),
+            r#"{"jsonrpc":"2.0","id":"a\"b","result":{}}"#
+        );
+        let id = RequestId::Number(i64::MIN);
+        let mut roomy = String::with_capacity(256);
+        roomy.push_str("{}");
+        assert_eq!(
+            encode_result_in_place(&id, roomy),
+            format!(r#"{{"jsonrpc":"2.0","id":{},"result":{{}}}}"#, i64::MIN)
+        );
     }
 }

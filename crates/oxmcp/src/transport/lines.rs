@@ -107,14 +107,27 @@ pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
     let mut batch: Vec<u8> = Vec::with_capacity(16 * 1024);
     while let Some(frame) = rx.recv().await {
         batch.clear();
-        batch.extend_from_slice(frame.text.as_bytes());
-        batch.push(b'\n');
-        while batch.len() < BATCH_LIMIT {
-            let Ok(frame) = rx.try_recv() else { break };
-            batch.extend_from_slice(frame.text.as_bytes());
-            batch.push(b'\n');
+        let mut next = Some(frame);
+        while let Some(frame) = next.take() {
+            if frame.text.len() >= BATCH_LIMIT {
+                // A large frame is written as it is, after what is batched before it.
+                if !batch.is_empty() {
+                    out.write_all(&batch).await?;
+                    batch.clear();
+                }
+                out.write_all(frame.text.as_bytes()).await?;
+                out.write_all(b"\n").await?;
+            } else {
+                batch.extend_from_slice(frame.text.as_bytes());
+                batch.push(b'\n');
+            }
+            if batch.len() < BATCH_LIMIT {
+                next = rx.try_recv().ok();
+            }
         }
-        out.write_all(&batch).await?;
+        if !batch.is_empty() {
+            out.write_all(&batch).await?;
+        }
         out.flush().await?;
         if batch.capacity() > 4 * BATCH_LIMIT {
             batch = Vec::with_capacity(16 * 1024);
@@ -195,5 +208,39 @@ mod tests {
             frames(b"\xff\xfe\nok\n", 100).await,
             vec!["<not utf-8>", "ok"]
         );
+    }
+
+    /// Frames given back to the reader keep their buffers for later lines, and what the
+    /// reader hands out is never a previous frame's content.
+    #[tokio::test]
+    async fn recycled_buffers_hold_only_the_new_line() {
+        let input: &[u8] = b"a-long-first-line\nb\nccc\n";
+        let mut reader = LineReader::new(tokio::io::BufReader::with_capacity(4, input), 100);
+        let mut got = Vec::new();
+        while let Some(ReadFrame::Frame(frame)) = reader.next_frame().await.unwrap() {
+            got.push(frame.clone());
+            reader.recycle(frame);
+        }
+        assert_eq!(got, vec!["a-long-first-line", "b", "ccc"]);
+    }
+
+    /// Small frames are batched, large ones written as they are, in the order queued.
+    #[tokio::test]
+    async fn writes_small_and_large_frames_in_order() {
+        let (tx, rx) = mpsc::channel(16);
+        let large = "x".repeat(BATCH_LIMIT + 10);
+        for text in ["one", large.as_str(), "two", "three"] {
+            tx.send(OutFrame {
+                text: text.to_owned(),
+                is_response: true,
+            })
+            .await
+            .unwrap();
+        }
+        drop(tx);
+        let mut written = Vec::new();
+        write_lines(rx, &mut written).await.unwrap();
+        let expected = format!("one\n{large}\ntwo\nthree\n");
+        assert_eq!(String::from_utf8(written).unwrap(), expected);
     }
 }
