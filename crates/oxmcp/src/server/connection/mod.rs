@@ -4,21 +4,26 @@
 //! else belongs to the legacy session that `initialize` opened on this connection. Both
 //! kinds may arrive on the same connection.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use oxmcp_protocol::completion::{
-    CompleteRequestParams, CompleteResult, Completion, CompletionReference,
-};
-use oxmcp_protocol::jsonrpc::{ErrorObject, ProgressToken, RequestId};
+use oxmcp_protocol::completion::{CompleteRequestParams, Completion, CompletionReference};
+use oxmcp_protocol::jsonrpc::{ErrorObject, ProgressToken};
 use oxmcp_protocol::lifecycle::InitializeRequestParams;
 use oxmcp_protocol::logging::LoggingLevel;
-use oxmcp_protocol::subscriptions::SubscriptionFilter;
 use oxmcp_protocol::ProtocolVersion;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
+
+mod listen;
+mod params;
+mod reply;
+
+pub(crate) use listen::ListKind;
+use listen::Listener;
+use params::{CallParams, CursorParams, MetaPeek, ParamsPeek, ReadParams, UriParams};
+use reply::{complete_result, drive, encode, encode_with_meta, finish_tool};
 
 use super::context::{ClientRef, Context, ContextParts};
 use super::extract::{decode_params, Request, Target};
@@ -58,40 +63,6 @@ const LEGACY_ONLY: &[&str] = &[
 /// Methods that exist only in the modern revisions.
 const MODERN_ONLY: &[&str] = &["server/discover", "subscriptions/listen"];
 
-/// Which list changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ListKind {
-    Tools,
-    Resources,
-    Prompts,
-}
-
-impl ListKind {
-    fn method(self) -> &'static str {
-        match self {
-            ListKind::Tools => "notifications/tools/list_changed",
-            ListKind::Resources => "notifications/resources/list_changed",
-            ListKind::Prompts => "notifications/prompts/list_changed",
-        }
-    }
-
-    fn wanted_by(self, filter: &SubscriptionFilter) -> bool {
-        let flag = match self {
-            ListKind::Tools => filter.tools_list_changed,
-            ListKind::Resources => filter.resources_list_changed,
-            ListKind::Prompts => filter.prompts_list_changed,
-        };
-        flag == Some(true)
-    }
-}
-
-/// A modern `subscriptions/listen` stream open on this connection.
-struct Listener {
-    id: RequestId,
-    filter: SubscriptionFilter,
-    outbound: Outbound,
-}
-
 pub(crate) struct Connection {
     shared: Arc<Shared>,
     legacy: OnceLock<Arc<LegacySession>>,
@@ -102,89 +73,6 @@ pub(crate) struct Connection {
     listeners: Mutex<Vec<Listener>>,
     /// Fires when the client's input ends: open listen streams close gracefully.
     input_ended: CancellationToken,
-}
-
-/// The reserved `_meta` keys of a request, borrowed from its params.
-#[derive(Deserialize, Default)]
-struct MetaPeek<'a> {
-    #[serde(
-        rename = "io.modelcontextprotocol/protocolVersion",
-        borrow,
-        default,
-        deserialize_with = "crate::rpc::frame::borrow_opt_str"
-    )]
-    protocol_version: Option<Cow<'a, str>>,
-    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
-    client_capabilities: Option<&'a RawValue>,
-    #[serde(rename = "io.modelcontextprotocol/clientInfo", borrow, default)]
-    client_info: Option<&'a RawValue>,
-    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
-    log_level: Option<LoggingLevel>,
-    #[serde(rename = "progressToken", default)]
-    progress_token: Option<ProgressToken>,
-}
-
-#[derive(Deserialize, Default)]
-struct ParamsPeek<'a> {
-    #[serde(rename = "_meta", borrow, default)]
-    meta: Option<MetaPeek<'a>>,
-}
-
-/// The params of `tools/call` and `prompts/get`, read in one pass: the target, its
-/// arguments, the reserved `_meta` keys and the members of a multi round-trip retry.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CallParams<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-    #[serde(rename = "_meta", borrow, default)]
-    meta: Option<MetaPeek<'a>>,
-    #[serde(borrow, default)]
-    input_responses: Option<&'a RawValue>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::rpc::frame::borrow_opt_str"
-    )]
-    request_state: Option<Cow<'a, str>>,
-}
-
-impl<'a> CallParams<'a> {
-    /// The members a multi round-trip retry carries.
-    fn retry(&self) -> super::ask::Retry<'_> {
-        super::ask::Retry {
-            input_responses: self.input_responses,
-            request_state: self.request_state.as_deref(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct UriParams {
-    uri: String,
-}
-
-/// The params of `resources/read`, with the members of a multi round-trip retry.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReadParams<'a> {
-    uri: String,
-    #[serde(borrow, default)]
-    input_responses: Option<&'a RawValue>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "crate::rpc::frame::borrow_opt_str"
-    )]
-    request_state: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Default)]
-struct CursorParams {
-    #[serde(default)]
-    cursor: Option<String>,
 }
 
 /// The era-resolved facts about one request.
@@ -652,210 +540,6 @@ impl Connection {
         }
         Ok("{}".to_owned())
     }
-
-    /// `subscriptions/listen`: acknowledges, then streams matching notifications until the
-    /// client cancels or its input ends (then the stream closes with a result).
-    fn listen(self: &Arc<Self>, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
-        #[derive(Deserialize)]
-        struct ListenParams {
-            notifications: SubscriptionFilter,
-        }
-        let listen: ListenParams = match decode_params(params.map_or("{}", RawValue::get)) {
-            Ok(listen) => listen,
-            Err(e) => return Dispatch::Now(Err(e)),
-        };
-        let filter = listen.notifications;
-        let id = cx.id.clone();
-        let connection = self.clone();
-        let outbound = cx.outbound.clone();
-        Dispatch::Later(Box::pin(async move {
-            let ack = serde_json::json!({
-                "_meta": { oxmcp_protocol::meta::SUBSCRIPTION_ID: &id },
-                "notifications": &filter,
-            });
-            let frame = crate::rpc::frame::encode_notification(
-                "notifications/subscriptions/acknowledged",
-                Some(&ack.to_string()),
-            );
-            outbound
-                .send(frame)
-                .await
-                .map_err(|_| ErrorObject::internal("connection closed"))?;
-            connection
-                .listeners
-                .lock()
-                .expect("listeners lock")
-                .push(Listener {
-                    id: id.clone(),
-                    filter,
-                    outbound,
-                });
-            // Unregisters however the stream ends (cancelled: this future is dropped).
-            let _guard = ListenerGuard {
-                connection: &connection,
-                id: &id,
-            };
-            connection.input_ended.cancelled().await;
-            let mut meta = connection.shared.config().server_info_meta.clone();
-            meta.insert(
-                oxmcp_protocol::meta::SUBSCRIPTION_ID.to_owned(),
-                serde_json::to_value(&id).unwrap_or_default(),
-            );
-            encode(&serde_json::json!({ "resultType": "complete", "_meta": meta }))
-        }))
-    }
-
-    /// Tells this connection's client that a list changed.
-    pub(crate) fn notify_list_changed(&self, kind: ListKind) {
-        if let (Some(session), Some(out)) = (self.session(), self.default_out.get()) {
-            if session.is_initialized() {
-                out.send_detached(crate::rpc::frame::encode_notification(kind.method(), None));
-            }
-        }
-        for listener in self.listeners.lock().expect("listeners lock").iter() {
-            if kind.wanted_by(&listener.filter) {
-                let params = serde_json::json!({ "_meta": { oxmcp_protocol::meta::SUBSCRIPTION_ID: &listener.id } });
-                listener
-                    .outbound
-                    .send_detached(crate::rpc::frame::encode_notification(
-                        kind.method(),
-                        Some(&params.to_string()),
-                    ));
-            }
-        }
-    }
-
-    /// Tells this connection's client that a resource it subscribed to changed.
-    pub(crate) fn notify_resource_updated(&self, uri: &str) {
-        let method = "notifications/resources/updated";
-        if self
-            .subscribed
-            .lock()
-            .expect("subscriptions lock")
-            .contains(uri)
-        {
-            if let Some(out) = self.default_out.get() {
-                let params = serde_json::json!({ "uri": uri });
-                out.send_detached(crate::rpc::frame::encode_notification(
-                    method,
-                    Some(&params.to_string()),
-                ));
-            }
-        }
-        for listener in self.listeners.lock().expect("listeners lock").iter() {
-            if listener
-                .filter
-                .resource_subscriptions
-                .iter()
-                .flatten()
-                .any(|u| u == uri)
-            {
-                let params = serde_json::json!({
-                    "_meta": { oxmcp_protocol::meta::SUBSCRIPTION_ID: &listener.id },
-                    "uri": uri,
-                });
-                listener
-                    .outbound
-                    .send_detached(crate::rpc::frame::encode_notification(
-                        method,
-                        Some(&params.to_string()),
-                    ));
-            }
-        }
-    }
-}
-
-struct ListenerGuard<'a> {
-    connection: &'a Connection,
-    id: &'a RequestId,
-}
-
-impl Drop for ListenerGuard<'_> {
-    fn drop(&mut self) {
-        self.connection
-            .listeners
-            .lock()
-            .expect("listeners lock")
-            .retain(|l| &l.id != self.id);
-    }
-}
-
-fn complete_result(completion: Completion, modern: bool) -> CompleteResult {
-    let mut result = CompleteResult::new(completion);
-    if modern {
-        result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
-    }
-    result
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> Reply {
-    // Room for a small result and the frame around it, so neither grows the buffer.
-    let mut out = Vec::with_capacity(256);
-    serde_json::to_writer(&mut out, value)
-        .map_err(|e| ErrorObject::internal(format!("could not serialize the result: {e}")))?;
-    String::from_utf8(out)
-        .map_err(|_| ErrorObject::internal("a result serialized to invalid UTF-8"))
-}
-
-/// Runs a modern request's handler: its output, or the questions it left open (then the
-/// handler is dropped and the round ends with an `InputRequiredResult`).
-async fn drive<F: std::future::Future>(
-    context: &Context,
-    handler: F,
-) -> super::ask::Driven<F::Output> {
-    let mut handler = std::pin::pin!(handler);
-    let driven = std::future::poll_fn(|cx| {
-        context.driver().register(cx.waker());
-        match handler.as_mut().poll(cx) {
-            std::task::Poll::Ready(output) => {
-                std::task::Poll::Ready(super::ask::Driven::Done(output))
-            }
-            std::task::Poll::Pending => match context.round() {
-                Some(round) if round.has_open() => std::task::Poll::Ready(
-                    super::ask::Driven::InputRequired(round.input_required()),
-                ),
-                _ => std::task::Poll::Pending,
-            },
-        }
-    })
-    .await;
-    if let Some(round) = context.round() {
-        round.end();
-    }
-    driven
-}
-
-/// Serializes a modern result whose own `_meta` is unset, with the server's `_meta`
-/// (serialized once, when the server starts) as its `_meta`.
-fn encode_with_meta<T: serde::Serialize>(value: &T, shared: &Shared) -> Reply {
-    let meta = &shared.config().server_info_meta_json;
-    let mut out = encode(value)?;
-    // A result is an object: open it again at its closing brace.
-    if out.ends_with('}') {
-        out.pop();
-        if out.len() > 1 {
-            out.push(',');
-        }
-        out.push_str(r#""_meta":"#);
-        out.push_str(meta);
-        out.push('}');
-    }
-    Ok(out)
-}
-
-fn finish_tool(
-    shared: &Shared,
-    outcome: Result<oxmcp_protocol::tools::CallToolResult, ErrorObject>,
-    version: ProtocolVersion,
-) -> Reply {
-    let mut result = outcome?;
-    if version.is_modern() {
-        result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
-        if result.meta.is_none() {
-            return encode_with_meta(&result, shared);
-        }
-    }
-    encode(&result)
 }
 
 /// The per-connection handler the engine drives.
