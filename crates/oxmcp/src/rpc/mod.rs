@@ -14,7 +14,7 @@ mod request;
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
@@ -50,43 +50,28 @@ pub(crate) enum Dispatch {
 }
 
 /// The cancellation of one incoming request, made on first use: most requests are
-/// answered before anything asks for it, and then cost no token at all.
-#[derive(Clone)]
+/// answered before anything asks for it, and then cost no token at all (a child token
+/// locks the connection's token twice, to link and to unlink).
+#[derive(Clone, Default)]
 pub(crate) struct RequestCancel {
-    inner: Arc<CancelInner>,
-}
-
-struct CancelInner {
-    /// Fires when the connection closes.
-    connection: CancellationToken,
-    token: std::sync::OnceLock<CancellationToken>,
+    token: Arc<std::sync::OnceLock<CancellationToken>>,
 }
 
 impl RequestCancel {
-    fn new(connection: &CancellationToken) -> Self {
-        RequestCancel {
-            inner: Arc::new(CancelInner {
-                connection: connection.clone(),
-                token: std::sync::OnceLock::new(),
-            }),
-        }
-    }
-
-    /// The request's token: fires when the peer cancels the request or the connection
+    /// The request's token, a child of `connection` (the token that fires when the
+    /// connection closes): fires when the peer cancels the request or the connection
     /// closes.
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
-    pub(crate) fn token(&self) -> &CancellationToken {
-        self.inner
-            .token
-            .get_or_init(|| self.inner.connection.child_token())
+    pub(crate) fn token(&self, connection: &CancellationToken) -> &CancellationToken {
+        self.token.get_or_init(|| connection.child_token())
     }
 
     /// Whether the request has been cancelled (without making its token).
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
-    pub(crate) fn is_cancelled(&self) -> bool {
-        match self.inner.token.get() {
+    pub(crate) fn is_cancelled(&self, connection: &CancellationToken) -> bool {
+        match self.token.get() {
             Some(token) => token.is_cancelled(),
-            None => self.inner.connection.is_cancelled(),
+            None => connection.is_cancelled(),
         }
     }
 }
@@ -156,13 +141,18 @@ struct PeerInner {
     next_id: AtomicI64,
     /// Requests we sent, waiting for their response.
     pending: Mutex<HashMap<RequestId, Waiter>>,
-    /// Requests we received and are handling.
+    /// Requests we received and are handling in tasks of their own.
     in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    /// How many entries `in_flight` has: most requests are answered without a task, and
+    /// then the reader need not lock the map to look for a duplicate id.
+    in_flight_count: AtomicUsize,
     /// Progress callbacks of requests we sent, by progress token.
     progress: Mutex<HashMap<RequestId, request::ProgressEntry>>,
     limit: Arc<Semaphore>,
     tasks: TaskTracker,
     closed: CancellationToken,
+    /// Set with `closed`: checking a token takes its lock, this is one load.
+    is_closed: AtomicBool,
 }
 
 impl Peer {
@@ -172,10 +162,12 @@ impl Peer {
                 next_id: AtomicI64::new(1),
                 pending: Mutex::default(),
                 in_flight: Mutex::default(),
+                in_flight_count: AtomicUsize::new(0),
                 progress: Mutex::default(),
                 limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
                 tasks: TaskTracker::new(),
                 closed: CancellationToken::new(),
+                is_closed: AtomicBool::new(false),
             }),
         }
     }
@@ -189,6 +181,11 @@ impl Peer {
     /// Fires when the connection has closed.
     pub(crate) fn closed(&self) -> &CancellationToken {
         &self.inner.closed
+    }
+
+    /// Whether [`Peer::close`] has been called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.is_closed.load(Ordering::Acquire)
     }
 
     /// Handles one incoming frame; waits while too many requests are in flight.
@@ -252,21 +249,30 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
     ) -> Option<(RequestId, Reply)> {
-        let duplicate = {
-            let in_flight = self.inner.in_flight.lock().expect("in-flight lock");
-            !in_flight.is_empty() && in_flight.contains_key(&id)
-        };
+        let duplicate = self.inner.in_flight_count.load(Ordering::Acquire) > 0
+            && self
+                .inner
+                .in_flight
+                .lock()
+                .expect("in-flight lock")
+                .contains_key(&id);
         if duplicate {
             let error = ErrorObject::invalid_request(format!(
                 "request id {id} is already in use by a request still in flight"
             ));
             return Some((id, Err(error)));
         }
-        // Backpressure: with the bound reached, the reader waits here and reads no more.
-        let Ok(permit) = self.inner.limit.clone().acquire_owned().await else {
-            return None;
-        };
-        let cancel = RequestCancel::new(&self.inner.closed);
+        // Backpressure: with the bound reached, the reader waits here and reads no more. A
+        // request answered in its first step never holds a permit (it is over before the
+        // reader reads on); one that waits takes a permit before it gets its task.
+        let mut permit = None;
+        if self.inner.limit.available_permits() == 0 {
+            match self.inner.limit.clone().acquire_owned().await {
+                Ok(taken) => permit = Some(taken),
+                Err(_) => return None,
+            }
+        }
+        let cancel = RequestCancel::default();
         let cx = RequestCx {
             id: id.clone(),
             outbound: outbound.clone(),
@@ -283,12 +289,25 @@ impl Peer {
         if let Poll::Ready(reply) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
             return Some((id, reply));
         }
-        let cancel = cancel.token().clone();
-        self.inner
-            .in_flight
-            .lock()
-            .expect("in-flight lock")
-            .insert(id.clone(), cancel.clone());
+        let permit = match permit {
+            Some(permit) => permit,
+            None => match self.inner.limit.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                // Another thread took the last permit meanwhile: wait like any request.
+                Err(_) => match self.inner.limit.clone().acquire_owned().await {
+                    Ok(permit) => permit,
+                    Err(_) => return None,
+                },
+            },
+        };
+        let cancel = cancel.token(&self.inner.closed).clone();
+        {
+            let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
+            in_flight.insert(id.clone(), cancel.clone());
+            self.inner
+                .in_flight_count
+                .store(in_flight.len(), Ordering::Release);
+        }
         let peer = self.clone();
         let outbound = outbound.clone();
         self.inner.tasks.spawn(async move {
@@ -298,11 +317,13 @@ impl Peer {
                 reply = future => Some(reply),
             };
             // Forget the id before answering, so the peer may reuse it at once.
-            peer.inner
-                .in_flight
-                .lock()
-                .expect("in-flight lock")
-                .remove(&id);
+            {
+                let mut in_flight = peer.inner.in_flight.lock().expect("in-flight lock");
+                in_flight.remove(&id);
+                peer.inner
+                    .in_flight_count
+                    .store(in_flight.len(), Ordering::Release);
+            }
             if let Some(reply) = reply {
                 let _ = outbound.send_response(encode_reply(&id, reply)).await;
             }
@@ -444,6 +465,7 @@ impl Peer {
 
     /// Marks the connection closed: pending requests fail, handlers are cancelled.
     pub(crate) fn close(&self) {
+        self.inner.is_closed.store(true, Ordering::Release);
         self.inner.closed.cancel();
         self.inner.pending.lock().expect("pending lock").clear();
         self.inner.progress.lock().expect("progress lock").clear();

@@ -170,12 +170,12 @@ impl Context {
     /// Fires when the client cancels the request (or the connection closes). A handler
     /// that stops early needs no response: none is sent for a cancelled request.
     pub fn cancellation(&self) -> &CancellationToken {
-        self.inner.cancel.token()
+        self.inner.cancel.token(self.inner.peer.closed())
     }
 
     /// Whether the request has been cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancel.is_cancelled()
+        self.inner.cancel.is_cancelled(self.inner.peer.closed())
     }
 
     /// Asks the transport to close the stream this request's messages travel on before the

@@ -129,6 +129,16 @@ impl<E: Clone> Registry<E> {
         self.current.read().expect("registry lock").clone()
     }
 
+    /// A copy of the entry registered under `key` in the current catalog (without taking
+    /// a snapshot).
+    pub(crate) fn get(&self, key: &str) -> Option<E> {
+        self.current
+            .read()
+            .expect("registry lock")
+            .get(key)
+            .cloned()
+    }
+
     /// Adds or replaces an item; returns whether it replaced one.
     pub(crate) fn insert<D: Serialize>(&self, key: String, def: &D, entry: E) -> bool {
         let json = serde_json::to_string(def).expect("protocol types always serialize");

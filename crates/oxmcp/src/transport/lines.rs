@@ -96,6 +96,9 @@ fn memchr(haystack: &[u8]) -> Option<usize> {
 /// How many bytes of queued frames one write carries at most (more are written next).
 const BATCH_LIMIT: usize = 64 * 1024;
 
+/// How many queued frames the writer takes from its queue at once.
+const RECV_MANY: usize = 256;
+
 /// Writes each frame as one line. Frames queued together are written together and flushed
 /// once, so a burst of responses costs one write.
 pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
@@ -103,12 +106,13 @@ pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
     writer: W,
 ) -> std::io::Result<()> {
     let mut out = writer;
-    // Frames waiting together are copied into one buffer and written with one call.
+    // Frames waiting together are taken from the queue at once, copied into one buffer
+    // and written with one call.
+    let mut frames: Vec<OutFrame> = Vec::with_capacity(RECV_MANY);
     let mut batch: Vec<u8> = Vec::with_capacity(16 * 1024);
-    while let Some(frame) = rx.recv().await {
+    while rx.recv_many(&mut frames, RECV_MANY).await > 0 {
         batch.clear();
-        let mut next = Some(frame);
-        while let Some(frame) = next.take() {
+        for frame in frames.drain(..) {
             if frame.text.len() >= BATCH_LIMIT {
                 // A large frame is written as it is, after what is batched before it.
                 if !batch.is_empty() {
@@ -120,9 +124,10 @@ pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
             } else {
                 batch.extend_from_slice(frame.text.as_bytes());
                 batch.push(b'\n');
-            }
-            if batch.len() < BATCH_LIMIT {
-                next = rx.try_recv().ok();
+                if batch.len() >= BATCH_LIMIT {
+                    out.write_all(&batch).await?;
+                    batch.clear();
+                }
             }
         }
         if !batch.is_empty() {

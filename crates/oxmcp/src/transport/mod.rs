@@ -58,10 +58,9 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
     handler.attach(&outbound);
     // One wait for the close, registered once: frames that are ready are taken first,
     // and a close is noticed before each frame and whenever the input is idle.
-    let token = peer.closed().clone();
-    let mut closed = std::pin::pin!(token.clone().cancelled_owned());
+    let mut closed = std::pin::pin!(peer.closed().clone().cancelled_owned());
     let result = loop {
-        if token.is_cancelled() {
+        if peer.is_closed() {
             break Ok(());
         }
         let frame = tokio::select! {

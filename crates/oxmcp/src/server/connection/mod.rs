@@ -330,7 +330,7 @@ impl Connection {
         params: Option<&RawValue>,
         cx: RequestCx,
     ) -> Dispatch {
-        let Some(tool) = self.shared.tools.snapshot().get(&call.name).cloned() else {
+        let Some(tool) = self.shared.tools.get(&call.name) else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown tool: {}",
                 call.name
@@ -380,7 +380,7 @@ impl Connection {
         params: Option<&RawValue>,
         cx: RequestCx,
     ) -> Dispatch {
-        let Some(prompt) = self.shared.prompts.snapshot().get(&get.name).cloned() else {
+        let Some(prompt) = self.shared.prompts.get(&get.name) else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown prompt: {}",
                 get.name
