@@ -28,6 +28,8 @@ impl ClientHandler {
 }
 
 impl Handler for ClientHandler {
+    type Eager<'a> = serde::de::IgnoredAny;
+
     fn on_request(&self, method: &str, params: Option<&RawValue>, _cx: RequestCx) -> Dispatch {
         if method == oxmcp_protocol::method::PING {
             return Dispatch::Now(Ok("{}".to_owned()));

@@ -10,13 +10,14 @@ use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId, JSONRPC_VERSION};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// One decoded JSON-RPC message, borrowing from its frame.
+/// One decoded JSON-RPC message, borrowing from its frame. `E` is what the params of the
+/// requests a handler reads eagerly decode into (see [`decode`]).
 #[derive(Debug)]
-pub(crate) enum Message<'a> {
+pub(crate) enum Message<'a, E = serde::de::IgnoredAny> {
     Request {
         id: RequestId,
         method: Cow<'a, str>,
-        params: Option<&'a RawValue>,
+        params: Params<'a, E>,
     },
     Notification {
         method: Cow<'a, str>,
@@ -32,6 +33,15 @@ pub(crate) enum Message<'a> {
     },
 }
 
+/// A request's params.
+#[derive(Debug)]
+pub(crate) enum Params<'a, E> {
+    /// As sent (`None` when absent), not read yet.
+    Raw(Option<&'a RawValue>),
+    /// Read in the envelope's own pass, for a method the handler reads eagerly.
+    Eager(E),
+}
+
 /// Why a frame is not a valid message; carries what the error response needs.
 #[derive(Debug)]
 pub(crate) struct Invalid {
@@ -41,25 +51,156 @@ pub(crate) struct Invalid {
 }
 
 /// What a frame held: one message, a batch, or garbage.
-pub(crate) enum Decoded<'a> {
-    Single(Result<Message<'a>, Invalid>),
-    Batch(Vec<Result<Message<'a>, Invalid>>),
+pub(crate) enum Decoded<'a, E = serde::de::IgnoredAny> {
+    Single(Result<Message<'a, E>, Invalid>),
+    Batch(Vec<Result<Message<'a, E>, Invalid>>),
 }
 
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(default, borrow, deserialize_with = "borrow_opt_str")]
+/// Which methods have their params read in the envelope's pass.
+pub(crate) type Eager<'f> = &'f (dyn Fn(&str) -> bool + Sync);
+
+/// Reads no params eagerly.
+pub(crate) fn never_eager(_: &str) -> bool {
+    false
+}
+
+/// The members of a message. A present `null` is kept (`Some("null")`), not folded into
+/// `None`.
+struct Envelope<'a, E> {
     jsonrpc: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "present")]
     id: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "borrow_opt_str")]
     method: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    params: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
+    params: Option<Params<'a, E>>,
     result: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
     error: Option<&'a RawValue>,
+}
+
+/// Decodes an [`Envelope`]; the `params` of a request whose `id` and `method` come first
+/// (as clients write them) are read as `E` in the same pass when `eager` names the method,
+/// with no raw scan first.
+struct EnvelopeSeed<'f, E> {
+    eager: Eager<'f>,
+    /// Set when params were read eagerly.
+    tried: &'f std::cell::Cell<bool>,
+    marker: std::marker::PhantomData<fn() -> E>,
+}
+
+/// The members an envelope knows; others are ignored.
+enum Member {
+    Jsonrpc,
+    Id,
+    Method,
+    Params,
+    Result,
+    Error,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Member {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl serde::de::Visitor<'_> for Names {
+            type Value = Member;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Member, E> {
+                Ok(match name {
+                    "jsonrpc" => Member::Jsonrpc,
+                    "id" => Member::Id,
+                    "method" => Member::Method,
+                    "params" => Member::Params,
+                    "result" => Member::Result,
+                    "error" => Member::Error,
+                    _ => Member::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(Names)
+    }
+}
+
+impl<'de, E: Deserialize<'de>> serde::de::DeserializeSeed<'de> for EnvelopeSeed<'_, E> {
+    type Value = Envelope<'de, E>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, E: Deserialize<'de>> serde::de::Visitor<'de> for EnvelopeSeed<'_, E> {
+    type Value = Envelope<'de, E>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON-RPC message object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        #[derive(Deserialize)]
+        struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+        fn once<T, Er: serde::de::Error>(slot: &Option<T>, name: &'static str) -> Result<(), Er> {
+            match slot {
+                Some(_) => Err(Er::duplicate_field(name)),
+                None => Ok(()),
+            }
+        }
+        let mut env = Envelope {
+            jsonrpc: None,
+            id: None,
+            method: None,
+            params: None,
+            result: None,
+            error: None,
+        };
+        // `jsonrpc` and `method` may be `null` (then absent); a second one is still a
+        // duplicate.
+        let (mut seen_jsonrpc, mut seen_method) = (false, false);
+        while let Some(member) = map.next_key::<Member>()? {
+            match member {
+                Member::Jsonrpc => {
+                    if std::mem::replace(&mut seen_jsonrpc, true) {
+                        return Err(A::Error::duplicate_field("jsonrpc"));
+                    }
+                    env.jsonrpc = map.next_value::<Option<Text<'de>>>()?.map(|t| t.0);
+                }
+                Member::Id => {
+                    once(&env.id, "id")?;
+                    env.id = Some(map.next_value()?);
+                }
+                Member::Method => {
+                    if std::mem::replace(&mut seen_method, true) {
+                        return Err(A::Error::duplicate_field("method"));
+                    }
+                    env.method = map.next_value::<Option<Text<'de>>>()?.map(|t| t.0);
+                }
+                Member::Params => {
+                    once(&env.params, "params")?;
+                    // Only a request's params (an id came first) are read eagerly.
+                    let eager =
+                        env.id.is_some() && env.method.as_deref().is_some_and(|m| (self.eager)(m));
+                    env.params = Some(if eager {
+                        self.tried.set(true);
+                        Params::Eager(map.next_value()?)
+                    } else {
+                        Params::Raw(Some(map.next_value()?))
+                    });
+                }
+                Member::Result => {
+                    once(&env.result, "result")?;
+                    env.result = Some(map.next_value()?);
+                }
+                Member::Error => {
+                    once(&env.error, "error")?;
+                    env.error = Some(map.next_value()?);
+                }
+                Member::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(env)
+    }
 }
 
 /// An optional string that borrows from the input when it has no escapes.
@@ -75,13 +216,19 @@ pub(crate) fn borrow_opt_str<'de, D: serde::Deserializer<'de>>(
     Ok(Option::<Borrowed<'de>>::deserialize(d)?.map(|b| b.0))
 }
 
-/// Keeps a present `null` as `Some("null")` instead of folding it into `None`.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+/// Decodes one frame (one line on stdio, one POST body on HTTP), reading no params.
+#[cfg(test)]
+pub(crate) fn decode(frame: &str) -> Decoded<'_> {
+    decode_with(frame, &never_eager)
 }
 
-/// Decodes one frame (one line on stdio, one POST body on HTTP).
-pub(crate) fn decode(frame: &str) -> Decoded<'_> {
+/// Decodes one frame; the params of requests whose method `eager` names are read as `E`
+/// in the same pass. Params that do not read as `E` are left raw (the frame is decoded
+/// again without reading them), so the handler reports their fault in its own words.
+pub(crate) fn decode_with<'a, E: Deserialize<'a>>(
+    frame: &'a str,
+    eager: Eager<'_>,
+) -> Decoded<'a, E> {
     let trimmed = frame.trim_start();
     if trimmed.starts_with('[') {
         return match serde_json::from_str::<Vec<&RawValue>>(frame) {
@@ -89,13 +236,16 @@ pub(crate) fn decode(frame: &str) -> Decoded<'_> {
                 id: None,
                 error: ErrorObject::invalid_request("empty batch"),
             })),
-            Ok(items) => {
-                Decoded::Batch(items.into_iter().map(|raw| decode_one(raw.get())).collect())
-            }
+            Ok(items) => Decoded::Batch(
+                items
+                    .into_iter()
+                    .map(|raw| decode_one(raw.get(), eager))
+                    .collect(),
+            ),
             Err(e) => Decoded::Single(Err(parse_failure(&e))),
         };
     }
-    Decoded::Single(decode_one(frame))
+    Decoded::Single(decode_one(frame, eager))
 }
 
 fn parse_failure(e: &serde_json::Error) -> Invalid {
@@ -120,10 +270,36 @@ pub(crate) fn strip_position(e: &serde_json::Error) -> String {
     }
 }
 
-fn decode_one(frame: &str) -> Result<Message<'_>, Invalid> {
-    let env: Envelope<'_> = match serde_json::from_str(frame) {
+/// Reads the envelope of `frame`; on failure, also says whether params were read eagerly.
+fn envelope<'a, E: Deserialize<'a>>(
+    frame: &'a str,
+    eager: Eager<'_>,
+) -> Result<Envelope<'a, E>, (serde_json::Error, bool)> {
+    use serde::de::DeserializeSeed as _;
+    let tried = std::cell::Cell::new(false);
+    let mut de = serde_json::Deserializer::from_str(frame);
+    let seed = EnvelopeSeed {
+        eager,
+        tried: &tried,
+        marker: std::marker::PhantomData,
+    };
+    seed.deserialize(&mut de)
+        .and_then(|env| de.end().map(|()| env))
+        .map_err(|e| (e, tried.get()))
+}
+
+fn decode_one<'a, E: Deserialize<'a>>(
+    frame: &'a str,
+    eager: Eager<'_>,
+) -> Result<Message<'a, E>, Invalid> {
+    let decoded = match envelope(frame, eager) {
+        // Eagerly read params that do not fit are left raw, for the handler to fault.
+        Err((_, true)) => envelope(frame, &never_eager),
+        other => other,
+    };
+    let env: Envelope<'a, E> = match decoded {
         Ok(env) => env,
-        Err(e) => {
+        Err((e, _)) => {
             // Valid JSON of the wrong shape (a number, a string, ...) is an invalid request.
             let mut invalid = parse_failure(&e);
             if invalid.error.code == oxmcp_protocol::jsonrpc::error_code::PARSE_ERROR
@@ -164,21 +340,26 @@ fn decode_one(frame: &str) -> Result<Message<'_>, Invalid> {
         Some(other) => return Err(invalid(format!("jsonrpc must be \"2.0\", got {other:?}"))),
         None => return Err(invalid("missing member \"jsonrpc\": \"2.0\"".to_owned())),
     }
-    if let Some(params) = env.params {
-        let first = params.get().as_bytes().first().copied();
-        if first != Some(b'{') && first != Some(b'[') {
-            return Err(invalid("params must be an object".to_owned()));
+    let params = match env.params {
+        None => Params::Raw(None),
+        Some(Params::Raw(Some(raw))) => {
+            let first = raw.get().as_bytes().first().copied();
+            if first != Some(b'{') && first != Some(b'[') {
+                return Err(invalid("params must be an object".to_owned()));
+            }
+            Params::Raw(Some(raw))
         }
-    }
+        Some(params) => params,
+    };
     match (env.method, id, env.result, env.error) {
-        (Some(method), Some(id), None, None) => Ok(Message::Request {
-            id,
-            method,
-            params: env.params,
-        }),
+        (Some(method), Some(id), None, None) => Ok(Message::Request { id, method, params }),
         (Some(method), None, None, None) => Ok(Message::Notification {
             method,
-            params: env.params,
+            params: match params {
+                Params::Raw(raw) => raw,
+                // Only a request's params are read eagerly (never reached).
+                Params::Eager(_) => return decode_one(frame, &never_eager),
+            },
         }),
         (None, Some(id), Some(result), None) => Ok(Message::Result { id, result }),
         (None, id, None, Some(error)) => match serde_json::from_str::<ErrorObject>(error.get()) {
@@ -234,12 +415,21 @@ fn push_json_string(out: &mut String, s: &str) {
 /// `{"jsonrpc":"2.0","id":ID,"result":RESULT}` from an already serialized result.
 pub(crate) fn encode_result(id: &RequestId, result: &str) -> String {
     let mut out = String::with_capacity(result.len() + 48);
+    push_result(&mut out, id, result);
+    out
+}
+
+/// Appends [`encode_result`]'s frame to `out`.
+pub(crate) fn push_result(out: &mut String, id: &RequestId, result: &str) {
+    out.reserve(result.len() + 48);
     out.push_str(r#"{"jsonrpc":"2.0","id":"#);
-    push_id(&mut out, id);
+    match id {
+        RequestId::Number(n) => out.push_str(itoa::Buffer::new().format(*n)),
+        RequestId::String(_) => push_id(out, id),
+    }
     out.push_str(r#","result":"#);
     out.push_str(result);
     out.push('}');
-    out
 }
 
 /// [`encode_result`], turning the result's own buffer into the frame: with a numeric id
@@ -338,6 +528,113 @@ mod tests {
 
     fn code(frame: &str) -> i64 {
         single(frame).expect_err("should be invalid").error.code
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Named {
+        name: String,
+    }
+
+    fn eager_call(method: &str) -> bool {
+        method == "call"
+    }
+
+    fn eager(frame: &str) -> Result<Message<'_, Named>, Invalid> {
+        match decode_with::<Named>(frame, &eager_call) {
+            Decoded::Single(m) => m,
+            Decoded::Batch(_) => panic!("unexpected batch"),
+        }
+    }
+
+    /// Params of a request whose method is read eagerly come decoded; those that do not
+    /// fit, those of other methods and those before the method or id come raw.
+    #[test]
+    fn eager_params_are_read_with_the_message() {
+        match eager(r#"{"jsonrpc":"2.0","id":1,"method":"call","params":{"name":"x","more":[1]}}"#)
+        {
+            Ok(Message::Request {
+                params: Params::Eager(Named { name }),
+                ..
+            }) => assert_eq!(name, "x"),
+            other => panic!("{other:?}"),
+        }
+        for (frame, raw) in [
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"call","params":{"name":5}}"#,
+                Some(r#"{"name":5}"#),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"call","params":[]}"#,
+                Some("[]"),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","id":1,"method":"other","params":{"name":"x"}}"#,
+                Some(r#"{"name":"x"}"#),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","params":{"name":"x"},"id":1,"method":"call"}"#,
+                Some(r#"{"name":"x"}"#),
+            ),
+            (
+                r#"{"jsonrpc":"2.0","method":"call","params":{"name":"x"},"id":1}"#,
+                Some(r#"{"name":"x"}"#),
+            ),
+            (r#"{"jsonrpc":"2.0","id":1,"method":"call"}"#, None),
+        ] {
+            match eager(frame) {
+                Ok(Message::Request {
+                    params: Params::Raw(params),
+                    ..
+                }) => assert_eq!(params.map(RawValue::get), raw, "{frame}"),
+                other => panic!("{frame}: {other:?}"),
+            }
+        }
+        // A notification's params are never read eagerly.
+        assert!(matches!(
+            eager(r#"{"jsonrpc":"2.0","method":"call","params":{"name":"x"}}"#),
+            Ok(Message::Notification {
+                params: Some(_),
+                ..
+            })
+        ));
+        // Faults are the same as without eager reading.
+        for frame in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"call","params":null}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"call","params":{"name":"x"},"params":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"call","params":{"name":"x"}"#,
+            r#"{"jsonrpc":"1.0","id":1,"method":"call","params":{"name":"x"}}"#,
+        ] {
+            let plain = single(frame).expect_err(frame);
+            let read = eager(frame).expect_err(frame);
+            assert_eq!(plain.error.code, read.error.code, "{frame}");
+            assert_eq!(plain.error.message, read.error.message, "{frame}");
+            assert_eq!(plain.id, read.id, "{frame}");
+        }
+    }
+
+    /// A member given twice is refused, as serde refuses it, even when the first was null.
+    #[test]
+    fn duplicate_members_are_refused() {
+        for frame in [
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#,
+            r#"{"jsonrpc":null,"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":null,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{},"result":{}}"#,
+        ] {
+            let invalid = single(frame).expect_err(frame);
+            assert_eq!(invalid.error.code, INVALID_REQUEST, "{frame}");
+            assert!(
+                invalid.error.message.contains("duplicate field"),
+                "{frame}: {}",
+                invalid.error.message
+            );
+        }
+        assert_eq!(code("5"), INVALID_REQUEST);
+        assert!(single("5")
+            .unwrap_err()
+            .error
+            .message
+            .contains("JSON-RPC message object"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use tokio::sync::{oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub(crate) use frame::{Decoded, Message};
+pub(crate) use frame::{Decoded, Message, Params};
 pub(crate) use outbound::{OutFrame, Outbound};
 #[cfg(feature = "client")]
 pub(crate) use request::RequestOptions;
@@ -88,10 +88,28 @@ pub(crate) struct RequestCx {
 
 /// The side of a connection that answers what the other side sends.
 pub(crate) trait Handler: Send + Sync + 'static {
+    /// What the params of the methods [`Handler::eager`] names are read into, in the same
+    /// pass as the message around them.
+    type Eager<'a>: serde::Deserialize<'a> + Send;
+
+    /// Whether the params of `method` are read as [`Handler::Eager`] (they then come to
+    /// [`Handler::on_eager_request`]). Params that do not read so come raw, to
+    /// [`Handler::on_request`].
+    fn eager(method: &str) -> bool {
+        let _ = method;
+        false
+    }
+
     /// Called on the reader, in arrival order, for every request. Quick work (routing,
     /// decoding params, session bookkeeping) happens here; anything that may wait goes in
     /// the returned future.
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch;
+
+    /// [`Handler::on_request`] for a request whose params were read eagerly.
+    fn on_eager_request(&self, method: &str, params: Self::Eager<'_>, cx: RequestCx) -> Dispatch {
+        let _ = (params, cx);
+        Dispatch::Now(Err(ErrorObject::method_not_found(method)))
+    }
 
     /// Called on the reader for every notification the engine does not consume itself.
     fn on_notification(&self, method: &str, params: Option<&RawValue>, cx: NotificationCx<'_>);
@@ -143,8 +161,8 @@ struct PeerInner {
     pending: Mutex<HashMap<RequestId, Waiter>>,
     /// Requests we received and are handling in tasks of their own.
     in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
-    /// How many entries `in_flight` has: most requests are answered without a task, and
-    /// then the reader need not lock the map to look for a duplicate id.
+    /// How many entries `in_flight` has: while it is empty, the reader need not lock the
+    /// map to look for a duplicate id.
     in_flight_count: AtomicUsize,
     /// Progress callbacks of requests we sent, by progress token.
     progress: Mutex<HashMap<RequestId, request::ProgressEntry>>,
@@ -183,6 +201,15 @@ impl Peer {
         &self.inner.closed
     }
 
+    /// Forgets the incoming request `id`, handled in a task of its own.
+    fn forget_request(&self, id: &RequestId) {
+        let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
+        in_flight.remove(id);
+        self.inner
+            .in_flight_count
+            .store(in_flight.len(), Ordering::Release);
+    }
+
     /// Whether [`Peer::close`] has been called.
     pub(crate) fn is_closed(&self) -> bool {
         self.inner.is_closed.load(Ordering::Acquire)
@@ -195,8 +222,25 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
     ) {
-        match frame::decode(frame) {
-            Decoded::Single(Ok(message)) => self.handle_message(message, handler, outbound).await,
+        self.handle_frame_joined(frame, handler, outbound, None)
+            .await;
+    }
+
+    /// [`Peer::handle_frame`]; with `joined`, the replies known at once (and the errors
+    /// about the frame) are added there instead of being sent, for the caller to send
+    /// together with others (a transport of newline-delimited frames).
+    pub(crate) async fn handle_frame_joined<H: Handler>(
+        &self,
+        frame: &str,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+        joined: Option<&mut Joined>,
+    ) {
+        match frame::decode_with::<H::Eager<'_>>(frame, &H::eager) {
+            Decoded::Single(Ok(message)) => {
+                self.handle_message(message, handler, outbound, joined)
+                    .await
+            }
             Decoded::Single(Err(invalid)) => {
                 tracing::debug!(code = invalid.error.code, message = %invalid.error.message, "rejected frame");
                 let frame = frame::encode_error(
@@ -204,7 +248,12 @@ impl Peer {
                     handler.null_unknown_ids(),
                     &invalid.error,
                 );
-                let _ = outbound.send_response(frame).await;
+                match joined {
+                    Some(joined) => joined.push(&frame),
+                    None => {
+                        let _ = outbound.send_response(frame).await;
+                    }
+                }
             }
             Decoded::Batch(items) => self.handle_batch(items, handler, outbound).await,
         }
@@ -212,9 +261,10 @@ impl Peer {
 
     async fn handle_message<H: Handler>(
         &self,
-        message: Message<'_>,
+        message: Message<'_, H::Eager<'_>>,
         handler: &Arc<H>,
         outbound: &Outbound,
+        joined: Option<&mut Joined>,
     ) {
         match message {
             Message::Request { id, method, params } => {
@@ -222,7 +272,12 @@ impl Peer {
                     self.dispatch(id, &method, params, handler, outbound).await
                 {
                     let (id, reply) = dispatched;
-                    let _ = outbound.send_response(encode_reply(&id, reply)).await;
+                    match joined {
+                        Some(joined) => joined.push_reply(&id, reply),
+                        None => {
+                            let _ = outbound.send_response(encode_reply(&id, reply)).await;
+                        }
+                    }
                 }
             }
             Message::Notification { method, params } => {
@@ -245,7 +300,7 @@ impl Peer {
         &self,
         id: RequestId,
         method: &str,
-        params: Option<&RawValue>,
+        params: Params<'_, H::Eager<'_>>,
         handler: &Arc<H>,
         outbound: &Outbound,
     ) -> Option<(RequestId, Reply)> {
@@ -279,7 +334,11 @@ impl Peer {
             cancel: cancel.clone(),
             peer: self.clone(),
         };
-        let mut future = match handler.on_request(method, params, cx) {
+        let dispatched = match params {
+            Params::Raw(params) => handler.on_request(method, params, cx),
+            Params::Eager(params) => handler.on_eager_request(method, params, cx),
+        };
+        let mut future = match dispatched {
             Dispatch::Now(reply) => return Some((id, reply)),
             Dispatch::Later(future) => future,
         };
@@ -317,13 +376,7 @@ impl Peer {
                 reply = future => Some(reply),
             };
             // Forget the id before answering, so the peer may reuse it at once.
-            {
-                let mut in_flight = peer.inner.in_flight.lock().expect("in-flight lock");
-                in_flight.remove(&id);
-                peer.inner
-                    .in_flight_count
-                    .store(in_flight.len(), Ordering::Release);
-            }
+            peer.forget_request(&id);
             if let Some(reply) = reply {
                 let _ = outbound.send_response(encode_reply(&id, reply)).await;
             }
@@ -334,7 +387,7 @@ impl Peer {
 
     async fn handle_batch<H: Handler>(
         &self,
-        items: Vec<Result<Message<'_>, frame::Invalid>>,
+        items: Vec<Result<Message<'_, H::Eager<'_>>, frame::Invalid>>,
         handler: &Arc<H>,
         outbound: &Outbound,
     ) {
@@ -369,7 +422,7 @@ impl Peer {
                         replies.push(encode_reply(&id, reply));
                     }
                 }
-                Ok(other) => self.handle_message(other, handler, outbound).await,
+                Ok(other) => self.handle_message(other, handler, outbound, None).await,
                 Err(invalid) => {
                     expected += 1;
                     replies.push(frame::encode_error(
@@ -481,6 +534,50 @@ impl Peer {
     #[cfg(test)]
     pub(crate) fn in_flight(&self) -> usize {
         self.inner.in_flight.lock().expect("in-flight lock").len()
+    }
+}
+
+/// Replies joined with newlines, to be sent as one frame: on a newline-delimited
+/// transport, the answers to the frames read together leave together (one queue entry and
+/// one write, as a hand-written server would do).
+#[derive(Default)]
+pub(crate) struct Joined {
+    text: String,
+}
+
+impl Joined {
+    /// The bytes joined so far.
+    pub(crate) fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Adds an encoded frame.
+    pub(crate) fn push(&mut self, frame: &str) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(frame);
+    }
+
+    /// Adds the response carrying `reply`, encoded in place.
+    pub(crate) fn push_reply(&mut self, id: &RequestId, reply: Reply) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        match reply {
+            Ok(result) => frame::push_result(&mut self.text, id, &result),
+            Err(error) => self
+                .text
+                .push_str(&frame::encode_error(Some(id), false, &error)),
+        }
+    }
+
+    /// Sends what was joined, as one frame.
+    pub(crate) async fn flush(&mut self, outbound: &Outbound) {
+        if !self.text.is_empty() {
+            let text = std::mem::take(&mut self.text);
+            let _ = outbound.send_response(text).await;
+        }
     }
 }
 

@@ -11,11 +11,26 @@ pub(crate) const OUTBOUND_CAPACITY: usize = 1024;
 ///
 /// On stdio every request shares the connection's writer; on HTTP each POST gets its own,
 /// so a request's notifications and its response travel on that POST's stream.
+///
+/// Cloning costs one reference count (every request's context holds a clone).
 #[derive(Clone, Debug)]
 pub(crate) struct Outbound {
+    inner: std::sync::Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     tx: mpsc::Sender<OutFrame>,
     /// Set by transports whose streams a handler may ask to end early (Streamable HTTP).
     close: Option<tokio_util::sync::CancellationToken>,
+}
+
+impl Outbound {
+    fn new(tx: mpsc::Sender<OutFrame>, close: Option<tokio_util::sync::CancellationToken>) -> Self {
+        Outbound {
+            inner: std::sync::Arc::new(Inner { tx, close }),
+        }
+    }
 }
 
 /// One encoded message on its way out.
@@ -31,7 +46,7 @@ impl Outbound {
     /// A handle and the receiver its writer drains.
     pub(crate) fn channel() -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (Outbound { tx, close: None }, rx)
+        (Outbound::new(tx, None), rx)
     }
 
     /// A handle whose stream a handler may ask to end early: `close` fires then.
@@ -40,20 +55,14 @@ impl Outbound {
         close: tokio_util::sync::CancellationToken,
     ) -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (
-            Outbound {
-                tx,
-                close: Some(close),
-            },
-            rx,
-        )
+        (Outbound::new(tx, Some(close)), rx)
     }
 
     /// Asks the transport to end the stream these frames travel on; frames still to come
     /// are kept for the client to fetch when it resumes. Whether the transport supports it.
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn request_close(&self) -> bool {
-        match &self.close {
+        match &self.inner.close {
             Some(close) => {
                 close.cancel();
                 true
@@ -65,7 +74,8 @@ impl Outbound {
     /// Queues a request or notification, waiting while the writer is behind (this is the
     /// backpressure).
     pub(crate) async fn send(&self, text: String) -> Result<(), Error> {
-        self.tx
+        self.inner
+            .tx
             .send(OutFrame {
                 text,
                 is_response: false,
@@ -76,7 +86,8 @@ impl Outbound {
 
     /// Queues a response, waiting while the writer is behind.
     pub(crate) async fn send_response(&self, text: String) -> Result<(), Error> {
-        self.tx
+        self.inner
+            .tx
             .send(OutFrame {
                 text,
                 is_response: true,
@@ -89,13 +100,13 @@ impl Outbound {
     /// a task sends it once there is room.
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn send_detached(&self, text: String) {
-        match self.tx.try_send(OutFrame {
+        match self.inner.tx.try_send(OutFrame {
             text,
             is_response: false,
         }) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(frame)) => {
-                let tx = self.tx.clone();
+                let tx = self.inner.tx.clone();
                 if let Ok(handle) = tokio::runtime::Handle::try_current() {
                     handle.spawn(async move {
                         let _ = tx.send(frame).await;

@@ -12,6 +12,8 @@ use crate::transport::memory::MemorySource;
 struct Echo;
 
 impl Handler for Echo {
+    type Eager<'a> = serde::de::IgnoredAny;
+
     fn on_request(&self, method: &str, params: Option<&RawValue>, _cx: RequestCx) -> Dispatch {
         let params = params.map_or_else(|| "{}".to_owned(), |p| p.get().to_owned());
         match method {

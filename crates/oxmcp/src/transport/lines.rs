@@ -1,6 +1,6 @@
 //! Newline-delimited JSON framing over any byte stream.
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 use super::{FrameSource, ReadFrame};
@@ -8,15 +8,15 @@ use crate::rpc::OutFrame;
 
 /// Reads one frame per line, with a size limit that never buffers more than it allows.
 pub(crate) struct LineReader<R> {
-    reader: R,
+    reader: BufReader<R>,
     max: usize,
     buf: Vec<u8>,
     /// The buffer of a frame handed out earlier and given back: the next frame's.
     spare: Vec<u8>,
 }
 
-impl<R: AsyncBufRead + Unpin + Send> LineReader<R> {
-    pub(crate) fn new(reader: R, max: usize) -> Self {
+impl<R: AsyncRead + Unpin + Send> LineReader<R> {
+    pub(crate) fn new(reader: BufReader<R>, max: usize) -> Self {
         LineReader {
             reader,
             max,
@@ -26,11 +26,28 @@ impl<R: AsyncBufRead + Unpin + Send> LineReader<R> {
     }
 }
 
-impl<R: AsyncBufRead + Unpin + Send> FrameSource for LineReader<R> {
+impl<R: AsyncRead + Unpin + Send> FrameSource for LineReader<R> {
     fn recycle(&mut self, frame: String) {
         if self.spare.capacity() < frame.capacity() {
             self.spare = frame.into_bytes();
         }
+    }
+
+    fn joins_replies(&self) -> bool {
+        true
+    }
+
+    fn try_next_frame(&mut self) -> Option<ReadFrame> {
+        // Only a whole line already read; anything else is left to `next_frame`.
+        let available = self.reader.buffer();
+        let end = memchr(available)?;
+        if end > self.max {
+            return None;
+        }
+        self.buf.clear();
+        self.buf.extend_from_slice(&available[..end]);
+        std::pin::Pin::new(&mut self.reader).consume(end + 1);
+        Some(self.take())
     }
 
     async fn next_frame(&mut self) -> std::io::Result<Option<ReadFrame>> {

@@ -18,7 +18,10 @@ pub mod stdio;
 
 use std::sync::Arc;
 
-use crate::rpc::{Handler, Outbound, Peer};
+use crate::rpc::{Handler, Joined, Outbound, Peer};
+
+/// How many bytes of joined replies are sent at once at most.
+const JOINED_LIMIT: usize = 32 * 1024;
 
 /// The default largest frame a transport accepts: 16 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
@@ -41,6 +44,17 @@ pub(crate) trait FrameSource: Send {
         &mut self,
     ) -> impl std::future::Future<Output = std::io::Result<Option<ReadFrame>>> + Send;
 
+    /// A frame already read, if there is one: taken without waiting.
+    fn try_next_frame(&mut self) -> Option<ReadFrame> {
+        None
+    }
+
+    /// Whether the frames sent back on this connection are newline-delimited, so that
+    /// replies may be joined with newlines and sent as one frame.
+    fn joins_replies(&self) -> bool {
+        false
+    }
+
     /// Takes back a frame that has been handled, to reuse its buffer.
     fn recycle(&mut self, frame: String) {
         let _ = frame;
@@ -59,22 +73,37 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
     // One wait for the close, registered once: frames that are ready are taken first,
     // and a close is noticed before each frame and whenever the input is idle.
     let mut closed = std::pin::pin!(peer.closed().clone().cancelled_owned());
+    // The replies known at once to frames read together leave together, when the input
+    // runs dry (or the joined text grows large).
+    let mut joined = source.joins_replies().then(Joined::default);
     let result = loop {
         if peer.is_closed() {
             break Ok(());
         }
-        let frame = tokio::select! {
-            biased;
-            frame = source.next_frame() => frame,
-            _ = &mut closed => break Ok(()),
+        let frame = match source.try_next_frame() {
+            Some(frame) => Ok(Some(frame)),
+            None => {
+                if let Some(joined) = &mut joined {
+                    joined.flush(&outbound).await;
+                }
+                tokio::select! {
+                    biased;
+                    frame = source.next_frame() => frame,
+                    _ = &mut closed => break Ok(()),
+                }
+            }
         };
         match frame {
             Ok(Some(ReadFrame::Frame(text))) => {
                 if text.trim().is_empty() {
                     continue;
                 }
-                peer.handle_frame(&text, &handler, &outbound).await;
+                peer.handle_frame_joined(&text, &handler, &outbound, joined.as_mut())
+                    .await;
                 source.recycle(text);
+                if let Some(joined) = joined.as_mut().filter(|j| j.len() >= JOINED_LIMIT) {
+                    joined.flush(&outbound).await;
+                }
             }
             Ok(Some(ReadFrame::TooLarge(size))) => {
                 tracing::warn!(size, "skipped a frame over the size limit");
@@ -103,6 +132,9 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
             Err(e) => break Err(e),
         }
     };
+    if let Some(joined) = &mut joined {
+        joined.flush(&outbound).await;
+    }
     handler.on_input_end();
     peer.drain().await;
     peer.close();

@@ -57,7 +57,7 @@ fn modern_round(state: Option<&str>, responses: Value) -> Channel {
     }
     let params = RawValue::from_string(params.to_string()).unwrap();
     Channel::Modern(Arc::new(
-        Round::start(sealer(), "tools/call", retry_of(&params), Some(&params)).unwrap(),
+        super::super::round::start_raw(sealer(), "tools/call", &params).unwrap(),
     ))
 }
 
@@ -348,6 +348,8 @@ async fn modern_questions_asked_together_are_batched() {
 struct Silent;
 
 impl Handler for Silent {
+    type Eager<'a> = serde::de::IgnoredAny;
+
     fn on_request(&self, method: &str, _: Option<&RawValue>, _: RequestCx) -> Dispatch {
         Dispatch::Now(Err(oxmcp_protocol::ErrorObject::method_not_found(method)))
     }

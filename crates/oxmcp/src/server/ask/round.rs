@@ -106,8 +106,10 @@ impl Round {
         sealer: Sealer,
         method: &'static str,
         retry: Retry<'_>,
-        params: Option<&RawValue>,
+        target: &crate::server::extract::Target,
+        arguments: Option<&RawValue>,
     ) -> Result<Round, ErrorObject> {
+        let params = salient(target, arguments);
         let responses: BTreeMap<String, Value> = match retry.input_responses {
             Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get()).map_err(|e| {
                 ErrorObject::invalid_params(format!(
@@ -119,7 +121,7 @@ impl Round {
         };
         let carried: Carried = match retry.request_state {
             Some(sealed) => sealer
-                .open(sealed, &binding(method, params))
+                .open(sealed, &binding(method, params.as_deref()))
                 .map_err(|e| e.to_error_object())?,
             // Answers without state answer nothing we asked: ignored, as unknown keys are.
             None => Carried::default(),
@@ -127,7 +129,7 @@ impl Round {
         Ok(Round {
             sealer,
             method,
-            params: params.map(RawValue::to_owned),
+            params,
             state: Mutex::new(State {
                 previous: carried.q,
                 responses,
@@ -146,26 +148,7 @@ impl Round {
         target: &crate::server::extract::Target,
         arguments: Option<&RawValue>,
     ) -> Round {
-        use crate::server::extract::Target;
-        #[derive(Serialize)]
-        struct Salient<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            name: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            arguments: Option<&'a RawValue>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            uri: Option<&'a str>,
-        }
-        let (name, uri) = match target {
-            Target::Tool(name) | Target::Prompt(name) => (Some(name.as_str()), None),
-            Target::Resource { uri, .. } => (None, Some(uri.as_str())),
-        };
-        let params = serde_json::value::to_raw_value(&Salient {
-            name,
-            arguments,
-            uri,
-        })
-        .ok();
+        let params = salient(target, arguments);
         Round {
             sealer,
             method,
@@ -299,6 +282,33 @@ impl Round {
 
 /// What a request's state is bound to: the method, and the name, arguments and URI of
 /// the request (absent arguments count as `{}`).
+/// What a round binds its state to: the request's target and arguments, as params.
+fn salient(
+    target: &crate::server::extract::Target,
+    arguments: Option<&RawValue>,
+) -> Option<Box<RawValue>> {
+    use crate::server::extract::Target;
+    #[derive(Serialize)]
+    struct Salient<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        arguments: Option<&'a RawValue>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        uri: Option<&'a str>,
+    }
+    let (name, uri) = match target {
+        Target::Tool(name) | Target::Prompt(name) => (Some(name.as_str()), None),
+        Target::Resource { uri, .. } => (None, Some(uri.as_str())),
+    };
+    serde_json::value::to_raw_value(&Salient {
+        name,
+        arguments,
+        uri,
+    })
+    .ok()
+}
+
 fn binding(method: &str, params: Option<&RawValue>) -> Binding {
     #[derive(Deserialize, Default)]
     struct Salient {
@@ -340,6 +350,36 @@ pub(crate) fn retry_of(params: &RawValue) -> Retry<'_> {
     }
 }
 
+/// [`Round::start`] from a request's raw params (tests): the target is the params' `uri`
+/// for `resources/read`, its `name` otherwise.
+#[cfg(test)]
+pub(crate) fn start_raw(
+    sealer: Sealer,
+    method: &'static str,
+    params: &RawValue,
+) -> Result<Round, ErrorObject> {
+    use crate::server::extract::Target;
+    #[derive(Deserialize)]
+    struct Named<'a> {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        uri: String,
+        #[serde(borrow, default)]
+        arguments: Option<&'a RawValue>,
+    }
+    let named: Named<'_> = serde_json::from_str(params.get()).unwrap();
+    let target = match method {
+        "resources/read" => Target::Resource {
+            uri: named.uri,
+            variables: Vec::new(),
+        },
+        "prompts/get" => Target::Prompt(named.name),
+        _ => Target::Tool(named.name),
+    };
+    Round::start(sealer, method, retry_of(params), &target, named.arguments)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -369,7 +409,7 @@ mod tests {
 
     fn round(state: Option<&str>, responses: Value) -> Round {
         let params = params(state, responses);
-        Round::start(sealer(), "tools/call", retry_of(&params), Some(&params)).unwrap()
+        start_raw(sealer(), "tools/call", &params).unwrap()
     }
 
     /// A handler asking `messages` one after the other; returns the answers.
@@ -511,7 +551,7 @@ mod tests {
     #[test]
     fn bad_state_and_responses_are_refused() {
         let bad = params(Some("v1.k.x.y"), json!({}));
-        let e = Round::start(sealer(), "tools/call", retry_of(&bad), Some(&bad)).unwrap_err();
+        let e = start_raw(sealer(), "tools/call", &bad).unwrap_err();
         assert_eq!(e.code, -32602);
         assert!(e.message.contains("invalid requestState"), "{}", e.message);
 
@@ -530,7 +570,7 @@ mod tests {
             ("tools/call", same, true),
         ] {
             let raw = RawValue::from_string(p.to_string()).unwrap();
-            match Round::start(sealer(), method, retry_of(&raw), Some(&raw)) {
+            match start_raw(sealer(), method, &raw) {
                 Ok(_) => assert!(ok, "{method} {p}"),
                 Err(e) => {
                     assert!(!ok, "{method} {p}: {}", e.message);
@@ -540,7 +580,7 @@ mod tests {
         }
 
         let bad = RawValue::from_string(r#"{"name": "t", "inputResponses": [1]}"#.into()).unwrap();
-        let e = Round::start(sealer(), "tools/call", retry_of(&bad), Some(&bad)).unwrap_err();
+        let e = start_raw(sealer(), "tools/call", &bad).unwrap_err();
         assert!(
             e.message.starts_with("invalid inputResponses"),
             "{}",

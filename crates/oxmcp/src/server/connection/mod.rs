@@ -210,11 +210,11 @@ impl Connection {
             arguments: arguments.map(RawValue::to_owned),
             mrtr,
             request_id: cx.id,
+            cancel: cx.cancel,
             version: env.version,
             client: env.client,
             progress_token: env.progress_token,
             log_level: env.log_level,
-            cancel: cx.cancel,
             outbound: cx.outbound,
             peer: cx.peer,
         })
@@ -232,7 +232,6 @@ impl Connection {
         request: Request,
         method: &'static str,
         retry: super::ask::Retry<'_>,
-        params: Option<&RawValue>,
         finish: impl FnOnce(Result<O, super::ToolError>) -> Reply + Send + 'static,
     ) -> Dispatch {
         if request.context.protocol_version().is_legacy() {
@@ -243,7 +242,14 @@ impl Connection {
         // handler's first question, if it asks any.
         if retry.input_responses.is_some() || retry.request_state.is_some() {
             let sealer = self.shared.config().sealer.clone();
-            match super::ask::Round::start(sealer, method, retry, params) {
+            let context = &request.context;
+            match super::ask::Round::start(
+                sealer,
+                method,
+                retry,
+                context.target(),
+                context.arguments(),
+            ) {
                 Ok(round) => request.context.set_round(Arc::new(round)),
                 Err(error) => return Dispatch::Now(Err(error)),
             }
@@ -259,31 +265,37 @@ impl Connection {
         }))
     }
 
-    /// `tools/call` and `prompts/get`. Well-formed params are read in one pass; otherwise
-    /// the era is resolved first, so a request that cannot be served says why before
-    /// its params are faulted.
+    /// `tools/call` and `prompts/get` with raw params (their params were not read with the
+    /// message: they do not fit, or came before the method). Well-formed params are read in
+    /// one pass; otherwise the era is resolved first, so a request that cannot be served
+    /// says why before its params are faulted.
     fn call(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
         let json = params.map_or("{}", RawValue::get);
-        let (env, call) = match serde_json::from_str::<CallParams<'_>>(json) {
-            Ok(mut call) => match self.resolve_meta(method, call.meta.take().unwrap_or_default()) {
-                Ok(env) => (env, call),
-                Err(error) => return Dispatch::Now(Err(error)),
-            },
+        match serde_json::from_str::<CallParams<'_>>(json) {
+            Ok(call) => self.call_read(method, call, cx),
             Err(_) => {
                 if let Err(error) = self.resolve(method, params) {
                     return Dispatch::Now(Err(error));
                 }
-                return Dispatch::Now(
+                Dispatch::Now(
                     decode_params::<CallParams<'_>>(json).and_then(|_| {
                         Err(ErrorObject::invalid_params("invalid params".to_owned()))
                     }),
-                );
+                )
             }
+        }
+    }
+
+    /// `tools/call` and `prompts/get`, their params read.
+    fn call_read(&self, method: &str, mut call: CallParams<'_>, cx: RequestCx) -> Dispatch {
+        let env = match self.resolve_meta(method, call.meta.take().unwrap_or_default()) {
+            Ok(env) => env,
+            Err(error) => return Dispatch::Now(Err(error)),
         };
         if method == "tools/call" {
-            self.call_tool(env, call, params, cx)
+            self.call_tool(env, call, cx)
         } else {
-            self.get_prompt(env, call, params, cx)
+            self.get_prompt(env, call, cx)
         }
     }
 
@@ -323,13 +335,7 @@ impl Connection {
         }
     }
 
-    fn call_tool(
-        &self,
-        env: Env,
-        call: CallParams<'_>,
-        params: Option<&RawValue>,
-        cx: RequestCx,
-    ) -> Dispatch {
+    fn call_tool(&self, env: Env, call: CallParams<'_>, cx: RequestCx) -> Dispatch {
         let Some(tool) = self.shared.tools.get(&call.name) else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown tool: {}",
@@ -348,21 +354,15 @@ impl Connection {
         let request = Request {
             context: self.context(env, cx, "tools/call", target, call.arguments),
         };
-        let shared = self.shared.clone();
-        self.run_handler(
-            &tool,
-            request,
-            "tools/call",
-            retry,
-            params,
-            move |outcome| {
-                let outcome = match outcome {
-                    Ok(result) => Ok(result),
-                    Err(error) => error.into_outcome(version),
-                };
-                finish_tool(&shared, outcome, version)
-            },
-        )
+        // Only a modern result takes the server's `_meta`, from the shared state.
+        let shared = version.is_modern().then(|| self.shared.clone());
+        self.run_handler(&tool, request, "tools/call", retry, move |outcome| {
+            let outcome = match outcome {
+                Ok(result) => Ok(result),
+                Err(error) => error.into_outcome(version),
+            };
+            finish_tool(shared.as_deref(), outcome, version)
+        })
     }
 
     fn finish_tool(
@@ -370,16 +370,10 @@ impl Connection {
         outcome: Result<oxmcp_protocol::tools::CallToolResult, ErrorObject>,
         version: ProtocolVersion,
     ) -> Reply {
-        finish_tool(&self.shared, outcome, version)
+        finish_tool(Some(&self.shared), outcome, version)
     }
 
-    fn get_prompt(
-        &self,
-        env: Env,
-        get: CallParams<'_>,
-        params: Option<&RawValue>,
-        cx: RequestCx,
-    ) -> Dispatch {
+    fn get_prompt(&self, env: Env, get: CallParams<'_>, cx: RequestCx) -> Dispatch {
         let Some(prompt) = self.shared.prompts.get(&get.name) else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown prompt: {}",
@@ -398,7 +392,6 @@ impl Connection {
             request,
             "prompts/get",
             retry,
-            params,
             move |outcome| {
                 let mut result = outcome.map_err(|e| e.into_error_object(version))?;
                 if version.is_modern() {
@@ -454,7 +447,6 @@ impl Connection {
             request,
             "resources/read",
             retry,
-            params,
             move |outcome| {
                 let contents = outcome.and_then(|build| build(&uri, entry.mime_type.as_deref()));
                 let contents = contents.map_err(|e| e.into_error_object(version))?;
@@ -546,6 +538,16 @@ impl Connection {
 pub(crate) struct ConnectionHandler(pub(crate) Arc<Connection>);
 
 impl Handler for ConnectionHandler {
+    type Eager<'a> = CallParams<'a>;
+
+    fn eager(method: &str) -> bool {
+        matches!(method, "tools/call" | "prompts/get")
+    }
+
+    fn on_eager_request(&self, method: &str, params: CallParams<'_>, cx: RequestCx) -> Dispatch {
+        self.0.call_read(method, params, cx)
+    }
+
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
         let this = &self.0;
         if !KNOWN_METHODS.contains(&method) {

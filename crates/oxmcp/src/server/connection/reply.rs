@@ -71,15 +71,17 @@ pub(super) fn encode_with_meta<T: serde::Serialize>(value: &T, shared: &Shared) 
     Ok(out)
 }
 
+/// The result of a `tools/call`; `shared` (the server's `_meta`) is needed by a modern
+/// result only.
 pub(super) fn finish_tool(
-    shared: &Shared,
+    shared: Option<&Shared>,
     outcome: Result<oxmcp_protocol::tools::CallToolResult, ErrorObject>,
     version: ProtocolVersion,
 ) -> Reply {
     let mut result = outcome?;
     if version.is_modern() {
         result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);
-        if result.meta.is_none() {
+        if let (None, Some(shared)) = (&result.meta, shared) {
             return encode_with_meta(&result, shared);
         }
     }
