@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::super::round::{retry_of, Driven, Round};
+use super::super::round::{start_raw, Driven};
 use super::super::seal::{KeyRing, Sealer, DEFAULT_TTL};
 use super::*;
 use crate::rpc::{Dispatch, Handler, NotificationCx, RequestCx};
@@ -57,7 +57,7 @@ fn modern_round(state: Option<&str>, responses: Value) -> Channel {
     }
     let params = RawValue::from_string(params.to_string()).unwrap();
     Channel::Modern(Arc::new(
-        super::super::round::start_raw(sealer(), "tools/call", &params).unwrap(),
+        start_raw(sealer(), "tools/call", &params).unwrap(),
     ))
 }
 
