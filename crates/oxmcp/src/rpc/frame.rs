@@ -10,14 +10,13 @@ use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId, JSONRPC_VERSION};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// One decoded JSON-RPC message, borrowing from its frame. `E` is what the params of the
-/// requests a handler reads eagerly decode into (see [`decode`]).
+/// One decoded JSON-RPC message, borrowing from its frame.
 #[derive(Debug)]
-pub(crate) enum Message<'a, E = serde::de::IgnoredAny> {
+pub(crate) enum Message<'a> {
     Request {
         id: RequestId,
         method: Cow<'a, str>,
-        params: Params<'a, E>,
+        params: Params<'a>,
     },
     Notification {
         method: Cow<'a, str>,
@@ -34,12 +33,13 @@ pub(crate) enum Message<'a, E = serde::de::IgnoredAny> {
 }
 
 /// A request's params.
-#[derive(Debug)]
-pub(crate) enum Params<'a, E> {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Params<'a> {
     /// As sent (`None` when absent), not read yet.
     Raw(Option<&'a RawValue>),
-    /// Read in the envelope's own pass, for a method the handler reads eagerly.
-    Eager(E),
+    /// Read in the envelope's own pass, for a method the handler reads eagerly: they are
+    /// in the slot given to [`decode_with`] (read in place, they are never moved).
+    Eager,
 }
 
 /// Why a frame is not a valid message; carries what the error response needs.
@@ -51,9 +51,9 @@ pub(crate) struct Invalid {
 }
 
 /// What a frame held: one message, a batch, or garbage.
-pub(crate) enum Decoded<'a, E = serde::de::IgnoredAny> {
-    Single(Result<Message<'a, E>, Invalid>),
-    Batch(Vec<Result<Message<'a, E>, Invalid>>),
+pub(crate) enum Decoded<'a> {
+    Single(Result<Message<'a>, Invalid>),
+    Batch(Vec<Result<Message<'a>, Invalid>>),
 }
 
 /// Which methods have their params read in the envelope's pass.
@@ -66,11 +66,11 @@ pub(crate) fn never_eager(_: &str) -> bool {
 
 /// The members of a message. A present `null` is kept (`Some("null")`), not folded into
 /// `None`.
-struct Envelope<'a, E> {
+struct Envelope<'a> {
     jsonrpc: Option<Cow<'a, str>>,
     id: Option<&'a RawValue>,
     method: Option<Cow<'a, str>>,
-    params: Option<Params<'a, E>>,
+    params: Option<Params<'a>>,
     result: Option<&'a RawValue>,
     error: Option<&'a RawValue>,
 }
@@ -80,9 +80,10 @@ struct Envelope<'a, E> {
 /// with no raw scan first.
 struct EnvelopeSeed<'f, E> {
     eager: Eager<'f>,
-    /// Set when params were read eagerly.
-    tried: &'f std::cell::Cell<bool>,
-    marker: std::marker::PhantomData<fn() -> E>,
+    /// Where eagerly read params go.
+    slot: &'f mut Option<E>,
+    /// Set when params were read eagerly (even if reading failed).
+    tried: &'f mut bool,
 }
 
 /// The members an envelope knows; others are ignored.
@@ -121,7 +122,7 @@ impl<'de> Deserialize<'de> for Member {
 }
 
 impl<'de, E: Deserialize<'de>> serde::de::DeserializeSeed<'de> for EnvelopeSeed<'_, E> {
-    type Value = Envelope<'de, E>;
+    type Value = Envelope<'de>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
@@ -129,7 +130,7 @@ impl<'de, E: Deserialize<'de>> serde::de::DeserializeSeed<'de> for EnvelopeSeed<
 }
 
 impl<'de, E: Deserialize<'de>> serde::de::Visitor<'de> for EnvelopeSeed<'_, E> {
-    type Value = Envelope<'de, E>;
+    type Value = Envelope<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON-RPC message object")
@@ -180,8 +181,9 @@ impl<'de, E: Deserialize<'de>> serde::de::Visitor<'de> for EnvelopeSeed<'_, E> {
                     let eager =
                         env.id.is_some() && env.method.as_deref().is_some_and(|m| (self.eager)(m));
                     env.params = Some(if eager {
-                        self.tried.set(true);
-                        Params::Eager(map.next_value()?)
+                        *self.tried = true;
+                        *self.slot = Some(map.next_value()?);
+                        Params::Eager
                     } else {
                         Params::Raw(Some(map.next_value()?))
                     });
@@ -219,16 +221,18 @@ pub(crate) fn borrow_opt_str<'de, D: serde::Deserializer<'de>>(
 /// Decodes one frame (one line on stdio, one POST body on HTTP), reading no params.
 #[cfg(test)]
 pub(crate) fn decode(frame: &str) -> Decoded<'_> {
-    decode_with(frame, &never_eager)
+    decode_with::<serde::de::IgnoredAny>(frame, &never_eager, &mut None)
 }
 
-/// Decodes one frame; the params of requests whose method `eager` names are read as `E`
-/// in the same pass. Params that do not read as `E` are left raw (the frame is decoded
-/// again without reading them), so the handler reports their fault in its own words.
+/// Decodes one frame; the params of a request whose method `eager` names are read as `E`
+/// in the same pass, into `slot` (the message then says [`Params::Eager`]). Params that do
+/// not read as `E` are left raw (the frame is decoded again without reading them), so the
+/// handler reports their fault in its own words. The requests of a batch are read raw.
 pub(crate) fn decode_with<'a, E: Deserialize<'a>>(
     frame: &'a str,
     eager: Eager<'_>,
-) -> Decoded<'a, E> {
+    slot: &mut Option<E>,
+) -> Decoded<'a> {
     let trimmed = frame.trim_start();
     if trimmed.starts_with('[') {
         return match serde_json::from_str::<Vec<&RawValue>>(frame) {
@@ -239,13 +243,15 @@ pub(crate) fn decode_with<'a, E: Deserialize<'a>>(
             Ok(items) => Decoded::Batch(
                 items
                     .into_iter()
-                    .map(|raw| decode_one(raw.get(), eager))
+                    .map(|raw| {
+                        decode_one::<serde::de::IgnoredAny>(raw.get(), &never_eager, &mut None)
+                    })
                     .collect(),
             ),
             Err(e) => Decoded::Single(Err(parse_failure(&e))),
         };
     }
-    Decoded::Single(decode_one(frame, eager))
+    Decoded::Single(decode_one(frame, eager, slot))
 }
 
 fn parse_failure(e: &serde_json::Error) -> Invalid {
@@ -274,30 +280,39 @@ pub(crate) fn strip_position(e: &serde_json::Error) -> String {
 fn envelope<'a, E: Deserialize<'a>>(
     frame: &'a str,
     eager: Eager<'_>,
-) -> Result<Envelope<'a, E>, (serde_json::Error, bool)> {
+    slot: &mut Option<E>,
+) -> Result<Envelope<'a>, (serde_json::Error, bool)> {
     use serde::de::DeserializeSeed as _;
-    let tried = std::cell::Cell::new(false);
+    let mut tried = false;
     let mut de = serde_json::Deserializer::from_str(frame);
     let seed = EnvelopeSeed {
         eager,
-        tried: &tried,
-        marker: std::marker::PhantomData,
+        slot,
+        tried: &mut tried,
     };
-    seed.deserialize(&mut de)
+    match seed
+        .deserialize(&mut de)
         .and_then(|env| de.end().map(|()| env))
-        .map_err(|e| (e, tried.get()))
+    {
+        Ok(env) => Ok(env),
+        Err(e) => Err((e, tried)),
+    }
 }
 
 fn decode_one<'a, E: Deserialize<'a>>(
     frame: &'a str,
     eager: Eager<'_>,
-) -> Result<Message<'a, E>, Invalid> {
-    let decoded = match envelope(frame, eager) {
+    slot: &mut Option<E>,
+) -> Result<Message<'a>, Invalid> {
+    let decoded = match envelope(frame, eager, slot) {
         // Eagerly read params that do not fit are left raw, for the handler to fault.
-        Err((_, true)) => envelope(frame, &never_eager),
+        Err((_, true)) => {
+            *slot = None;
+            envelope(frame, &never_eager, slot)
+        }
         other => other,
     };
-    let env: Envelope<'a, E> = match decoded {
+    let env: Envelope<'a> = match decoded {
         Ok(env) => env,
         Err((e, _)) => {
             // Valid JSON of the wrong shape (a number, a string, ...) is an invalid request.
@@ -358,7 +373,10 @@ fn decode_one<'a, E: Deserialize<'a>>(
             params: match params {
                 Params::Raw(raw) => raw,
                 // Only a request's params are read eagerly (never reached).
-                Params::Eager(_) => return decode_one(frame, &never_eager),
+                Params::Eager => {
+                    *slot = None;
+                    return decode_one(frame, &never_eager, slot);
+                }
             },
         }),
         (None, Some(id), Some(result), None) => Ok(Message::Result { id, result }),
@@ -539,9 +557,10 @@ mod tests {
         method == "call"
     }
 
-    fn eager(frame: &str) -> Result<Message<'_, Named>, Invalid> {
-        match decode_with::<Named>(frame, &eager_call) {
-            Decoded::Single(m) => m,
+    fn eager(frame: &str) -> Result<(Message<'_>, Option<Named>), Invalid> {
+        let mut slot = None;
+        match decode_with::<Named>(frame, &eager_call, &mut slot) {
+            Decoded::Single(m) => m.map(|m| (m, slot)),
             Decoded::Batch(_) => panic!("unexpected batch"),
         }
     }
@@ -552,10 +571,13 @@ mod tests {
     fn eager_params_are_read_with_the_message() {
         match eager(r#"{"jsonrpc":"2.0","id":1,"method":"call","params":{"name":"x","more":[1]}}"#)
         {
-            Ok(Message::Request {
-                params: Params::Eager(Named { name }),
-                ..
-            }) => assert_eq!(name, "x"),
+            Ok((
+                Message::Request {
+                    params: Params::Eager,
+                    ..
+                },
+                Some(Named { name }),
+            )) => assert_eq!(name, "x"),
             other => panic!("{other:?}"),
         }
         for (frame, raw) in [
@@ -582,20 +604,26 @@ mod tests {
             (r#"{"jsonrpc":"2.0","id":1,"method":"call"}"#, None),
         ] {
             match eager(frame) {
-                Ok(Message::Request {
-                    params: Params::Raw(params),
-                    ..
-                }) => assert_eq!(params.map(RawValue::get), raw, "{frame}"),
+                Ok((
+                    Message::Request {
+                        params: Params::Raw(params),
+                        ..
+                    },
+                    None,
+                )) => assert_eq!(params.map(RawValue::get), raw, "{frame}"),
                 other => panic!("{frame}: {other:?}"),
             }
         }
         // A notification's params are never read eagerly.
         assert!(matches!(
             eager(r#"{"jsonrpc":"2.0","method":"call","params":{"name":"x"}}"#),
-            Ok(Message::Notification {
-                params: Some(_),
-                ..
-            })
+            Ok((
+                Message::Notification {
+                    params: Some(_),
+                    ..
+                },
+                None
+            ))
         ));
         // Faults are the same as without eager reading.
         for frame in [

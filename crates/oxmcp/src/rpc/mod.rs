@@ -105,8 +105,14 @@ pub(crate) trait Handler: Send + Sync + 'static {
     /// the returned future.
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch;
 
-    /// [`Handler::on_request`] for a request whose params were read eagerly.
-    fn on_eager_request(&self, method: &str, params: Self::Eager<'_>, cx: RequestCx) -> Dispatch {
+    /// [`Handler::on_request`] for a request whose params were read eagerly (in place:
+    /// they are read from where they were decoded, not moved).
+    fn on_eager_request(
+        &self,
+        method: &str,
+        params: &mut Self::Eager<'_>,
+        cx: RequestCx,
+    ) -> Dispatch {
         let _ = (params, cx);
         Dispatch::Now(Err(ErrorObject::method_not_found(method)))
     }
@@ -236,9 +242,10 @@ impl Peer {
         outbound: &Outbound,
         joined: Option<&mut Joined>,
     ) {
-        match frame::decode_with::<H::Eager<'_>>(frame, &H::eager) {
+        let mut eager: Option<H::Eager<'_>> = None;
+        match frame::decode_with(frame, &H::eager, &mut eager) {
             Decoded::Single(Ok(message)) => {
-                self.handle_message(message, handler, outbound, joined)
+                self.handle_message(message, &mut eager, handler, outbound, joined)
                     .await
             }
             Decoded::Single(Err(invalid)) => {
@@ -261,15 +268,17 @@ impl Peer {
 
     async fn handle_message<H: Handler>(
         &self,
-        message: Message<'_, H::Eager<'_>>,
+        message: Message<'_>,
+        eager: &mut Option<H::Eager<'_>>,
         handler: &Arc<H>,
         outbound: &Outbound,
         joined: Option<&mut Joined>,
     ) {
         match message {
             Message::Request { id, method, params } => {
-                if let Some(dispatched) =
-                    self.dispatch(id, &method, params, handler, outbound).await
+                if let Some(dispatched) = self
+                    .dispatch(id, &method, params, eager, handler, outbound)
+                    .await
                 {
                     let (id, reply) = dispatched;
                     match joined {
@@ -300,7 +309,8 @@ impl Peer {
         &self,
         id: RequestId,
         method: &str,
-        params: Params<'_, H::Eager<'_>>,
+        params: Params<'_>,
+        eager: &mut Option<H::Eager<'_>>,
         handler: &Arc<H>,
         outbound: &Outbound,
     ) -> Option<(RequestId, Reply)> {
@@ -334,9 +344,11 @@ impl Peer {
             cancel: cancel.clone(),
             peer: self.clone(),
         };
-        let dispatched = match params {
-            Params::Raw(params) => handler.on_request(method, params, cx),
-            Params::Eager(params) => handler.on_eager_request(method, params, cx),
+        let dispatched = match (params, eager.as_mut()) {
+            (Params::Eager, Some(params)) => handler.on_eager_request(method, params, cx),
+            (Params::Raw(params), _) => handler.on_request(method, params, cx),
+            // The slot is filled whenever the message says so (never reached).
+            (Params::Eager, None) => handler.on_request(method, None, cx),
         };
         let mut future = match dispatched {
             Dispatch::Now(reply) => return Some((id, reply)),
@@ -387,7 +399,7 @@ impl Peer {
 
     async fn handle_batch<H: Handler>(
         &self,
-        items: Vec<Result<Message<'_, H::Eager<'_>>, frame::Invalid>>,
+        items: Vec<Result<Message<'_>, frame::Invalid>>,
         handler: &Arc<H>,
         outbound: &Outbound,
     ) {
@@ -416,13 +428,16 @@ impl Peer {
                 Ok(Message::Request { id, method, params }) => {
                     expected += 1;
                     if let Some((id, reply)) = self
-                        .dispatch(id, &method, params, handler, &batch_out)
+                        .dispatch(id, &method, params, &mut None, handler, &batch_out)
                         .await
                     {
                         replies.push(encode_reply(&id, reply));
                     }
                 }
-                Ok(other) => self.handle_message(other, handler, outbound, None).await,
+                Ok(other) => {
+                    self.handle_message(other, &mut None, handler, outbound, None)
+                        .await
+                }
                 Err(invalid) => {
                     expected += 1;
                     replies.push(frame::encode_error(

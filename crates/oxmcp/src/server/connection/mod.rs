@@ -272,7 +272,7 @@ impl Connection {
     fn call(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
         let json = params.map_or("{}", RawValue::get);
         match serde_json::from_str::<CallParams<'_>>(json) {
-            Ok(call) => self.call_read(method, call, cx),
+            Ok(mut call) => self.call_read(method, &mut call, cx),
             Err(_) => {
                 if let Err(error) = self.resolve(method, params) {
                     return Dispatch::Now(Err(error));
@@ -287,7 +287,7 @@ impl Connection {
     }
 
     /// `tools/call` and `prompts/get`, their params read.
-    fn call_read(&self, method: &str, mut call: CallParams<'_>, cx: RequestCx) -> Dispatch {
+    fn call_read(&self, method: &str, call: &mut CallParams<'_>, cx: RequestCx) -> Dispatch {
         let env = match self.resolve_meta(method, call.meta.take().unwrap_or_default()) {
             Ok(env) => env,
             Err(error) => return Dispatch::Now(Err(error)),
@@ -335,7 +335,7 @@ impl Connection {
         }
     }
 
-    fn call_tool(&self, env: Env, call: CallParams<'_>, cx: RequestCx) -> Dispatch {
+    fn call_tool(&self, env: Env, call: &CallParams<'_>, cx: RequestCx) -> Dispatch {
         let Some(tool) = self.shared.tools.get(&call.name) else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown tool: {}",
@@ -373,7 +373,7 @@ impl Connection {
         finish_tool(Some(&self.shared), outcome, version)
     }
 
-    fn get_prompt(&self, env: Env, get: CallParams<'_>, cx: RequestCx) -> Dispatch {
+    fn get_prompt(&self, env: Env, get: &CallParams<'_>, cx: RequestCx) -> Dispatch {
         let Some(prompt) = self.shared.prompts.get(&get.name) else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown prompt: {}",
@@ -544,7 +544,12 @@ impl Handler for ConnectionHandler {
         matches!(method, "tools/call" | "prompts/get")
     }
 
-    fn on_eager_request(&self, method: &str, params: CallParams<'_>, cx: RequestCx) -> Dispatch {
+    fn on_eager_request(
+        &self,
+        method: &str,
+        params: &mut CallParams<'_>,
+        cx: RequestCx,
+    ) -> Dispatch {
         self.0.call_read(method, params, cx)
     }
 
