@@ -23,6 +23,9 @@ pub(crate) struct ListShape {
 /// One registered item: its definition, serialized once, and what serves it.
 pub(crate) struct Item<E> {
     pub(crate) json: String,
+    /// Whether the definition mentions `x-mcp-header` (a tool argument mirrored into an
+    /// HTTP header), found once here so that most calls need not look.
+    pub(crate) header_params: bool,
     pub(crate) entry: E,
 }
 
@@ -139,10 +142,27 @@ impl<E: Clone> Registry<E> {
             .cloned()
     }
 
+    /// Reads the item registered under `key` in the current catalog (without taking a
+    /// snapshot).
+    pub(crate) fn read<R>(&self, key: &str, f: impl FnOnce(&Item<E>) -> R) -> Option<R> {
+        self.current
+            .read()
+            .expect("registry lock")
+            .items
+            .get(key)
+            .map(f)
+    }
+
     /// Adds or replaces an item; returns whether it replaced one.
     pub(crate) fn insert<D: Serialize>(&self, key: String, def: &D, entry: E) -> bool {
         let json = serde_json::to_string(def).expect("protocol types always serialize");
-        self.change(|items| items.insert(key, Item { json, entry }).is_some())
+        let header_params = json.contains("x-mcp-header");
+        let item = Item {
+            json,
+            header_params,
+            entry,
+        };
+        self.change(|items| items.insert(key, item).is_some())
     }
 
     /// Removes an item; returns whether it was there.
@@ -160,6 +180,7 @@ impl<E: Clone> Registry<E> {
                     k.clone(),
                     Item {
                         json: i.json.clone(),
+                        header_params: i.header_params,
                         entry: i.entry.clone(),
                     },
                 )

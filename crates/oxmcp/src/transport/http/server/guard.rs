@@ -15,39 +15,48 @@ pub(crate) struct RemoteAddr(pub(crate) SocketAddr);
 
 const LOOPBACK: &[&str] = &["localhost", "127.0.0.1", "[::1]"];
 
-/// Splits `host[:port]` (IPv6 in brackets) into the lowercased name and the port.
-fn split_host(value: &str) -> (String, Option<&str>) {
+/// Splits `host[:port]` (IPv6 in brackets) into the name and the port. Names compare
+/// without regard to ASCII case (the configured lists are lowercase).
+fn split_host(value: &str) -> (&str, Option<&str>) {
     let value = value.trim();
-    let (name, port) = if let Some(rest) = value.strip_prefix('[') {
+    if let Some(rest) = value.strip_prefix('[') {
         match rest.split_once(']') {
-            Some((ip, tail)) => (format!("[{ip}]"), tail.strip_prefix(':')),
-            None => (value.to_owned(), None),
+            // The name keeps its brackets: `[::1]`.
+            Some((ip, tail)) => (&value[..ip.len() + 2], tail.strip_prefix(':')),
+            None => (value, None),
         }
     } else {
         match value.rsplit_once(':') {
-            Some((name, port)) => (name.to_owned(), Some(port)),
-            None => (value.to_owned(), None),
+            Some((name, port)) => (name, Some(port)),
+            None => (value, None),
         }
-    };
-    (name.to_ascii_lowercase(), port)
+    }
 }
 
 fn host_allowed(config: &HttpConfig, host: &str) -> bool {
     let (name, port) = split_host(host);
-    let listed = config.allowed_hosts.iter().any(|allowed| {
-        let (a_name, a_port) = split_host(allowed);
-        a_name == name && (a_port.is_none() || a_port == port)
-    });
+    let listed = || {
+        config.allowed_hosts.iter().any(|allowed| {
+            let (a_name, a_port) = split_host(allowed);
+            a_name.eq_ignore_ascii_case(name) && (a_port.is_none() || a_port == port)
+        })
+    };
     match config.host_check {
         HostCheck::Off => true,
-        HostCheck::Listed => listed,
-        HostCheck::Loopback => listed || LOOPBACK.contains(&name.as_str()),
+        HostCheck::Listed => listed(),
+        HostCheck::Loopback => listed() || LOOPBACK.iter().any(|l| l.eq_ignore_ascii_case(name)),
     }
 }
 
 fn origin_allowed(config: &HttpConfig, origin: &str) -> bool {
-    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    if config.allowed_origins.contains(&origin) {
+    let origin = origin.trim_end_matches('/');
+    // Lowercased as a whole (the port too, as it always was), copied only when needed.
+    let origin: std::borrow::Cow<'_, str> = if origin.bytes().any(|b| b.is_ascii_uppercase()) {
+        origin.to_ascii_lowercase().into()
+    } else {
+        origin.into()
+    };
+    if config.allowed_origins.iter().any(|a| *a == origin) {
         return true;
     }
     if config.host_check == HostCheck::Off {
@@ -95,11 +104,15 @@ pub(crate) fn check(
 }
 
 /// Adds CORS headers for an allowed origin, when CORS is on.
-pub(crate) fn cors_headers(config: &HttpConfig, request: &HeaderMap, response: &mut HeaderMap) {
+pub(crate) fn cors_headers(
+    config: &HttpConfig,
+    origin: Option<&HeaderValue>,
+    response: &mut HeaderMap,
+) {
     if !config.cors {
         return;
     }
-    let Some(origin) = request.get(header::ORIGIN) else {
+    let Some(origin) = origin else {
         return;
     };
     if !origin_allowed(config, origin.to_str().unwrap_or("")) {
@@ -147,5 +160,14 @@ mod tests {
         let config = HttpConfig::new().allowed_hosts(["mcp.example.com"]);
         assert!(host_allowed(&config, "mcp.example.com:443"));
         assert!(!host_allowed(&config, "localhost"));
+        assert!(host_allowed(&config, "MCP.Example.com"));
+        let config = HttpConfig::new();
+        assert!(host_allowed(&config, "LocalHost:1"));
+        assert!(host_allowed(&config, "[::1]"));
+        assert!(!host_allowed(&config, "[::2]:80"));
+        assert!(origin_allowed(&config, "HTTP://LOCALHOST:3000/"));
+        let config = HttpConfig::new().allowed_origins(["https://App.example.com/"]);
+        assert!(origin_allowed(&config, "https://app.EXAMPLE.com"));
+        assert!(!origin_allowed(&config, "https://other.example.com"));
     }
 }

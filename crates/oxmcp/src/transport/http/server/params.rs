@@ -5,6 +5,7 @@ use http::HeaderMap;
 use oxmcp_protocol::jsonrpc::ErrorObject;
 use serde_json::Value;
 
+use super::body::{Arguments, Summary};
 use super::service::Inner;
 
 /// The annotated properties of a schema: the path of `properties` keys to each, and its
@@ -48,18 +49,19 @@ fn matches(header: &str, body: &Value) -> bool {
 pub(crate) fn check(
     inner: &Inner,
     headers: &HeaderMap,
-    request: &Value,
+    request: &Summary<'_>,
 ) -> Result<(), ErrorObject> {
-    let params = request.get("params");
-    let Some(name) = params.and_then(|p| p.get("name")).and_then(Value::as_str) else {
+    let Some(name) = request.name.as_deref() else {
         return Ok(());
     };
-    let json = {
-        let tools = inner.shared.tools.snapshot();
-        match tools.items.get(name) {
-            Some(item) if item.json.contains("x-mcp-header") => item.json.clone(),
-            _ => return Ok(()),
-        }
+    // Flagged once, when the tool was registered: most tools mirror nothing.
+    let json = inner
+        .shared
+        .tools
+        .read(name, |item| item.header_params.then(|| item.json.clone()))
+        .flatten();
+    let Some(json) = json else {
+        return Ok(());
     };
     let Ok(tool) = serde_json::from_str::<Value>(&json) else {
         return Ok(());
@@ -70,7 +72,16 @@ pub(crate) fn check(
         &mut Vec::new(),
         &mut found,
     );
-    let arguments = params.and_then(|p| p.get("arguments"));
+    let parsed;
+    let arguments = match request.arguments {
+        None => None,
+        Some(Arguments::Parsed(value)) => Some(value),
+        Some(Arguments::Raw(raw)) => {
+            // `null` when unreadable, as a `Value` body could not have held it either.
+            parsed = serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null);
+            Some(&parsed)
+        }
+    };
     let mismatch = |message: String| ErrorObject::new(-32020, message);
     for (path, header_name) in found {
         let value = path

@@ -7,10 +7,10 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
-use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::body::{error_in, Summary};
 use super::service::{
     accepts, empty, header_version, is_legacy_header, json, plain, rpc_error, sse, Inner,
     SESSION_ID,
@@ -29,8 +29,12 @@ struct Accepts {
 
 pub(crate) async fn post(inner: &Arc<Inner>, headers: &HeaderMap, body: Bytes) -> Response<Body> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
-        let content_type = content_type.to_str().unwrap_or("").to_ascii_lowercase();
-        if !content_type.trim_start().starts_with("application/json") {
+        let content_type = content_type.to_str().unwrap_or("").trim_start().as_bytes();
+        let json = b"application/json";
+        if !content_type
+            .get(..json.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(json))
+        {
             return plain(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "the body must be JSON (Content-Type: application/json)",
@@ -47,60 +51,22 @@ pub(crate) async fn post(inner: &Arc<Inner>, headers: &HeaderMap, body: Bytes) -
             "the Accept header must allow application/json and text/event-stream",
         );
     }
-    let parsed = std::str::from_utf8(&body)
+    let mut slow = None;
+    let read = std::str::from_utf8(&body)
         .map_err(|_| "not UTF-8".to_owned())
-        .and_then(|text| {
-            serde_json::from_str::<Value>(text)
-                .map(|value| (text, value))
-                .map_err(|e| crate::rpc::frame::strip_position(&e))
-        });
-    let (text, value) = match parsed {
-        Ok(parsed) => parsed,
+        .and_then(|text| Summary::read(text, &mut slow).map(|summary| (text, summary)));
+    let (text, summary) = match read {
+        Ok(read) => read,
         Err(reason) => {
             let error = ErrorObject::parse_error(format!("invalid JSON: {reason}"));
             return rpc_error(StatusCode::BAD_REQUEST, None, &error);
         }
     };
     if is_legacy_header(header_version(headers)) {
-        legacy(inner, headers, text, &value, accept).await
+        legacy(inner, headers, text, &summary, accept).await
     } else {
-        modern(inner, headers, text, &value, accept).await
+        modern(inner, headers, text, &summary, accept).await
     }
-}
-
-/// How many responses a body calls for.
-fn expected_responses(value: &Value, batches: bool) -> usize {
-    fn wants_reply(item: &Value) -> bool {
-        match item.as_object() {
-            Some(obj) if obj.contains_key("method") => {
-                obj.get("id").is_some_and(|id| !id.is_null())
-            }
-            Some(obj) => !(obj.contains_key("result") || obj.contains_key("error")),
-            None => true,
-        }
-    }
-    match value {
-        Value::Array(items) if items.is_empty() => 1,
-        Value::Array(items) => {
-            let n = items.iter().filter(|item| wants_reply(item)).count();
-            if batches {
-                n.min(1)
-            } else {
-                n
-            }
-        }
-        other => usize::from(wants_reply(other)),
-    }
-}
-
-fn method_of(value: &Value) -> Option<&str> {
-    value.get("method").and_then(Value::as_str)
-}
-
-fn id_of(value: &Value) -> Option<RequestId> {
-    value
-        .get("id")
-        .and_then(|id| serde_json::from_value(id.clone()).ok())
 }
 
 /// The legacy way: a session per `initialize`.
@@ -108,19 +74,15 @@ async fn legacy(
     inner: &Arc<Inner>,
     headers: &HeaderMap,
     text: &str,
-    value: &Value,
+    body: &Summary<'_>,
     accept: Accepts,
 ) -> Response<Body> {
-    let initialize = method_of(value) == Some("initialize");
+    let initialize = body.method.as_deref() == Some("initialize");
     let session = if initialize {
         let count = inner.sessions.lock().expect("sessions lock").len();
         if count >= inner.config.max_sessions {
             let error = ErrorObject::internal("too many sessions: try again later");
-            let mut response = rpc_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                id_of(value).as_ref(),
-                &error,
-            );
+            let mut response = rpc_error(StatusCode::SERVICE_UNAVAILABLE, body.id.as_ref(), &error);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -135,7 +97,7 @@ async fn legacy(
     };
     let close = CancellationToken::new();
     let (out, mut rx) = Outbound::closable(close.clone());
-    let expected = expected_responses(value, session.handler.accepts_batches());
+    let expected = body.expected_responses(session.handler.accepts_batches());
     session
         .peer
         .handle_frame(text, &session.handler, &out)
@@ -251,15 +213,12 @@ async fn json_only(
 }
 
 fn is_error(frame: &str) -> bool {
-    serde_json::from_str::<Value>(frame).is_ok_and(|v| v.get("error").is_some())
+    error_in(frame).is_some()
 }
 
 /// The HTTP status of a modern error response.
 fn modern_status(frame: &str) -> StatusCode {
-    let code = serde_json::from_str::<Value>(frame)
-        .ok()
-        .and_then(|v| v.get("error")?.get("code")?.as_i64());
-    match code {
+    match error_in(frame).flatten() {
         None => StatusCode::OK,
         Some(-32601) => StatusCode::NOT_FOUND,
         Some(-32700 | -32600 | -32602 | -32020 | -32021 | -32022) => StatusCode::BAD_REQUEST,
@@ -318,9 +277,13 @@ pub(crate) fn decode_header_value(value: &str) -> Option<String> {
 }
 
 /// Checks the headers of a modern request against its body.
-fn check_modern(inner: &Inner, headers: &HeaderMap, request: &Value) -> Result<(), ErrorObject> {
+fn check_modern(
+    inner: &Inner,
+    headers: &HeaderMap,
+    request: &Summary<'_>,
+) -> Result<(), ErrorObject> {
     let mismatch = |message: String| ErrorObject::new(-32020, message);
-    let method = method_of(request).unwrap_or("");
+    let method = request.method.as_deref().unwrap_or("");
     // Values are compared without surrounding whitespace (HTTP optional whitespace).
     let header = |name: &str| {
         headers
@@ -344,14 +307,13 @@ fn check_modern(inner: &Inner, headers: &HeaderMap, request: &Value) -> Result<(
             })),
         );
     }
-    let params = request.get("params");
     let name_key = match method {
-        "tools/call" | "prompts/get" => Some("name"),
-        "resources/read" => Some("uri"),
+        "tools/call" | "prompts/get" => Some(("name", &request.name)),
+        "resources/read" => Some(("uri", &request.uri)),
         _ => None,
     };
-    if let Some(key) = name_key {
-        let expected = params.and_then(|p| p.get(key)).and_then(Value::as_str);
+    if let Some((key, expected)) = name_key {
+        let expected = expected.as_deref();
         let given = header("mcp-name").map(decode_header_value);
         match (given, expected) {
             (None, _) => return Err(mismatch("missing Mcp-Name header".to_owned())),
@@ -368,17 +330,12 @@ fn check_modern(inner: &Inner, headers: &HeaderMap, request: &Value) -> Result<(
             _ => {}
         }
     }
-    let meta = params.and_then(|p| p.get("_meta"));
-    let version = meta
-        .and_then(|m| m.get(oxmcp_protocol::meta::PROTOCOL_VERSION))
-        .and_then(Value::as_str);
-    let capabilities = meta.and_then(|m| m.get(oxmcp_protocol::meta::CLIENT_CAPABILITIES));
-    let Some(version) = version else {
+    let Some(version) = request.version.as_deref() else {
         return Err(ErrorObject::invalid_params(
             "missing _meta \"io.modelcontextprotocol/protocolVersion\" (required from 2026-07-28 on)",
         ));
     };
-    if capabilities.is_none() {
+    if !request.capabilities {
         return Err(ErrorObject::invalid_params(
             "missing _meta \"io.modelcontextprotocol/clientCapabilities\" (required from 2026-07-28 on)",
         ));
@@ -403,23 +360,23 @@ async fn modern(
     inner: &Arc<Inner>,
     headers: &HeaderMap,
     text: &str,
-    value: &Value,
+    body: &Summary<'_>,
     accept: Accepts,
 ) -> Response<Body> {
     let handler = &inner.modern.1;
     // Request ids are unique per client, not across clients: every POST gets an engine of
     // its own (the connection handler, with its listeners, is shared).
     let peer = &Peer::new(inner.max_in_flight);
-    let Some(object) = value.as_object() else {
+    if !body.is_object() {
         let error = ErrorObject::invalid_request(
             "JSON-RPC batches are not allowed from protocol version 2025-06-18 on",
         );
         return rpc_error(StatusCode::BAD_REQUEST, None, &error);
-    };
-    let id = id_of(value);
-    let is_request = object.contains_key("method") && id.is_some();
+    }
+    let id = body.id.clone();
+    let is_request = body.has_method && id.is_some();
     if is_request {
-        if let Err(error) = check_modern(inner, headers, value) {
+        if let Err(error) = check_modern(inner, headers, body) {
             let status = if error.code == -32601 {
                 StatusCode::NOT_FOUND
             } else {
@@ -431,7 +388,7 @@ async fn modern(
     let (out, mut rx) = Outbound::channel();
     peer.handle_frame(text, handler, &out).await;
     drop(out);
-    if expected_responses(value, false) == 0 {
+    if body.expected_responses(false) == 0 {
         return empty(StatusCode::ACCEPTED);
     }
     let mut guard = CancelOnDrop {

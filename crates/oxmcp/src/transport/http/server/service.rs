@@ -136,6 +136,9 @@ impl McpService {
 
     /// Runs the router's startup hook once, before the first request.
     pub(crate) async fn started(&self) -> Result<(), String> {
+        if let Some(started) = self.inner.started.get() {
+            return started.clone();
+        }
         let shared = self.inner.shared.clone();
         self.inner
             .started
@@ -151,9 +154,14 @@ impl McpService {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         self.inner.start_reaper();
-        let request_headers = request.headers().clone();
+        // CORS needs only the request's Origin: no copy of all its headers.
+        let origin = if self.inner.config.cors {
+            request.headers().get(header::ORIGIN).cloned()
+        } else {
+            None
+        };
         let mut response = self.route(request).await;
-        guard::cors_headers(&self.inner.config, &request_headers, response.headers_mut());
+        guard::cors_headers(&self.inner.config, origin.as_ref(), response.headers_mut());
         response
     }
 
@@ -192,11 +200,8 @@ impl McpService {
             }
             Method::POST => {
                 let (parts, body) = request.into_parts();
-                let body = match http_body_util::Limited::new(body, inner.config.body_limit)
-                    .collect()
-                    .await
-                {
-                    Ok(collected) => collected.to_bytes(),
+                let body = match read_body(body, inner.config.body_limit).await {
+                    Ok(body) => body,
                     Err(e) => {
                         if e.downcast_ref::<http_body_util::LengthLimitError>()
                             .is_some()
@@ -300,6 +305,40 @@ where
     }
 }
 
+/// Reads a whole body of at most `limit` bytes. A body of one chunk (the usual case) is
+/// kept as it came, without a copy or a list of chunks.
+async fn read_body<B>(
+    body: B,
+    limit: usize,
+) -> Result<Bytes, Box<dyn std::error::Error + Send + Sync>>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut body = std::pin::pin!(http_body_util::Limited::new(body, limit));
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        if let Some(joined) = &mut joined {
+            joined.extend_from_slice(&data);
+        } else if let Some(head) = first.take() {
+            let mut both = bytes::BytesMut::with_capacity(head.len() + data.len());
+            both.extend_from_slice(&head);
+            both.extend_from_slice(&data);
+            joined = Some(both);
+        } else {
+            first = Some(data);
+        }
+    }
+    Ok(match joined {
+        Some(joined) => joined.freeze(),
+        None => first.unwrap_or_default(),
+    })
+}
+
 /// A plain-text answer (why a request was refused).
 pub(crate) fn plain(status: StatusCode, text: impl Into<String>) -> Response<Body> {
     let mut response = Response::new(Body::from(text.into()));
@@ -353,23 +392,22 @@ pub(crate) fn sse(body: Body) -> Response<Body> {
 
 /// Whether the client's `Accept` header takes `mime` (no header takes anything).
 pub(crate) fn accepts(headers: &HeaderMap, mime: &str) -> bool {
-    let values: Vec<&str> = headers
+    let mut values = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .collect();
-    if values.is_empty() {
+        .peekable();
+    if values.peek().is_none() {
         return true;
     }
     let kind = mime.split('/').next().unwrap_or("");
-    values.iter().flat_map(|v| v.split(',')).any(|item| {
-        let range = item
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        range == mime || range == "*/*" || range == format!("{kind}/*")
+    values.flat_map(|v| v.split(',')).any(|item| {
+        let range = item.split(';').next().unwrap_or("").trim();
+        range.eq_ignore_ascii_case(mime)
+            || range == "*/*"
+            || range
+                .split_once('/')
+                .is_some_and(|(k, sub)| sub == "*" && k.eq_ignore_ascii_case(kind))
     })
 }
 

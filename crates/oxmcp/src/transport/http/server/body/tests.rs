@@ -1,0 +1,128 @@
+use super::*;
+
+/// A summary in comparable form.
+fn key(summary: &Summary<'_>) -> String {
+    let arguments = summary.arguments.map(|a| match a {
+        Arguments::Raw(raw) => serde_json::from_str::<Value>(raw.get()).unwrap(),
+        Arguments::Parsed(value) => value.clone(),
+    });
+    format!(
+        "{:?} {} {:?} {:?} {} {} {:?} {:?} {:?} {} {:?} {} {}",
+        summary.shape,
+        summary.has_method,
+        summary.method,
+        summary.id,
+        summary.id_set,
+        summary.answer,
+        summary.name,
+        summary.uri,
+        summary.version,
+        summary.capabilities,
+        arguments,
+        summary.expected_responses(false),
+        summary.expected_responses(true),
+    )
+}
+
+/// The fast path, when it takes the body, reads it the way a `Value` does.
+fn same(text: &str) -> bool {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return fast(text).is_some();
+    };
+    let slow = key(&Summary::of(&value));
+    match fast(text) {
+        Some(summary) => {
+            assert_eq!(key(&summary), slow, "{text}");
+            true
+        }
+        None => false,
+    }
+}
+
+#[test]
+fn the_fast_path_reads_like_a_value() {
+    let taken = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+        r#" {"id":"a\"b","method":"tools\/call","params":{"name":"\u00e9","uri":5,"_meta":[1]}}"#,
+        r#"{"id":null,"method":"x"}"#,
+        r#"{"id":1.5,"method":null,"params":null}"#,
+        r#"{"id":[1],"method":{"a":[1,{"b":2}]},"params":"text"}"#,
+        r#"{"id":7,"result":{"content":[]}}"#,
+        r#"{"id":7,"error":null}"#,
+        r#"{"method":"notifications/initialized"}"#,
+        r#"{}"#,
+        r#"{"params":{"arguments":null,"_meta":{"io.modelcontextprotocol/clientCapabilities":null,"io.modelcontextprotocol/protocolVersion":true}}}"#,
+        r#"{"params":{"_meta":"x","name":["a"],"other":{"deep":[[[]]]}}}"#,
+        r#"{"id":9223372036854775808,"method":"m"}"#,
+        r#"{"id":-3,"method":"m","extra":[true,false,null,1e5]}"#,
+    ];
+    for text in taken {
+        assert!(same(text), "the fast path should take {text}");
+    }
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let refused = [
+        r#"[{"id":1,"method":"a"},{"method":"b"}]"#.to_owned(),
+        r#"[]"#.to_owned(),
+        r#"5"#.to_owned(),
+        r#""text""#.to_owned(),
+        r#"{"method":"a","method":"b","id":1}"#.to_owned(),
+        r#"{"id":1,"params":{"name":"a","name":"b"}}"#.to_owned(),
+        format!(r#"{{"id":1,"method":"m","params":{{"arguments":{{"x":{deep}}}}}}}"#),
+    ];
+    for text in &refused {
+        assert!(!same(text), "the fast path should refuse {text}");
+    }
+}
+
+#[test]
+fn bodies_the_fast_path_refuses_are_read_the_slow_way() {
+    let mut slow = None;
+    let summary = Summary::read(r#"{"method":"a","method":"b","id":1}"#, &mut slow).unwrap();
+    assert_eq!(
+        summary.method.as_deref(),
+        Some("b"),
+        "a Value keeps the last"
+    );
+    let mut slow = None;
+    let summary = Summary::read(r#"[{"id":1,"method":"a"},{"method":"b"}]"#, &mut slow).unwrap();
+    assert_eq!(summary.shape, Some(Shape::Batch { len: 2, wanting: 1 }));
+    assert_eq!(summary.expected_responses(false), 1);
+    let deep = format!(r#"{{"id":1,"x":{}{}}}"#, "[".repeat(200), "]".repeat(200));
+    assert!(
+        Summary::read(&deep, &mut None).is_err(),
+        "too deep for a Value"
+    );
+    assert!(Summary::read("{", &mut None).is_err());
+    assert!(Summary::read(r#"{"a":1} x"#, &mut None).is_err());
+}
+
+#[test]
+fn protocol_meta_keys_match_the_probe() {
+    // The probe names these members literally.
+    assert_eq!(
+        oxmcp_protocol::meta::PROTOCOL_VERSION,
+        "io.modelcontextprotocol/protocolVersion"
+    );
+    assert_eq!(
+        oxmcp_protocol::meta::CLIENT_CAPABILITIES,
+        "io.modelcontextprotocol/clientCapabilities"
+    );
+}
+
+#[test]
+fn errors_in_frames() {
+    assert_eq!(error_in(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), None);
+    assert_eq!(
+        error_in(r#"{"jsonrpc":"2.0","id":1,"result":{"text":"\"error\""}}"#),
+        None
+    );
+    assert_eq!(
+        error_in(r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#),
+        Some(Some(-32601))
+    );
+    assert_eq!(
+        error_in(r#"{"id":1,"\u0065rror":{"code":1}}"#),
+        Some(Some(1))
+    );
+    assert_eq!(error_in(r#"{"id":1,"error":{"code":"x"}}"#), Some(None));
+}
