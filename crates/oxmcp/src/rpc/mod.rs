@@ -12,7 +12,7 @@ pub(crate) mod outbound;
 mod request;
 
 use std::collections::HashMap;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -84,6 +84,18 @@ pub(crate) struct RequestCx {
     pub(crate) outbound: Outbound,
     pub(crate) cancel: RequestCancel,
     pub(crate) peer: Peer,
+}
+
+/// How starting a request went.
+enum Started {
+    /// The reply is known.
+    Replied(RequestId, Reply),
+    /// The handler waits for something: it goes on in a task of its own.
+    Waiting {
+        id: RequestId,
+        future: BoxFuture<Reply>,
+        cancel: RequestCancel,
+    },
 }
 
 /// The side of a connection that answers what the other side sends.
@@ -314,6 +326,43 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
     ) -> Option<(RequestId, Reply)> {
+        // Backpressure: with the bound reached, the reader waits here and reads no more. A
+        // request answered in its first step never holds a permit (it is over before the
+        // reader reads on); one that waits takes a permit before it gets its task.
+        let mut permit = None;
+        if self.inner.limit.available_permits() == 0 {
+            match self.inner.limit.clone().acquire_owned().await {
+                Ok(taken) => permit = Some(taken),
+                Err(_) => return None,
+            }
+        }
+        match self.start(id, method, params, eager, handler, outbound) {
+            Started::Replied(id, reply) => Some((id, reply)),
+            Started::Waiting { id, future, cancel } => {
+                let permit = match permit {
+                    Some(permit) => permit,
+                    None => match self.inner.limit.clone().try_acquire_owned() {
+                        Ok(permit) => permit,
+                        // Another thread took the last permit meanwhile: wait like any request.
+                        Err(_) => self.inner.limit.clone().acquire_owned().await.ok()?,
+                    },
+                };
+                self.spawn_request(id, future, cancel, permit, outbound);
+                None
+            }
+        }
+    }
+
+    /// Routes a request and runs its handler's first step, without waiting for anything.
+    fn start<H: Handler>(
+        &self,
+        id: RequestId,
+        method: &str,
+        params: Params<'_>,
+        eager: &mut Option<H::Eager<'_>>,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+    ) -> Started {
         let duplicate = self.inner.in_flight_count.load(Ordering::Acquire) > 0
             && self
                 .inner
@@ -325,17 +374,7 @@ impl Peer {
             let error = ErrorObject::invalid_request(format!(
                 "request id {id} is already in use by a request still in flight"
             ));
-            return Some((id, Err(error)));
-        }
-        // Backpressure: with the bound reached, the reader waits here and reads no more. A
-        // request answered in its first step never holds a permit (it is over before the
-        // reader reads on); one that waits takes a permit before it gets its task.
-        let mut permit = None;
-        if self.inner.limit.available_permits() == 0 {
-            match self.inner.limit.clone().acquire_owned().await {
-                Ok(taken) => permit = Some(taken),
-                Err(_) => return None,
-            }
+            return Started::Replied(id, Err(error));
         }
         let cancel = RequestCancel::default();
         let cx = RequestCx {
@@ -351,26 +390,29 @@ impl Peer {
             (Params::Eager, None) => handler.on_request(method, None, cx),
         };
         let mut future = match dispatched {
-            Dispatch::Now(reply) => return Some((id, reply)),
+            Dispatch::Now(reply) => return Started::Replied(id, reply),
             Dispatch::Later(future) => future,
         };
         // Most handlers finish without waiting for anything: their first step runs here,
-        // and only one that waits gets a task of its own. (The task polls it again at once,
-        // so whatever it waits on learns the task's waker.)
-        if let Poll::Ready(reply) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
-            return Some((id, reply));
+        // and only one that waits gets a task of its own. The task polls it again at once,
+        // so whatever it waits on learns the task's waker (this step's waker does nothing).
+        let mut step = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut step) {
+            Poll::Ready(reply) => Started::Replied(id, reply),
+            Poll::Pending => Started::Waiting { id, future, cancel },
         }
-        let permit = match permit {
-            Some(permit) => permit,
-            None => match self.inner.limit.clone().try_acquire_owned() {
-                Ok(permit) => permit,
-                // Another thread took the last permit meanwhile: wait like any request.
-                Err(_) => match self.inner.limit.clone().acquire_owned().await {
-                    Ok(permit) => permit,
-                    Err(_) => return None,
-                },
-            },
-        };
+    }
+
+    /// Runs a request that waits in a task of its own, which answers it (unless the request
+    /// is cancelled first).
+    fn spawn_request(
+        &self,
+        id: RequestId,
+        future: BoxFuture<Reply>,
+        cancel: RequestCancel,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        outbound: &Outbound,
+    ) {
         let cancel = cancel.token(&self.inner.closed).clone();
         {
             let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
@@ -394,7 +436,6 @@ impl Peer {
             }
             drop(permit);
         });
-        None
     }
 
     async fn handle_batch<H: Handler>(

@@ -336,32 +336,37 @@ impl Connection {
     }
 
     fn call_tool(&self, env: Env, call: &CallParams<'_>, cx: RequestCx) -> Dispatch {
-        let Some(tool) = self.shared.tools.get(&call.name) else {
-            return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
+        // The handler is used where it is registered: its future is made under the
+        // registry's read lock, and holds what it needs.
+        let started = self.shared.tools.read(&call.name, |tool| {
+            let version = env.version;
+            if let Some(arguments) = call.arguments {
+                if !arguments.get().trim_start().starts_with('{') {
+                    let error =
+                        super::ToolError::invalid_arguments("arguments must be a JSON object");
+                    return Dispatch::Now(self.finish_tool(error.into_outcome(version), version));
+                }
+            }
+            let retry = call.retry();
+            let target = Target::Tool(call.name.clone().into_owned());
+            let request = Request {
+                context: self.context(env, cx, "tools/call", target, call.arguments),
+            };
+            // Only a modern result takes the server's `_meta`, from the shared state.
+            let shared = version.is_modern().then(|| self.shared.clone());
+            self.run_handler(&tool.entry, request, "tools/call", retry, move |outcome| {
+                let outcome = match outcome {
+                    Ok(result) => Ok(result),
+                    Err(error) => error.into_outcome(version),
+                };
+                finish_tool(shared.as_deref(), outcome, version)
+            })
+        });
+        started.unwrap_or_else(|| {
+            Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown tool: {}",
                 call.name
-            ))));
-        };
-        let version = env.version;
-        if let Some(arguments) = call.arguments {
-            if !arguments.get().trim_start().starts_with('{') {
-                let error = super::ToolError::invalid_arguments("arguments must be a JSON object");
-                return Dispatch::Now(self.finish_tool(error.into_outcome(version), version));
-            }
-        }
-        let retry = call.retry();
-        let target = Target::Tool(call.name.clone().into_owned());
-        let request = Request {
-            context: self.context(env, cx, "tools/call", target, call.arguments),
-        };
-        // Only a modern result takes the server's `_meta`, from the shared state.
-        let shared = version.is_modern().then(|| self.shared.clone());
-        self.run_handler(&tool, request, "tools/call", retry, move |outcome| {
-            let outcome = match outcome {
-                Ok(result) => Ok(result),
-                Err(error) => error.into_outcome(version),
-            };
-            finish_tool(shared.as_deref(), outcome, version)
+            ))))
         })
     }
 
