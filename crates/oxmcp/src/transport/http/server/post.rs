@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
 use tokio::sync::{mpsc, watch};
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::body::{error_in, Summary};
 use super::service::{
     accepts, empty, header_version, is_legacy_header, json, plain, rpc_error, sse, Inner,
-    SESSION_ID,
+    MCP_METHOD, MCP_NAME, SESSION_ID,
 };
 use super::session::{lookup, Session};
 use super::sse::{direct, Follow, OnDrop};
@@ -123,7 +123,7 @@ async fn legacy(
             .insert(session.id, session.clone());
         tracing::debug!(session = %session.id, "session created");
         if let Ok(id) = HeaderValue::from_str(&session.id.to_string()) {
-            extra.insert(SESSION_ID, id);
+            extra.insert(SESSION_ID.clone(), id);
         }
     }
     let mut response = if first.is_response && expected == 1 && accept.json && !close.is_cancelled()
@@ -285,12 +285,12 @@ fn check_modern(
     let mismatch = |message: String| ErrorObject::new(-32020, message);
     let method = request.method.as_deref().unwrap_or("");
     // Values are compared without surrounding whitespace (HTTP optional whitespace).
-    let header = |name: &str| {
+    let header = |name: &HeaderName| {
         headers
             .get(name)
             .map(|v| v.to_str().unwrap_or("\u{fffd}").trim_matches([' ', '\t']))
     };
-    match header("mcp-method") {
+    match header(&MCP_METHOD) {
         None => return Err(mismatch("missing Mcp-Method header".to_owned())),
         Some(h) if h != method => {
             return Err(mismatch(format!(
@@ -314,7 +314,7 @@ fn check_modern(
     };
     if let Some((key, expected)) = name_key {
         let expected = expected.as_deref();
-        let given = header("mcp-name").map(decode_header_value);
+        let given = header(&MCP_NAME).map(decode_header_value);
         match (given, expected) {
             (None, _) => return Err(mismatch("missing Mcp-Name header".to_owned())),
             (Some(None), _) => {

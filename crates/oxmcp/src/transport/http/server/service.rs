@@ -10,7 +10,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use axum::body::{Body, HttpBody};
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
@@ -23,10 +23,15 @@ use super::session::{Session, SessionId};
 use crate::rpc::Peer;
 use crate::server::{ConnectionHandler, Router, Shared};
 
+// Header names as values: looking one up by `&str` parses and lowercases it every time.
 /// The header carrying a legacy session's id.
-pub(crate) const SESSION_ID: &str = "mcp-session-id";
+pub(crate) static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// The header carrying the protocol version.
-pub(crate) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub(crate) static PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// The header naming a modern request's method.
+pub(crate) static MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+/// The header naming a modern request's tool, prompt or resource.
+pub(crate) static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 
 /// The Streamable HTTP endpoint of a server, both eras on one URL, as a
 /// `tower::Service`. Cloning is cheap: clones serve the same sessions.
@@ -414,7 +419,7 @@ pub(crate) fn accepts(headers: &HeaderMap, mime: &str) -> bool {
 /// The `MCP-Protocol-Version` header, if present.
 pub(crate) fn header_version(headers: &HeaderMap) -> Option<&str> {
     headers
-        .get(PROTOCOL_VERSION)
+        .get(&PROTOCOL_VERSION)
         .map(|v| v.to_str().unwrap_or("\u{fffd}"))
 }
 

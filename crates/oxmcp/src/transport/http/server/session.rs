@@ -182,7 +182,7 @@ pub(crate) type Refusal = (StatusCode, &'static str);
 
 /// The session a request names, or why it cannot be served.
 pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>, Refusal> {
-    let Some(id) = headers.get(SESSION_ID) else {
+    let Some(id) = headers.get(&SESSION_ID) else {
         return Err((
             StatusCode::BAD_REQUEST,
             "missing Mcp-Session-Id header: send `initialize` first and repeat the session id it returned",
