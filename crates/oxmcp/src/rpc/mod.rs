@@ -47,33 +47,17 @@ pub(crate) enum Dispatch {
     Now(Reply),
     /// The answer comes from this future, run in its own task.
     Later(BoxFuture<Reply>),
+    /// [`Dispatch::Later`], with the handler's cancellation token when the future waits.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    LaterWith(BoxFuture<Reply>, Arc<dyn CancelSource>),
 }
 
-/// The cancellation of one incoming request, made on first use: most requests are
-/// answered before anything asks for it, and then cost no token at all (a child token
-/// locks the connection's token twice, to link and to unlink).
-#[derive(Clone, Default)]
-pub(crate) struct RequestCancel {
-    token: Arc<std::sync::OnceLock<CancellationToken>>,
-}
-
-impl RequestCancel {
-    /// The request's token, a child of `connection` (the token that fires when the
-    /// connection closes): fires when the peer cancels the request or the connection
-    /// closes.
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
-    pub(crate) fn token(&self, connection: &CancellationToken) -> &CancellationToken {
-        self.token.get_or_init(|| connection.child_token())
-    }
-
-    /// Whether the request has been cancelled (without making its token).
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
-    pub(crate) fn is_cancelled(&self, connection: &CancellationToken) -> bool {
-        match self.token.get() {
-            Some(token) => token.is_cancelled(),
-            None => connection.is_cancelled(),
-        }
-    }
+/// Where the cancellation token of a request handled in a task comes from: the handler's
+/// own, made on first use (most requests are answered before anything asks for one).
+pub(crate) trait CancelSource: Send + Sync {
+    /// The request's token; it must be a child of the connection's token (see
+    /// [`Peer::closed`]).
+    fn token(&self) -> CancellationToken;
 }
 
 /// Everything a handler needs to answer one request, beyond its method and params.
@@ -82,7 +66,6 @@ impl RequestCancel {
 pub(crate) struct RequestCx {
     pub(crate) id: RequestId,
     pub(crate) outbound: Outbound,
-    pub(crate) cancel: RequestCancel,
     pub(crate) peer: Peer,
 }
 
@@ -94,7 +77,7 @@ enum Started {
     Waiting {
         id: RequestId,
         future: BoxFuture<Reply>,
-        cancel: RequestCancel,
+        cancel: Option<Arc<dyn CancelSource>>,
     },
 }
 
@@ -376,11 +359,9 @@ impl Peer {
             ));
             return Started::Replied(id, Err(error));
         }
-        let cancel = RequestCancel::default();
         let cx = RequestCx {
             id: id.clone(),
             outbound: outbound.clone(),
-            cancel: cancel.clone(),
             peer: self.clone(),
         };
         let dispatched = match (params, eager.as_mut()) {
@@ -389,9 +370,10 @@ impl Peer {
             // The slot is filled whenever the message says so (never reached).
             (Params::Eager, None) => handler.on_request(method, None, cx),
         };
-        let mut future = match dispatched {
+        let (mut future, cancel) = match dispatched {
             Dispatch::Now(reply) => return Started::Replied(id, reply),
-            Dispatch::Later(future) => future,
+            Dispatch::Later(future) => (future, None),
+            Dispatch::LaterWith(future, cancel) => (future, Some(cancel)),
         };
         // Most handlers finish without waiting for anything: their first step runs here,
         // and only one that waits gets a task of its own. The task polls it again at once,
@@ -409,11 +391,14 @@ impl Peer {
         &self,
         id: RequestId,
         future: BoxFuture<Reply>,
-        cancel: RequestCancel,
+        cancel: Option<Arc<dyn CancelSource>>,
         permit: tokio::sync::OwnedSemaphorePermit,
         outbound: &Outbound,
     ) {
-        let cancel = cancel.token(&self.inner.closed).clone();
+        let cancel = match cancel {
+            Some(source) => source.token(),
+            None => self.inner.closed.child_token(),
+        };
         {
             let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
             in_flight.insert(id.clone(), cancel.clone());

@@ -45,7 +45,9 @@ struct Inner {
     progress_token: Option<ProgressToken>,
     /// The level the request asked for (modern `_meta`); legacy sessions keep theirs.
     log_level: Option<LoggingLevel>,
-    cancel: crate::rpc::RequestCancel,
+    /// The request's cancellation token, made on first use (by the handler, or by the
+    /// engine when the request goes on in a task).
+    cancel: OnceLock<CancellationToken>,
     outbound: Outbound,
     peer: Peer,
     /// What the request targets, and its raw arguments.
@@ -83,7 +85,6 @@ pub(crate) struct ContextParts {
     pub(crate) client: ClientRef,
     pub(crate) progress_token: Option<ProgressToken>,
     pub(crate) log_level: Option<LoggingLevel>,
-    pub(crate) cancel: crate::rpc::RequestCancel,
     pub(crate) outbound: Outbound,
     pub(crate) peer: Peer,
     pub(crate) target: Target,
@@ -110,7 +111,25 @@ struct LogParams<'a, T: Serialize> {
     data: &'a T,
 }
 
+impl Inner {
+    fn token(&self) -> &CancellationToken {
+        self.cancel.get_or_init(|| self.peer.closed().child_token())
+    }
+}
+
+impl crate::rpc::CancelSource for Inner {
+    fn token(&self) -> CancellationToken {
+        Inner::token(self).clone()
+    }
+}
+
 impl Context {
+    /// Where the engine takes this request's cancellation token from, should the request
+    /// go on in a task: the same token the handler sees.
+    pub(crate) fn cancel_source(&self) -> Arc<dyn crate::rpc::CancelSource> {
+        self.inner.clone()
+    }
+
     pub(crate) fn new(parts: ContextParts) -> Self {
         Context {
             inner: Arc::new(Inner {
@@ -119,7 +138,7 @@ impl Context {
                 client: parts.client,
                 progress_token: parts.progress_token,
                 log_level: parts.log_level,
-                cancel: parts.cancel,
+                cancel: OnceLock::new(),
                 outbound: parts.outbound,
                 peer: parts.peer,
                 target: parts.target,
@@ -170,12 +189,15 @@ impl Context {
     /// Fires when the client cancels the request (or the connection closes). A handler
     /// that stops early needs no response: none is sent for a cancelled request.
     pub fn cancellation(&self) -> &CancellationToken {
-        self.inner.cancel.token(self.inner.peer.closed())
+        self.inner.token()
     }
 
     /// Whether the request has been cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancel.is_cancelled(self.inner.peer.closed())
+        match self.inner.cancel.get() {
+            Some(token) => token.is_cancelled(),
+            None => self.inner.peer.is_closed(),
+        }
     }
 
     /// Asks the transport to close the stream this request's messages travel on before the

@@ -210,7 +210,6 @@ impl Connection {
             arguments: arguments.map(RawValue::to_owned),
             mrtr,
             request_id: cx.id,
-            cancel: cx.cancel,
             version: env.version,
             client: env.client,
             progress_token: env.progress_token,
@@ -234,9 +233,10 @@ impl Connection {
         retry: super::ask::Retry<'_>,
         finish: impl FnOnce(Result<O, super::ToolError>) -> Reply + Send + 'static,
     ) -> Dispatch {
+        let cancel = request.context.cancel_source();
         if request.context.protocol_version().is_legacy() {
             let future = handler.call(request, &());
-            return Dispatch::Later(Box::pin(async move { finish(future.await) }));
+            return Dispatch::LaterWith(Box::pin(async move { finish(future.await) }), cancel);
         }
         // A retry carries the state of the rounds before; a first round opens with the
         // handler's first question, if it asks any.
@@ -257,12 +257,15 @@ impl Connection {
         let context = request.context.clone();
         let future = handler.call(request, &());
         let shared = self.shared.clone();
-        Dispatch::Later(Box::pin(async move {
-            match drive(&context, future).await {
-                super::ask::Driven::Done(outcome) => finish(outcome),
-                super::ask::Driven::InputRequired(result) => encode_with_meta(&result, &shared),
-            }
-        }))
+        Dispatch::LaterWith(
+            Box::pin(async move {
+                match drive(&context, future).await {
+                    super::ask::Driven::Done(outcome) => finish(outcome),
+                    super::ask::Driven::InputRequired(result) => encode_with_meta(&result, &shared),
+                }
+            }),
+            cancel,
+        )
     }
 
     /// `tools/call` and `prompts/get` with raw params (their params were not read with the
