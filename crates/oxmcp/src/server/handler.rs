@@ -39,9 +39,22 @@ pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
         O: 'static,
         C: FnOnce(Self::Output) -> Result<O, ToolError> + Send + 'static,
     {
-        Box::pin(FutureExt::map(self.call(request, state), move |r| {
-            r.and_then(then)
-        }))
+        Box::pin(self.call_unboxed(request, state, then))
+    }
+
+    /// [`Handler::call_then`], not boxed (for a caller that boxes it with more work).
+    #[doc(hidden)]
+    fn call_unboxed<O, C>(
+        self,
+        request: Request,
+        state: S,
+        then: C,
+    ) -> impl Future<Output = Result<O, ToolError>> + Send + 'static
+    where
+        O: 'static,
+        C: FnOnce(Self::Output) -> Result<O, ToolError> + Send + 'static,
+    {
+        FutureExt::map(self.call(request, state), move |r| r.and_then(then))
     }
 
     /// The schema of the arguments, from the one extractor that decodes them (if any).
@@ -78,6 +91,19 @@ macro_rules! impl_handler {
                 O: 'static,
                 C: FnOnce(R) -> Result<O, ToolError> + Send + 'static,
             {
+                Box::pin(self.call_unboxed(request, state, then))
+            }
+
+            fn call_unboxed<O, C>(
+                self,
+                request: Request,
+                state: S,
+                then: C,
+            ) -> impl Future<Output = Result<O, ToolError>> + Send + 'static
+            where
+                O: 'static,
+                C: FnOnce(R) -> Result<O, ToolError> + Send + 'static,
+            {
                 #[cfg(feature = "tracing-layer")]
                 let context = request.context.clone();
                 let future = async move {
@@ -88,7 +114,7 @@ macro_rules! impl_handler {
                 };
                 #[cfg(feature = "tracing-layer")]
                 let future = super::log_layer::scope(context, future);
-                Box::pin(AssertUnwindSafe(future).catch_unwind().map(move |outcome| match outcome {
+                AssertUnwindSafe(future).catch_unwind().map(move |outcome| match outcome {
                     Ok(result) => result.and_then(then),
                     Err(panic) => {
                         let what = panic
@@ -99,7 +125,7 @@ macro_rules! impl_handler {
                         tracing::error!(panic = %what, "handler panicked");
                         Err(ToolError::internal("the handler failed unexpectedly"))
                     }
-                }))
+                })
             }
 
             fn input_schema(generator: &mut SchemaGenerator) -> Option<Schema> {
@@ -139,6 +165,58 @@ impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10
 pub trait ErasedHandler<S, O>: Send + Sync {
     #[doc(hidden)]
     fn call(&self, request: Request, state: &S) -> BoxFuture<Result<O, ToolError>>;
+
+    /// [`ErasedHandler::call`], then `finish` on the outcome, in one boxed future.
+    #[doc(hidden)]
+    fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
+    where
+        O: Send + 'static,
+    {
+        let future = self.call(request, state);
+        Box::pin(finish.around(future))
+    }
+}
+
+/// The reply to a request: its result as JSON text, or a JSON-RPC error.
+#[doc(hidden)]
+pub type Reply = Result<String, oxmcp_protocol::ErrorObject>;
+
+/// How a handler's outcome becomes its request's reply, at the end of the handler's own
+/// future. A modern request's handler is driven (it may leave questions open: the reply is
+/// then an `InputRequiredResult`).
+#[doc(hidden)]
+pub struct Finish<O> {
+    pub(crate) run: fn(Result<O, ToolError>, &FinishCx) -> Reply,
+    pub(crate) cx: FinishCx,
+}
+
+/// What [`Finish`] needs besides the outcome.
+#[doc(hidden)]
+pub struct FinishCx {
+    pub(crate) version: oxmcp_protocol::ProtocolVersion,
+    /// The server's shared state (its `_meta`), for a modern reply.
+    pub(crate) shared: Option<std::sync::Arc<super::service::Shared>>,
+    /// The context of a modern request, whose handler may ask questions.
+    pub(crate) drive: Option<super::Context>,
+}
+
+impl<O> Finish<O> {
+    /// Runs `handler` (driven, for a modern request) and finishes its outcome.
+    pub(crate) async fn around<F>(self, handler: F) -> Reply
+    where
+        F: Future<Output = Result<O, ToolError>>,
+    {
+        match &self.cx.drive {
+            None => (self.run)(handler.await, &self.cx),
+            Some(context) => match super::connection::drive(context, handler).await {
+                super::ask::Driven::Done(outcome) => (self.run)(outcome, &self.cx),
+                super::ask::Driven::InputRequired(result) => match &self.cx.shared {
+                    Some(shared) => super::connection::encode_with_meta(&result, shared),
+                    None => super::connection::encode(&result),
+                },
+            },
+        }
+    }
 }
 
 /// A concrete handler behind [`ErasedHandler`], with the conversion of its output.
@@ -171,6 +249,17 @@ where
             .clone()
             .call_then(request, state.clone(), self.convert)
     }
+
+    fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
+    where
+        O: Send + 'static,
+    {
+        let handler = self
+            .handler
+            .clone()
+            .call_unboxed(request, state.clone(), self.convert);
+        Box::pin(finish.around(handler))
+    }
 }
 
 /// A state value handed to every handler (`with_state`).
@@ -185,5 +274,12 @@ pub(crate) struct WithState<S, O> {
 impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithState<S, O> {
     fn call(&self, request: Request, _state: &S2) -> BoxFuture<Result<O, ToolError>> {
         self.inner.call(request, &self.state)
+    }
+
+    fn call_finish(&self, request: Request, _state: &S2, finish: Finish<O>) -> BoxFuture<Reply>
+    where
+        O: Send + 'static,
+    {
+        self.inner.call_finish(request, &self.state, finish)
     }
 }

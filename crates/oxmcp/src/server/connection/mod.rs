@@ -23,11 +23,12 @@ mod reply;
 pub(crate) use listen::ListKind;
 use listen::Listener;
 use params::{CallParams, CursorParams, MetaPeek, ParamsPeek, ReadParams, UriParams};
-use reply::{complete_result, drive, encode, encode_with_meta, finish_tool};
+use reply::{complete_result, finish_tool};
+pub(crate) use reply::{drive, encode, encode_with_meta};
 
 use super::context::{ClientRef, Context, ContextParts};
 use super::extract::{decode_params, Request, Target};
-use super::handler::ErasedHandler;
+use super::handler::{ErasedHandler, Finish, FinishCx};
 use super::service::Shared;
 use super::session::LegacySession;
 use crate::rpc::{Dispatch, Handler, NotificationCx, Outbound, Reply, RequestCx};
@@ -238,21 +239,8 @@ impl Connection {
             let future = handler.call(request, &());
             return Dispatch::LaterWith(Box::pin(async move { finish(future.await) }), cancel);
         }
-        // A retry carries the state of the rounds before; a first round opens with the
-        // handler's first question, if it asks any.
-        if retry.input_responses.is_some() || retry.request_state.is_some() {
-            let sealer = self.shared.config().sealer.clone();
-            let context = &request.context;
-            match super::ask::Round::start(
-                sealer,
-                method,
-                retry,
-                context.target(),
-                context.arguments(),
-            ) {
-                Ok(round) => request.context.set_round(Arc::new(round)),
-                Err(error) => return Dispatch::Now(Err(error)),
-            }
+        if let Err(error) = self.open_retry(&request, method, retry) {
+            return Dispatch::Now(Err(error));
         }
         let context = request.context.clone();
         let future = handler.call(request, &());
@@ -266,6 +254,58 @@ impl Connection {
             }),
             cancel,
         )
+    }
+
+    /// A modern retry carries the state of the rounds before: its round opens now. (A first
+    /// round opens with the handler's first question, if it asks any.)
+    fn open_retry(
+        &self,
+        request: &Request,
+        method: &'static str,
+        retry: super::ask::Retry<'_>,
+    ) -> Result<(), ErrorObject> {
+        if retry.input_responses.is_some() || retry.request_state.is_some() {
+            let sealer = self.shared.config().sealer.clone();
+            let context = &request.context;
+            let round = super::ask::Round::start(
+                sealer,
+                method,
+                retry,
+                context.target(),
+                context.arguments(),
+            )?;
+            context.set_round(Arc::new(round));
+        }
+        Ok(())
+    }
+
+    /// [`Connection::run_handler`] for a tool: the handler and the making of its result
+    /// share one boxed future.
+    fn run_tool(
+        &self,
+        tool: &Arc<dyn ErasedHandler<(), oxmcp_protocol::tools::CallToolResult>>,
+        request: Request,
+        retry: super::ask::Retry<'_>,
+    ) -> Dispatch {
+        let context = &request.context;
+        let version = context.protocol_version();
+        let modern = version.is_modern();
+        if modern {
+            if let Err(error) = self.open_retry(&request, "tools/call", retry) {
+                return Dispatch::Now(Err(error));
+            }
+        }
+        let cancel = context.cancel_source();
+        let finish = Finish {
+            run: tool_reply,
+            cx: FinishCx {
+                version,
+                // Only a modern result takes the server's `_meta`, from the shared state.
+                shared: modern.then(|| self.shared.clone()),
+                drive: modern.then(|| context.clone()),
+            },
+        };
+        Dispatch::LaterWith(tool.call_finish(request, &(), finish), cancel)
     }
 
     /// `tools/call` and `prompts/get` with raw params (their params were not read with the
@@ -355,15 +395,7 @@ impl Connection {
             let request = Request {
                 context: self.context(env, cx, "tools/call", target, call.arguments),
             };
-            // Only a modern result takes the server's `_meta`, from the shared state.
-            let shared = version.is_modern().then(|| self.shared.clone());
-            self.run_handler(&tool.entry, request, "tools/call", retry, move |outcome| {
-                let outcome = match outcome {
-                    Ok(result) => Ok(result),
-                    Err(error) => error.into_outcome(version),
-                };
-                finish_tool(shared.as_deref(), outcome, version)
-            })
+            self.run_tool(&tool.entry, request, retry)
         });
         started.unwrap_or_else(|| {
             Dispatch::Now(Err(ErrorObject::invalid_params(format!(
@@ -624,6 +656,18 @@ impl Handler for ConnectionHandler {
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
     }
+}
+
+/// The reply to a `tools/call` from the handler's outcome.
+fn tool_reply(
+    outcome: Result<oxmcp_protocol::tools::CallToolResult, super::ToolError>,
+    cx: &FinishCx,
+) -> Reply {
+    let outcome = match outcome {
+        Ok(result) => Ok(result),
+        Err(error) => error.into_outcome(cx.version),
+    };
+    finish_tool(cx.shared.as_deref(), outcome, cx.version)
 }
 
 /// Whether params carry `_meta["io.modelcontextprotocol/protocolVersion"]` naming a modern

@@ -16,7 +16,7 @@ pub(super) fn complete_result(completion: Completion, modern: bool) -> CompleteR
     result
 }
 
-pub(super) fn encode<T: serde::Serialize>(value: &T) -> Reply {
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Reply {
     // Room for a small result and the frame around it, so neither grows the buffer.
     let mut out = Vec::with_capacity(256);
     serde_json::to_writer(&mut out, value)
@@ -27,7 +27,7 @@ pub(super) fn encode<T: serde::Serialize>(value: &T) -> Reply {
 
 /// Runs a modern request's handler: its output, or the questions it left open (then the
 /// handler is dropped and the round ends with an `InputRequiredResult`).
-pub(super) async fn drive<F: std::future::Future>(
+pub(crate) async fn drive<F: std::future::Future>(
     context: &Context,
     handler: F,
 ) -> crate::server::ask::Driven<F::Output> {
@@ -55,7 +55,7 @@ pub(super) async fn drive<F: std::future::Future>(
 
 /// Serializes a modern result whose own `_meta` is unset, with the server's `_meta`
 /// (serialized once, when the server starts) as its `_meta`.
-pub(super) fn encode_with_meta<T: serde::Serialize>(value: &T, shared: &Shared) -> Reply {
+pub(crate) fn encode_with_meta<T: serde::Serialize>(value: &T, shared: &Shared) -> Reply {
     let meta = &shared.config().server_info_meta_json;
     let mut out = encode(value)?;
     // A result is an object: open it again at its closing brace.
