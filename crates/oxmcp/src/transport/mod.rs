@@ -20,8 +20,10 @@ use std::sync::Arc;
 
 use crate::rpc::{Handler, Joined, Outbound, Peer};
 
-/// How many bytes of joined replies are sent at once at most.
-const JOINED_LIMIT: usize = 32 * 1024;
+/// How many bytes of joined replies are sent at once at most: the outbound queue bounds
+/// entries, not bytes, so this bounds what a client that stops reading can make the
+/// server hold (a few MiB at most).
+const JOINED_LIMIT: usize = 4 * 1024;
 
 /// The default largest frame a transport accepts: 16 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;

@@ -244,3 +244,48 @@ async fn requests_still_running_are_answered_when_input_ends() {
     assert_eq!(r["result"]["content"][0]["text"], "slept 200");
     server.await.unwrap().unwrap();
 }
+
+/// Requests written at once are read together and their answers leave joined: every
+/// request still gets exactly one response, on a line of its own, and a bad line among
+/// them gets its error; a request that waits is answered later, on its own.
+#[tokio::test]
+async fn a_burst_of_requests_gets_one_answer_each() {
+    let probe = Probe::default();
+    let mut raw = Raw::start(router(probe.clone()));
+    let mut burst = Vec::new();
+    for i in 0..300 {
+        let frame = if i == 150 {
+            call(json!(i), "block", json!({}))
+        } else {
+            call(json!(i), "sleep", json!({"ms": 0}))
+        };
+        burst.push(frame.to_string());
+        if i == 100 {
+            burst.push("{not json".to_owned());
+        }
+    }
+    raw.send_raw(&burst.join("\n")).await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut parse_errors = 0;
+    for _ in 0..300 {
+        let frame = raw.recv().await;
+        match frame["id"].as_i64() {
+            Some(id) => {
+                assert_eq!(frame["result"]["content"][0]["text"], "slept 0", "{frame}");
+                assert!(seen.insert(id), "answered twice: {frame}");
+            }
+            None => {
+                assert_eq!(code(&frame), -32700, "{frame}");
+                parse_errors += 1;
+            }
+        }
+    }
+    assert_eq!(parse_errors, 1);
+    assert_eq!(seen.len(), 299);
+    assert!(!seen.contains(&150));
+    // The waiting request is answered once it is released.
+    probe.release.notify_one();
+    let last = raw.recv().await;
+    assert_eq!(last["id"], 150);
+    assert_eq!(last["result"]["content"][0]["text"], "released");
+}
