@@ -142,18 +142,69 @@ fn wants_reply(item: &Value) -> bool {
 /// serde_json's recursion limit (128), which a `Value` would hit and a raw value would not.
 const MAX_OPENERS: usize = 120;
 
+/// The longest run of digits a body may hold for the fast path: a longer number might not
+/// fit an `f64`.
+const MAX_DIGITS: usize = 300;
+
+/// Whether the fast path may read a body: it keeps `id` and `arguments` raw, and serde_json
+/// skips a raw value without all the checks a `Value` makes. So this refuses what those
+/// checks could reject: nesting near the recursion limit, numbers maybe out of `f64` range
+/// (with an exponent, or very many digits) and surrogate escapes (`\uD800`, maybe lone).
+/// It follows strings for valid JSON; on invalid JSON both ways fail anyway.
+fn plain(bytes: &[u8]) -> bool {
+    let mut openers = 0usize;
+    let mut digits = 0usize;
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
+        if in_string {
+            match b {
+                b'"' => in_string = false,
+                b'\\' => {
+                    let surrogate = bytes.get(i) == Some(&b'u')
+                        && matches!(bytes.get(i + 1), Some(b'd' | b'D'))
+                        && matches!(
+                            bytes.get(i + 2),
+                            Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+                        );
+                    if surrogate {
+                        return false;
+                    }
+                    i += 1; // the escaped character
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits > MAX_DIGITS {
+                    return false;
+                }
+                continue;
+            }
+            b'e' | b'E' if digits > 0 => return false,
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                openers += 1;
+                if openers > MAX_OPENERS {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        digits = 0;
+    }
+    true
+}
+
 /// The borrowed pass; `None` when the body must go the slow way.
 fn fast(text: &str) -> Option<Summary<'_>> {
     let start = text.trim_start_matches([' ', '\t', '\n', '\r']);
-    if !start.starts_with('{') {
-        return None;
-    }
-    let openers = text
-        .as_bytes()
-        .iter()
-        .filter(|&&b| b == b'{' || b == b'[')
-        .count();
-    if openers > MAX_OPENERS {
+    if !start.starts_with('{') || !plain(text.as_bytes()) {
         return None;
     }
     let probe: Probe<'_> = serde_json::from_str(text).ok()?;

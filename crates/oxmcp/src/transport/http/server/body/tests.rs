@@ -54,7 +54,7 @@ fn the_fast_path_reads_like_a_value() {
         r#"{"params":{"arguments":null,"_meta":{"io.modelcontextprotocol/clientCapabilities":null,"io.modelcontextprotocol/protocolVersion":true}}}"#,
         r#"{"params":{"_meta":"x","name":["a"],"other":{"deep":[[[]]]}}}"#,
         r#"{"id":9223372036854775808,"method":"m"}"#,
-        r#"{"id":-3,"method":"m","extra":[true,false,null,1e5]}"#,
+        r#"{"id":-3,"method":"m","extra":[true,false,null,1.5,-0]}"#,
     ];
     for text in taken {
         assert!(same(text), "the fast path should take {text}");
@@ -63,6 +63,7 @@ fn the_fast_path_reads_like_a_value() {
     let refused = [
         r#"[{"id":1,"method":"a"},{"method":"b"}]"#.to_owned(),
         r#"[]"#.to_owned(),
+        r#"{"id":1,"method":"m","x":1e5}"#.to_owned(),
         r#"5"#.to_owned(),
         r#""text""#.to_owned(),
         r#"{"method":"a","method":"b","id":1}"#.to_owned(),
@@ -71,6 +72,43 @@ fn the_fast_path_reads_like_a_value() {
     ];
     for text in &refused {
         assert!(!same(text), "the fast path should refuse {text}");
+    }
+}
+
+#[test]
+fn what_a_value_rejects_never_takes_the_fast_path() {
+    let call = |id: &str, arguments: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"echo","arguments":{arguments}}}}}"#
+        )
+    };
+    let long = "9".repeat(400);
+    let rejected = [
+        call("1", r#"{"x":1e400}"#),
+        call("1", r#"{"x":-1E+999}"#),
+        call("1", &format!(r#"{{"x":{long}}}"#)),
+        call("1e400", "{}"),
+        call("1", r#"{"x":"\ud800"}"#),
+        call("1", r#"{"x":"\uDC00 alone"}"#),
+        call(r#""\ud800""#, "{}"),
+        call("1", r#"{"x":"\q"}"#),
+        call("1", r#"{"x":[1,]}"#),
+        call("1", r#"{"x":01}"#),
+        call("1", "{\"x\":\"tab\tin\"}"),
+        call("1", &format!("{}{}", "[".repeat(130), "]".repeat(130))),
+    ];
+    for text in &rejected {
+        assert!(serde_json::from_str::<Value>(text).is_err(), "{text}");
+        assert!(fast(text).is_none(), "the fast path took {text}");
+        assert!(Summary::read(text, &mut None).is_err(), "{text}");
+    }
+    // Look-alikes inside strings keep the fast path.
+    let taken = [
+        call(r#""550e8400-e29b-41d4""#, r#"{"x":"1e400 \\ud800 [[[["}"#),
+        call("1", r#"{"x":1.5,"y":-20,"z":"\u00e9\n"}"#),
+    ];
+    for text in &taken {
+        assert!(same(text), "the fast path should take {text}");
     }
 }
 
