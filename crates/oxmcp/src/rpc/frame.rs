@@ -210,6 +210,7 @@ impl<'de, E: Deserialize<'de>> serde::de::Visitor<'de> for EnvelopeSeed<'_, E> {
 /// serde's `borrow` attribute borrows a `Cow<str>` field but not an `Option<Cow<str>>`,
 /// which it always copies: use `#[serde(borrow, default, deserialize_with =
 /// "borrow_opt_str")]` on those.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) fn borrow_opt_str<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Cow<'de, str>>, D::Error> {

@@ -217,6 +217,7 @@ impl Peer {
     }
 
     /// Handles one incoming frame; waits while too many requests are in flight.
+    #[cfg_attr(not(any(test, feature = "http-server")), allow(dead_code))]
     pub(crate) async fn handle_frame<H: Handler>(
         &self,
         frame: &str,
