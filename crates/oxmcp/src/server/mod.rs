@@ -392,22 +392,22 @@ impl Router<()> {
     /// Puts everything registered into the shared registries and fixes the settings.
     pub(crate) fn build(self) -> Arc<Shared> {
         let shared = self.shared;
-        for (name, def, handler) in self.tools {
-            shared.tools.insert(name, &def, handler);
-        }
-        for (uri, parts) in self.resources {
-            shared.resources.insert(uri, &parts.def, parts.entry);
-        }
-        for (template, parts) in self.templates {
-            let entry = TemplateEntry {
-                template: Arc::new(parts.template),
-                entry: parts.entry,
-            };
-            shared.templates.insert(template, &parts.def, entry);
-        }
-        for (name, def, entry) in self.prompts {
-            shared.prompts.insert(name, &def, entry);
-        }
+        shared.tools.insert_all(self.tools);
+        shared.resources.insert_all(
+            self.resources
+                .into_iter()
+                .map(|(uri, parts)| (uri, parts.def, parts.entry)),
+        );
+        shared
+            .templates
+            .insert_all(self.templates.into_iter().map(|(template, parts)| {
+                let entry = TemplateEntry {
+                    template: Arc::new(parts.template),
+                    entry: parts.entry,
+                };
+                (template, parts.def, entry)
+            }));
+        shared.prompts.insert_all(self.prompts);
         shared.configure(Settings {
             info: self.info,
             instructions: self.instructions,

@@ -29,15 +29,31 @@ pub(crate) struct Item<E> {
     pub(crate) entry: E,
 }
 
+/// The items of a catalog, by key, in registration order. Keys are hashed with foldhash:
+/// they are the server's own names, and a lookup is on every call.
+pub(crate) type Items<E> = IndexMap<String, Item<E>, foldhash::fast::RandomState>;
+
+impl<E> Item<E> {
+    fn new<D: Serialize>(def: &D, entry: E) -> Self {
+        let json = serde_json::to_string(def).expect("protocol types always serialize");
+        let header_params = json.contains("x-mcp-header");
+        Item {
+            json,
+            header_params,
+            entry,
+        }
+    }
+}
+
 /// An immutable view of a registry.
 pub(crate) struct Catalog<E> {
-    pub(crate) items: IndexMap<String, Item<E>>,
+    pub(crate) items: Items<E>,
     /// Per page: the legacy and the modern result text.
     pages: OnceLock<Vec<[String; 2]>>,
 }
 
 impl<E> Catalog<E> {
-    fn new(items: IndexMap<String, Item<E>>) -> Self {
+    fn new(items: Items<E>) -> Self {
         Catalog {
             items,
             pages: OnceLock::new(),
@@ -121,7 +137,7 @@ pub(crate) struct Registry<E> {
 impl<E> Default for Registry<E> {
     fn default() -> Self {
         Registry {
-            current: RwLock::new(Arc::new(Catalog::new(IndexMap::new()))),
+            current: RwLock::new(Arc::new(Catalog::new(Items::default()))),
         }
     }
 }
@@ -155,14 +171,20 @@ impl<E: Clone> Registry<E> {
 
     /// Adds or replaces an item; returns whether it replaced one.
     pub(crate) fn insert<D: Serialize>(&self, key: String, def: &D, entry: E) -> bool {
-        let json = serde_json::to_string(def).expect("protocol types always serialize");
-        let header_params = json.contains("x-mcp-header");
-        let item = Item {
-            json,
-            header_params,
-            entry,
-        };
+        let item = Item::new(def, entry);
         self.change(|items| items.insert(key, item).is_some())
+    }
+
+    /// Adds or replaces many items at once: one new catalog for all of them (a server's
+    /// startup registers everything with one copy, not one per item).
+    pub(crate) fn insert_all<D: Serialize>(&self, all: impl IntoIterator<Item = (String, D, E)>) {
+        let added: Vec<(String, Item<E>)> = all
+            .into_iter()
+            .map(|(key, def, entry)| (key, Item::new(&def, entry)))
+            .collect();
+        if !added.is_empty() {
+            self.change(|items| items.extend(added));
+        }
     }
 
     /// Removes an item; returns whether it was there.
@@ -170,9 +192,9 @@ impl<E: Clone> Registry<E> {
         self.change(|items| items.shift_remove(key).is_some())
     }
 
-    fn change<R>(&self, f: impl FnOnce(&mut IndexMap<String, Item<E>>) -> R) -> R {
+    fn change<R>(&self, f: impl FnOnce(&mut Items<E>) -> R) -> R {
         let mut current = self.current.write().expect("registry lock");
-        let mut items: IndexMap<String, Item<E>> = current
+        let mut items: Items<E> = current
             .items
             .iter()
             .map(|(k, i)| {
@@ -240,6 +262,41 @@ mod tests {
         assert!(catalog
             .list("tools", &shape, false, Some(&encode_cursor(9)))
             .is_err());
+    }
+
+    /// Registering many at once is registering each in turn: order of first registration,
+    /// a key given twice keeps its place and takes the later entry.
+    #[test]
+    fn insert_all_is_insert_in_turn() {
+        let all: Registry<u32> = Registry::default();
+        let one: Registry<u32> = Registry::default();
+        let items = [("b", 1u32), ("a", 2), ("b", 3), ("c", 4)];
+        all.insert_all(
+            items
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::json!({ "name": k }), *v)),
+        );
+        for (k, v) in items {
+            one.insert(k.to_owned(), &serde_json::json!({ "name": k }), v);
+        }
+        let listed = |r: &Registry<u32>| -> Vec<(String, u32)> {
+            let catalog = r.snapshot();
+            catalog
+                .items
+                .iter()
+                .map(|(k, i)| (k.clone(), i.entry))
+                .collect()
+        };
+        assert_eq!(listed(&all), listed(&one));
+        assert_eq!(
+            listed(&all),
+            [
+                ("b".to_owned(), 3),
+                ("a".to_owned(), 2),
+                ("c".to_owned(), 4)
+            ]
+        );
+        assert_eq!(all.get("b"), Some(3));
     }
 
     #[test]
