@@ -300,6 +300,11 @@ impl Context {
 
     /// The round of a modern request that may ask questions, opened now if need be;
     /// `None` when the request may not ask.
+    /// The server's shared state, for a modern request (which may ask questions).
+    pub(crate) fn shared(&self) -> Option<&Arc<super::service::Shared>> {
+        self.inner.mrtr.as_ref().map(|mrtr| &mrtr.shared)
+    }
+
     pub(crate) fn open_round(&self) -> Option<&Arc<super::ask::Round>> {
         if let Some(round) = self.inner.round.get() {
             return Some(round);

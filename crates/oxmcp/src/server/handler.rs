@@ -194,10 +194,16 @@ pub struct Finish<O> {
 #[doc(hidden)]
 pub struct FinishCx {
     pub(crate) version: oxmcp_protocol::ProtocolVersion,
-    /// The server's shared state (its `_meta`), for a modern reply.
-    pub(crate) shared: Option<std::sync::Arc<super::service::Shared>>,
-    /// The context of a modern request, whose handler may ask questions.
+    /// The context of a modern request, whose handler may ask questions (and whose reply
+    /// takes the server's `_meta`, from the shared state the context holds).
     pub(crate) drive: Option<super::Context>,
+}
+
+impl FinishCx {
+    /// The server's shared state, for a modern reply.
+    pub(crate) fn shared(&self) -> Option<&super::service::Shared> {
+        self.drive.as_ref().and_then(|c| c.shared()).map(|s| &**s)
+    }
 }
 
 impl<O> Finish<O> {
@@ -210,7 +216,7 @@ impl<O> Finish<O> {
             None => (self.run)(handler.await, &self.cx),
             Some(context) => match super::connection::drive(context, handler).await {
                 super::ask::Driven::Done(outcome) => (self.run)(outcome, &self.cx),
-                super::ask::Driven::InputRequired(result) => match &self.cx.shared {
+                super::ask::Driven::InputRequired(result) => match self.cx.shared() {
                     Some(shared) => super::connection::encode_with_meta(&result, shared),
                     None => super::connection::encode(&result),
                 },

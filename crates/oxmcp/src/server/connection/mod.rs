@@ -300,8 +300,6 @@ impl Connection {
             run: tool_reply,
             cx: FinishCx {
                 version,
-                // Only a modern result takes the server's `_meta`, from the shared state.
-                shared: modern.then(|| self.shared.clone()),
                 drive: modern.then(|| context.clone()),
             },
         };
@@ -667,7 +665,7 @@ fn tool_reply(
         Ok(result) => Ok(result),
         Err(error) => error.into_outcome(cx.version),
     };
-    finish_tool(cx.shared.as_deref(), outcome, cx.version)
+    finish_tool(cx.shared(), outcome, cx.version)
 }
 
 /// Whether params carry `_meta["io.modelcontextprotocol/protocolVersion"]` naming a modern
