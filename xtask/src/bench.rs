@@ -76,13 +76,8 @@ pub fn bench(args: &[&str]) -> Result {
     );
     // One CPU for server and load generator alike: on a shared 2-core machine, letting the
     // scheduler split them makes single-request latency swing by several times.
-    let mut compare = if runs(Command::new("taskset").args(["-c", "0", "true"])) {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "0"]).arg(bin("compare"));
-        c
-    } else {
-        Command::new(bin("compare"))
-    };
+    let pin = runs(Command::new("taskset").args(["-c", "0", "true"]));
+    let mut compare = on_one_cpu(pin, &bin("compare"));
     compare
         .args([
             "--reps",
@@ -109,7 +104,9 @@ pub fn bench(args: &[&str]) -> Result {
     );
     let scale = bin("scale-bench");
     if scale.is_file() {
-        let mut command = Command::new(&scale);
+        // Pinned as well: the 1-vs-1000 tools ratio swung by ±10% with the server and its
+        // load generator free to move between the two CPUs.
+        let mut command = on_one_cpu(pin, &scale);
         if quick {
             command.arg("--quick");
         }
@@ -452,6 +449,17 @@ fn table(budgets: &[Budget]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `program`, run on CPU 0 only (with whatever it starts) when `pin` is set.
+fn on_one_cpu(pin: bool, program: &std::path::Path) -> Command {
+    if pin {
+        let mut command = Command::new("taskset");
+        command.args(["-c", "0"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
 }
 
 #[cfg(test)]
