@@ -86,6 +86,19 @@ struct EnvelopeSeed<'f, E> {
     tried: &'f mut bool,
 }
 
+/// Decodes a value straight into its slot (not through `next_value`'s return, which
+/// moved a params struct of ~200 bytes twice more).
+struct Slot<'s, E>(&'s mut Option<E>);
+
+impl<'de, E: Deserialize<'de>> serde::de::DeserializeSeed<'de> for Slot<'_, E> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        *self.0 = Some(E::deserialize(d)?);
+        Ok(())
+    }
+}
+
 /// The members an envelope knows; others are ignored.
 enum Member {
     Jsonrpc,
@@ -182,7 +195,7 @@ impl<'de, E: Deserialize<'de>> serde::de::Visitor<'de> for EnvelopeSeed<'_, E> {
                         env.id.is_some() && env.method.as_deref().is_some_and(|m| (self.eager)(m));
                     env.params = Some(if eager {
                         *self.tried = true;
-                        *self.slot = Some(map.next_value()?);
+                        map.next_value_seed(Slot(&mut *self.slot))?;
                         Params::Eager
                     } else {
                         Params::Raw(Some(map.next_value()?))
