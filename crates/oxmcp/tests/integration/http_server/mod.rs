@@ -287,6 +287,40 @@ async fn legacy_elicitation_over_the_post_stream() {
     server.shutdown().await;
 }
 
+/// A client that takes only JSON cannot be asked anything on its POST: the question fails
+/// at once, and the handler's error comes back as the result, instead of a call that hangs.
+#[tokio::test]
+async fn a_json_only_client_is_not_left_waiting_for_a_question() {
+    let server = Server::start(HttpConfig::new()).await;
+    let mut client = server.client();
+    client.initialize(json!({"elicitation": {}})).await;
+    let resp = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.post(
+            &call(8, "ask", json!({})),
+            &[("accept", "application/json")],
+        ),
+    )
+    .await
+    .expect("the call is answered, not left waiting");
+    assert_eq!(resp.status, 200);
+    let answer = client.json(resp).await;
+    assert_eq!(answer["id"], 8);
+    let failed = answer["result"]["isError"] == true || answer.get("error").is_some();
+    assert!(failed, "the question fails: {answer}");
+    let text = answer.to_string();
+    assert!(
+        text.contains("text/event-stream"),
+        "the error says why: {text}"
+    );
+    // The session is still usable.
+    let resp = client
+        .post(&call(9, "echo", json!({"text": "still here"})), &[])
+        .await;
+    assert_eq!(text_of(&client.json(resp).await), "still here");
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_closed_stream_is_resumed_with_last_event_id() {
     let server = Server::start(HttpConfig::new()).await;
