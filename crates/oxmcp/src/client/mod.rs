@@ -293,8 +293,11 @@ impl Client {
         meta
     }
 
-    /// Closes the connection: stops sending, lets a child server exit (killing it after
-    /// its grace period).
+    /// Closes the connection: stops sending, ends an HTTP session (DELETE), lets a child
+    /// server exit (killing it after its grace period).
+    ///
+    /// A client dropped without `close` stops at once; its HTTP session is still ended,
+    /// from a task of its own, if a tokio runtime is running.
     ///
     /// # Errors
     /// If waiting for the child process fails.
@@ -349,6 +352,12 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Stops the reader and writer tasks, which ends the connection for the server too.
         self.peer.close();
+        // A client dropped without `close` still ends its HTTP session (DELETE), from a task
+        // of its own, when a runtime is there to run it.
+        let hook = self.close_hook.get_mut().ok().and_then(Option::take);
+        if let (Some(hook), Ok(runtime)) = (hook, tokio::runtime::Handle::try_current()) {
+            runtime.spawn(hook());
+        }
     }
 }
 

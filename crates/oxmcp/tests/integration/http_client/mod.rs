@@ -198,6 +198,28 @@ fn legacy_script(hit: &Hit) -> Reply {
     }
 }
 
+/// A client dropped without `close` still ends its session: the DELETE goes out from a
+/// task of its own.
+#[tokio::test]
+async fn a_dropped_client_still_deletes_its_session() {
+    let (fake, url) = start(legacy_script).await;
+    let client = Client::builder().connect_http(url).await.unwrap();
+    client.list_all_tools().await.unwrap();
+    drop(client);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        if let Some(delete) = fake.hits().iter().find(|h| h.method == "DELETE") {
+            assert_eq!(delete.header("mcp-session-id"), Some("s1"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no DELETE after the client was dropped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn legacy_server_found_by_fallback_session_round_trip_and_delete() {
     let (fake, url) = start(legacy_script).await;
