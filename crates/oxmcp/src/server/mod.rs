@@ -470,3 +470,16 @@ impl Router<()> {
         self.max_in_flight
     }
 }
+
+/// 128 random bits from the OS, for ids that must be unique (session ids, elicitation ids).
+/// Without OS randomness, the time in nanoseconds: still unique, if guessable.
+pub(crate) fn random_u128() -> u128 {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    u128::from_le_bytes(bytes)
+}

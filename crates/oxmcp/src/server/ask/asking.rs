@@ -283,15 +283,7 @@ fn decode<T: DeserializeOwned>(method: &'static str, answer: Value) -> Result<T,
 
 /// A fresh elicitation id (2025-11-25 URL mode requires one).
 fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Uniqueness, not secrecy, is what the id needs.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = nanos.to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:032x}", crate::server::random_u128())
 }
 
 #[cfg(test)]

@@ -149,15 +149,7 @@ pub(crate) struct SessionId(u128);
 
 impl SessionId {
     fn random() -> SessionId {
-        let mut bytes = [0u8; 16];
-        if getrandom::fill(&mut bytes).is_err() {
-            // No OS randomness: fall back to something unique, if guessable.
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            bytes = nanos.to_le_bytes();
-        }
-        SessionId(u128::from_le_bytes(bytes))
+        SessionId(crate::server::random_u128())
     }
 
     /// Reads an id as written by [`Display`](std::fmt::Display): exactly 32 lowercase hex
