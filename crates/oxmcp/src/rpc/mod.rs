@@ -558,13 +558,6 @@ impl Peer {
         }
     }
 
-    /// Fails a request we sent, as if the peer had answered it with `error` (it could not
-    /// be delivered).
-    #[cfg(feature = "http-server")]
-    pub(crate) fn fail_request(&self, id: &RequestId, error: ErrorObject) {
-        self.complete(id, Err(error));
-    }
-
     /// Marks the connection closed: pending requests fail, handlers are cancelled.
     pub(crate) fn close(&self) {
         self.inner.is_closed.store(true, Ordering::Release);

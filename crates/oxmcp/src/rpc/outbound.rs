@@ -23,13 +23,29 @@ struct Inner {
     tx: mpsc::Sender<OutFrame>,
     /// Set by transports whose streams a handler may ask to end early (Streamable HTTP).
     close: Option<tokio_util::sync::CancellationToken>,
+    /// Whether requests to the peer may travel here (not on an HTTP answer that can only
+    /// be JSON: a request sent there could never be answered).
+    carries_requests: bool,
 }
 
 impl Outbound {
-    fn new(tx: mpsc::Sender<OutFrame>, close: Option<tokio_util::sync::CancellationToken>) -> Self {
+    fn new(
+        tx: mpsc::Sender<OutFrame>,
+        close: Option<tokio_util::sync::CancellationToken>,
+        carries_requests: bool,
+    ) -> Self {
         Outbound {
-            inner: std::sync::Arc::new(Inner { tx, close }),
+            inner: std::sync::Arc::new(Inner {
+                tx,
+                close,
+                carries_requests,
+            }),
         }
+    }
+
+    /// Whether requests to the peer may be sent here.
+    pub(crate) fn carries_requests(&self) -> bool {
+        self.inner.carries_requests
     }
 }
 
@@ -46,16 +62,18 @@ impl Outbound {
     /// A handle and the receiver its writer drains.
     pub(crate) fn channel() -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (Outbound::new(tx, None), rx)
+        (Outbound::new(tx, None, true), rx)
     }
 
-    /// A handle whose stream a handler may ask to end early: `close` fires then.
+    /// A handle whose stream a handler may ask to end early: `close` fires then. Requests
+    /// to the peer are refused when they cannot travel on it (`carries_requests` unset).
     #[cfg(feature = "http-server")]
     pub(crate) fn closable(
         close: tokio_util::sync::CancellationToken,
+        carries_requests: bool,
     ) -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (Outbound::new(tx, Some(close)), rx)
+        (Outbound::new(tx, Some(close), carries_requests), rx)
     }
 
     /// Asks the transport to end the stream these frames travel on; frames still to come

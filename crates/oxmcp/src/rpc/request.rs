@@ -96,6 +96,13 @@ impl Peer {
         if self.inner.closed.is_cancelled() {
             return Err(Error::closed());
         }
+        if !outbound.carries_requests() {
+            return Err(Error::unsupported(
+                "the client cannot be asked anything here: it accepts only application/json \
+                 on this POST, and a request to the client needs a text/event-stream response \
+                 (add text/event-stream to the Accept header)",
+            ));
+        }
         let (tx, mut rx) = oneshot::channel();
         let start = Instant::now();
         let last = Arc::new(AtomicU64::new(0));

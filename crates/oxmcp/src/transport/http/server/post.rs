@@ -96,7 +96,7 @@ async fn legacy(
         }
     };
     let close = CancellationToken::new();
-    let (out, mut rx) = Outbound::closable(close.clone());
+    let (out, mut rx) = Outbound::closable(close.clone(), accept.sse);
     let expected = body.expected_responses(session.handler.accepts_batches());
     session
         .peer
@@ -132,7 +132,7 @@ async fn legacy(
     } else if accept.sse {
         stored_stream(inner, &session, first, rx, expected, close)
     } else {
-        json_only(first, rx, expected, &session.peer).await
+        json_only(first, rx, expected).await
     };
     response.headers_mut().extend(extra);
     response
@@ -186,14 +186,13 @@ fn stored_stream(
     sse(follow.into_body())
 }
 
-/// For a client that takes only JSON: the responses; other messages are dropped, and a
-/// request to the client (a question a handler asks) fails at once, since it cannot reach
-/// the client: the handler gets an error instead of waiting forever.
+/// For a client that takes only JSON: the responses, other messages dropped. (No request
+/// to the client is among them: its outbound refuses them, so a handler's question fails at
+/// once instead of waiting for an answer that cannot come.)
 async fn json_only(
     first: OutFrame,
     mut rx: mpsc::Receiver<OutFrame>,
     expected: usize,
-    peer: &Peer,
 ) -> Response<Body> {
     let mut responses = Vec::new();
     let mut next = Some(first);
@@ -203,16 +202,6 @@ async fn json_only(
             if responses.len() >= expected {
                 break;
             }
-        } else if let Some(id) = request_id_of(&frame.text) {
-            tracing::debug!(%id, "refused a request to a client that accepts no SSE");
-            peer.fail_request(
-                &id,
-                ErrorObject::invalid_request(
-                    "the client cannot be asked anything on this POST: it accepts only \
-                     application/json, and a request to the client needs a text/event-stream \
-                     response (add text/event-stream to the Accept header)",
-                ),
-            );
         } else {
             tracing::debug!("dropped a message: the client accepts no SSE");
         }
@@ -223,18 +212,6 @@ async fn json_only(
         1 => json(StatusCode::OK, responses.remove(0)),
         _ => json(StatusCode::OK, format!("[{}]", responses.join(","))),
     }
-}
-
-/// The id of an outgoing frame that is a request (it has a method and an id).
-fn request_id_of(frame: &str) -> Option<RequestId> {
-    #[derive(serde::Deserialize)]
-    struct Probe<'a> {
-        id: Option<RequestId>,
-        #[serde(borrow)]
-        method: Option<std::borrow::Cow<'a, str>>,
-    }
-    let probe: Probe<'_> = serde_json::from_str(frame).ok()?;
-    probe.method.and(probe.id)
 }
 
 fn is_error(frame: &str) -> bool {
@@ -433,7 +410,7 @@ async fn modern(
         }
     }
     if !accept.sse {
-        let response = json_only(first, rx, 1, peer).await;
+        let response = json_only(first, rx, 1).await;
         guard.disarm();
         return response;
     }
