@@ -338,6 +338,11 @@ fn decode_one<'a, E: Deserialize<'a>>(
                     "not a JSON-RPC message: expected a JSON object".to_owned(),
                 );
             }
+            // A message that is an object but not a valid one (a method that is not a
+            // string, a member given twice) is answered with its id when it can be read.
+            if invalid.error.code == oxmcp_protocol::jsonrpc::error_code::INVALID_REQUEST {
+                invalid.id = readable_id(frame);
+            }
             return Err(invalid);
         }
     };
@@ -415,6 +420,18 @@ fn decode_one<'a, E: Deserialize<'a>>(
             "a message needs a method, a result or an error",
         )),
     }
+}
+
+/// The id of an object that is not a valid message, when it has exactly one that is a
+/// valid request id (whatever is wrong with its other members).
+fn readable_id(frame: &str) -> Option<RequestId> {
+    #[derive(Deserialize)]
+    struct IdOnly<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+    }
+    let only: IdOnly<'_> = serde_json::from_str(frame).ok()?;
+    serde_json::from_str(only.id?.get()).ok()
 }
 
 fn truncate(s: &str, max: usize) -> &str {

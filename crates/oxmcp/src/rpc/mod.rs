@@ -1,11 +1,16 @@
 //! The JSON-RPC peer engine shared by clients and servers.
 //!
 //! A [`Peer`] correlates the responses to the requests it sends, runs every incoming
-//! request in its own task (so a slow handler never delays the others), cancels a handler
-//! when `notifications/cancelled` names its request (and sends no response then), routes
+//! request whose answer needs user code in its own task (so a handler, however slow or
+//! CPU-bound, never delays the reader or the other requests), cancels a handler when
+//! `notifications/cancelled` names its request (and sends no response then), routes
 //! progress notifications to the callback of the request they belong to, and bounds the
-//! number of requests handled at once: when the bound is reached the reader stops reading,
-//! which pushes back on the sender.
+//! number of requests handled at once.
+//!
+//! The reader never waits on user code or on the bound: a request beyond the bound waits
+//! in its task for a permit, and one beyond the bound of waiting requests is refused at
+//! once with an error that says the server is busy. So cancellations, responses to our own
+//! requests and what the SDK answers itself (ping, discover, lists) always get through.
 
 pub(crate) mod frame;
 pub(crate) mod outbound;
@@ -16,7 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::time::Duration;
 
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use serde::Deserialize;
@@ -34,6 +39,17 @@ pub use request::{Progress, ProgressCallback};
 /// The default bound on requests handled at once per connection.
 pub(crate) const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
+/// The most items a JSON-RPC batch may have; a larger batch is refused whole.
+pub(crate) const MAX_BATCH: usize = 1024;
+
+/// The JSON-RPC error code of a request refused because the server is busy (a server
+/// error in JSON-RPC's implementation-defined range).
+pub(crate) const BUSY: i64 = -32000;
+
+/// How long, by default, the requests still running when the input ends may take to
+/// finish before they are cancelled.
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -43,17 +59,18 @@ pub(crate) type Reply = Result<String, ErrorObject>;
 /// How a handler answers a request.
 #[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) enum Dispatch {
-    /// The answer is known already; no task is spawned.
+    /// The answer is known already, made by the SDK without user code; no task is spawned.
     Now(Reply),
-    /// The answer comes from this future, run in its own task.
+    /// The answer comes from this future, run in its own task (never on the reader: it may
+    /// run user code, which may take any time before it first waits).
     Later(BoxFuture<Reply>),
-    /// [`Dispatch::Later`], with the handler's cancellation token when the future waits.
+    /// [`Dispatch::Later`], with the handler's cancellation token.
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
     LaterWith(BoxFuture<Reply>, Arc<dyn CancelSource>),
 }
 
 /// Where the cancellation token of a request handled in a task comes from: the handler's
-/// own, made on first use (most requests are answered before anything asks for one).
+/// own, shared with its context.
 pub(crate) trait CancelSource: Send + Sync {
     /// The request's token; it must be a child of the connection's token (see
     /// [`Peer::closed`]).
@@ -73,12 +90,8 @@ pub(crate) struct RequestCx {
 enum Started {
     /// The reply is known.
     Replied(RequestId, Reply),
-    /// The handler waits for something: it goes on in a task of its own.
-    Waiting {
-        id: RequestId,
-        future: BoxFuture<Reply>,
-        cancel: Option<Arc<dyn CancelSource>>,
-    },
+    /// The handler runs in a task of its own.
+    Spawned,
 }
 
 /// The side of a connection that answers what the other side sends.
@@ -95,9 +108,9 @@ pub(crate) trait Handler: Send + Sync + 'static {
         false
     }
 
-    /// Called on the reader, in arrival order, for every request. Quick work (routing,
-    /// decoding params, session bookkeeping) happens here; anything that may wait goes in
-    /// the returned future.
+    /// Called on the reader, in arrival order, for every request. Quick work of the SDK's
+    /// own (routing, decoding params, session bookkeeping) happens here; user code and
+    /// anything that may wait goes in the returned future, which runs in its own task.
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch;
 
     /// [`Handler::on_request`] for a request whose params were read eagerly (in place:
@@ -126,8 +139,8 @@ pub(crate) trait Handler: Send + Sync + 'static {
         let _ = outbound;
     }
 
-    /// Called when the other side's input has ended, before waiting for the requests still
-    /// running: long-lived requests should finish now.
+    /// Called when the other side's input has ended (or the connection is asked to stop),
+    /// before waiting for the requests still running: long-lived requests should finish now.
     fn on_input_end(&self) {}
 
     /// Whether an error about a message whose id could not be read says `"id": null`
@@ -167,7 +180,12 @@ struct PeerInner {
     in_flight_count: AtomicUsize,
     /// Progress callbacks of requests we sent, by progress token.
     progress: Mutex<HashMap<RequestId, request::ProgressEntry>>,
+    /// Permits to run a handler: `max_in_flight` of them.
     limit: Arc<Semaphore>,
+    /// How many requests may be in flight at all, running or waiting for a permit.
+    max_outstanding: usize,
+    /// How long requests still running at the end of input may take.
+    grace: Duration,
     tasks: TaskTracker,
     closed: CancellationToken,
     /// Set with `closed`: checking a token takes its lock, this is one load.
@@ -176,6 +194,13 @@ struct PeerInner {
 
 impl Peer {
     pub(crate) fn new(max_in_flight: usize) -> Self {
+        Peer::with_grace(max_in_flight, DEFAULT_GRACE)
+    }
+
+    /// A peer running at most `max_in_flight` handlers at once (as many more may wait for
+    /// their turn), whose handlers still running when the input ends get `grace` to finish.
+    pub(crate) fn with_grace(max_in_flight: usize, grace: Duration) -> Self {
+        let max_in_flight = max_in_flight.max(1);
         Peer {
             inner: Arc::new(PeerInner {
                 next_id: AtomicI64::new(1),
@@ -183,7 +208,9 @@ impl Peer {
                 in_flight: Mutex::default(),
                 in_flight_count: AtomicUsize::new(0),
                 progress: Mutex::default(),
-                limit: Arc::new(Semaphore::new(max_in_flight.max(1))),
+                limit: Arc::new(Semaphore::new(max_in_flight)),
+                max_outstanding: max_in_flight.saturating_mul(2),
+                grace,
                 tasks: TaskTracker::new(),
                 closed: CancellationToken::new(),
                 is_closed: AtomicBool::new(false),
@@ -300,7 +327,7 @@ impl Peer {
     }
 
     /// Starts handling a request. Returns the reply when it is known at once; otherwise the
-    /// reply is sent by the spawned task.
+    /// reply is sent by the spawned task. Never waits for user code or for a permit.
     async fn dispatch<H: Handler>(
         &self,
         id: RequestId,
@@ -310,34 +337,25 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
     ) -> Option<(RequestId, Reply)> {
-        // Backpressure: with the bound reached, the reader waits here and reads no more. A
-        // request answered in its first step never holds a permit (it is over before the
-        // reader reads on); one that waits takes a permit before it gets its task.
-        let mut permit = None;
-        if self.inner.limit.available_permits() == 0 {
-            match self.inner.limit.clone().acquire_owned().await {
-                Ok(taken) => permit = Some(taken),
-                Err(_) => return None,
-            }
+        // With every slot taken, let the handlers that are ready run first (on a
+        // single-threaded runtime they run only when the reader yields): most free their
+        // slot at once. Only what is still over the bound then is refused.
+        if self.is_saturated() {
+            tokio::task::yield_now().await;
         }
         match self.start(id, method, params, eager, handler, outbound) {
             Started::Replied(id, reply) => Some((id, reply)),
-            Started::Waiting { id, future, cancel } => {
-                let permit = match permit {
-                    Some(permit) => permit,
-                    None => match self.inner.limit.clone().try_acquire_owned() {
-                        Ok(permit) => permit,
-                        // Another thread took the last permit meanwhile: wait like any request.
-                        Err(_) => self.inner.limit.clone().acquire_owned().await.ok()?,
-                    },
-                };
-                self.spawn_request(id, future, cancel, permit, outbound);
-                None
-            }
+            Started::Spawned => None,
         }
     }
 
-    /// Routes a request and runs its handler's first step, without waiting for anything.
+    /// Whether as many requests are in flight as may be (running or waiting to run).
+    fn is_saturated(&self) -> bool {
+        self.inner.in_flight_count.load(Ordering::Acquire) >= self.inner.max_outstanding
+    }
+
+    /// Routes a request and, when its answer needs user code, spawns the task that runs
+    /// it. Nothing here waits.
     fn start<H: Handler>(
         &self,
         id: RequestId,
@@ -371,29 +389,32 @@ impl Peer {
             // The slot is filled whenever the message says so (never reached).
             (Params::Eager, None) => handler.on_request(method, None, cx),
         };
-        let (mut future, cancel) = match dispatched {
+        let (future, cancel) = match dispatched {
             Dispatch::Now(reply) => return Started::Replied(id, reply),
             Dispatch::Later(future) => (future, None),
             Dispatch::LaterWith(future, cancel) => (future, Some(cancel)),
         };
-        // Most handlers finish without waiting for anything: their first step runs here,
-        // and only one that waits gets a task of its own. The task polls it again at once,
-        // so whatever it waits on learns the task's waker (this step's waker does nothing).
-        let mut step = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut step) {
-            Poll::Ready(reply) => Started::Replied(id, reply),
-            Poll::Pending => Started::Waiting { id, future, cancel },
+        if self.is_saturated() {
+            let max = self.inner.max_outstanding / 2;
+            let error = ErrorObject::new(
+                BUSY,
+                format!(
+                    "server busy: {max} requests are running on this connection and {max} more are waiting; try again later"
+                ),
+            );
+            return Started::Replied(id, Err(error));
         }
+        self.spawn_request(id, future, cancel, outbound);
+        Started::Spawned
     }
 
-    /// Runs a request that waits in a task of its own, which answers it (unless the request
-    /// is cancelled first).
+    /// Runs a request in a task of its own, which waits for a permit if every one is
+    /// taken, then answers the request (unless it is cancelled first).
     fn spawn_request(
         &self,
         id: RequestId,
         future: BoxFuture<Reply>,
         cancel: Option<Arc<dyn CancelSource>>,
-        permit: tokio::sync::OwnedSemaphorePermit,
         outbound: &Outbound,
     ) {
         let cancel = match cancel {
@@ -407,20 +428,35 @@ impl Peer {
                 .in_flight_count
                 .store(in_flight.len(), Ordering::Release);
         }
+        let permit = self.inner.limit.clone().try_acquire_owned().ok();
+        let limit = self.inner.limit.clone();
         let peer = self.clone();
         let outbound = outbound.clone();
         self.inner.tasks.spawn(async move {
+            // Forgets the id however the task ends (answered, cancelled, or dropped).
+            let _forget = Forget {
+                peer: &peer,
+                id: &id,
+            };
+            let _permit = match permit {
+                Some(permit) => permit,
+                None => tokio::select! {
+                    biased;
+                    _ = cancel.cancelled() => return,
+                    permit = limit.acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
+                },
+            };
             let reply = tokio::select! {
                 biased;
-                _ = cancel.cancelled() => None,
-                reply = future => Some(reply),
+                _ = cancel.cancelled() => return,
+                reply = future => reply,
             };
             // Forget the id before answering, so the peer may reuse it at once.
-            peer.forget_request(&id);
-            if let Some(reply) = reply {
-                let _ = outbound.send_response(encode_reply(&id, reply)).await;
-            }
-            drop(permit);
+            drop(_forget);
+            let _ = outbound.send_response(encode_reply(&id, reply)).await;
         });
     }
 
@@ -430,6 +466,15 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
     ) {
+        if items.len() > MAX_BATCH {
+            let error = ErrorObject::invalid_request(format!(
+                "batch too large: {} items (at most {MAX_BATCH})",
+                items.len()
+            ));
+            let frame = frame::encode_error(None, handler.null_unknown_ids(), &error);
+            let _ = outbound.send_response(frame).await;
+            return;
+        }
         if !handler.accepts_batches() {
             // Refuse each request with its own id, so no caller is left waiting.
             let error = ErrorObject::invalid_request(
@@ -558,6 +603,33 @@ impl Peer {
         }
     }
 
+    /// The other side's input has ended: no answer to a request we sent can arrive any
+    /// more, so every such request fails at once (a handler waiting on the client's answer
+    /// to an elicitation or a sampling request then finishes).
+    pub(crate) fn input_ended(&self) {
+        self.inner.pending.lock().expect("pending lock").clear();
+        self.inner.progress.lock().expect("progress lock").clear();
+    }
+
+    /// Waits for the handlers still running; those not done within the grace period are
+    /// cancelled, and the peer closes.
+    pub(crate) async fn finish(&self) {
+        self.inner.tasks.close();
+        if tokio::time::timeout(self.inner.grace, self.inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::debug!(
+                running = self.inner.in_flight_count.load(Ordering::Acquire),
+                "requests still running after the grace period are cancelled"
+            );
+        }
+        self.close();
+        // A cancelled handler stops at its next await; one that never awaits cannot be
+        // stopped, and is not waited for long.
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.inner.tasks.wait()).await;
+    }
+
     /// Marks the connection closed: pending requests fail, handlers are cancelled.
     pub(crate) fn close(&self) {
         self.inner.is_closed.store(true, Ordering::Release);
@@ -566,16 +638,23 @@ impl Peer {
         self.inner.progress.lock().expect("progress lock").clear();
     }
 
-    /// Waits until every spawned handler has finished (or been cancelled).
-    pub(crate) async fn drain(&self) {
-        self.inner.tasks.close();
-        self.inner.tasks.wait().await;
-    }
-
     /// How many incoming requests are being handled right now.
     #[cfg(test)]
     pub(crate) fn in_flight(&self) -> usize {
         self.inner.in_flight.lock().expect("in-flight lock").len()
+    }
+}
+
+/// Forgets an incoming request when dropped: when its task answers it, is cancelled, or is
+/// dropped unfinished.
+struct Forget<'a> {
+    peer: &'a Peer,
+    id: &'a RequestId,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.peer.forget_request(self.id);
     }
 }
 

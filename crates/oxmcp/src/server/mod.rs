@@ -112,6 +112,7 @@ pub struct Router<S = ()> {
     cache: CachePolicy,
     page_size: Option<usize>,
     max_in_flight: usize,
+    grace: std::time::Duration,
     request_state: ask::StateSettings,
 }
 
@@ -135,6 +136,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             cache: CachePolicy::default(),
             page_size: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            grace: crate::rpc::DEFAULT_GRACE,
             request_state: ask::StateSettings::default(),
         }
     }
@@ -265,10 +267,21 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
-    /// The most requests one connection handles at once (default 256). Past it, the
-    /// server stops reading that connection until a request finishes.
+    /// The most requests one connection runs handlers for at once (default 256). Past it,
+    /// as many more wait for their turn; a request beyond those is refused at once with a
+    /// JSON-RPC error (code -32000) that says the server is busy. The connection is read
+    /// all the while, so cancellations and pings always get through.
     pub fn max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max.max(1);
+        self
+    }
+
+    /// How long the requests still running when a byte-stream connection's input ends
+    /// (stdio: stdin closed) may take to be answered (default 5 s). Those still running
+    /// then are cancelled. Requests waiting on the client (an elicitation, a sampling
+    /// request) fail at once when the input ends, since no answer can come.
+    pub fn shutdown_grace(mut self, grace: std::time::Duration) -> Self {
+        self.grace = grace;
         self
     }
 
@@ -346,6 +359,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             cache: self.cache,
             page_size: self.page_size,
             max_in_flight: self.max_in_flight,
+            grace: self.grace,
             request_state: self.request_state,
         }
     }
@@ -423,11 +437,13 @@ impl Router<()> {
         shared: &Arc<Shared>,
         max_in_flight: usize,
     ) -> (Peer, Arc<connection::ConnectionHandler>) {
+        (Peer::new(max_in_flight), Self::handler(shared))
+    }
+
+    /// A new connection's handler.
+    fn handler(shared: &Arc<Shared>) -> Arc<connection::ConnectionHandler> {
         let connection = connection::Connection::new(shared.clone());
-        (
-            Peer::new(max_in_flight),
-            Arc::new(connection::ConnectionHandler(connection)),
-        )
+        Arc::new(connection::ConnectionHandler(connection))
     }
 
     /// Serves this router on stdin/stdout until stdin closes, then finishes the requests
@@ -437,10 +453,10 @@ impl Router<()> {
     /// If reading stdin or writing stdout fails.
     #[cfg(feature = "stdio")]
     pub async fn serve_stdio(self) -> crate::Result<()> {
-        let max = self.max_in_flight;
+        let (max, grace) = (self.max_in_flight, self.grace);
         let shared = self.build();
         shared.hooks.start().await?;
-        let (peer, handler) = Self::connection(&shared, max);
+        let (peer, handler) = (Peer::with_grace(max, grace), Self::handler(&shared));
         let served = crate::transport::stdio::serve_stdio(peer, handler).await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve stdio", e))
@@ -456,10 +472,10 @@ impl Router<()> {
         R: tokio::io::AsyncRead + Unpin + Send + 'static,
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let max = self.max_in_flight;
+        let (max, grace) = (self.max_in_flight, self.grace);
         let shared = self.build();
         shared.hooks.start().await?;
-        let (peer, handler) = Self::connection(&shared, max);
+        let (peer, handler) = (Peer::with_grace(max, grace), Self::handler(&shared));
         let served = crate::transport::lines::serve_lines(peer, handler, reader, writer).await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve connection", e))

@@ -138,7 +138,7 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
         joined.flush(&outbound).await;
     }
     handler.on_input_end();
-    peer.drain().await;
-    peer.close();
+    peer.input_ended();
+    peer.finish().await;
     result
 }

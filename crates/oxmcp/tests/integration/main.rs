@@ -9,6 +9,8 @@ mod ask;
 mod client;
 mod client_features;
 mod features;
+#[cfg(all(feature = "http-server", feature = "http-client"))]
+mod head_of_line;
 #[cfg(feature = "http-client")]
 mod http_client;
 #[cfg(feature = "http-server")]

@@ -289,3 +289,227 @@ async fn a_burst_of_requests_gets_one_answer_each() {
     assert_eq!(last["id"], 150);
     assert_eq!(last["result"]["content"][0]["text"], "released");
 }
+
+/// A tool that asks the client a question and waits for the answer.
+async fn ask(ctx: Context) -> String {
+    #[derive(Deserialize, JsonSchema)]
+    struct Answer {
+        #[allow(dead_code)]
+        yes: bool,
+    }
+    match ctx.elicit::<Answer>("Proceed?").await {
+        Ok(_) => "answered".to_owned(),
+        Err(e) => format!("no answer: {e}"),
+    }
+}
+
+/// The server's task ends within `within` of the client closing its input.
+async fn ends_within(raw: Raw, within: Duration) {
+    let Raw {
+        mut writer,
+        lines,
+        server,
+        ..
+    } = raw;
+    tokio::io::AsyncWriteExt::shutdown(&mut writer)
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(within, server).await;
+    drop(lines);
+    outcome
+        .unwrap_or_else(|_| panic!("the server did not end within {within:?} of end of input"))
+        .unwrap()
+        .unwrap();
+}
+
+/// Issue 11, item 4: with every slot taken by requests that wait for a long time, the
+/// reader still reads. Cancellations get through (and free a slot), the SDK answers what
+/// it answers itself, a request over the bounds is refused at once as busy, and the end of
+/// input is seen.
+#[tokio::test]
+async fn the_reader_reads_on_when_every_slot_is_taken() {
+    let probe = Probe::default();
+    let mut raw = Raw::start(router(probe.clone()).max_in_flight(2));
+    // Two run, two wait for their turn.
+    for id in 0..4 {
+        raw.send(call(json!(id), "block", json!({}))).await;
+    }
+    // One more is over the bounds: refused at once, and says why.
+    let busy = raw.call(call(json!(4), "block", json!({}))).await;
+    assert_eq!(busy["id"], 4);
+    assert_eq!(code(&busy), -32000);
+    assert!(
+        busy["error"]["message"].as_str().unwrap().contains("busy"),
+        "{busy}"
+    );
+    // The SDK's own answers are not held up.
+    let listed = raw
+        .call(json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list",
+                     "params": {"_meta": modern_meta()}}))
+        .await;
+    assert_eq!(listed["id"], 5);
+    assert!(listed["result"]["tools"].is_array());
+    assert_eq!(probe.started.load(Ordering::SeqCst), 2);
+    // A cancellation is read and frees a slot: a waiting request starts.
+    raw.send(
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                    "params": {"requestId": 0}}),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while probe.started.load(Ordering::SeqCst) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a waiting request started"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A cancelled request that was still waiting for its turn never runs.
+    raw.send(
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                    "params": {"requestId": 3}}),
+    )
+    .await;
+    for _ in 0..2 {
+        probe.release.notify_one();
+    }
+    let mut answered = vec![
+        raw.recv().await["id"].as_i64().unwrap(),
+        raw.recv().await["id"].as_i64().unwrap(),
+    ];
+    answered.sort_unstable();
+    assert_eq!(answered, [1, 2]);
+    raw.expect_silence(Duration::from_millis(100)).await;
+    assert_eq!(probe.started.load(Ordering::SeqCst), 3);
+    ends_within(raw, Duration::from_secs(3)).await;
+}
+
+/// Issue 11, item 3: a batch (2025-03-26) of more requests that wait than the engine's
+/// queues hold used to deadlock the connection for good. Now every request of a batch up
+/// to the size limit is answered in the one array (those over the in-flight bounds refused
+/// as busy), a larger batch is refused whole, and the connection goes on and ends at EOF.
+#[tokio::test]
+async fn batches_of_waiting_requests_never_deadlock() {
+    let mut raw = Raw::start(router(Probe::default()).max_in_flight(8));
+    raw.initialize("2025-03-26").await;
+    let batch = |n: usize| {
+        let items: Vec<String> = (0..n)
+            .map(|i| {
+                json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                       "params": {"name": "sleep", "arguments": {"ms": 20}}})
+                .to_string()
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    raw.send_raw(&batch(1024)).await;
+    let answer = raw.recv().await;
+    let items = answer.as_array().expect("a batch answer is an array");
+    assert_eq!(items.len(), 1024);
+    let slept = items
+        .iter()
+        .filter(|i| i["result"]["content"][0]["text"] == "slept 20")
+        .count();
+    let busy = items
+        .iter()
+        .filter(|i| i["error"]["code"] == -32000)
+        .count();
+    assert_eq!(slept, 16, "8 run and 8 wait their turn");
+    assert_eq!(busy, 1024 - 16);
+
+    raw.send_raw(&batch(2000)).await;
+    let refused = raw.recv().await;
+    assert_eq!(code(&refused), -32600);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("batch too large: 2000 items"),
+        "{refused}"
+    );
+    let pong = raw
+        .call(json!({"jsonrpc": "2.0", "id": "after", "method": "ping"}))
+        .await;
+    assert_eq!(pong["result"], json!({}));
+    ends_within(raw, Duration::from_secs(3)).await;
+}
+
+/// Issue 11, item 5: when the input ends while a handler waits for the client's answer,
+/// that wait fails at once (no answer can come) and the server ends; a handler that runs
+/// past the grace period is cancelled and the server ends too.
+#[tokio::test]
+async fn at_end_of_input_the_server_ends_even_with_handlers_waiting() {
+    let router = Router::new()
+        .tool("ask", ask)
+        .tool("block", block)
+        .with_state(Probe::default())
+        .shutdown_grace(Duration::from_millis(300));
+    let mut raw = Raw::start(router);
+    raw.send(
+        json!({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"elicitation": {}},
+            "clientInfo": {"name": "raw-test", "version": "1.0.0"}
+        }}),
+    )
+    .await;
+    raw.recv().await;
+    raw.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
+    raw.send(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                    "params": {"name": "ask", "arguments": {}}}))
+        .await;
+    let question = raw.recv().await;
+    assert_eq!(question["method"], "elicitation/create");
+    // Never answered; and a handler that would run for ever.
+    raw.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                    "params": {"name": "block", "arguments": {}}}))
+        .await;
+    ends_within(raw, Duration::from_secs(3)).await;
+}
+
+/// Issue 11, item 13: an invalid request whose id can be read is answered with that id.
+#[tokio::test]
+async fn an_invalid_request_is_answered_with_its_id_when_readable() {
+    let mut raw = Raw::start(router(Probe::default()));
+    for (frame, id) in [
+        (r#"{"jsonrpc":"2.0","id":"mn","method":5}"#, json!("mn")),
+        (
+            r#"{"jsonrpc":"2.0","id":7,"method":"ping","method":"ping"}"#,
+            json!(7),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":8,"method":"ping","params":[1"#,
+            Value::Null,
+        ),
+        (r#"{"jsonrpc":"2.0","id":{"x":1},"method":5}"#, Value::Null),
+    ] {
+        raw.send_raw(frame).await;
+        let answer = raw.recv().await;
+        let code = code(&answer);
+        assert!(code == -32600 || code == -32700, "{answer}");
+        assert_eq!(
+            answer.get("id").cloned().unwrap_or(Value::Null),
+            id,
+            "{frame}"
+        );
+    }
+    raw.finish().await;
+}
+
+/// Issue 11, item 14: a legacy `ping` before `initialize` is answered (the lifecycle
+/// allows pings before initialization).
+#[tokio::test]
+async fn ping_before_initialize_is_answered() {
+    let mut raw = Raw::start(router(Probe::default()));
+    let pong = raw
+        .call(json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .await;
+    assert_eq!(pong["result"], json!({}), "{pong}");
+    // Anything else still needs the handshake.
+    let refused = raw
+        .call(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .await;
+    assert_eq!(code(&refused), -32600);
+    raw.finish().await;
+}

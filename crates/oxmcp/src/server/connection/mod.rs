@@ -604,6 +604,10 @@ impl Handler for ConnectionHandler {
         if matches!(method, "tools/call" | "prompts/get") {
             return this.call(method, params, cx);
         }
+        // A ping is answered before initialization too (the lifecycle allows it).
+        if method == "ping" && this.session().is_none() && !names_modern_version(params) {
+            return Dispatch::Now(Ok("{}".to_owned()));
+        }
         let env = match this.resolve(method, params) {
             Ok(env) => env,
             Err(error) => return Dispatch::Now(Err(error)),
