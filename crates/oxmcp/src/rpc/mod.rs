@@ -193,6 +193,10 @@ struct PeerInner {
 }
 
 impl Peer {
+    #[cfg_attr(
+        not(any(feature = "client", feature = "http-server")),
+        allow(dead_code)
+    )]
     pub(crate) fn new(max_in_flight: usize) -> Self {
         Peer::with_grace(max_in_flight, DEFAULT_GRACE)
     }

@@ -433,6 +433,10 @@ impl Router<()> {
     }
 
     /// Starts one connection's handler and its peer.
+    #[cfg_attr(
+        not(any(feature = "client", feature = "http-server")),
+        allow(dead_code)
+    )]
     pub(crate) fn connection(
         shared: &Arc<Shared>,
         max_in_flight: usize,
