@@ -77,6 +77,12 @@ pub(crate) trait CancelSource: Send + Sync {
     fn token(&self) -> CancellationToken;
 }
 
+impl CancelSource for CancellationToken {
+    fn token(&self) -> CancellationToken {
+        self.clone()
+    }
+}
+
 /// Everything a handler needs to answer one request, beyond its method and params.
 #[derive(Clone)]
 #[cfg_attr(not(feature = "server"), allow(dead_code))]
@@ -84,6 +90,9 @@ pub(crate) struct RequestCx {
     pub(crate) id: RequestId,
     pub(crate) outbound: Outbound,
     pub(crate) peer: Peer,
+    /// The request's cancellation token, when one was made before its handler's context
+    /// (a request that passes through middleware).
+    pub(crate) cancel: Option<CancellationToken>,
 }
 
 /// How starting a request went.
@@ -103,7 +112,7 @@ pub(crate) trait Handler: Send + Sync + 'static {
     /// Whether the params of `method` are read as [`Handler::Eager`] (they then come to
     /// [`Handler::on_eager_request`]). Params that do not read so come raw, to
     /// [`Handler::on_request`].
-    fn eager(method: &str) -> bool {
+    fn eager(&self, method: &str) -> bool {
         let _ = method;
         false
     }
@@ -270,7 +279,7 @@ impl Peer {
         joined: Option<&mut Joined>,
     ) {
         let mut eager: Option<H::Eager<'_>> = None;
-        match frame::decode_with(frame, &H::eager, &mut eager) {
+        match frame::decode_with(frame, &|method: &str| handler.eager(method), &mut eager) {
             Decoded::Single(Ok(message)) => {
                 self.handle_message(message, &mut eager, handler, outbound, joined)
                     .await
@@ -386,6 +395,7 @@ impl Peer {
             id: id.clone(),
             outbound: outbound.clone(),
             peer: self.clone(),
+            cancel: None,
         };
         let dispatched = match (params, eager.as_mut()) {
             (Params::Eager, Some(params)) => handler.on_eager_request(method, params, cx),

@@ -60,6 +60,8 @@ struct Inner {
     round: OnceLock<Arc<super::ask::Round>>,
     /// Wakes whatever drives the handler when a question is left open.
     driver: AtomicWaker,
+    /// What layers attached to the request.
+    extensions: std::sync::Mutex<http::Extensions>,
 }
 
 /// What a modern request needs to open a round of questions on its first one.
@@ -90,6 +92,9 @@ pub(crate) struct ContextParts {
     pub(crate) target: Target,
     pub(crate) arguments: Option<Box<RawValue>>,
     pub(crate) mrtr: Option<Mrtr>,
+    pub(crate) extensions: http::Extensions,
+    /// The request's cancellation token, if made already.
+    pub(crate) cancel: Option<CancellationToken>,
 }
 
 #[derive(Serialize)]
@@ -138,7 +143,7 @@ impl Context {
                 client: parts.client,
                 progress_token: parts.progress_token,
                 log_level: parts.log_level,
-                cancel: OnceLock::new(),
+                cancel: parts.cancel.map_or_else(OnceLock::new, OnceLock::from),
                 outbound: parts.outbound,
                 peer: parts.peer,
                 target: parts.target,
@@ -146,8 +151,32 @@ impl Context {
                 mrtr: parts.mrtr,
                 round: OnceLock::new(),
                 driver: AtomicWaker::new(),
+                extensions: std::sync::Mutex::new(parts.extensions),
             }),
         }
+    }
+
+    /// A value a layer attached to the request (see
+    /// [`middleware`](crate::server::middleware)), if one of type `T` is there.
+    pub fn extension<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.extensions().get::<T>().cloned()
+    }
+
+    fn extensions(&self) -> std::sync::MutexGuard<'_, http::Extensions> {
+        self.inner
+            .extensions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes the extensions, for an item's layers to see.
+    pub(crate) fn take_extensions(&self) -> http::Extensions {
+        std::mem::take(&mut *self.extensions())
+    }
+
+    /// Gives the extensions back, as the item's layers left them.
+    pub(crate) fn set_extensions(&self, extensions: http::Extensions) {
+        *self.extensions() = extensions;
     }
 
     /// The JSON-RPC id of the request.

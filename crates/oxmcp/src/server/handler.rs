@@ -166,6 +166,12 @@ pub trait ErasedHandler<S, O>: Send + Sync {
     #[doc(hidden)]
     fn call(&self, request: Request, state: &S) -> BoxFuture<Result<O, ToolError>>;
 
+    /// The layers around this one item's calls, if it has any.
+    #[doc(hidden)]
+    fn layers(&self) -> Option<&super::middleware::Endpoint> {
+        None
+    }
+
     /// [`ErasedHandler::call`], then `finish` on the outcome, in one boxed future.
     #[doc(hidden)]
     fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
@@ -282,10 +288,54 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithState<S, O> {
         self.inner.call(request, &self.state)
     }
 
+    fn layers(&self) -> Option<&super::middleware::Endpoint> {
+        self.inner.layers()
+    }
+
     fn call_finish(&self, request: Request, _state: &S2, finish: Finish<O>) -> BoxFuture<Reply>
     where
         O: Send + 'static,
     {
         self.inner.call_finish(request, &self.state, finish)
+    }
+}
+
+/// A handler with layers of its own around its calls (which the connection applies).
+pub(crate) struct Layered<S, O> {
+    pub(crate) inner: std::sync::Arc<dyn ErasedHandler<S, O>>,
+    pub(crate) layers: super::middleware::Endpoint,
+}
+
+impl<S, O> Layered<S, O> {
+    /// `inner`, with `layers` if there are any.
+    pub(crate) fn around(
+        inner: std::sync::Arc<dyn ErasedHandler<S, O>>,
+        layers: Option<super::middleware::Endpoint>,
+    ) -> std::sync::Arc<dyn ErasedHandler<S, O>>
+    where
+        S: 'static,
+        O: 'static,
+    {
+        match layers {
+            Some(layers) => std::sync::Arc::new(Layered { inner, layers }),
+            None => inner,
+        }
+    }
+}
+
+impl<S, O> ErasedHandler<S, O> for Layered<S, O> {
+    fn call(&self, request: Request, state: &S) -> BoxFuture<Result<O, ToolError>> {
+        self.inner.call(request, state)
+    }
+
+    fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
+    where
+        O: Send + 'static,
+    {
+        self.inner.call_finish(request, state, finish)
+    }
+
+    fn layers(&self) -> Option<&super::middleware::Endpoint> {
+        Some(&self.layers)
     }
 }

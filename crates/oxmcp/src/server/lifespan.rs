@@ -85,6 +85,10 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithLateState<S, O> {
             None => Box::pin(async { Err(ToolError::internal("the server has not started")) }),
         }
     }
+
+    fn layers(&self) -> Option<&super::middleware::Endpoint> {
+        self.inner.layers()
+    }
 }
 
 /// Builds the erased startup hook that fills `cell`.

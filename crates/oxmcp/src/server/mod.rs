@@ -53,6 +53,7 @@ mod http;
 mod lifespan;
 #[cfg(feature = "tracing-layer")]
 mod log_layer;
+pub mod middleware;
 mod prompt;
 mod registry;
 mod resource;
@@ -78,6 +79,7 @@ pub use handler::Handler;
 pub use lifespan::Lifespan;
 #[cfg(feature = "tracing-layer")]
 pub use log_layer::ClientLogLayer;
+pub use middleware::Extension;
 pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
 pub use resource::{
     files, resource, Blob, FileContents, FilePath, IntoResource, IntoResourceContents, ResourceDef,
@@ -114,6 +116,7 @@ pub struct Router<S = ()> {
     max_in_flight: usize,
     grace: std::time::Duration,
     request_state: ask::StateSettings,
+    layers: Option<middleware::Endpoint>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for Router<S> {
@@ -137,6 +140,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             page_size: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             grace: crate::rpc::DEFAULT_GRACE,
+            layers: None,
             request_state: ask::StateSettings::default(),
         }
     }
@@ -276,6 +280,39 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// Puts a `tower` layer around every request the router answers (see [`middleware`]).
+    /// Called again, the new layer goes around the ones before: the last one added sees a
+    /// request first. Layers of one tool, prompt or resource
+    /// ([`ToolDef::layer`](crate::server::ToolDef::layer)) run inside the router's.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use oxmcp::server::Router;
+    ///
+    /// let router: Router = Router::new()
+    ///     .layer(tower::limit::ConcurrencyLimitLayer::new(64))
+    ///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(30)));
+    /// # let _ = router;
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<middleware::Endpoint>,
+        L::Service: tower::Service<middleware::McpRequest, Response = middleware::McpResponse>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<middleware::McpRequest>>::Error: Into<middleware::BoxError>,
+        <L::Service as tower::Service<middleware::McpRequest>>::Future: Send + 'static,
+    {
+        let inner = self
+            .layers
+            .take()
+            .unwrap_or_else(middleware::Endpoint::base);
+        self.layers = Some(inner.wrap(layer));
+        self
+    }
+
     /// How long the requests still running when a byte-stream connection's input ends
     /// (stdio: stdin closed) may take to be answered (default 5 s). Those still running
     /// then are cancelled. Requests waiting on the client (an elicitation, a sampling
@@ -360,6 +397,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             page_size: self.page_size,
             max_in_flight: self.max_in_flight,
             grace: self.grace,
+            layers: self.layers,
             request_state: self.request_state,
         }
     }
@@ -428,6 +466,7 @@ impl Router<()> {
             cache: self.cache,
             page_size: self.page_size,
             request_state: self.request_state,
+            layers: self.layers,
         });
         shared
     }

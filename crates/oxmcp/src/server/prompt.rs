@@ -106,6 +106,7 @@ pub struct PromptDef<H, T> {
     icons: Option<Vec<Icon>>,
     meta: Option<JsonObject>,
     completers: Vec<(String, Completer)>,
+    layers: Option<super::middleware::Endpoint>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -118,6 +119,7 @@ pub fn prompt<H, T>(handler: H) -> PromptDef<H, T> {
         icons: None,
         meta: None,
         completers: Vec::new(),
+        layers: None,
         _marker: PhantomData,
     }
 }
@@ -132,6 +134,29 @@ impl<H, T> PromptDef<H, T> {
     /// What the prompt is for.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
+        self
+    }
+
+    /// Puts a `tower` layer around this prompt's requests only (see
+    /// [`middleware`](super::middleware)); the router's layers run around it.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<super::middleware::Endpoint>,
+        L::Service: tower::Service<super::middleware::McpRequest, Response = super::middleware::McpResponse>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<super::middleware::McpRequest>>::Error:
+            Into<super::middleware::BoxError>,
+        <L::Service as tower::Service<super::middleware::McpRequest>>::Future: Send + 'static,
+    {
+        self.layers = Some(
+            self.layers
+                .take()
+                .unwrap_or_else(super::middleware::Endpoint::base)
+                .wrap(layer),
+        );
         self
     }
 
@@ -218,7 +243,7 @@ where
         (
             def,
             PromptEntry {
-                handler,
+                handler: super::handler::Layered::around(handler, self.layers),
                 completers: self.completers,
             },
         )

@@ -201,6 +201,7 @@ pub struct ResourceDef<H, T> {
     icons: Option<Vec<Icon>>,
     meta: Option<JsonObject>,
     completers: Vec<(String, Completer)>,
+    layers: Option<super::middleware::Endpoint>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -217,6 +218,7 @@ pub fn resource<H, T>(handler: H) -> ResourceDef<H, T> {
         icons: None,
         meta: None,
         completers: Vec::new(),
+        layers: None,
         _marker: PhantomData,
     }
 }
@@ -243,6 +245,29 @@ impl<H, T> ResourceDef<H, T> {
     /// The MIME type of its contents.
     pub fn mime_type(mut self, mime_type: impl Into<String>) -> Self {
         self.mime_type = Some(mime_type.into());
+        self
+    }
+
+    /// Puts a `tower` layer around this resource's reads only (see
+    /// [`middleware`](super::middleware)); the router's layers run around it.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<super::middleware::Endpoint>,
+        L::Service: tower::Service<super::middleware::McpRequest, Response = super::middleware::McpResponse>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<super::middleware::McpRequest>>::Error:
+            Into<super::middleware::BoxError>,
+        <L::Service as tower::Service<super::middleware::McpRequest>>::Future: Send + 'static,
+    {
+        self.layers = Some(
+            self.layers
+                .take()
+                .unwrap_or_else(super::middleware::Endpoint::base)
+                .wrap(layer),
+        );
         self
     }
 
@@ -339,10 +364,17 @@ where
                 output.into_contents(uri, mime)
             }))
         }
-        let erased: Box<ErasedResource<S>> =
-            Box::new(Typed::<H, T, _>::new(self.handler, contents::<H::Output>));
+        let erased: Arc<ErasedResource<S>> =
+            Arc::new(Typed::<H, T, _>::new(self.handler, contents::<H::Output>));
+        let erased: Box<ErasedResource<S>> = Box::new(super::handler::Layered {
+            inner: erased,
+            layers: self
+                .layers
+                .unwrap_or_else(super::middleware::Endpoint::base),
+        });
         ResourceDef {
             handler: erased,
+            layers: None,
             name: self.name,
             title: self.title,
             description: self.description,

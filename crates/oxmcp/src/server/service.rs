@@ -108,6 +108,8 @@ pub(crate) struct Config {
     pub(crate) prompts_shape: ListShape,
     /// Seals the `requestState` of multi round-trip requests.
     pub(crate) sealer: super::ask::Sealer,
+    /// The router's layers, around every request (`None`: no layers).
+    pub(crate) layers: Option<super::middleware::Endpoint>,
     discover: String,
 }
 
@@ -130,6 +132,7 @@ pub(crate) struct Settings {
     pub(crate) cache: CachePolicy,
     pub(crate) page_size: Option<usize>,
     pub(crate) request_state: super::ask::StateSettings,
+    pub(crate) layers: Option<super::middleware::Endpoint>,
 }
 
 impl Shared {
@@ -179,6 +182,7 @@ impl Shared {
         let sealer = settings.request_state.sealer(&settings.info.name);
         let config = Config {
             sealer,
+            layers: settings.layers,
             tools_shape: shape(settings.cache.tools),
             resources_shape: shape(settings.cache.resources),
             prompts_shape: shape(settings.cache.prompts),

@@ -8,7 +8,7 @@ use oxmcp_protocol::tools::{CallToolResult, Tool, ToolAnnotations};
 use oxmcp_protocol::JsonObject;
 use schemars::Schema;
 
-use super::handler::{generator, ErasedHandler, Handler, Typed};
+use super::handler::{generator, ErasedHandler, Handler, Layered, Typed};
 use super::response::IntoToolResult;
 
 /// A tool with its types erased.
@@ -39,6 +39,7 @@ pub struct ToolDef<H, T> {
     meta: Option<JsonObject>,
     input_schema: Option<JsonObject>,
     output_schema: Option<JsonObject>,
+    layers: Option<super::middleware::Endpoint>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -53,6 +54,7 @@ pub fn tool<H, T>(handler: H) -> ToolDef<H, T> {
         meta: None,
         input_schema: None,
         output_schema: None,
+        layers: None,
         _marker: PhantomData,
     }
 }
@@ -107,6 +109,43 @@ impl<H, T> ToolDef<H, T> {
     /// type.
     pub fn output_schema(mut self, schema: JsonObject) -> Self {
         self.output_schema = Some(schema);
+        self
+    }
+
+    /// Puts a `tower` layer around this tool's calls only (see
+    /// [`middleware`](super::middleware)); the router's layers run around it. Called again,
+    /// the new layer goes around the ones before.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use oxmcp::server::{tool, Router};
+    ///
+    /// async fn crawl() -> String { "crawled".into() }
+    ///
+    /// let router: Router = Router::new().tool(
+    ///     "crawl",
+    ///     tool(crawl).layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(10))),
+    /// );
+    /// # let _ = router;
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<super::middleware::Endpoint>,
+        L::Service: tower::Service<super::middleware::McpRequest, Response = super::middleware::McpResponse>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<super::middleware::McpRequest>>::Error:
+            Into<super::middleware::BoxError>,
+        <L::Service as tower::Service<super::middleware::McpRequest>>::Future: Send + 'static,
+    {
+        self.layers = Some(
+            self.layers
+                .take()
+                .unwrap_or_else(super::middleware::Endpoint::base)
+                .wrap(layer),
+        );
         self
     }
 }
@@ -170,7 +209,7 @@ where
             self.handler,
             IntoToolResult::into_tool_result,
         ));
-        (def, erased)
+        (def, Layered::around(erased, self.layers))
     }
 }
 

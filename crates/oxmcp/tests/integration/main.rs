@@ -17,6 +17,7 @@ mod http_client;
 mod http_server;
 mod lifecycle;
 mod logging;
+mod middleware;
 mod questions;
 mod rpc;
 mod tools;

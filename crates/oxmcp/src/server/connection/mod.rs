@@ -29,6 +29,7 @@ pub(crate) use reply::{drive, encode, encode_with_meta};
 use super::context::{ClientRef, Context, ContextParts};
 use super::extract::{decode_params, Request, Target};
 use super::handler::{ErasedHandler, Finish, FinishCx};
+use super::middleware::{Endpoint, McpRequest, Next};
 use super::service::Shared;
 use super::session::LegacySession;
 use crate::rpc::{Dispatch, Handler, NotificationCx, Outbound, Reply, RequestCx};
@@ -82,6 +83,8 @@ pub(crate) struct Env {
     client: ClientRef,
     progress_token: Option<ProgressToken>,
     log_level: Option<LoggingLevel>,
+    /// What the router's layers attached to the request.
+    extensions: http::Extensions,
 }
 
 impl Connection {
@@ -144,6 +147,7 @@ impl Connection {
                 },
                 progress_token: meta.progress_token,
                 log_level: meta.log_level,
+                extensions: http::Extensions::new(),
             });
         }
         match self.session() {
@@ -159,6 +163,7 @@ impl Connection {
                     client: ClientRef::Session(session.clone()),
                     progress_token: meta.progress_token,
                     log_level: None,
+                    extensions: http::Extensions::new(),
                 })
             }
             None if MODERN_ONLY.contains(&method) => Err(ErrorObject::invalid_params(format!(
@@ -207,6 +212,8 @@ impl Connection {
             method,
         });
         Context::new(ContextParts {
+            extensions: env.extensions,
+            cancel: cx.cancel,
             target,
             arguments: arguments.map(RawValue::to_owned),
             mrtr,
@@ -310,10 +317,16 @@ impl Connection {
     /// message: they do not fit, or came before the method). Well-formed params are read in
     /// one pass; otherwise the era is resolved first, so a request that cannot be served
     /// says why before its params are faulted.
-    fn call(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
+    fn call(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        cx: RequestCx,
+        extensions: http::Extensions,
+    ) -> Dispatch {
         let json = params.map_or("{}", RawValue::get);
         match serde_json::from_str::<CallParams<'_>>(json) {
-            Ok(mut call) => self.call_read(method, &mut call, cx),
+            Ok(mut call) => self.call_read(method, &mut call, cx, extensions),
             Err(_) => {
                 if let Err(error) = self.resolve(method, params) {
                     return Dispatch::Now(Err(error));
@@ -328,11 +341,18 @@ impl Connection {
     }
 
     /// `tools/call` and `prompts/get`, their params read.
-    fn call_read(&self, method: &str, call: &mut CallParams<'_>, cx: RequestCx) -> Dispatch {
-        let env = match self.resolve_meta(method, call.meta.take().unwrap_or_default()) {
+    fn call_read(
+        &self,
+        method: &str,
+        call: &mut CallParams<'_>,
+        cx: RequestCx,
+        extensions: http::Extensions,
+    ) -> Dispatch {
+        let mut env = match self.resolve_meta(method, call.meta.take().unwrap_or_default()) {
             Ok(env) => env,
             Err(error) => return Dispatch::Now(Err(error)),
         };
+        env.extensions = extensions;
         if method == "tools/call" {
             self.call_tool(env, call, cx)
         } else {
@@ -393,7 +413,22 @@ impl Connection {
             let request = Request {
                 context: self.context(env, cx, "tools/call", target, call.arguments),
             };
-            self.run_tool(&tool.entry, request, retry)
+            let Some(layers) = tool.entry.layers() else {
+                return self.run_tool(&tool.entry, request, retry);
+            };
+            let context = request.context.clone();
+            let dispatch = self.run_tool(&tool.entry, request, retry);
+            let shared = self.shared.clone();
+            let failure = move |e: super::ToolError| {
+                finish_tool(Some(&shared), e.into_outcome(version), version)
+            };
+            item_layers(
+                layers,
+                "tools/call",
+                &context,
+                dispatch,
+                Some(Box::new(failure)),
+            )
         });
         started.unwrap_or_else(|| {
             Dispatch::Now(Err(ErrorObject::invalid_params(format!(
@@ -424,8 +459,12 @@ impl Connection {
         let request = Request {
             context: self.context(env, cx, "prompts/get", target, get.arguments),
         };
+        let layered = prompt
+            .handler
+            .layers()
+            .map(|layers| (layers.clone(), request.context.clone()));
         let shared = self.shared.clone();
-        self.run_handler(
+        let dispatch = self.run_handler(
             &prompt.handler,
             request,
             "prompts/get",
@@ -440,7 +479,13 @@ impl Connection {
                 }
                 encode(&result)
             },
-        )
+        );
+        match layered {
+            Some((layers, context)) => {
+                item_layers(&layers, "prompts/get", &context, dispatch, None)
+            }
+            None => dispatch,
+        }
     }
 
     fn read_resource(&self, env: Env, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
@@ -479,8 +524,12 @@ impl Connection {
         let request = Request {
             context: self.context(env, cx, "resources/read", target, None),
         };
+        let layered = entry
+            .handler
+            .layers()
+            .map(|layers| (layers.clone(), request.context.clone()));
         let shared = self.shared.clone();
-        self.run_handler(
+        let dispatch = self.run_handler(
             &entry.handler,
             request,
             "resources/read",
@@ -498,7 +547,13 @@ impl Connection {
                 }
                 encode(&result)
             },
-        )
+        );
+        match layered {
+            Some((layers, context)) => {
+                item_layers(&layers, "resources/read", &context, dispatch, None)
+            }
+            None => dispatch,
+        }
     }
 
     fn complete(&self, env: &Env, params: Option<&RawValue>) -> Dispatch {
@@ -560,6 +615,102 @@ impl Connection {
         }))
     }
 
+    /// Routes a request to what answers it; `extensions` are what the router's layers
+    /// attached to it.
+    fn route(
+        self: &Arc<Self>,
+        method: &str,
+        params: Option<&RawValue>,
+        cx: RequestCx,
+        extensions: http::Extensions,
+    ) -> Dispatch {
+        let this = self;
+        if !KNOWN_METHODS.contains(&method) {
+            return Dispatch::Now(Err(ErrorObject::method_not_found(method)));
+        }
+        // `initialize` opens a legacy session, unless the request speaks a modern revision
+        // (its `_meta` names one): there the method does not exist.
+        if method == "initialize" && !names_modern_version(params) {
+            return Dispatch::Now(this.initialize(params));
+        }
+        if matches!(method, "tools/call" | "prompts/get") {
+            return this.call(method, params, cx, extensions);
+        }
+        // A ping is answered before initialization too (the lifecycle allows it).
+        if method == "ping" && this.session().is_none() && !names_modern_version(params) {
+            return Dispatch::Now(Ok("{}".to_owned()));
+        }
+        let mut env = match this.resolve(method, params) {
+            Ok(env) => env,
+            Err(error) => return Dispatch::Now(Err(error)),
+        };
+        env.extensions = extensions;
+        let config = this.shared.config();
+        match method {
+            "ping" => Dispatch::Now(Ok(config.empty_result(env.version))),
+            "server/discover" => Dispatch::Now(Ok(config.discover_result())),
+            "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
+                Dispatch::Now(this.list(method, env.version, params))
+            }
+            "resources/read" => this.read_resource(env, params, cx),
+            "completion/complete" => this.complete(&env, params),
+            "resources/subscribe" => Dispatch::Now(this.subscribe(params, true)),
+            "resources/unsubscribe" => Dispatch::Now(this.subscribe(params, false)),
+            "subscriptions/listen" => this.listen(params, cx),
+            "logging/setLevel" => Dispatch::Now(set_level(&env, params)),
+            _ => Dispatch::Now(Err(ErrorObject::method_not_found(method))),
+        }
+    }
+
+    /// A request that passes through the router's layers: they see it first, and what
+    /// they let through is routed as usual. Everything runs in the request's task.
+    fn layered(
+        self: &Arc<Self>,
+        layers: &Endpoint,
+        method: &str,
+        params: Option<&RawValue>,
+        mut cx: RequestCx,
+    ) -> Dispatch {
+        let version = self.peek_version(params);
+        let token = cx.peer.closed().child_token();
+        cx.cancel = Some(token.clone());
+        let id = cx.id.clone();
+        let this = self.clone();
+        let owned = method.to_owned();
+        let next: Next = Box::new(move |params, extensions| {
+            match this.route(&owned, params.as_deref(), cx, extensions) {
+                Dispatch::Now(reply) => Box::pin(std::future::ready(reply)),
+                Dispatch::Later(future) | Dispatch::LaterWith(future, _) => future,
+            }
+        });
+        let request = McpRequest::new(
+            method,
+            id,
+            params.map(RawValue::to_owned),
+            version,
+            http::Extensions::new(),
+            next,
+        );
+        let failure: Option<ToolFailure> = (method == "tools/call").then(|| {
+            let shared = self.shared.clone();
+            let version = version.unwrap_or(ProtocolVersion::LATEST_LEGACY);
+            Box::new(move |e: super::ToolError| {
+                finish_tool(Some(&shared), e.into_outcome(version), version)
+            }) as ToolFailure
+        });
+        Dispatch::LaterWith(layers.run(request, failure), Arc::new(token))
+    }
+
+    /// The revision a request speaks, as far as can be told before it is routed.
+    fn peek_version(&self, params: Option<&RawValue>) -> Option<ProtocolVersion> {
+        let named = params
+            .and_then(|raw| serde_json::from_str::<ParamsPeek<'_>>(raw.get()).ok())
+            .and_then(|peek| peek.meta)
+            .and_then(|meta| meta.protocol_version)
+            .and_then(|v| ProtocolVersion::parse(&v));
+        named.or_else(|| self.session().map(|s| s.version))
+    }
+
     fn subscribe(&self, params: Option<&RawValue>, add: bool) -> Reply {
         let target: UriParams = decode_params(params.map_or("{}", RawValue::get))?;
         let mut subscribed = self.subscribed.lock().expect("subscriptions lock");
@@ -578,8 +729,10 @@ pub(crate) struct ConnectionHandler(pub(crate) Arc<Connection>);
 impl Handler for ConnectionHandler {
     type Eager<'a> = CallParams<'a>;
 
-    fn eager(method: &str) -> bool {
-        matches!(method, "tools/call" | "prompts/get")
+    fn eager(&self, method: &str) -> bool {
+        // Requests that pass through the router's layers keep their params raw: the
+        // layers see them.
+        matches!(method, "tools/call" | "prompts/get") && self.0.shared.config().layers.is_none()
     }
 
     fn on_eager_request(
@@ -588,44 +741,14 @@ impl Handler for ConnectionHandler {
         params: &mut CallParams<'_>,
         cx: RequestCx,
     ) -> Dispatch {
-        self.0.call_read(method, params, cx)
+        self.0
+            .call_read(method, params, cx, http::Extensions::new())
     }
 
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
-        let this = &self.0;
-        if !KNOWN_METHODS.contains(&method) {
-            return Dispatch::Now(Err(ErrorObject::method_not_found(method)));
-        }
-        // `initialize` opens a legacy session, unless the request speaks a modern revision
-        // (its `_meta` names one): there the method does not exist.
-        if method == "initialize" && !names_modern_version(params) {
-            return Dispatch::Now(this.initialize(params));
-        }
-        if matches!(method, "tools/call" | "prompts/get") {
-            return this.call(method, params, cx);
-        }
-        // A ping is answered before initialization too (the lifecycle allows it).
-        if method == "ping" && this.session().is_none() && !names_modern_version(params) {
-            return Dispatch::Now(Ok("{}".to_owned()));
-        }
-        let env = match this.resolve(method, params) {
-            Ok(env) => env,
-            Err(error) => return Dispatch::Now(Err(error)),
-        };
-        let config = this.shared.config();
-        match method {
-            "ping" => Dispatch::Now(Ok(config.empty_result(env.version))),
-            "server/discover" => Dispatch::Now(Ok(config.discover_result())),
-            "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
-                Dispatch::Now(this.list(method, env.version, params))
-            }
-            "resources/read" => this.read_resource(env, params, cx),
-            "completion/complete" => this.complete(&env, params),
-            "resources/subscribe" => Dispatch::Now(this.subscribe(params, true)),
-            "resources/unsubscribe" => Dispatch::Now(this.subscribe(params, false)),
-            "subscriptions/listen" => this.listen(params, cx),
-            "logging/setLevel" => Dispatch::Now(set_level(&env, params)),
-            _ => Dispatch::Now(Err(ErrorObject::method_not_found(method))),
+        match &self.0.shared.config().layers {
+            Some(layers) => self.0.layered(layers, method, params, cx),
+            None => self.0.route(method, params, cx, http::Extensions::new()),
         }
     }
 
@@ -658,6 +781,69 @@ impl Handler for ConnectionHandler {
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
     }
+}
+
+/// Makes a tool call's failure in a layer into its reply.
+type ToolFailure = Box<dyn Fn(super::ToolError) -> Reply + Send>;
+
+/// A request for one tool, prompt or resource that passes through that item's layers: the
+/// handler's future (not started yet) runs when they let it through, with the extensions
+/// as they left them.
+fn item_layers(
+    layers: &Endpoint,
+    method: &'static str,
+    context: &Context,
+    dispatch: Dispatch,
+    failure: Option<ToolFailure>,
+) -> Dispatch {
+    let (future, cancel) = match dispatch {
+        Dispatch::Now(reply) => return Dispatch::Now(reply),
+        Dispatch::Later(future) => (future, None),
+        Dispatch::LaterWith(future, cancel) => (future, Some(cancel)),
+    };
+    let params = item_params(context);
+    let extensions = context.take_extensions();
+    let handler_context = context.clone();
+    let next: Next = Box::new(move |_, extensions| {
+        handler_context.set_extensions(extensions);
+        future
+    });
+    let request = McpRequest::new(
+        method,
+        context.request_id().clone(),
+        params,
+        Some(context.protocol_version()),
+        extensions,
+        next,
+    );
+    let future = layers.run(request, failure);
+    match cancel {
+        Some(cancel) => Dispatch::LaterWith(future, cancel),
+        None => Dispatch::Later(future),
+    }
+}
+
+/// The params an item's layers see: the name (or URI) and the arguments.
+fn item_params(context: &Context) -> Option<Box<RawValue>> {
+    #[derive(serde::Serialize)]
+    struct Params<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        name: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        uri: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        arguments: Option<&'a RawValue>,
+    }
+    let (name, uri) = match context.target() {
+        Target::Tool(name) | Target::Prompt(name) => (Some(name.as_str()), None),
+        Target::Resource { uri, .. } => (None, Some(uri.as_str())),
+    };
+    let params = Params {
+        name,
+        uri,
+        arguments: context.arguments(),
+    };
+    serde_json::value::to_raw_value(&params).ok()
 }
 
 /// The reply to a `tools/call` from the handler's outcome.
