@@ -8,6 +8,7 @@ mod support;
 mod ask;
 mod client;
 mod client_features;
+mod echoes;
 mod features;
 #[cfg(feature = "http-client")]
 mod http_client;
