@@ -278,7 +278,11 @@ mod tests {
         let message = format!("bad value {huge:?}, expected a number");
         let e = ErrorObject::invalid_params(message.clone());
         assert!(e.message.starts_with("bad value \"mmm"), "{}", e.message);
-        assert!(e.message.ends_with("mmm\", expected a number"), "{}", e.message);
+        assert!(
+            e.message.ends_with("mmm\", expected a number"),
+            "{}",
+            e.message
+        );
         let kept = MESSAGE_LIMIT - 64;
         let left_out = format!("({} bytes left out)", message.len() - kept);
         assert!(e.message.contains(&left_out), "{}", e.message);
