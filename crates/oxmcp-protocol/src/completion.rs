@@ -76,7 +76,8 @@ impl<'de> Deserialize<'de> for CompletionReference {
             Some("ref/prompt") => from_value(v).map(CompletionReference::Prompt),
             Some("ref/resource") => from_value(v).map(CompletionReference::ResourceTemplate),
             Some(other) => Err(D::Error::custom(format_args!(
-                "unknown reference type `{other}`"
+                "unknown reference type `{}`",
+                crate::error::echo(other)
             ))),
             None => Err(D::Error::missing_field("type")),
         }

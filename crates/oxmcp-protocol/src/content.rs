@@ -351,7 +351,8 @@ impl<'de> Deserialize<'de> for ContentBlock {
             Some("resource_link") => from_value(v).map(ContentBlock::ResourceLink),
             Some("resource") => from_value(v).map(ContentBlock::Resource),
             Some(other) => Err(D::Error::custom(format_args!(
-                "unknown content type `{other}`"
+                "unknown content type `{}`",
+                crate::error::echo(other)
             ))),
             None => Err(D::Error::missing_field("type")),
         }
@@ -650,7 +651,8 @@ impl<'de> Deserialize<'de> for SamplingMessageContentBlock {
             Some("tool_use") => from_value(v).map(SamplingMessageContentBlock::ToolUse),
             Some("tool_result") => from_value(v).map(SamplingMessageContentBlock::ToolResult),
             Some(other) => Err(D::Error::custom(format_args!(
-                "unknown sampling content type `{other}`"
+                "unknown sampling content type `{}`",
+                crate::error::echo(other)
             ))),
             None => Err(D::Error::missing_field("type")),
         }

@@ -153,7 +153,8 @@ impl<'de> Deserialize<'de> for ElicitRequestParams {
             Some(Value::String(m)) if m == "form" => from_value(v).map(ElicitRequestParams::Form),
             Some(Value::String(m)) if m == "url" => from_value(v).map(ElicitRequestParams::Url),
             Some(other) => Err(D::Error::custom(format_args!(
-                "unknown elicitation mode {other}"
+                "unknown elicitation mode {}",
+                crate::error::echo(&other.to_string())
             ))),
         }
     }

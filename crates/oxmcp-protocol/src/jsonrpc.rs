@@ -1,10 +1,13 @@
 //! The JSON-RPC 2.0 envelope: ids, messages and error objects.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::error::{echo, shorten_message};
 
 /// The `"2.0"` every JSON-RPC message carries.
 pub const JSONRPC_VERSION: &str = "2.0";
@@ -104,27 +107,41 @@ impl ErrorObject {
         self
     }
 
-    /// `-32700`: the frame was not valid JSON.
+    /// An error about the peer's input, its message cut by [`shorten_message`] (decoders
+    /// quote the values they refuse, whatever their size).
+    pub(crate) fn about_input(code: i64, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let message = match shorten_message(&message) {
+            Cow::Borrowed(_) => message,
+            Cow::Owned(short) => short,
+        };
+        Self::new(code, message)
+    }
+
+    /// `-32700`: the frame was not valid JSON. A message longer than
+    /// [`MESSAGE_LIMIT`](crate::error::MESSAGE_LIMIT) is cut in the middle.
     pub fn parse_error(message: impl Into<String>) -> Self {
-        Self::new(error_code::PARSE_ERROR, message)
+        Self::about_input(error_code::PARSE_ERROR, message)
     }
 
-    /// `-32600`: the message is not a valid JSON-RPC request.
+    /// `-32600`: the message is not a valid JSON-RPC request. A message longer than
+    /// [`MESSAGE_LIMIT`](crate::error::MESSAGE_LIMIT) is cut in the middle.
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new(error_code::INVALID_REQUEST, message)
+        Self::about_input(error_code::INVALID_REQUEST, message)
     }
 
-    /// `-32601`: no such method.
+    /// `-32601`: no such method. A long method name is cut (see [`echo`]).
     pub fn method_not_found(method: &str) -> Self {
         Self::new(
             error_code::METHOD_NOT_FOUND,
-            format!("method not found: {method}"),
+            format!("method not found: {}", echo(method)),
         )
     }
 
-    /// `-32602`: the params are invalid.
+    /// `-32602`: the params are invalid. A message longer than
+    /// [`MESSAGE_LIMIT`](crate::error::MESSAGE_LIMIT) is cut in the middle.
     pub fn invalid_params(message: impl Into<String>) -> Self {
-        Self::new(error_code::INVALID_PARAMS, message)
+        Self::about_input(error_code::INVALID_PARAMS, message)
     }
 
     /// `-32603`: the receiver failed.
@@ -132,8 +149,10 @@ impl ErrorObject {
         Self::new(error_code::INTERNAL_ERROR, message)
     }
 
-    /// `-32022`: the requested protocol version is not supported; `data` lists the supported ones.
+    /// `-32022`: the requested protocol version is not supported; `data` lists the supported
+    /// ones. A long requested version is cut (see [`echo`]), in the message and in `data`.
     pub fn unsupported_protocol_version(requested: &str, supported: &[&str]) -> Self {
+        let requested = echo(requested).to_string();
         Self::new(
             error_code::UNSUPPORTED_PROTOCOL_VERSION,
             format!("unsupported protocol version `{requested}`"),
@@ -292,7 +311,8 @@ impl<'de> Deserialize<'de> for JsonRpcVersion {
             Ok(JsonRpcVersion)
         } else {
             Err(serde::de::Error::custom(format!(
-                "jsonrpc must be \"2.0\", got {s:?}"
+                "jsonrpc must be \"2.0\", got {:?}",
+                echo(&s)
             )))
         }
     }

@@ -281,7 +281,7 @@ macro_rules! method_enum {
                 )*
                 Err(D::Error::custom(format_args!(
                     "unknown method `{}` for {}",
-                    raw.method,
+                    $crate::error::echo(&raw.method),
                     stringify!($name)
                 )))
             }

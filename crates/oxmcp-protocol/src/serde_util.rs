@@ -28,7 +28,7 @@ impl<P> CallParts<P> {
         } else {
             Err(E::custom(format_args!(
                 "expected method `{expected}`, got `{}`",
-                self.method
+                crate::error::echo(&self.method)
             )))
         }
     }

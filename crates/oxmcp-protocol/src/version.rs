@@ -118,7 +118,11 @@ pub struct UnknownVersion(pub String);
 
 impl fmt::Display for UnknownVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown protocol version `{}`", self.0)
+        write!(
+            f,
+            "unknown protocol version `{}`",
+            crate::error::echo(&self.0)
+        )
     }
 }
 

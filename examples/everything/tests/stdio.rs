@@ -1,12 +1,13 @@
 //! The `everything` binary over a real stdio pipe, in both eras: every feature, and every
-//! line on stdout validated against the official schema of its revision.
+//! line on stdout validated against the official schema of its revision, and debug logs on
+//! stderr without colour codes (stderr is a pipe).
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use oxmcp_schema::{Direction, MessageChecker};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 
 const BIN: &str = env!("CARGO_BIN_EXE_everything");
@@ -14,6 +15,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_everything");
 /// A raw JSON-RPC conversation with the server process.
 struct Pipe {
     child: Child,
+    /// Everything the server writes to stderr, read until it closes.
+    logs: tokio::task::JoinHandle<std::io::Result<Vec<u8>>>,
     stdin: Option<ChildStdin>,
     stdout: Lines<BufReader<ChildStdout>>,
     checker: MessageChecker,
@@ -23,16 +26,24 @@ struct Pipe {
 impl Pipe {
     async fn start(modern: bool) -> Pipe {
         let mut child = tokio::process::Command::new(BIN)
+            .env("RUST_LOG", "debug")
+            .env_remove("NO_COLOR")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let logs = tokio::spawn(async move {
+            let mut logs = Vec::new();
+            stderr.read_to_end(&mut logs).await.map(|_| logs)
+        });
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut pipe = Pipe {
             child,
+            logs,
             stdin,
             stdout,
             checker: MessageChecker::new(),
@@ -131,6 +142,13 @@ impl Pipe {
             .unwrap()
             .unwrap();
         assert!(status.success());
+        // Hosts write server stderr to log files: colour only for a terminal.
+        let logs = self.logs.await.unwrap().unwrap();
+        let text = String::from_utf8_lossy(&logs);
+        if !self.modern {
+            assert!(text.contains("DEBUG"), "debug logs on stderr: {text}");
+        }
+        assert!(!logs.contains(&0x1b), "colour codes on stderr: {text:?}");
     }
 }
 

@@ -98,8 +98,12 @@ fn router() -> Router {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> oxmcp::Result<()> {
+    // Colour only for a person at a terminal: hosts write server stderr to log files.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -1,6 +1,7 @@
 //! The quickstart binary over a real stdio pipe: every line it writes to stdout must be a
 //! JSON-RPC message valid under the official schema (logs go to stderr, even at debug), in
-//! both eras; and oxmcp's own client drives it as a child process.
+//! both eras, and carry no colour codes, since stderr is a pipe; and oxmcp's own client
+//! drives it as a child process.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use oxmcp::protocol::ProtocolVersion;
 use oxmcp::transport::stdio::{ChildCommand, StderrMode};
 use oxmcp_schema::{Direction, MessageChecker};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_quickstart");
 
@@ -18,12 +19,18 @@ const BIN: &str = env!("CARGO_BIN_EXE_quickstart");
 async fn converse(messages: &[Value]) -> Vec<Value> {
     let mut child = tokio::process::Command::new(BIN)
         .env("RUST_LOG", "debug")
+        .env_remove("NO_COLOR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut logs = Vec::new();
+        stderr.read_to_end(&mut logs).await.map(|_| logs)
+    });
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut checker = MessageChecker::new();
@@ -66,6 +73,13 @@ async fn converse(messages: &[Value]) -> Vec<Value> {
         status.success(),
         "the server exits cleanly when stdin closes: {status}"
     );
+    // Hosts write server stderr to log files: colour only for a terminal.
+    let logs = logs.await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&logs);
+    if messages.iter().any(|m| m["method"] == "initialize") {
+        assert!(text.contains("DEBUG"), "debug logs on stderr: {text}");
+    }
+    assert!(!logs.contains(&0x1b), "colour codes on stderr: {text:?}");
     answers
 }
 

@@ -457,7 +457,8 @@ impl EnumSchema {
                 }
             }
             Some(other) => Err(E::custom(format_args!(
-                "unknown enum schema type `{other}`"
+                "unknown enum schema type `{}`",
+                crate::error::echo(other)
             ))),
             None => Err(E::missing_field("type")),
         }
@@ -499,7 +500,8 @@ impl<'de> Deserialize<'de> for PrimitiveSchemaDefinition {
                 EnumSchema::from_json(v).map(PrimitiveSchemaDefinition::Enum)
             }
             Some(other) => Err(D::Error::custom(format_args!(
-                "unsupported field type `{other}`"
+                "unsupported field type `{}`",
+                crate::error::echo(other)
             ))),
             None => Err(D::Error::missing_field("type")),
         }

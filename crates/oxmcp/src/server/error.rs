@@ -3,6 +3,7 @@
 use std::fmt;
 
 use oxmcp_protocol::content::ContentBlock;
+use oxmcp_protocol::error::shorten_message;
 use oxmcp_protocol::jsonrpc::{error_code, ErrorObject};
 use oxmcp_protocol::tools::CallToolResult;
 use oxmcp_protocol::ProtocolVersion;
@@ -131,7 +132,8 @@ impl ToolError {
             Kind::InvalidArguments(message) => {
                 if version.argument_errors_are_execution_errors() {
                     Ok(error_result(vec![ContentBlock::text(format!(
-                        "invalid arguments: {message}"
+                        "invalid arguments: {}",
+                        shorten_message(&message)
                     ))]))
                 } else {
                     Err(ErrorObject::invalid_params(format!(
@@ -145,11 +147,7 @@ impl ToolError {
 
 /// The era's "resource not found" error, with the URI in `data`.
 pub(crate) fn resource_not_found(uri: &str, version: ProtocolVersion) -> ErrorObject {
-    ErrorObject::new(
-        version.resource_not_found_code(),
-        format!("resource not found: {uri}"),
-    )
-    .with_data(serde_json::json!({ "uri": uri }))
+    ErrorObject::resource_not_found_with_code(version.resource_not_found_code(), uri)
 }
 
 fn error_result(content: Vec<ContentBlock>) -> CallToolResult {

@@ -115,6 +115,7 @@ pub struct Router<S = ()> {
     page_size: Option<usize>,
     max_in_flight: usize,
     grace: std::time::Duration,
+    max_uri_length: usize,
     request_state: ask::StateSettings,
     layers: Option<middleware::Endpoint>,
 }
@@ -141,6 +142,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             grace: crate::rpc::DEFAULT_GRACE,
             layers: None,
+            max_uri_length: resource::DEFAULT_MAX_URI_LENGTH,
             request_state: ask::StateSettings::default(),
         }
     }
@@ -322,6 +324,17 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// The longest URI, in bytes, that `resources/read` looks up (default 64 KiB); a longer
+    /// one is refused with an invalid-params error that says so.
+    ///
+    /// Resource URIs are short in practice (paths end at 4 KiB, HTTP asks for 8,000 bytes of
+    /// URI at least); the default leaves room for URIs that carry data while bounding the
+    /// work of matching one against every template.
+    pub fn max_uri_length(mut self, bytes: usize) -> Self {
+        self.max_uri_length = bytes;
+        self
+    }
+
     /// A handle to add and remove tools, resources and prompts while the server runs, and to
     /// announce resource updates.
     pub fn handle(&self) -> ServerHandle {
@@ -398,6 +411,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             max_in_flight: self.max_in_flight,
             grace: self.grace,
             layers: self.layers,
+            max_uri_length: self.max_uri_length,
             request_state: self.request_state,
         }
     }
@@ -465,6 +479,7 @@ impl Router<()> {
             instructions: self.instructions,
             cache: self.cache,
             page_size: self.page_size,
+            max_uri_length: self.max_uri_length,
             request_state: self.request_state,
             layers: self.layers,
         });

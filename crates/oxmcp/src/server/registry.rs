@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use base64::Engine as _;
 use indexmap::IndexMap;
+use oxmcp_protocol::error::echo;
 use oxmcp_protocol::ErrorObject;
 use serde::Serialize;
 
@@ -79,7 +80,7 @@ impl<E> Catalog<E> {
             Some(cursor) => decode_cursor(cursor)
                 .filter(|i| *i < pages.len() && *i > 0)
                 .ok_or_else(|| {
-                    ErrorObject::invalid_params(format!("invalid cursor: {cursor:?}"))
+                    ErrorObject::invalid_params(format!("invalid cursor: {:?}", echo(cursor)))
                 })?,
         };
         Ok(pages[index][usize::from(modern)].clone())

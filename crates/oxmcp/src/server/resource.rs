@@ -8,9 +8,10 @@ use base64::Engine as _;
 use oxmcp_protocol::content::{
     Annotations, BlobResourceContents, ResourceContents, TextResourceContents,
 };
+use oxmcp_protocol::error::echo;
 use oxmcp_protocol::lifecycle::Icon;
 use oxmcp_protocol::resources::{ReadResourceResult, Resource, ResourceTemplate};
-use oxmcp_protocol::JsonObject;
+use oxmcp_protocol::{ErrorObject, JsonObject, ProtocolVersion};
 use serde::Serialize;
 
 use super::completion::{Completer, IntoCompleter};
@@ -439,6 +440,44 @@ impl<S> ResourceDef<Box<ErasedResource<S>>, ()> {
     }
 }
 
+/// A template's variables, by name, as a URI fitting it gave them.
+pub(crate) type Variables = Vec<(String, String)>;
+
+/// The default of [`Router::max_uri_length`](crate::server::Router::max_uri_length).
+pub(crate) const DEFAULT_MAX_URI_LENGTH: usize = 64 * 1024;
+
+impl super::service::Shared {
+    /// The resource `uri` names, static or through a template (with the template's
+    /// variables); an error if there is none or the URI is longer than the server accepts.
+    pub(crate) fn find_resource(
+        &self,
+        uri: &str,
+        version: ProtocolVersion,
+    ) -> Result<(ResourceEntry<()>, Variables), ErrorObject> {
+        let max = self.config().max_uri_length;
+        if uri.len() > max {
+            return Err(ErrorObject::invalid_params(format!(
+                "resource URI too long: {:?}; this server reads URIs of at most {max} bytes",
+                echo(uri)
+            )));
+        }
+        if let Some(entry) = self.resources.snapshot().get(uri) {
+            return Ok((entry.clone(), Vec::new()));
+        }
+        self.templates
+            .snapshot()
+            .items
+            .values()
+            .find_map(|item| {
+                item.entry
+                    .template
+                    .matches(uri)
+                    .map(|vars| (item.entry.entry.clone(), vars))
+            })
+            .ok_or_else(|| super::error::resource_not_found(uri, version))
+    }
+}
+
 /// Moves an entry's state in: a `Router<S>` entry becomes a `Router<S2>` one.
 pub(crate) fn supply<S, S2>(
     entry: ResourceEntry<S>,
@@ -478,7 +517,7 @@ async fn read_file_under(root: &Path, relative: &str) -> Result<FileContents, To
     let path = resolve_under(root, relative)?;
     let data = tokio::fs::read(&path).await.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => not_found(relative),
-        _ => ToolError::internal(format!("could not read {relative:?}")),
+        _ => ToolError::internal(format!("could not read {:?}", echo(relative))),
     })?;
     Ok(FileContents {
         mime_type: mime_for(&path),
@@ -512,8 +551,9 @@ fn not_found(what: &str) -> ToolError {
 
 /// Joins `relative` to `root`, refusing anything that would end up outside it.
 pub(crate) fn resolve_under(root: &Path, relative: &str) -> Result<PathBuf, ToolError> {
-    let refuse =
-        |why: &str| ToolError::invalid_arguments(format!("path {relative:?} refused: {why}"));
+    let refuse = |why: &str| {
+        ToolError::invalid_arguments(format!("path {:?} refused: {why}", echo(relative)))
+    };
     if relative.contains('\0') {
         return Err(refuse("it contains a NUL byte"));
     }

@@ -106,6 +106,8 @@ pub(crate) struct Config {
     pub(crate) tools_shape: ListShape,
     pub(crate) resources_shape: ListShape,
     pub(crate) prompts_shape: ListShape,
+    /// The longest URI `resources/read` looks up.
+    pub(crate) max_uri_length: usize,
     /// Seals the `requestState` of multi round-trip requests.
     pub(crate) sealer: super::ask::Sealer,
     /// The router's layers, around every request (`None`: no layers).
@@ -131,6 +133,7 @@ pub(crate) struct Settings {
     pub(crate) instructions: Option<String>,
     pub(crate) cache: CachePolicy,
     pub(crate) page_size: Option<usize>,
+    pub(crate) max_uri_length: usize,
     pub(crate) request_state: super::ask::StateSettings,
     pub(crate) layers: Option<super::middleware::Endpoint>,
 }
@@ -186,6 +189,7 @@ impl Shared {
             tools_shape: shape(settings.cache.tools),
             resources_shape: shape(settings.cache.resources),
             prompts_shape: shape(settings.cache.prompts),
+            max_uri_length: settings.max_uri_length,
             info: settings.info,
             instructions: settings.instructions,
             capabilities,

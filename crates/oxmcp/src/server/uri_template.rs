@@ -3,8 +3,16 @@
 //!
 //! Supported expressions: `{var}` (one segment, no `/`), `{+var}` and `{#var}` (anything,
 //! `/` included), `{/var}` (a `/`-prefixed segment; `{/var*}` takes several), `{.var}`,
-//! `{?a,b}` and `{&a}` (query parameters, each optional), and comma lists `{x,y}`. Values
-//! are percent-decoded. Prefix modifiers (`{var:3}`) are accepted and ignored.
+//! `{?a,b}` and `{&a}` (query parameters, each optional), and lists `{x,y}` with each
+//! operator's separator (`{x,y}`: `1,2`; `{/x,y}`: `/1/2`; `{.x,y}`: `.1.2`). A prefix
+//! modifier (`{var:3}`) bounds the value's length, a percent-encoded triplet counting as one
+//! character. Values are percent-decoded.
+//!
+//! Matching takes time linear in the URI's length: a right-to-left pass marks, for each
+//! piece of the template, the positions from which the rest of the template matches; a
+//! left-to-right pass then gives each variable the shortest value after which the rest
+//! still matches (the answer a shortest-first backtracking search would give, without its
+//! quadratic, or worse, cost).
 
 use std::fmt;
 
@@ -12,19 +20,53 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UriTemplate {
     source: String,
-    parts: Vec<Part>,
+    /// The template as a sequence of literals, single variables and query expressions.
+    atoms: Vec<Atom>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
+enum Atom {
     Literal(String),
-    Expr { op: Op, vars: Vec<Var> },
+    /// One variable's value: at least one character of its class.
+    Var(Var),
+    /// `{?a,b}` or `{&a}`: optional; when there, everything up to a `#`.
+    Query {
+        lead: u8,
+        names: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Var {
     name: String,
-    explode: bool,
+    class: Class,
+    /// A prefix modifier's length, in characters.
+    max_chars: Option<usize>,
+    /// For an exploded `{/list*}` or `{.list*}`: the separator written back as `,`.
+    explode_sep: Option<char>,
+}
+
+/// Which characters a value may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Class {
+    op: Op,
+    /// `/` allowed in a path value (an exploded `{/list*}`).
+    slash: bool,
+    /// The list separator, refused inside a value when the expression has several.
+    separator: Option<char>,
+}
+
+impl Class {
+    fn allows(self, c: char) -> bool {
+        if c.is_whitespace() || Some(c) == self.separator {
+            return false;
+        }
+        match self.op {
+            Op::Reserved | Op::Fragment => true,
+            Op::Path => !matches!(c, '?' | '#') && (self.slash || c != '/'),
+            _ => !matches!(c, '/' | '?' | '#' | '&'),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +93,7 @@ impl fmt::Display for TemplateError {
 impl UriTemplate {
     /// Parses a template.
     pub(crate) fn parse(source: &str) -> Result<Self, TemplateError> {
-        let mut parts = Vec::new();
+        let mut atoms = Vec::new();
         let mut rest = source;
         while !rest.is_empty() {
             match rest.find('{') {
@@ -59,25 +101,25 @@ impl UriTemplate {
                     let end = rest
                         .find('}')
                         .ok_or_else(|| TemplateError(format!("unclosed `{{` in {source:?}")))?;
-                    parts.push(parse_expr(&rest[1..end], source)?);
+                    parse_expr(&rest[1..end], source, &mut atoms)?;
                     rest = &rest[end + 1..];
                 }
                 Some(i) => {
-                    parts.push(Part::Literal(rest[..i].to_owned()));
+                    atoms.push(Atom::Literal(rest[..i].to_owned()));
                     rest = &rest[i..];
                 }
                 None => {
                     if rest.contains('}') {
                         return Err(TemplateError(format!("stray `}}` in {source:?}")));
                     }
-                    parts.push(Part::Literal(rest.to_owned()));
+                    atoms.push(Atom::Literal(rest.to_owned()));
                     rest = "";
                 }
             }
         }
         Ok(UriTemplate {
             source: source.to_owned(),
-            parts,
+            atoms,
         })
     }
 
@@ -88,23 +130,185 @@ impl UriTemplate {
 
     /// The variable names, in order.
     pub(crate) fn variables(&self) -> Vec<&str> {
-        self.parts
+        self.atoms
             .iter()
-            .flat_map(|p| match p {
-                Part::Expr { vars, .. } => vars.iter().map(|v| v.name.as_str()).collect(),
-                Part::Literal(_) => Vec::new(),
+            .flat_map(|a| match a {
+                Atom::Var(var) => vec![var.name.as_str()],
+                Atom::Query { names, .. } => names.iter().map(String::as_str).collect(),
+                Atom::Literal(_) => Vec::new(),
             })
             .collect()
     }
 
-    /// The variables if `uri` fits the template.
+    /// The variables if `uri` fits the template. Linear in `uri`'s length (times the
+    /// template's size).
     pub(crate) fn matches(&self, uri: &str) -> Option<Vec<(String, String)>> {
+        // Most templates a URI is tried against do not fit: their first and last literals
+        // say so without the full pass.
+        if let Some(Atom::Literal(first)) = self.atoms.first() {
+            if !uri.starts_with(first.as_str()) {
+                return None;
+            }
+        }
+        if let Some(Atom::Literal(last)) = self.atoms.last() {
+            if !uri.ends_with(last.as_str()) {
+                return None;
+            }
+        }
+        let ok = self.tails(uri);
+        ok.fits(0, 0).then(|| self.extract(uri, &ok))
+    }
+
+    /// The right-to-left pass: for each atom, the positions from which it and the atoms
+    /// after it match the rest of `uri`.
+    fn tails(&self, uri: &str) -> Tails {
+        let n = uri.len();
+        let bytes = uri.as_bytes();
+        let mut ok = Tails {
+            width: n + 1,
+            bits: vec![false; (self.atoms.len() + 1) * (n + 1)],
+        };
+        ok.bits[self.atoms.len() * (n + 1) + n] = true;
+        let units = self
+            .atoms
+            .iter()
+            .any(|a| {
+                matches!(
+                    a,
+                    Atom::Var(Var {
+                        max_chars: Some(_),
+                        ..
+                    })
+                )
+            })
+            .then(|| units_before(uri));
+        for (i, atom) in self.atoms.iter().enumerate().rev() {
+            let (cur, next) = ok.bits[i * (n + 1)..].split_at_mut(n + 1);
+            let next = &next[..n + 1];
+            match atom {
+                Atom::Literal(lit) => {
+                    let len = lit.len();
+                    for p in 0..(n + 1).saturating_sub(len) {
+                        cur[p] = next[p + len] && bytes[p..].starts_with(lit.as_bytes());
+                    }
+                }
+                Atom::Var(var) => {
+                    // The first position at or after p whose character the value cannot
+                    // hold, and the nearest position after p the rest matches from.
+                    let mut run_end = n;
+                    let mut nearest = next[n].then_some(n);
+                    for (p, c) in uri.char_indices().rev() {
+                        if !var.class.allows(c) {
+                            run_end = p;
+                        }
+                        cur[p] = nearest.is_some_and(|q| {
+                            q <= run_end
+                                && match (var.max_chars, &units) {
+                                    (Some(max), Some(units)) => {
+                                        (units[q] - units[p]) as usize <= max
+                                    }
+                                    _ => true,
+                                }
+                        });
+                        if next[p] {
+                            nearest = Some(p);
+                        }
+                    }
+                }
+                Atom::Query { lead, .. } => {
+                    // The first `#` after p: where a query starting at p ends.
+                    let mut hash = n;
+                    for p in (0..=n).rev() {
+                        cur[p] = if bytes.get(p) == Some(lead) {
+                            next[hash]
+                        } else {
+                            next[p]
+                        };
+                        if bytes.get(p) == Some(&b'#') {
+                            hash = p;
+                        }
+                    }
+                }
+            }
+        }
+        ok
+    }
+
+    /// The left-to-right pass: each variable takes the shortest value after which the rest
+    /// of the template matches.
+    fn extract(&self, uri: &str, ok: &Tails) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        match_parts(&self.parts, uri, &mut out).then_some(out)
+        let mut p = 0;
+        for (i, atom) in self.atoms.iter().enumerate() {
+            match atom {
+                Atom::Literal(lit) => p += lit.len(),
+                Atom::Var(var) => {
+                    let q = (p + 1..=uri.len())
+                        .find(|&q| ok.fits(i + 1, q))
+                        .expect("the first pass found a value");
+                    let raw = &uri[p..q];
+                    let value = match var.explode_sep {
+                        Some(sep) => decode(&raw.replace(sep, ",")),
+                        None => decode(raw),
+                    };
+                    out.push((var.name.clone(), value));
+                    p = q;
+                }
+                Atom::Query { lead, names } => {
+                    if uri.as_bytes().get(p) != Some(lead) {
+                        continue;
+                    }
+                    let end = uri[p..].find('#').map_or(uri.len(), |e| p + e);
+                    for pair in uri[p + 1..end].split('&') {
+                        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                        if names.iter().any(|n| n == name) {
+                            out.push((name.to_owned(), decode(value)));
+                        }
+                    }
+                    p = end;
+                }
+            }
+        }
+        out
     }
 }
 
-fn parse_expr(body: &str, source: &str) -> Result<Part, TemplateError> {
+/// Per atom and position: whether the atoms from there on match the URI from there on.
+struct Tails {
+    width: usize,
+    bits: Vec<bool>,
+}
+
+impl Tails {
+    fn fits(&self, atom: usize, position: usize) -> bool {
+        self.bits[atom * self.width + position]
+    }
+}
+
+/// For each byte position, how many characters start before it, a percent-encoded triplet
+/// counting as one.
+fn units_before(uri: &str) -> Vec<u32> {
+    let bytes = uri.as_bytes();
+    let mut units = vec![0u32; uri.len() + 1];
+    let mut count = 0u32;
+    let mut inside_triplet = 0;
+    for (i, c) in uri.char_indices() {
+        units[i] = count;
+        if inside_triplet > 0 {
+            inside_triplet -= 1;
+            continue;
+        }
+        count += 1;
+        let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+        if c == '%' && hex(i + 1) && hex(i + 2) {
+            inside_triplet = 2;
+        }
+    }
+    units[uri.len()] = count;
+    units
+}
+
+fn parse_expr(body: &str, source: &str, atoms: &mut Vec<Atom>) -> Result<(), TemplateError> {
     let (op, list) = match body.chars().next() {
         Some('+') => (Op::Reserved, &body[1..]),
         Some('#') => (Op::Fragment, &body[1..]),
@@ -125,7 +329,17 @@ fn parse_expr(body: &str, source: &str) -> Result<Part, TemplateError> {
             Some(s) => (s, true),
             None => (spec, false),
         };
-        let name = spec.split(':').next().unwrap_or_default();
+        let (name, max_chars) = match spec.split_once(':') {
+            None => (spec, None),
+            Some((name, max)) => match max.parse::<usize>() {
+                Ok(max) if (1..10_000).contains(&max) && !explode => (name, Some(max)),
+                _ => {
+                    return Err(TemplateError(format!(
+                        "invalid prefix {spec:?} in {source:?} (expected `name:N`, N from 1 to 9999, not exploded)"
+                    )))
+                }
+            },
+        };
         if name.is_empty()
             || !name
                 .chars()
@@ -135,119 +349,41 @@ fn parse_expr(body: &str, source: &str) -> Result<Part, TemplateError> {
                 "invalid variable {spec:?} in {source:?}"
             )));
         }
-        vars.push(Var {
-            name: name.to_owned(),
-            explode,
+        vars.push((name, explode, max_chars));
+    }
+    if let Op::Query | Op::QueryContinue = op {
+        atoms.push(Atom::Query {
+            lead: if op == Op::Query { b'?' } else { b'&' },
+            names: vars.iter().map(|(name, ..)| (*name).to_owned()).collect(),
         });
+        return Ok(());
     }
-    Ok(Part::Expr { op, vars })
-}
-
-fn match_parts(parts: &[Part], input: &str, out: &mut Vec<(String, String)>) -> bool {
-    let Some((first, rest)) = parts.split_first() else {
-        return input.is_empty();
+    let (prefix, separator) = match op {
+        Op::Fragment => (Some("#"), ','),
+        Op::Label => (Some("."), '.'),
+        Op::Path => (Some("/"), '/'),
+        _ => (None, ','),
     };
-    match first {
-        Part::Literal(lit) => input
-            .strip_prefix(lit.as_str())
-            .is_some_and(|tail| match_parts(rest, tail, out)),
-        Part::Expr { op, vars } => match op {
-            Op::Query | Op::QueryContinue => match_query(*op, vars, rest, input, out),
-            _ => match_value_expr(*op, vars, rest, input, out),
-        },
+    if let Some(prefix) = prefix {
+        atoms.push(Atom::Literal(prefix.to_owned()));
     }
-}
-
-/// Matches the expression at the start of `input` with every possible length, shortest
-/// first, until the rest of the template matches too.
-fn match_value_expr(
-    op: Op,
-    vars: &[Var],
-    rest: &[Part],
-    input: &str,
-    out: &mut Vec<(String, String)>,
-) -> bool {
-    let prefix = match op {
-        Op::Fragment => "#",
-        Op::Label => ".",
-        Op::Path => "/",
-        _ => "",
-    };
-    let Some(body) = input.strip_prefix(prefix) else {
-        return false;
-    };
-    let allows = |c: char| match op {
-        Op::Reserved | Op::Fragment => !c.is_whitespace(),
-        Op::Path => {
-            !matches!(c, '?' | '#')
-                && !c.is_whitespace()
-                && (vars.iter().any(|v| v.explode) || c != '/')
+    let several = vars.len() > 1;
+    for (i, (name, explode, max_chars)) in vars.into_iter().enumerate() {
+        if i > 0 {
+            atoms.push(Atom::Literal(separator.to_string()));
         }
-        _ => !matches!(c, '/' | '?' | '#' | '&') && !c.is_whitespace(),
-    };
-    let limit = body
-        .char_indices()
-        .find(|&(_, c)| !allows(c))
-        .map_or(body.len(), |(i, _)| i);
-    let mut ends: Vec<usize> = body[..limit]
-        .char_indices()
-        .map(|(i, _)| i)
-        .skip(1)
-        .collect();
-    ends.push(limit);
-    for end in ends {
-        let raw = &body[..end];
-        let values: Vec<&str> = if vars.len() > 1 {
-            raw.split(',').collect()
-        } else {
-            vec![raw]
-        };
-        if values.len() != vars.len() || values.iter().any(|v| v.is_empty()) {
-            continue;
-        }
-        let mark = out.len();
-        for (var, value) in vars.iter().zip(&values) {
-            let value = if var.explode && op == Op::Path {
-                value.replace('/', ",")
-            } else {
-                (*value).to_owned()
-            };
-            out.push((var.name.clone(), decode(&value)));
-        }
-        if match_parts(rest, &body[end..], out) {
-            return true;
-        }
-        out.truncate(mark);
+        atoms.push(Atom::Var(Var {
+            name: name.to_owned(),
+            class: Class {
+                op,
+                slash: explode,
+                separator: (several && !explode).then_some(separator),
+            },
+            max_chars,
+            explode_sep: (explode && separator != ',').then_some(separator),
+        }));
     }
-    false
-}
-
-/// `{?a,b}`: each parameter optional, in any order; the rest must match what follows.
-fn match_query(
-    op: Op,
-    vars: &[Var],
-    rest: &[Part],
-    input: &str,
-    out: &mut Vec<(String, String)>,
-) -> bool {
-    let lead = if op == Op::Query { '?' } else { '&' };
-    let Some(query) = input.strip_prefix(lead) else {
-        // No query at all: every parameter is absent.
-        return match_parts(rest, input, out);
-    };
-    let end = query.find('#').unwrap_or(query.len());
-    let mark = out.len();
-    for pair in query[..end].split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if vars.iter().any(|v| v.name == name) {
-            out.push((name.to_owned(), decode(value)));
-        }
-    }
-    if match_parts(rest, &query[end..], out) {
-        return true;
-    }
-    out.truncate(mark);
-    false
+    Ok(())
 }
 
 fn decode(value: &str) -> String {
@@ -332,6 +468,73 @@ mod tests {
             pairs(&[])
         );
         assert_eq!(vars("search://items{?q}", "search://other"), None);
+    }
+
+    #[test]
+    fn lists_use_each_operator_separator() {
+        assert_eq!(
+            vars("map://{/x,y}", "map:///1024/768"),
+            pairs(&[("x", "1024"), ("y", "768")])
+        );
+        assert_eq!(
+            vars("img://logo{.w,h}", "img://logo.64.32"),
+            pairs(&[("w", "64"), ("h", "32")])
+        );
+        assert_eq!(
+            vars("tree://root{/path*}", "tree://root/a/b/c"),
+            pairs(&[("path", "a,b,c")])
+        );
+        assert_eq!(vars("map://{/x,y}", "map:///1024"), None);
+        assert_eq!(
+            vars("page://{+base}#{frag}", "page://a/b#top"),
+            pairs(&[("base", "a/b"), ("frag", "top")])
+        );
+        // The shortest value after which the rest still fits.
+        assert_eq!(
+            vars("x://{a}.{b}.z", "x://p.q.r.z"),
+            pairs(&[("a", "p"), ("b", "q.r")])
+        );
+    }
+
+    #[test]
+    fn prefixes_bound_the_value() {
+        assert_eq!(vars("user://{id:3}", "user://abc"), pairs(&[("id", "abc")]));
+        assert_eq!(vars("user://{id:3}", "user://abcd"), None);
+        // A percent-encoded character counts once.
+        assert_eq!(
+            vars("user://{id:3}", "user://a%20c"),
+            pairs(&[("id", "a c")])
+        );
+        assert!(UriTemplate::parse("user://{id:0}").is_err());
+        assert!(UriTemplate::parse("user://{id:x}").is_err());
+    }
+
+    /// Matching is linear in the URI's length: a million-character value is matched in well
+    /// under a second even in a debug build (trying every end of the value, as before, took
+    /// minutes).
+    #[test]
+    fn huge_values_match_in_linear_time() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let big = "a".repeat(1_000_000);
+            let results = [
+                vars("users://{id}/profile", &format!("users://{big}/profile")),
+                vars("file:///{+path}", &format!("file:///{big}/b.txt")),
+                vars(
+                    "x://{a}.{b}/z",
+                    &format!("x://{}/y/z", "a.".repeat(500_000)),
+                ),
+                vars("q://s{?q,r}", &format!("q://s?q={big}&r=1")),
+            ];
+            let _ = tx.send((big, results));
+        });
+        let (big, [profile, path, miss, query]) = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("matching a 1,000,000-character URI finishes within 5 s");
+        assert_eq!(profile, pairs(&[("id", &big)]));
+        assert_eq!(path, pairs(&[("path", &format!("{big}/b.txt"))]));
+        assert_eq!(miss, None);
+        assert_eq!(query, pairs(&[("q", &big), ("r", "1")]));
     }
 
     #[test]

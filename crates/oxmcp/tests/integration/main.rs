@@ -8,6 +8,7 @@ mod support;
 mod ask;
 mod client;
 mod client_features;
+mod echoes;
 mod features;
 #[cfg(all(feature = "http-server", feature = "http-client"))]
 mod head_of_line;

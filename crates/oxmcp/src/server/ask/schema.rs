@@ -15,6 +15,7 @@ use oxmcp_protocol::elicitation::{
     TitledMultiSelectEnumSchema, TitledSingleSelectEnumSchema, UntitledMultiSelectEnumSchema,
     UntitledSingleSelectEnumSchema,
 };
+use oxmcp_protocol::error::echo;
 use oxmcp_protocol::{JsonObject, ProtocolVersion};
 use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
@@ -432,9 +433,11 @@ fn check_field(field: &PrimitiveSchemaDefinition, value: &Value) -> Result<(), S
                 ));
             }
             match s.format {
-                Some(format) if !format_ok(format, text) => {
-                    Err(format!("{text:?} is not a valid {}", format_name(format)))
-                }
+                Some(format) if !format_ok(format, text) => Err(format!(
+                    "{:?} is not a valid {}",
+                    echo(text),
+                    format_name(format)
+                )),
                 _ => Ok(()),
             }
         }
@@ -465,7 +468,10 @@ fn check_choice(schema: &EnumSchema, value: &Value) -> Result<(), String> {
         if allowed.contains(&s) {
             Ok(())
         } else {
-            Err(format!("{s:?} is not one of the choices {allowed:?}"))
+            Err(format!(
+                "{:?} is not one of the choices {allowed:?}",
+                echo(s)
+            ))
         }
     };
     let many = |allowed: Vec<&str>, min: Option<u64>, max: Option<u64>| -> Result<(), String> {

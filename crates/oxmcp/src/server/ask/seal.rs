@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
+use oxmcp_protocol::error::echo;
 use oxmcp_protocol::ErrorObject;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -381,7 +382,7 @@ impl Sealer {
             return Err(StateError::Malformed("unknown format version"));
         }
         let Some(key) = self.keys.find(id) else {
-            return Err(StateError::UnknownKey(truncate(id, 64)));
+            return Err(StateError::UnknownKey(echo(id).to_string()));
         };
         let mac = URL_SAFE_NO_PAD
             .decode(mac)
@@ -396,7 +397,7 @@ impl Sealer {
         let payload: OpenPayload<S> = serde_json::from_slice(&json)
             .map_err(|_| StateError::Malformed("the payload does not decode"))?;
         if payload.aud != self.audience {
-            return Err(StateError::WrongAudience(truncate(&payload.aud, 128)));
+            return Err(StateError::WrongAudience(echo(&payload.aud).to_string()));
         }
         let now = unix_secs(now);
         if now > payload.exp {
@@ -414,10 +415,6 @@ impl Sealer {
 
 fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
 }
 
 /// JSON with object keys sorted, no whitespace: the same text for equal values however

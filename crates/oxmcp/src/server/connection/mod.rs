@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use oxmcp_protocol::completion::{CompleteRequestParams, Completion, CompletionReference};
+use oxmcp_protocol::error::echo;
 use oxmcp_protocol::jsonrpc::{ErrorObject, ProgressToken};
 use oxmcp_protocol::lifecycle::InitializeRequestParams;
 use oxmcp_protocol::logging::LoggingLevel;
@@ -433,7 +434,7 @@ impl Connection {
         started.unwrap_or_else(|| {
             Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown tool: {}",
-                call.name
+                echo(&call.name)
             ))))
         })
     }
@@ -450,7 +451,7 @@ impl Connection {
         let Some(prompt) = self.shared.prompts.get(&get.name) else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                 "unknown prompt: {}",
-                get.name
+                echo(&get.name)
             ))));
         };
         let version = env.version;
@@ -494,23 +495,9 @@ impl Connection {
             Err(e) => return Dispatch::Now(Err(e)),
         };
         let version = env.version;
-        let found = match self.shared.resources.snapshot().get(&read.uri) {
-            Some(entry) => Some((entry.clone(), Vec::new())),
-            None => self
-                .shared
-                .templates
-                .snapshot()
-                .items
-                .values()
-                .find_map(|item| {
-                    item.entry
-                        .template
-                        .matches(&read.uri)
-                        .map(|vars| (item.entry.entry.clone(), vars))
-                }),
-        };
-        let Some((entry, variables)) = found else {
-            return Dispatch::Now(Err(super::error::resource_not_found(&read.uri, version)));
+        let (entry, variables) = match self.shared.find_resource(&read.uri, version) {
+            Ok(found) => found,
+            Err(e) => return Dispatch::Now(Err(e)),
         };
         let uri = read.uri.clone();
         let retry = super::ask::Retry {
@@ -568,7 +555,7 @@ impl Connection {
                 None => {
                     return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                         "unknown prompt: {}",
-                        p.name
+                        echo(&p.name)
                     ))))
                 }
             },
@@ -585,7 +572,7 @@ impl Connection {
                         None => {
                             return Dispatch::Now(Err(ErrorObject::invalid_params(format!(
                                 "unknown resource template: {}",
-                                r.uri
+                                echo(&r.uri)
                             ))))
                         }
                     },
