@@ -1,8 +1,12 @@
 //! The Streamable HTTP server over real TCP, driven by a minimal raw HTTP/1.1 client so the
 //! wire itself is what is tested: both eras, SSE, sessions, validation, limits, resumption.
 
+mod hostile;
+#[cfg(unix)]
+mod signal;
 mod wire;
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +56,13 @@ async fn ask(ctx: Context) -> Result<String, ToolError> {
     }
 }
 
+/// Reports progress, then takes a while: a reply in flight on an SSE stream.
+async fn dawdle(ctx: Context) -> &'static str {
+    ctx.progress(1.0, None, Some("started")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    "dawdled"
+}
+
 async fn reconnect(ctx: Context) -> &'static str {
     assert!(
         ctx.close_stream(),
@@ -69,6 +80,7 @@ fn router() -> Router {
         .tool("progress", progress)
         .tool("ask", ask)
         .tool("reconnect", reconnect)
+        .tool("dawdle", dawdle)
         .tool(
             "regional",
             tool(regional).input_schema(
@@ -101,14 +113,26 @@ struct Server {
 
 impl Server {
     async fn start(config: HttpConfig) -> Server {
+        Server::start_with(config, |serve| serve).await
+    }
+
+    /// Starts a server with connection settings too.
+    async fn start_with(
+        config: HttpConfig,
+        settings: impl FnOnce(oxmcp::server::HttpServe) -> oxmcp::server::HttpServe,
+    ) -> Server {
         let router = router();
         let handle = router.handle();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(router.serve_http_on(listener, config, async move {
-            let _ = stopped.await;
-        }));
+        let serve = settings(router.http_on(listener))
+            .config(config)
+            .no_signal_handlers()
+            .shutdown(async move {
+                let _ = stopped.await;
+            });
+        let task = tokio::spawn(serve.into_future());
         Server {
             addr,
             handle,

@@ -205,9 +205,24 @@ impl McpService {
             }
             Method::POST => {
                 let (parts, body) = request.into_parts();
-                let body = match read_body(body, inner.config.body_limit).await {
-                    Ok(body) => body,
-                    Err(e) => {
+                let read = read_body(body, inner.config.body_limit);
+                let body = match tokio::time::timeout(inner.config.body_timeout, read).await {
+                    Ok(Ok(body)) => body,
+                    Err(_) => {
+                        let mut response = plain(
+                            StatusCode::REQUEST_TIMEOUT,
+                            format!(
+                                "the request body did not arrive within {:?}",
+                                inner.config.body_timeout
+                            ),
+                        );
+                        // The rest of the body may still come: do not read it.
+                        response
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                        return response;
+                    }
+                    Ok(Err(e)) => {
                         if e.downcast_ref::<http_body_util::LengthLimitError>()
                             .is_some()
                         {

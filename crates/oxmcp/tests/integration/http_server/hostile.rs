@@ -1,0 +1,164 @@
+//! Hostile clients: slow headers and bodies, idle connections, floods, forged headers.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::wire::text_of;
+use super::{HttpConfig, Server};
+
+/// Waits (5 s at most) until the server closes `stream`; what it sent before.
+async fn closed_by_server(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .expect("the server closed the connection within 5 s");
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// Whether the server answers anything on `stream` within `wait`.
+async fn answers_within(stream: &mut TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(wait, stream.read(&mut buf)).await,
+        Ok(Ok(n)) if n > 0
+    )
+}
+
+fn ping_request(port: u16) -> String {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    format!(
+        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json, text/event-stream\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn half_a_request_line_is_not_held_forever() {
+    let server = Server::start_with(HttpConfig::new(), |s| {
+        s.header_timeout(Duration::from_millis(200))
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(b"POST /mcp HTT").await.unwrap();
+    closed_by_server(&mut stream).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn many_idle_connections_are_closed() {
+    let server = Server::start_with(HttpConfig::new(), |s| {
+        s.header_timeout(Duration::from_millis(200))
+    })
+    .await;
+    let mut idle = Vec::new();
+    for i in 0..50 {
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        // Some send a byte of a request, some nothing at all.
+        if i % 2 == 0 {
+            stream.write_all(b"P").await.unwrap();
+        }
+        idle.push(stream);
+    }
+    for stream in &mut idle {
+        closed_by_server(stream).await;
+    }
+    // A keep-alive connection left idle after its answer is closed too.
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(ping_request(server.addr.port()).as_bytes())
+        .await
+        .unwrap();
+    let answer = closed_by_server(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_body_gets_408() {
+    let server = Server::start(HttpConfig::new().body_timeout(Duration::from_millis(300))).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{}\r\naccept: application/json\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n",
+        server.addr.port()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let trickle = async {
+        for _ in 0..100 {
+            if stream.write_all(b" ").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_millis(600), trickle).await;
+    let answer = closed_by_server(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within"), "{answer}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let server = Server::start_with(HttpConfig::new(), |s| {
+        s.max_connections(2).header_timeout(None)
+    })
+    .await;
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    let _second = TcpStream::connect(server.addr).await.unwrap();
+    // Give the server time to accept both.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    third
+        .write_all(ping_request(server.addr.port()).as_bytes())
+        .await
+        .unwrap();
+    assert!(
+        !answers_within(&mut third, Duration::from_millis(300)).await,
+        "the third connection waits while two are open"
+    );
+    first.shutdown().await.unwrap();
+    drop(first);
+    assert!(
+        answers_within(&mut third, Duration::from_secs(5)).await,
+        "served once a slot is free"
+    );
+    drop(third);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn long_streams_outlive_the_header_timeout() {
+    let server = Server::start_with(HttpConfig::new(), |s| {
+        s.header_timeout(Duration::from_millis(100))
+    })
+    .await;
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+    let mut stream = client
+        .send("GET", &[("accept", "text/event-stream")], None)
+        .await;
+    assert_eq!(stream.status, 200);
+    stream.next_event().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    server.handle.add_tool("late", super::echo);
+    let (_, changed) = client.sse_message(&mut stream).await.unwrap();
+    assert_eq!(changed["method"], "notifications/tools/list_changed");
+    // A slow JSON answer is not cut either (the tool sleeps 200 ms).
+    let resp = client
+        .post(&super::wire::call(1, "slow", json!({})), &[])
+        .await;
+    assert_eq!(text_of(&client.json(resp).await), "slept");
+    drop(stream);
+    server.shutdown().await;
+}
