@@ -1,9 +1,12 @@
 //! `POST`: one JSON-RPC message (or a 2025-03-26 batch), answered with JSON or SSE.
 
+use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 
 use axum::body::Body;
 use bytes::Bytes;
+use futures_util::future::{Fuse, FusedFuture, FutureExt};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
@@ -96,23 +99,24 @@ async fn legacy(
         }
     };
     let close = CancellationToken::new();
-    let (out, mut rx) = Outbound::closable(close.clone(), accept.sse);
+    let (out, rx) = Outbound::closable(close.clone(), accept.sse);
     let expected = body.expected_responses(session.handler.accepts_batches());
-    session
-        .peer
-        .handle_frame(text, &session.handler, &out)
-        .await;
-    drop(out);
+    let peer = &session.peer;
+    let handler = &session.handler;
+    let handling = pin!(async move { peer.handle_frame(text, handler, &out).await }.fuse());
+    let mut replies = Replies { handling, rx };
     if expected == 0 {
+        replies.finish().await;
         return empty(StatusCode::ACCEPTED);
     }
-    let Some(first) = rx.recv().await else {
+    let Some(first) = replies.recv().await else {
         // Cancelled before answering: nothing to send.
         return empty(StatusCode::ACCEPTED);
     };
     let mut extra = HeaderMap::new();
     if initialize {
         if is_error(&first.text) {
+            replies.finish().await;
             session.end(inner);
             return json(StatusCode::BAD_REQUEST, first.text);
         }
@@ -128,14 +132,62 @@ async fn legacy(
     }
     let mut response = if first.is_response && expected == 1 && accept.json && !close.is_cancelled()
     {
+        replies.finish().await;
         json(StatusCode::OK, first.text)
     } else if accept.sse {
-        stored_stream(inner, &session, first, rx, expected, close)
+        replies
+            .hand_over(|rx| stored_stream(inner, &session, first, rx, expected, close))
+            .await
     } else {
-        json_only(first, rx, expected).await
+        json_only(first, replies, expected).await
     };
     response.headers_mut().extend(extra);
     response
+}
+
+/// The frames a `POST`'s outbound receives, and the handling of its message, which runs
+/// while they are received: the handling may send more than the outbound holds (the
+/// refusals of a large batch, say), so it must never wait on a queue only this `POST`
+/// drains.
+struct Replies<'a, F: Future<Output = ()>> {
+    handling: Pin<&'a mut Fuse<F>>,
+    rx: mpsc::Receiver<OutFrame>,
+}
+
+impl<F: Future<Output = ()>> Replies<'_, F> {
+    /// The next frame, handling the message meanwhile; `None` once every sender is gone.
+    async fn recv(&mut self) -> Option<OutFrame> {
+        loop {
+            if self.handling.is_terminated() {
+                return self.rx.recv().await;
+            }
+            tokio::select! {
+                biased;
+                frame = self.rx.recv() => return frame,
+                () = self.handling.as_mut() => {}
+            }
+        }
+    }
+
+    /// Lets the handling finish; frames still to come are dropped.
+    async fn finish(self) {
+        let Replies { handling, rx } = self;
+        drop(rx);
+        if !handling.is_terminated() {
+            handling.await;
+        }
+    }
+
+    /// Gives the receiver to `drain` (which must drain it on its own, in a task or a
+    /// response body), then lets the handling finish.
+    async fn hand_over<T>(self, drain: impl FnOnce(mpsc::Receiver<OutFrame>) -> T) -> T {
+        let Replies { handling, rx } = self;
+        let drained = drain(rx);
+        if !handling.is_terminated() {
+            handling.await;
+        }
+        drained
+    }
 }
 
 /// Streams a legacy POST's frames through the event store, so the client can resume.
@@ -189,9 +241,9 @@ fn stored_stream(
 /// For a client that takes only JSON: the responses, other messages dropped. (No request
 /// to the client is among them: its outbound refuses them, so a handler's question fails at
 /// once instead of waiting for an answer that cannot come.)
-async fn json_only(
+async fn json_only<F: Future<Output = ()>>(
     first: OutFrame,
-    mut rx: mpsc::Receiver<OutFrame>,
+    mut replies: Replies<'_, F>,
     expected: usize,
 ) -> Response<Body> {
     let mut responses = Vec::new();
@@ -205,8 +257,9 @@ async fn json_only(
         } else {
             tracing::debug!("dropped a message: the client accepts no SSE");
         }
-        next = rx.recv().await;
+        next = replies.recv().await;
     }
+    replies.finish().await;
     match responses.len() {
         0 => empty(StatusCode::ACCEPTED),
         1 => json(StatusCode::OK, responses.remove(0)),
@@ -387,10 +440,11 @@ async fn modern(
             return rpc_error(status, id.as_ref(), &error);
         }
     }
-    let (out, mut rx) = Outbound::channel();
-    peer.handle_frame(text, handler, &out).await;
-    drop(out);
+    let (out, rx) = Outbound::channel();
+    let handling = pin!(async move { peer.handle_frame(text, handler, &out).await }.fuse());
+    let mut replies = Replies { handling, rx };
     if body.expected_responses(false) == 0 {
+        replies.finish().await;
         return empty(StatusCode::ACCEPTED);
     }
     let mut guard = CancelOnDrop {
@@ -398,19 +452,20 @@ async fn modern(
         handler: handler.clone(),
         id: id.filter(|_| is_request),
     };
-    let Some(first) = rx.recv().await else {
+    let Some(first) = replies.recv().await else {
         guard.disarm();
         return empty(StatusCode::ACCEPTED);
     };
     if first.is_response {
         guard.disarm();
         if accept.json || !accept.sse {
+            replies.finish().await;
             let status = modern_status(&first.text);
             return json(status, first.text);
         }
     }
     if !accept.sse {
-        let response = json_only(first, rx, 1).await;
+        let response = json_only(first, replies, 1).await;
         guard.disarm();
         return response;
     }
@@ -420,5 +475,9 @@ async fn modern(
         }
         drop(guard);
     });
-    sse(direct(inner.config.keep_alive, first, rx, 1, Some(on_drop)))
+    let keep_alive = inner.config.keep_alive;
+    let body = replies
+        .hand_over(|rx| direct(keep_alive, first, rx, 1, Some(on_drop)))
+        .await;
+    sse(body)
 }
