@@ -199,3 +199,41 @@ async fn a_refused_batch_larger_than_the_outbound_is_answered() {
     }
     server.shutdown().await;
 }
+
+/// Host and Origin values that smuggle another host (userinfo, a bad port) are refused,
+/// with a text that says what was expected.
+#[tokio::test]
+async fn forged_hosts_and_origins_are_refused() {
+    let server = Server::start(HttpConfig::new()).await;
+    let client = server.client();
+    let init = super::init_message().to_string();
+    for host in [
+        "127.0.0.1:1@evil.com",
+        "localhost@evil.com",
+        "localhost:80@evil.com:80",
+        "127.0.0.1:8o",
+        "[::1]evil.com",
+    ] {
+        let resp = client.send("POST", &[("host", host)], Some(&init)).await;
+        assert_eq!(resp.status, 403, "{host}");
+        let why = resp.text().await;
+        assert!(why.contains("expected host[:port]"), "{host}: {why}");
+    }
+    for origin in [
+        "http://127.0.0.1:1@evil.com",
+        "http://localhost@evil.com",
+        "http://localhost:1x",
+        "javascript://localhost",
+    ] {
+        let resp = client
+            .send("POST", &[("origin", origin)], Some(&init))
+            .await;
+        assert_eq!(resp.status, 403, "{origin}");
+        let why = resp.text().await;
+        assert!(
+            why.contains("expected scheme://host[:port]"),
+            "{origin}: {why}"
+        );
+    }
+    server.shutdown().await;
+}

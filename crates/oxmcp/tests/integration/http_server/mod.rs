@@ -160,6 +160,13 @@ impl Server {
     }
 }
 
+/// A legacy `initialize` (2025-11-25).
+fn init_message() -> Value {
+    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "x", "version": "1"}}})
+}
+
 // ---------------------------------------------------------------- legacy era
 
 #[tokio::test]
@@ -644,10 +651,7 @@ async fn bodies_over_the_limit_get_413() {
 async fn foreign_hosts_and_origins_are_refused() {
     let server = Server::start(HttpConfig::new()).await;
     let client = server.client();
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "x", "version": "1"}}})
-    .to_string();
+    let init = init_message().to_string();
     let resp = client
         .send(
             "POST",
