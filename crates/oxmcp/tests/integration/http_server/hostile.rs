@@ -237,3 +237,76 @@ async fn forged_hosts_and_origins_are_refused() {
     }
     server.shutdown().await;
 }
+
+fn initialize_as(version: &str) -> String {
+    let mut message = super::init_message();
+    message["params"]["protocolVersion"] = json!(version);
+    message.to_string()
+}
+
+/// `MCP-Protocol-Version` must agree with `initialize`'s `protocolVersion`, then with the
+/// version it negotiated; an unknown value is refused rather than taken for a modern
+/// request. Each refusal says what was expected and names the supported versions.
+#[tokio::test]
+async fn the_protocol_version_header_is_checked_on_legacy_sessions() {
+    let server = Server::start(HttpConfig::new()).await;
+    let client = server.client();
+    for (header, body) in [("2025-06-18", "2025-11-25"), ("2099-01-01", "2025-11-25")] {
+        let resp = client
+            .send(
+                "POST",
+                &[("mcp-protocol-version", header)],
+                Some(&initialize_as(body)),
+            )
+            .await;
+        assert_eq!(resp.status, 400, "{header} vs {body}");
+        let text = resp.text().await;
+        assert!(
+            text.contains("does not match")
+                && text.contains("supported versions: ")
+                && text.contains("2025-11-25, "),
+            "{text}"
+        );
+    }
+    // Header and body agree: negotiated as usual, down to ours for a newer one.
+    for (asked, negotiated) in [("2025-06-18", "2025-06-18"), ("2099-01-01", "2025-11-25")] {
+        let resp = client
+            .send(
+                "POST",
+                &[("mcp-protocol-version", asked)],
+                Some(&initialize_as(asked)),
+            )
+            .await;
+        assert_eq!(resp.status, 200, "{asked}");
+        let answer: serde_json::Value = serde_json::from_str(&resp.text().await).unwrap();
+        assert_eq!(answer["result"]["protocolVersion"], negotiated);
+    }
+
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+    let list = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"});
+    for wrong in ["2025-03-26", "2025-06-18", "garbage"] {
+        let resp = client.post(&list, &[("mcp-protocol-version", wrong)]).await;
+        assert_eq!(resp.status, 400, "{wrong}");
+        let text = resp.text().await;
+        assert!(
+            text.contains("expected \"2025-11-25\"") && text.contains("supported versions"),
+            "{text}"
+        );
+        let resp = client
+            .send(
+                "GET",
+                &[
+                    ("mcp-protocol-version", wrong),
+                    ("accept", "text/event-stream"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(resp.status, 400, "GET {wrong}");
+    }
+    // No header at all is still taken (clients older than the header).
+    let resp = client.post(&list, &[("mcp-protocol-version", "")]).await;
+    assert_eq!(resp.status, 200);
+    server.shutdown().await;
+}

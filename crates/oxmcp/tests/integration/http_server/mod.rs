@@ -240,11 +240,10 @@ async fn legacy_session_end_to_end() {
         .await;
     assert_eq!(resp.status, 404);
 
-    // An older legacy version in the header is accepted (the suite's SSE probes do that).
     let resp = client
         .post(
             &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}),
-            &[("mcp-protocol-version", "2025-03-26")],
+            &[],
         )
         .await;
     assert_eq!(resp.status, 200);

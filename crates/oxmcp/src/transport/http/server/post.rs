@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::body::{error_in, Summary};
 use super::service::{
-    accepts, empty, header_version, is_legacy_header, json, plain, rpc_error, sse, Inner,
-    MCP_METHOD, MCP_NAME, SESSION_ID,
+    accepts, empty, header_version, json, plain, routes_legacy, rpc_error, sse, Inner, MCP_METHOD,
+    MCP_NAME, SESSION_ID,
 };
 use super::session::{lookup, Session};
 use super::sse::{direct, Follow, OnDrop};
@@ -65,7 +65,7 @@ pub(crate) async fn post(inner: &Arc<Inner>, headers: &HeaderMap, body: Bytes) -
             return rpc_error(StatusCode::BAD_REQUEST, None, &error);
         }
     };
-    if is_legacy_header(header_version(headers)) {
+    if routes_legacy(headers, summary.method.as_deref() == Some("initialize")) {
         legacy(inner, headers, text, &summary, accept).await
     } else {
         modern(inner, headers, text, &summary, accept).await
@@ -82,6 +82,17 @@ async fn legacy(
 ) -> Response<Body> {
     let initialize = body.method.as_deref() == Some("initialize");
     let session = if initialize {
+        if let Some(given) = header_version(headers) {
+            let requested = protocol_version_in(text, "params");
+            if requested.as_deref() != Some(given) {
+                let error = ErrorObject::invalid_request(format!(
+                    "MCP-Protocol-Version header {given:?} does not match initialize's protocolVersion {}: send the same version in both, or no header (supported versions: {})",
+                    requested.map_or_else(|| "(none)".to_owned(), |v| format!("{v:?}")),
+                    inner.shared.config().supported_list()
+                ));
+                return rpc_error(StatusCode::BAD_REQUEST, body.id.as_ref(), &error);
+            }
+        }
         let count = inner.sessions.lock().expect("sessions lock").len();
         if count >= inner.config.max_sessions {
             let error = ErrorObject::internal("too many sessions: try again later");
@@ -119,6 +130,9 @@ async fn legacy(
             replies.finish().await;
             session.end(inner);
             return json(StatusCode::BAD_REQUEST, first.text);
+        }
+        if let Some(version) = protocol_version_in(&first.text, "result") {
+            let _ = session.version.set(version);
         }
         inner
             .sessions
@@ -265,6 +279,19 @@ async fn json_only<F: Future<Output = ()>>(
         1 => json(StatusCode::OK, responses.remove(0)),
         _ => json(StatusCode::OK, format!("[{}]", responses.join(","))),
     }
+}
+
+/// The `protocolVersion` inside `member` of a frame: `params` of an `initialize`,
+/// `result` of its answer (read only for that rare request, so through a `Value`).
+fn protocol_version_in(text: &str, member: &str) -> Option<String> {
+    let frame = serde_json::from_str::<serde_json::Value>(text).ok()?;
+    Some(
+        frame
+            .get(member)?
+            .get("protocolVersion")?
+            .as_str()?
+            .to_owned(),
+    )
 }
 
 fn is_error(frame: &str) -> bool {

@@ -445,3 +445,14 @@ pub(crate) fn is_legacy_header(version: Option<&str>) -> bool {
         Some(v) => ProtocolVersion::parse(v).is_some_and(|v| v.is_legacy()),
     }
 }
+
+/// Whether a request goes the legacy way: its header names no modern revision, and it
+/// either names a legacy one (or none), or is an `initialize` or names a session (an
+/// unknown version there is then checked against the legacy handshake, not taken for a
+/// modern request).
+pub(crate) fn routes_legacy(headers: &HeaderMap, initialize: bool) -> bool {
+    let version = header_version(headers);
+    is_legacy_header(version)
+        || (version.is_some_and(|v| ProtocolVersion::parse(v).is_none())
+            && (initialize || headers.contains_key(&SESSION_ID)))
+}

@@ -1,5 +1,6 @@
 //! Legacy sessions: creation, the standalone GET stream, resumption, and DELETE.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
@@ -9,7 +10,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use tokio::sync::watch;
 
 use super::service::{
-    accepts, empty, header_version, is_legacy_header, plain, sse, Inner, SESSION_ID,
+    accepts, empty, header_version, plain, routes_legacy, sse, Inner, SESSION_ID,
 };
 use super::sse::Follow;
 use crate::rpc::{Handler, Outbound, Peer};
@@ -27,6 +28,8 @@ pub(crate) struct Session {
     pub(crate) id: SessionId,
     pub(crate) peer: Peer,
     pub(crate) handler: Arc<ConnectionHandler>,
+    /// The protocol version `initialize` negotiated.
+    pub(crate) version: std::sync::OnceLock<String>,
     last_seen: Mutex<Instant>,
     /// Response bodies open on this session (it is not idle while one is).
     open: AtomicUsize,
@@ -44,6 +47,7 @@ impl Session {
             id: SessionId::random(),
             peer,
             handler,
+            version: std::sync::OnceLock::new(),
             last_seen: Mutex::new(Instant::now()),
             open: AtomicUsize::new(0),
             streams: Mutex::default(),
@@ -170,14 +174,33 @@ impl std::fmt::Display for SessionId {
 }
 
 /// Why a request names no live session: the status and the explanation.
-pub(crate) type Refusal = (StatusCode, &'static str);
+pub(crate) type Refusal = (StatusCode, Cow<'static, str>);
+
+/// Checks a session's request's `MCP-Protocol-Version` header (when there is one) against
+/// the version its `initialize` negotiated.
+fn check_version(inner: &Inner, session: &Session, headers: &HeaderMap) -> Result<(), Refusal> {
+    let (Some(given), Some(negotiated)) = (header_version(headers), session.version.get()) else {
+        return Ok(());
+    };
+    if given == negotiated {
+        return Ok(());
+    }
+    Err((
+        StatusCode::BAD_REQUEST,
+        format!(
+            "MCP-Protocol-Version header {given:?} does not match this session's protocol version: expected {negotiated:?}, as negotiated by initialize (supported versions: {})",
+            inner.shared.config().supported_list()
+        )
+        .into(),
+    ))
+}
 
 /// The session a request names, or why it cannot be served.
 pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>, Refusal> {
     let Some(id) = headers.get(&SESSION_ID) else {
         return Err((
             StatusCode::BAD_REQUEST,
-            "missing Mcp-Session-Id header: send `initialize` first and repeat the session id it returned",
+            "missing Mcp-Session-Id header: send `initialize` first and repeat the session id it returned".into(),
         ));
     };
     let id = id.to_str().ok().and_then(SessionId::parse);
@@ -192,11 +215,12 @@ pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>,
     match found {
         Some(session) => {
             session.touch();
+            check_version(inner, &session, headers)?;
             Ok(session)
         }
         None => Err((
             StatusCode::NOT_FOUND,
-            "unknown or expired session: start a new one with `initialize`",
+            "unknown or expired session: start a new one with `initialize`".into(),
         )),
     }
 }
@@ -204,7 +228,7 @@ pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>,
 /// `GET`: the standalone SSE stream of a legacy session, or the resumption of a stream
 /// with `Last-Event-ID`.
 pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
-    if !is_legacy_header(header_version(headers)) {
+    if !routes_legacy(headers, false) {
         let mut response = plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "this protocol version has no standalone stream: use subscriptions/listen",
@@ -282,7 +306,7 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
 
 /// `DELETE`: ends a legacy session.
 pub(crate) fn delete(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
-    if !is_legacy_header(header_version(headers)) {
+    if !routes_legacy(headers, false) {
         let mut response = plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "this protocol version has no sessions to delete",
