@@ -310,3 +310,72 @@ async fn the_protocol_version_header_is_checked_on_legacy_sessions() {
     assert_eq!(resp.status, 200);
     server.shutdown().await;
 }
+
+async fn initialize_from(server: &Server, forwarded_for: Option<&str>) -> (u16, Option<String>) {
+    let client = server.client();
+    let mut headers = vec![];
+    if let Some(address) = forwarded_for {
+        headers.push(("x-forwarded-for", address));
+    }
+    let resp = client
+        .send("POST", &headers, Some(&super::init_message().to_string()))
+        .await;
+    (
+        resp.status,
+        resp.header("mcp-session-id").map(str::to_owned),
+    )
+}
+
+async fn session_alive(server: &Server, session: &str) -> bool {
+    let client = server.client();
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
+    let resp = client
+        .send("POST", &[("mcp-session-id", session)], Some(&ping))
+        .await;
+    resp.status == 200
+}
+
+/// A flood of `initialize` does not lock newcomers out: a full table makes room by ending
+/// the least recently used idle session, and one address cannot hold more than its share.
+#[tokio::test]
+async fn a_session_table_flood_does_not_lock_newcomers_out() {
+    let server = Server::start(HttpConfig::new().max_sessions(3)).await;
+    let mut flood = Vec::new();
+    for _ in 0..20 {
+        let (status, session) = initialize_from(&server, None).await;
+        assert_eq!(status, 200, "room is made for every newcomer");
+        flood.push(session.unwrap());
+    }
+    for (i, session) in flood.iter().enumerate() {
+        let alive = session_alive(&server, session).await;
+        assert_eq!(
+            alive,
+            i >= 17,
+            "session {i}: only the three most recent are left"
+        );
+    }
+    server.shutdown().await;
+
+    // Per address, behind a trusted proxy: the forwarded client address counts.
+    let config = HttpConfig::new()
+        .max_sessions_per_peer(2)
+        .trusted_proxies(["127.0.0.1".parse().unwrap()]);
+    let server = Server::start(config).await;
+    let (_, victim) = initialize_from(&server, Some("192.0.2.7")).await;
+    let victim = victim.unwrap();
+    let mut attacker = Vec::new();
+    for _ in 0..10 {
+        let (status, session) = initialize_from(&server, Some("198.51.100.1, 127.0.0.1")).await;
+        assert_eq!(status, 200);
+        attacker.push(session.unwrap());
+    }
+    assert!(
+        session_alive(&server, &victim).await,
+        "another address is untouched"
+    );
+    for (i, session) in attacker.iter().enumerate() {
+        let alive = session_alive(&server, session).await;
+        assert_eq!(alive, i >= 8, "attacker session {i}: two at most");
+    }
+    server.shutdown().await;
+}

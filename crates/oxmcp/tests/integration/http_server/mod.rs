@@ -284,6 +284,10 @@ async fn a_failed_initialize_creates_no_session() {
     // The one session allowed is still free.
     let mut client = server.client();
     client.initialize(json!({})).await;
+    // Busy (a stream open), it cannot make room for another.
+    let _stream = client
+        .send("GET", &[("accept", "text/event-stream")], None)
+        .await;
     let resp = server
         .client()
         .post(

@@ -1,6 +1,6 @@
 //! DNS-rebinding protection (`Host`, `Origin`) and CORS.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::{header, HeaderMap, HeaderValue};
 
@@ -164,6 +164,34 @@ pub(crate) fn check(
         check_origin(config, origin.to_str().unwrap_or("\u{fffd}"))?;
     }
     Ok(())
+}
+
+/// The client's address: the peer's, or behind a trusted proxy the last address of
+/// `X-Forwarded-For` that is not a trusted proxy (what the proxies themselves saw).
+pub(crate) fn client_ip(
+    config: &HttpConfig,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+) -> Option<IpAddr> {
+    let peer = remote?.ip();
+    if !config.trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().parse::<IpAddr>())
+        .collect::<Vec<_>>();
+    for address in forwarded.into_iter().rev() {
+        match address {
+            Ok(ip) if config.trusted_proxies.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            Err(_) => break,
+        }
+    }
+    Some(peer)
 }
 
 /// Adds CORS headers for an allowed origin, when CORS is on.

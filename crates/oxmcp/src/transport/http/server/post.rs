@@ -1,6 +1,7 @@
 //! `POST`: one JSON-RPC message (or a 2025-03-26 batch), answered with JSON or SSE.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use super::service::{
     accepts, empty, header_version, json, plain, routes_legacy, rpc_error, sse, Inner, MCP_METHOD,
     MCP_NAME, SESSION_ID,
 };
-use super::session::{lookup, Session};
+use super::session::{lookup, make_room, Session};
 use super::sse::{direct, Follow, OnDrop};
 use crate::rpc::{Handler, OutFrame, Outbound, Peer};
 use crate::server::ConnectionHandler;
@@ -30,7 +31,12 @@ struct Accepts {
     sse: bool,
 }
 
-pub(crate) async fn post(inner: &Arc<Inner>, headers: &HeaderMap, body: Bytes) -> Response<Body> {
+pub(crate) async fn post(
+    inner: &Arc<Inner>,
+    headers: &HeaderMap,
+    body: Bytes,
+    client: Option<IpAddr>,
+) -> Response<Body> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         let content_type = content_type.to_str().unwrap_or("").trim_start().as_bytes();
         let json = b"application/json";
@@ -66,7 +72,7 @@ pub(crate) async fn post(inner: &Arc<Inner>, headers: &HeaderMap, body: Bytes) -
         }
     };
     if routes_legacy(headers, summary.method.as_deref() == Some("initialize")) {
-        legacy(inner, headers, text, &summary, accept).await
+        legacy(inner, headers, text, &summary, accept, client).await
     } else {
         modern(inner, headers, text, &summary, accept).await
     }
@@ -79,6 +85,7 @@ async fn legacy(
     text: &str,
     body: &Summary<'_>,
     accept: Accepts,
+    client: Option<IpAddr>,
 ) -> Response<Body> {
     let initialize = body.method.as_deref() == Some("initialize");
     let session = if initialize {
@@ -93,22 +100,22 @@ async fn legacy(
                 return rpc_error(StatusCode::BAD_REQUEST, body.id.as_ref(), &error);
             }
         }
-        let count = inner.sessions.lock().expect("sessions lock").len();
-        if count >= inner.config.max_sessions {
-            let error = ErrorObject::internal("too many sessions: try again later");
+        if let Err(why) = make_room(inner, client) {
+            let error = ErrorObject::internal(why);
             let mut response = rpc_error(StatusCode::SERVICE_UNAVAILABLE, body.id.as_ref(), &error);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             return response;
         }
-        Session::new(inner)
+        Session::new(inner, client)
     } else {
         match lookup(inner, headers) {
             Ok(session) => session,
             Err((status, why)) => return plain(status, why),
         }
     };
+    let _busy = session.busy();
     let close = CancellationToken::new();
     let (out, rx) = Outbound::closable(close.clone(), accept.sse);
     let expected = body.expected_responses(session.handler.accepts_batches());
@@ -227,7 +234,10 @@ fn stored_stream(
     store.store_event(&stream, &first.text);
     let pump_inner = inner.clone();
     let pump_stream = stream.clone();
+    // The requests in flight keep the session busy, whether the client reads or not.
+    let busy = session.busy();
     tokio::spawn(async move {
+        let _busy = busy;
         while responses < expected {
             let Some(frame) = rx.recv().await else { break };
             responses += usize::from(frame.is_response);

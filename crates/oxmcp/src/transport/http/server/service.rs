@@ -240,7 +240,8 @@ impl McpService {
                         );
                     }
                 };
-                super::post::post(inner, &parts.headers, body).await
+                let client = guard::client_ip(&inner.config, &parts.headers, remote);
+                super::post::post(inner, &parts.headers, body, client).await
             }
             Method::GET => super::session::get(inner, request.headers()),
             Method::DELETE => super::session::delete(inner, request.headers()),

@@ -1,6 +1,7 @@
 //! Legacy sessions: creation, the standalone GET stream, resumption, and DELETE.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
@@ -28,6 +29,8 @@ pub(crate) struct Session {
     pub(crate) id: SessionId,
     pub(crate) peer: Peer,
     pub(crate) handler: Arc<ConnectionHandler>,
+    /// The client's address (the forwarded one behind a trusted proxy).
+    pub(crate) client: Option<IpAddr>,
     /// The protocol version `initialize` negotiated.
     pub(crate) version: std::sync::OnceLock<String>,
     last_seen: Mutex<Instant>,
@@ -41,12 +44,13 @@ pub(crate) struct Session {
 
 impl Session {
     /// A new session; not registered yet (that happens once `initialize` succeeded).
-    pub(crate) fn new(inner: &Arc<Inner>) -> Arc<Session> {
+    pub(crate) fn new(inner: &Arc<Inner>, client: Option<IpAddr>) -> Arc<Session> {
         let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
         Arc::new(Session {
             id: SessionId::random(),
             peer,
             handler,
+            client,
             version: std::sync::OnceLock::new(),
             last_seen: Mutex::new(Instant::now()),
             open: AtomicUsize::new(0),
@@ -109,6 +113,18 @@ impl Session {
         self.last_seen.lock().expect("session lock").elapsed()
     }
 
+    /// Whether the session is idle: no POST being handled or answered (a request in
+    /// flight keeps its POST, or its stream's pump, busy), no open stream.
+    fn is_idle(&self) -> bool {
+        self.open.load(Ordering::Relaxed) == 0
+    }
+
+    /// Marks the session busy (a POST being handled) until the guard drops.
+    pub(crate) fn busy(self: &Arc<Self>) -> Busy {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Busy(self.clone())
+    }
+
     /// Counts an open response body until the returned hook runs.
     pub(crate) fn open_stream(self: &Arc<Self>) -> super::sse::OnDrop {
         self.open.fetch_add(1, Ordering::Relaxed);
@@ -145,6 +161,50 @@ impl Session {
             inner.config.event_store.remove_stream(&stream);
         }
     }
+}
+
+/// Keeps a session busy while alive.
+pub(crate) struct Busy(Arc<Session>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// Makes room for a new session of `client`: when the client holds its share of sessions,
+/// or the table is full, the least recently used idle session (of that client, or of
+/// anyone) ends. `Err` with the reason when every candidate is busy.
+pub(crate) fn make_room(inner: &Inner, client: Option<IpAddr>) -> Result<(), &'static str> {
+    let evicted = {
+        let mut sessions = inner.sessions.lock().expect("sessions lock");
+        let mine = |s: &Session| client.is_some() && s.client == client;
+        let (scope, why): (&dyn Fn(&Session) -> bool, _) = if client.is_some()
+            && sessions.values().filter(|s| mine(s)).count() >= inner.config.max_sessions_per_peer
+        {
+            (&mine, "too many sessions from this address, all busy: end one (DELETE) or try again later")
+        } else if sessions.len() >= inner.config.max_sessions {
+            (
+                &|_: &Session| true,
+                "too many sessions, all busy: try again later",
+            )
+        } else {
+            return Ok(());
+        };
+        let oldest = sessions
+            .values()
+            .filter(|s| scope(s) && s.is_idle())
+            .min_by_key(|s| *s.last_seen.lock().expect("session lock"))
+            .map(|s| s.id);
+        match oldest.and_then(|id| sessions.remove(&id)) {
+            Some(session) => session,
+            None => return Err(why),
+        }
+    };
+    tracing::debug!(session = %evicted.id, "ended the least recently used idle session to make room");
+    evicted.end(inner);
+    Ok(())
 }
 
 /// A session id: 128 random bits, written as 32 lowercase hex digits (visible ASCII).
