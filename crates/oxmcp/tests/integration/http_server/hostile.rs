@@ -379,3 +379,44 @@ async fn a_session_table_flood_does_not_lock_newcomers_out() {
     }
     server.shutdown().await;
 }
+
+/// Delivered replies kept for resumption are bounded in bytes, and freed with their
+/// session; an absurd Last-Event-ID is just unknown.
+#[tokio::test]
+async fn the_event_store_is_bounded_in_bytes_and_freed_with_the_session() {
+    use oxmcp::transport::http::server::InMemoryEventStore;
+    let store =
+        std::sync::Arc::new(InMemoryEventStore::default().byte_limits(64 * 1024, 256 * 1024));
+    let server = Server::start(HttpConfig::new().event_store(store.clone())).await;
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+    let text = "x".repeat(50 * 1024);
+    for i in 0..20 {
+        let mut resp = client
+            .post(
+                &super::wire::call(i, "echo", json!({"text": text})),
+                &[("accept", "text/event-stream")],
+            )
+            .await;
+        let (_, answer) = client.sse_message(&mut resp).await.unwrap();
+        assert_eq!(answer["id"], i);
+    }
+    assert!(
+        store.bytes() <= 256 * 1024,
+        "bounded: {} bytes kept",
+        store.bytes()
+    );
+    let long_id = format!("{}#1", "a".repeat(16 * 1024));
+    let resp = client
+        .send(
+            "GET",
+            &[("accept", "text/event-stream"), ("last-event-id", &long_id)],
+            None,
+        )
+        .await;
+    assert_eq!(resp.status, 404);
+    let resp = client.send("DELETE", &[], None).await;
+    assert_eq!(resp.status, 204);
+    assert_eq!(store.bytes(), 0, "the session's events are gone with it");
+    server.shutdown().await;
+}

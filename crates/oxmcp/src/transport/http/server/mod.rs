@@ -32,4 +32,6 @@ pub use config::{
 };
 pub(crate) use guard::RemoteAddr;
 pub use service::McpService;
-pub use store::{EventStore, InMemoryEventStore, StoredEvent};
+pub use store::{
+    EventStore, InMemoryEventStore, StoredEvent, DEFAULT_STREAM_BYTES, DEFAULT_TOTAL_BYTES,
+};

@@ -221,7 +221,7 @@ fn stored_stream(
     close: CancellationToken,
 ) -> Response<Body> {
     let stream = inner.stream_id(session.id);
-    session.add_stream(&stream);
+    session.add_stream(inner, &stream);
     let (status, status_rx) = watch::channel(false);
     inner
         .live

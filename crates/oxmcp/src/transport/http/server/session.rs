@@ -135,14 +135,17 @@ impl Session {
         })
     }
 
-    /// Remembers a POST stream of this session, to forget it with the session.
-    pub(crate) fn add_stream(&self, stream: &str) {
-        let mut streams = self.streams.lock().expect("session lock");
-        // Keep the list short: the oldest streams are evicted from the store anyway.
-        if streams.len() >= 1024 {
-            streams.remove(0);
+    /// Remembers a POST stream of this session, to forget it with the session. The list
+    /// stays short: beyond 1,024 streams, the oldest is forgotten now.
+    pub(crate) fn add_stream(&self, inner: &Inner, stream: &str) {
+        let oldest = {
+            let mut streams = self.streams.lock().expect("session lock");
+            streams.push(stream.to_owned());
+            (streams.len() > 1024).then(|| streams.remove(0))
+        };
+        if let Some(oldest) = oldest {
+            inner.config.event_store.remove_stream(&oldest);
         }
-        streams.push(stream.to_owned());
     }
 
     /// Ends the session: its handlers are cancelled, its streams close, and their events
@@ -318,6 +321,8 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
             let prefix = format!("{}.", session.id);
             match store.events_after(last) {
                 Some((stream, _)) if stream.starts_with(&prefix) => {
+                    // Everything up to `last` reached the client.
+                    store.acknowledge(last);
                     let status = inner
                         .live
                         .lock()
