@@ -1,10 +1,21 @@
-//! Serving a router over Streamable HTTP.
+//! Serving a router over Streamable HTTP: [`Router::serve_http`] and its builder,
+//! [`HttpServe`].
 
-use std::future::Future;
+use std::convert::Infallible;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::serve::ListenerExt;
-use tokio::net::ToSocketAddrs;
+use axum::body::Body;
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::Router;
 use crate::transport::http::server::{HttpConfig, McpService};
@@ -12,11 +23,23 @@ use crate::transport::http::server::{HttpConfig, McpService};
 /// The path [`Router::serve_http`] serves MCP on.
 pub const MCP_PATH: &str = "/mcp";
 
+/// How long [`HttpServe`] lets requests in flight finish once asked to stop, by default.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// How long a connection may take to send a request's headers, by default (see
+/// [`HttpServe::header_timeout`]).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many connections [`HttpServe`] keeps open at once, by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
 impl Router<()> {
     /// Turns the router into a Streamable HTTP endpoint (both eras), a `tower::Service`
     /// to mount wherever you like.
     ///
-    /// The router's startup hook runs before the first request is served.
+    /// The router's startup hook runs before the first request is served. Connection
+    /// limits (header timeout, connection cap) are the server's business then; see
+    /// [`HttpServe`] for the ones it applies when it serves by itself.
     ///
     /// ```no_run
     /// use oxmcp::server::Router;
@@ -34,7 +57,9 @@ impl Router<()> {
         McpService::new(self.build(), max, config)
     }
 
-    /// Serves the router over Streamable HTTP at `http://ADDR/mcp` until the process ends.
+    /// Serves the router over Streamable HTTP at `http://ADDR/mcp` with the defaults,
+    /// until `SIGTERM` or Ctrl-C: then it stops gracefully (see [`HttpServe`]) and returns
+    /// `Ok`. For settings, use [`Router::http`].
     ///
     /// ```no_run
     /// # async fn run() -> oxmcp::Result<()> {
@@ -45,77 +70,281 @@ impl Router<()> {
     /// # Errors
     /// If the address cannot be bound, the startup hook fails, or serving fails.
     pub async fn serve_http(self, addr: impl ToSocketAddrs) -> crate::Result<()> {
-        self.serve_http_with(addr, HttpConfig::new(), std::future::pending())
-            .await
+        let listener = bind(addr).await?;
+        self.http_on(listener).await
     }
 
-    /// Like [`serve_http`](Router::serve_http), until `signal` completes: then no new
-    /// connection is accepted, open streams close, the requests in flight are answered,
-    /// and the shutdown hook runs.
+    /// Serves the router over Streamable HTTP at `http://ADDR/mcp`, with settings: a
+    /// builder, run by awaiting it.
     ///
-    /// # Errors
-    /// If the address cannot be bound, the startup hook fails, or serving fails.
-    pub async fn serve_http_with_shutdown(
-        self,
-        addr: impl ToSocketAddrs,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> crate::Result<()> {
-        self.serve_http_with(addr, HttpConfig::new(), signal).await
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use oxmcp::server::Router;
+    /// use oxmcp::transport::http::server::HttpConfig;
+    ///
+    /// # async fn run() -> oxmcp::Result<()> {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// # drop(stop);
+    /// Router::new()
+    ///     .http("0.0.0.0:8080")
+    ///     .config(HttpConfig::new().allowed_hosts(["mcp.example.com"]))
+    ///     .grace(Duration::from_secs(30))
+    ///     .shutdown(async move {
+    ///         let _ = stopped.await;
+    ///     })
+    ///     .await
+    /// # }
+    /// ```
+    pub fn http<A: ToSocketAddrs + Send + 'static>(self, addr: A) -> HttpServe {
+        HttpServe::new(self, Box::pin(bind(addr)))
     }
 
-    /// Like [`serve_http_with_shutdown`](Router::serve_http_with_shutdown), with settings.
-    /// Unless the settings name allowed hosts, DNS-rebinding protection is on when `addr`
-    /// is a loopback address and off otherwise.
-    ///
-    /// # Errors
-    /// If the address cannot be bound, the startup hook fails, or serving fails.
-    pub async fn serve_http_with(
-        self,
-        addr: impl ToSocketAddrs,
-        config: HttpConfig,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> crate::Result<()> {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| crate::Error::transport("bind the HTTP listener", e))?;
-        self.serve_http_on(listener, config, signal).await
+    /// Like [`http`](Router::http), on a listener already bound.
+    pub fn http_on(self, listener: TcpListener) -> HttpServe {
+        HttpServe::new(self, Box::pin(std::future::ready(Ok(listener))))
+    }
+}
+
+async fn bind(addr: impl ToSocketAddrs) -> crate::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| crate::Error::transport("bind the HTTP listener", e))
+}
+
+/// A router about to be served over Streamable HTTP (at `/mcp`), from [`Router::http`]
+/// or [`Router::http_on`]. Awaiting it serves until asked to stop.
+///
+/// By default it stops on `SIGTERM` or Ctrl-C (`SIGINT`); [`shutdown`](HttpServe::shutdown)
+/// adds a future of your own, [`no_signal_handlers`](HttpServe::no_signal_handlers) leaves
+/// the signals alone. Stopping is graceful: no new connection is accepted, standalone
+/// streams close, the requests in flight (their SSE replies included) are answered within
+/// the [`grace`](HttpServe::grace) period, idle connections close, legacy sessions end,
+/// the router's shutdown hook runs, and the future returns `Ok`.
+///
+/// The settings of the MCP endpoint itself (hosts, bodies, sessions) are an
+/// [`HttpConfig`]; those of the connections (which only the server that accepts them can
+/// enforce, so they are not in [`HttpConfig`], which a mounted service uses too) are
+/// set here: [`header_timeout`](HttpServe::header_timeout) and
+/// [`max_connections`](HttpServe::max_connections).
+#[must_use = "an HttpServe does nothing until awaited"]
+pub struct HttpServe {
+    router: Router<()>,
+    listener: BoxFuture<crate::Result<TcpListener>>,
+    config: HttpConfig,
+    shutdown: Option<BoxFuture<()>>,
+    signals: bool,
+    grace: Duration,
+    header_timeout: Option<Duration>,
+    max_connections: usize,
+}
+
+impl std::fmt::Debug for HttpServe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpServe")
+            .field("config", &self.config)
+            .field("signals", &self.signals)
+            .field("grace", &self.grace)
+            .field("header_timeout", &self.header_timeout)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpServe {
+    fn new(router: Router<()>, listener: BoxFuture<crate::Result<TcpListener>>) -> Self {
+        HttpServe {
+            router,
+            listener,
+            config: HttpConfig::new(),
+            shutdown: None,
+            signals: true,
+            grace: DEFAULT_GRACE,
+            header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
     }
 
-    /// Like [`serve_http_with`](Router::serve_http_with), on a listener already bound.
-    ///
-    /// # Errors
-    /// If the startup hook fails, or serving fails.
-    pub async fn serve_http_on(
-        self,
-        listener: tokio::net::TcpListener,
-        config: HttpConfig,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> crate::Result<()> {
+    /// The endpoint's settings. Unless they name allowed hosts, DNS-rebinding protection
+    /// is on when the listener is on a loopback address and off otherwise.
+    pub fn config(mut self, config: HttpConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Also stops (gracefully) when `signal` completes.
+    pub fn shutdown(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.shutdown = Some(Box::pin(signal));
+        self
+    }
+
+    /// Installs no handler for `SIGTERM` and Ctrl-C: only the [`shutdown`](HttpServe::shutdown)
+    /// future (if any) stops the server, and the signals keep their usual effect.
+    pub fn no_signal_handlers(mut self) -> Self {
+        self.signals = false;
+        self
+    }
+
+    /// How long requests in flight may take to finish once stopping began (default 10 s);
+    /// connections still open after it are closed.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// How long a connection may take to send a request's headers (default 30 s), counted
+    /// from when it opened or its previous response ended: so this is also how long an idle
+    /// keep-alive connection is kept. Connections over time are closed. Request bodies
+    /// have their own deadline, [`HttpConfig::body_timeout`]; responses (long SSE streams
+    /// included) have none. `None` turns the timeout off.
+    pub fn header_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.header_timeout = timeout.into();
+        self
+    }
+
+    /// How many connections are served at once (default 512); beyond it, new ones wait
+    /// in the listener's backlog until one closes. Keep it under the process's file
+    /// descriptor limit.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    async fn run(self) -> crate::Result<()> {
+        let listener = self.listener.await?;
         let local = listener
             .local_addr()
             .map_err(|e| crate::Error::transport("read the listener's address", e))?;
-        let service = self.into_http_service(config.for_address(local));
+        let service = self
+            .router
+            .into_http_service(self.config.for_address(local));
         let shared = service.inner.shared.clone();
         shared.hooks.start().await?;
         tracing::debug!(%local, "serving MCP over HTTP at {MCP_PATH}");
-        let app = axum::Router::new().route_service(MCP_PATH, service.clone());
-        let listener = listener.tap_io(|tcp| {
+
+        let user = self.shutdown;
+        let signals = self.signals;
+        let mut stop = pin!(async move {
+            let user = async move {
+                match user {
+                    Some(user) => user.await,
+                    None => std::future::pending().await,
+                }
+            };
+            if signals {
+                tokio::select! {
+                    () = user => {}
+                    () = super::signal::terminate() => {}
+                }
+            } else {
+                user.await;
+            }
+        });
+
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout);
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let connections = TaskTracker::new();
+        let stopping = CancellationToken::new();
+        let force = CancellationToken::new();
+        loop {
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                () = &mut stop => break,
+            };
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = &mut stop => break,
+            };
+            let (tcp, remote) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection that died in the backlog:
+                    // wait a little instead of spinning.
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                        () = &mut stop => break,
+                    }
+                }
+            };
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
-        });
-        let stopping = service.clone();
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            signal.await;
-            stopping.shutdown();
-        })
-        .await;
+            let service = service.clone();
+            let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
+                let service = service.clone();
+                async move { Ok::<_, Infallible>(route(&service, remote, request).await) }
+            });
+            let connection = http.serve_connection(TokioIo::new(tcp), handler);
+            let stopping = stopping.clone();
+            let force = force.clone();
+            connections.spawn(async move {
+                let _slot = slot;
+                let mut connection = pin!(connection);
+                let ended = tokio::select! {
+                    ended = connection.as_mut() => Some(ended),
+                    () = stopping.cancelled() => None,
+                };
+                let ended = match ended {
+                    Some(ended) => ended,
+                    None => {
+                        // Finish the request in flight, then close.
+                        connection.as_mut().graceful_shutdown();
+                        tokio::select! {
+                            ended = connection.as_mut() => ended,
+                            () = force.cancelled() => Ok(()),
+                        }
+                    }
+                };
+                if let Err(e) = ended {
+                    tracing::debug!(%remote, error = %e, "HTTP connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        tracing::debug!("stopping: no new connections");
+        stopping.cancel();
+        service.shutdown();
+        connections.close();
+        if tokio::time::timeout(self.grace, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(grace = ?self.grace, "connections still open after the grace period: closing them");
+            force.cancel();
+            connections.wait().await;
+        }
         service.end_sessions();
         shared.hooks.stop().await;
-        served.map_err(|e| crate::Error::transport("serve HTTP", e))
+        Ok(())
     }
+}
+
+impl IntoFuture for HttpServe {
+    type Output = crate::Result<()>;
+    type IntoFuture = BoxFuture<crate::Result<()>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// One request of a served connection: MCP at [`MCP_PATH`], `404` elsewhere.
+async fn route(
+    service: &McpService,
+    remote: SocketAddr,
+    mut request: Request<Incoming>,
+) -> Response<Body> {
+    if request.uri().path() != MCP_PATH {
+        let mut response = Response::new(Body::from(format!(
+            "not found: the MCP endpoint is {MCP_PATH}"
+        )));
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        return response;
+    }
+    request
+        .extensions_mut()
+        .insert(crate::transport::http::server::RemoteAddr(remote));
+    service.handle(request).await
 }

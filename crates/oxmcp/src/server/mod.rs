@@ -60,6 +60,8 @@ mod resource;
 mod response;
 mod service;
 mod session;
+#[cfg(feature = "http-server")]
+mod signal;
 mod tool;
 mod uri_template;
 
@@ -92,7 +94,7 @@ use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
 #[cfg(feature = "http-server")]
 pub(crate) use connection::ConnectionHandler;
 #[cfg(feature = "http-server")]
-pub use http::MCP_PATH;
+pub use http::{HttpServe, MCP_PATH};
 pub(crate) use service::Shared;
 use service::{CachePolicy, Settings, TemplateEntry};
 

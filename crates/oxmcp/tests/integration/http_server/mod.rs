@@ -1,8 +1,12 @@
 //! The Streamable HTTP server over real TCP, driven by a minimal raw HTTP/1.1 client so the
 //! wire itself is what is tested: both eras, SSE, sessions, validation, limits, resumption.
 
+mod hostile;
+#[cfg(unix)]
+mod signal;
 mod wire;
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +56,13 @@ async fn ask(ctx: Context) -> Result<String, ToolError> {
     }
 }
 
+/// Reports progress, then takes a while: a reply in flight on an SSE stream.
+async fn dawdle(ctx: Context) -> &'static str {
+    ctx.progress(1.0, None, Some("started")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    "dawdled"
+}
+
 async fn reconnect(ctx: Context) -> &'static str {
     assert!(
         ctx.close_stream(),
@@ -69,6 +80,7 @@ fn router() -> Router {
         .tool("progress", progress)
         .tool("ask", ask)
         .tool("reconnect", reconnect)
+        .tool("dawdle", dawdle)
         .tool(
             "regional",
             tool(regional).input_schema(
@@ -101,14 +113,26 @@ struct Server {
 
 impl Server {
     async fn start(config: HttpConfig) -> Server {
+        Server::start_with(config, |serve| serve).await
+    }
+
+    /// Starts a server with connection settings too.
+    async fn start_with(
+        config: HttpConfig,
+        settings: impl FnOnce(oxmcp::server::HttpServe) -> oxmcp::server::HttpServe,
+    ) -> Server {
         let router = router();
         let handle = router.handle();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(router.serve_http_on(listener, config, async move {
-            let _ = stopped.await;
-        }));
+        let serve = settings(router.http_on(listener))
+            .config(config)
+            .no_signal_handlers()
+            .shutdown(async move {
+                let _ = stopped.await;
+            });
+        let task = tokio::spawn(serve.into_future());
         Server {
             addr,
             handle,
@@ -134,6 +158,13 @@ impl Server {
             version: None,
         }
     }
+}
+
+/// A legacy `initialize` (2025-11-25).
+fn init_message() -> Value {
+    json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "x", "version": "1"}}})
 }
 
 // ---------------------------------------------------------------- legacy era
@@ -209,11 +240,10 @@ async fn legacy_session_end_to_end() {
         .await;
     assert_eq!(resp.status, 404);
 
-    // An older legacy version in the header is accepted (the suite's SSE probes do that).
     let resp = client
         .post(
             &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}),
-            &[("mcp-protocol-version", "2025-03-26")],
+            &[],
         )
         .await;
     assert_eq!(resp.status, 200);
@@ -254,6 +284,10 @@ async fn a_failed_initialize_creates_no_session() {
     // The one session allowed is still free.
     let mut client = server.client();
     client.initialize(json!({})).await;
+    // Busy (a stream open), it cannot make room for another.
+    let _stream = client
+        .send("GET", &[("accept", "text/event-stream")], None)
+        .await;
     let resp = server
         .client()
         .post(
@@ -620,10 +654,7 @@ async fn bodies_over_the_limit_get_413() {
 async fn foreign_hosts_and_origins_are_refused() {
     let server = Server::start(HttpConfig::new()).await;
     let client = server.client();
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "x", "version": "1"}}})
-    .to_string();
+    let init = init_message().to_string();
     let resp = client
         .send(
             "POST",

@@ -12,6 +12,10 @@ pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 /// The default largest number of legacy sessions alive at once.
 pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
+/// The default largest number of legacy sessions one peer address may hold.
+pub const DEFAULT_MAX_SESSIONS_PER_PEER: usize = 1_000;
+/// The default time a request body may take to arrive whole: 30 seconds.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which `Host` (and `Origin`) values the server accepts: protection against DNS
 /// rebinding.
@@ -52,6 +56,8 @@ pub struct HttpConfig {
     pub(crate) body_limit: usize,
     pub(crate) session_idle: Duration,
     pub(crate) max_sessions: usize,
+    pub(crate) max_sessions_per_peer: usize,
+    pub(crate) body_timeout: Duration,
     pub(crate) host_check: HostCheck,
     pub(crate) host_check_explicit: bool,
     pub(crate) allowed_hosts: Vec<String>,
@@ -69,6 +75,8 @@ impl std::fmt::Debug for HttpConfig {
             .field("body_limit", &self.body_limit)
             .field("session_idle", &self.session_idle)
             .field("max_sessions", &self.max_sessions)
+            .field("max_sessions_per_peer", &self.max_sessions_per_peer)
+            .field("body_timeout", &self.body_timeout)
             .field("host_check", &self.host_check)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
@@ -86,6 +94,8 @@ impl Default for HttpConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             session_idle: DEFAULT_SESSION_IDLE,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            max_sessions_per_peer: DEFAULT_MAX_SESSIONS_PER_PEER,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             host_check: HostCheck::Loopback,
             host_check_explicit: false,
             allowed_hosts: Vec::new(),
@@ -100,8 +110,9 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    /// The defaults: 4 MiB bodies, sessions idle for 30 minutes are forgotten, at most
-    /// 10,000 sessions, loopback hosts only, no CORS, an in-memory event store.
+    /// The defaults: 4 MiB bodies arriving within 30 s, sessions idle for 30 minutes are
+    /// forgotten, at most 10,000 sessions and 1,000 per peer address, loopback hosts only,
+    /// no CORS, an in-memory event store.
     pub fn new() -> Self {
         Self::default()
     }
@@ -119,10 +130,28 @@ impl HttpConfig {
         self
     }
 
-    /// The largest number of legacy sessions alive at once; an `initialize` beyond it gets
-    /// `503 Service Unavailable`.
+    /// How long a request body may take to arrive whole (default 30 s); a slower one gets
+    /// `408 Request Timeout` and its connection is closed.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// The largest number of legacy sessions alive at once. An `initialize` beyond it ends
+    /// the least recently used idle session (no request in flight, no open stream) to make
+    /// room, and gets `503 Service Unavailable` only when every session is busy.
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.max_sessions = max.max(1);
+        self
+    }
+
+    /// The largest number of legacy sessions one peer address may hold (default 1,000);
+    /// beyond it, that peer's least recently used idle session ends to make room (or the
+    /// `initialize` gets `503` when all of them are busy). Behind a
+    /// [trusted proxy](HttpConfig::trusted_proxies), the peer is the client address the
+    /// proxy forwards (`X-Forwarded-For`).
+    pub fn max_sessions_per_peer(mut self, max: usize) -> Self {
+        self.max_sessions_per_peer = max.max(1);
         self
     }
 
@@ -164,7 +193,8 @@ impl HttpConfig {
         self
     }
 
-    /// Proxies whose `X-Forwarded-Host` header is believed (by peer IP address). Requests
+    /// Proxies whose `X-Forwarded-Host` and `X-Forwarded-For` headers are believed (by peer
+    /// IP address). Requests
     /// from anywhere else are judged by their own `Host`.
     pub fn trusted_proxies<I: IntoIterator<Item = IpAddr>>(mut self, proxies: I) -> Self {
         self.trusted_proxies = proxies.into_iter().collect();

@@ -26,6 +26,12 @@ mod session;
 mod sse;
 mod store;
 
-pub use config::{HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE};
+pub use config::{
+    HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_SESSIONS,
+    DEFAULT_MAX_SESSIONS_PER_PEER, DEFAULT_SESSION_IDLE,
+};
+pub(crate) use guard::RemoteAddr;
 pub use service::McpService;
-pub use store::{EventStore, InMemoryEventStore, StoredEvent};
+pub use store::{
+    EventStore, InMemoryEventStore, StoredEvent, DEFAULT_STREAM_BYTES, DEFAULT_TOTAL_BYTES,
+};

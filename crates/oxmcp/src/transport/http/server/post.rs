@@ -1,9 +1,13 @@
 //! `POST`: one JSON-RPC message (or a 2025-03-26 batch), answered with JSON or SSE.
 
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 
 use axum::body::Body;
 use bytes::Bytes;
+use futures_util::future::{Fuse, FusedFuture, FutureExt};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
@@ -12,10 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::body::{error_in, Summary};
 use super::service::{
-    accepts, empty, header_version, is_legacy_header, json, plain, rpc_error, sse, Inner,
-    MCP_METHOD, MCP_NAME, SESSION_ID,
+    accepts, empty, header_version, json, plain, routes_legacy, rpc_error, sse, Inner, MCP_METHOD,
+    MCP_NAME, SESSION_ID,
 };
-use super::session::{lookup, Session};
+use super::session::{lookup, make_room, Session};
 use super::sse::{direct, Follow, OnDrop};
 use crate::rpc::{Handler, OutFrame, Outbound, Peer};
 use crate::server::ConnectionHandler;
@@ -27,7 +31,12 @@ struct Accepts {
     sse: bool,
 }
 
-pub(crate) async fn post(inner: &Arc<Inner>, headers: &HeaderMap, body: Bytes) -> Response<Body> {
+pub(crate) async fn post(
+    inner: &Arc<Inner>,
+    headers: &HeaderMap,
+    body: Bytes,
+    client: Option<IpAddr>,
+) -> Response<Body> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         let content_type = content_type.to_str().unwrap_or("").trim_start().as_bytes();
         let json = b"application/json";
@@ -62,8 +71,8 @@ pub(crate) async fn post(inner: &Arc<Inner>, headers: &HeaderMap, body: Bytes) -
             return rpc_error(StatusCode::BAD_REQUEST, None, &error);
         }
     };
-    if is_legacy_header(header_version(headers)) {
-        legacy(inner, headers, text, &summary, accept).await
+    if routes_legacy(headers, summary.method.as_deref() == Some("initialize")) {
+        legacy(inner, headers, text, &summary, accept, client).await
     } else {
         modern(inner, headers, text, &summary, accept).await
     }
@@ -76,45 +85,61 @@ async fn legacy(
     text: &str,
     body: &Summary<'_>,
     accept: Accepts,
+    client: Option<IpAddr>,
 ) -> Response<Body> {
     let initialize = body.method.as_deref() == Some("initialize");
     let session = if initialize {
-        let count = inner.sessions.lock().expect("sessions lock").len();
-        if count >= inner.config.max_sessions {
-            let error = ErrorObject::internal("too many sessions: try again later");
+        if let Some(given) = header_version(headers) {
+            let requested = protocol_version_in(text, "params");
+            if requested.as_deref() != Some(given) {
+                let error = ErrorObject::invalid_request(format!(
+                    "MCP-Protocol-Version header {given:?} does not match initialize's protocolVersion {}: send the same version in both, or no header (supported versions: {})",
+                    requested.map_or_else(|| "(none)".to_owned(), |v| format!("{v:?}")),
+                    inner.shared.config().supported_list()
+                ));
+                return rpc_error(StatusCode::BAD_REQUEST, body.id.as_ref(), &error);
+            }
+        }
+        if let Err(why) = make_room(inner, client) {
+            let error = ErrorObject::internal(why);
             let mut response = rpc_error(StatusCode::SERVICE_UNAVAILABLE, body.id.as_ref(), &error);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             return response;
         }
-        Session::new(inner)
+        Session::new(inner, client)
     } else {
         match lookup(inner, headers) {
             Ok(session) => session,
             Err((status, why)) => return plain(status, why),
         }
     };
+    let _busy = session.busy();
     let close = CancellationToken::new();
-    let (out, mut rx) = Outbound::closable(close.clone(), accept.sse);
+    let (out, rx) = Outbound::closable(close.clone(), accept.sse);
     let expected = body.expected_responses(session.handler.accepts_batches());
-    session
-        .peer
-        .handle_frame(text, &session.handler, &out)
-        .await;
-    drop(out);
+    let peer = &session.peer;
+    let handler = &session.handler;
+    let handling = pin!(async move { peer.handle_frame(text, handler, &out).await }.fuse());
+    let mut replies = Replies { handling, rx };
     if expected == 0 {
+        replies.finish().await;
         return empty(StatusCode::ACCEPTED);
     }
-    let Some(first) = rx.recv().await else {
+    let Some(first) = replies.recv().await else {
         // Cancelled before answering: nothing to send.
         return empty(StatusCode::ACCEPTED);
     };
     let mut extra = HeaderMap::new();
     if initialize {
         if is_error(&first.text) {
+            replies.finish().await;
             session.end(inner);
             return json(StatusCode::BAD_REQUEST, first.text);
+        }
+        if let Some(version) = protocol_version_in(&first.text, "result") {
+            let _ = session.version.set(version);
         }
         inner
             .sessions
@@ -128,14 +153,62 @@ async fn legacy(
     }
     let mut response = if first.is_response && expected == 1 && accept.json && !close.is_cancelled()
     {
+        replies.finish().await;
         json(StatusCode::OK, first.text)
     } else if accept.sse {
-        stored_stream(inner, &session, first, rx, expected, close)
+        replies
+            .hand_over(|rx| stored_stream(inner, &session, first, rx, expected, close))
+            .await
     } else {
-        json_only(first, rx, expected).await
+        json_only(first, replies, expected).await
     };
     response.headers_mut().extend(extra);
     response
+}
+
+/// The frames a `POST`'s outbound receives, and the handling of its message, which runs
+/// while they are received: the handling may send more than the outbound holds (the
+/// refusals of a large batch, say), so it must never wait on a queue only this `POST`
+/// drains.
+struct Replies<'a, F: Future<Output = ()>> {
+    handling: Pin<&'a mut Fuse<F>>,
+    rx: mpsc::Receiver<OutFrame>,
+}
+
+impl<F: Future<Output = ()>> Replies<'_, F> {
+    /// The next frame, handling the message meanwhile; `None` once every sender is gone.
+    async fn recv(&mut self) -> Option<OutFrame> {
+        loop {
+            if self.handling.is_terminated() {
+                return self.rx.recv().await;
+            }
+            tokio::select! {
+                biased;
+                frame = self.rx.recv() => return frame,
+                () = self.handling.as_mut() => {}
+            }
+        }
+    }
+
+    /// Lets the handling finish; frames still to come are dropped.
+    async fn finish(self) {
+        let Replies { handling, rx } = self;
+        drop(rx);
+        if !handling.is_terminated() {
+            handling.await;
+        }
+    }
+
+    /// Gives the receiver to `drain` (which must drain it on its own, in a task or a
+    /// response body), then lets the handling finish.
+    async fn hand_over<T>(self, drain: impl FnOnce(mpsc::Receiver<OutFrame>) -> T) -> T {
+        let Replies { handling, rx } = self;
+        let drained = drain(rx);
+        if !handling.is_terminated() {
+            handling.await;
+        }
+        drained
+    }
 }
 
 /// Streams a legacy POST's frames through the event store, so the client can resume.
@@ -148,7 +221,7 @@ fn stored_stream(
     close: CancellationToken,
 ) -> Response<Body> {
     let stream = inner.stream_id(session.id);
-    session.add_stream(&stream);
+    session.add_stream(inner, &stream);
     let (status, status_rx) = watch::channel(false);
     inner
         .live
@@ -161,7 +234,10 @@ fn stored_stream(
     store.store_event(&stream, &first.text);
     let pump_inner = inner.clone();
     let pump_stream = stream.clone();
+    // The requests in flight keep the session busy, whether the client reads or not.
+    let busy = session.busy();
     tokio::spawn(async move {
+        let _busy = busy;
         while responses < expected {
             let Some(frame) = rx.recv().await else { break };
             responses += usize::from(frame.is_response);
@@ -189,9 +265,9 @@ fn stored_stream(
 /// For a client that takes only JSON: the responses, other messages dropped. (No request
 /// to the client is among them: its outbound refuses them, so a handler's question fails at
 /// once instead of waiting for an answer that cannot come.)
-async fn json_only(
+async fn json_only<F: Future<Output = ()>>(
     first: OutFrame,
-    mut rx: mpsc::Receiver<OutFrame>,
+    mut replies: Replies<'_, F>,
     expected: usize,
 ) -> Response<Body> {
     let mut responses = Vec::new();
@@ -205,13 +281,27 @@ async fn json_only(
         } else {
             tracing::debug!("dropped a message: the client accepts no SSE");
         }
-        next = rx.recv().await;
+        next = replies.recv().await;
     }
+    replies.finish().await;
     match responses.len() {
         0 => empty(StatusCode::ACCEPTED),
         1 => json(StatusCode::OK, responses.remove(0)),
         _ => json(StatusCode::OK, format!("[{}]", responses.join(","))),
     }
+}
+
+/// The `protocolVersion` inside `member` of a frame: `params` of an `initialize`,
+/// `result` of its answer (read only for that rare request, so through a `Value`).
+fn protocol_version_in(text: &str, member: &str) -> Option<String> {
+    let frame = serde_json::from_str::<serde_json::Value>(text).ok()?;
+    Some(
+        frame
+            .get(member)?
+            .get("protocolVersion")?
+            .as_str()?
+            .to_owned(),
+    )
 }
 
 fn is_error(frame: &str) -> bool {
@@ -387,10 +477,11 @@ async fn modern(
             return rpc_error(status, id.as_ref(), &error);
         }
     }
-    let (out, mut rx) = Outbound::channel();
-    peer.handle_frame(text, handler, &out).await;
-    drop(out);
+    let (out, rx) = Outbound::channel();
+    let handling = pin!(async move { peer.handle_frame(text, handler, &out).await }.fuse());
+    let mut replies = Replies { handling, rx };
     if body.expected_responses(false) == 0 {
+        replies.finish().await;
         return empty(StatusCode::ACCEPTED);
     }
     let mut guard = CancelOnDrop {
@@ -398,19 +489,20 @@ async fn modern(
         handler: handler.clone(),
         id: id.filter(|_| is_request),
     };
-    let Some(first) = rx.recv().await else {
+    let Some(first) = replies.recv().await else {
         guard.disarm();
         return empty(StatusCode::ACCEPTED);
     };
     if first.is_response {
         guard.disarm();
         if accept.json || !accept.sse {
+            replies.finish().await;
             let status = modern_status(&first.text);
             return json(status, first.text);
         }
     }
     if !accept.sse {
-        let response = json_only(first, rx, 1).await;
+        let response = json_only(first, replies, 1).await;
         guard.disarm();
         return response;
     }
@@ -420,5 +512,9 @@ async fn modern(
         }
         drop(guard);
     });
-    sse(direct(inner.config.keep_alive, first, rx, 1, Some(on_drop)))
+    let keep_alive = inner.config.keep_alive;
+    let body = replies
+        .hand_over(|rx| direct(keep_alive, first, rx, 1, Some(on_drop)))
+        .await;
+    sse(body)
 }

@@ -205,9 +205,24 @@ impl McpService {
             }
             Method::POST => {
                 let (parts, body) = request.into_parts();
-                let body = match read_body(body, inner.config.body_limit).await {
-                    Ok(body) => body,
-                    Err(e) => {
+                let read = read_body(body, inner.config.body_limit);
+                let body = match tokio::time::timeout(inner.config.body_timeout, read).await {
+                    Ok(Ok(body)) => body,
+                    Err(_) => {
+                        let mut response = plain(
+                            StatusCode::REQUEST_TIMEOUT,
+                            format!(
+                                "the request body did not arrive within {:?}",
+                                inner.config.body_timeout
+                            ),
+                        );
+                        // The rest of the body may still come: do not read it.
+                        response
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                        return response;
+                    }
+                    Ok(Err(e)) => {
                         if e.downcast_ref::<http_body_util::LengthLimitError>()
                             .is_some()
                         {
@@ -225,7 +240,8 @@ impl McpService {
                         );
                     }
                 };
-                super::post::post(inner, &parts.headers, body).await
+                let client = guard::client_ip(&inner.config, &parts.headers, remote);
+                super::post::post(inner, &parts.headers, body, client).await
             }
             Method::GET => super::session::get(inner, request.headers()),
             Method::DELETE => super::session::delete(inner, request.headers()),
@@ -429,4 +445,15 @@ pub(crate) fn is_legacy_header(version: Option<&str>) -> bool {
         None => true,
         Some(v) => ProtocolVersion::parse(v).is_some_and(|v| v.is_legacy()),
     }
+}
+
+/// Whether a request goes the legacy way: its header names no modern revision, and it
+/// either names a legacy one (or none), or is an `initialize` or names a session (an
+/// unknown version there is then checked against the legacy handshake, not taken for a
+/// modern request).
+pub(crate) fn routes_legacy(headers: &HeaderMap, initialize: bool) -> bool {
+    let version = header_version(headers);
+    is_legacy_header(version)
+        || (version.is_some_and(|v| ProtocolVersion::parse(v).is_none())
+            && (initialize || headers.contains_key(&SESSION_ID)))
 }

@@ -1,5 +1,7 @@
 //! Legacy sessions: creation, the standalone GET stream, resumption, and DELETE.
 
+use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
@@ -9,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use tokio::sync::watch;
 
 use super::service::{
-    accepts, empty, header_version, is_legacy_header, plain, sse, Inner, SESSION_ID,
+    accepts, empty, header_version, plain, routes_legacy, sse, Inner, SESSION_ID,
 };
 use super::sse::Follow;
 use crate::rpc::{Handler, Outbound, Peer};
@@ -27,6 +29,10 @@ pub(crate) struct Session {
     pub(crate) id: SessionId,
     pub(crate) peer: Peer,
     pub(crate) handler: Arc<ConnectionHandler>,
+    /// The client's address (the forwarded one behind a trusted proxy).
+    pub(crate) client: Option<IpAddr>,
+    /// The protocol version `initialize` negotiated.
+    pub(crate) version: std::sync::OnceLock<String>,
     last_seen: Mutex<Instant>,
     /// Response bodies open on this session (it is not idle while one is).
     open: AtomicUsize,
@@ -38,12 +44,14 @@ pub(crate) struct Session {
 
 impl Session {
     /// A new session; not registered yet (that happens once `initialize` succeeded).
-    pub(crate) fn new(inner: &Arc<Inner>) -> Arc<Session> {
+    pub(crate) fn new(inner: &Arc<Inner>, client: Option<IpAddr>) -> Arc<Session> {
         let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
         Arc::new(Session {
             id: SessionId::random(),
             peer,
             handler,
+            client,
+            version: std::sync::OnceLock::new(),
             last_seen: Mutex::new(Instant::now()),
             open: AtomicUsize::new(0),
             streams: Mutex::default(),
@@ -105,6 +113,18 @@ impl Session {
         self.last_seen.lock().expect("session lock").elapsed()
     }
 
+    /// Whether the session is idle: no POST being handled or answered (a request in
+    /// flight keeps its POST, or its stream's pump, busy), no open stream.
+    fn is_idle(&self) -> bool {
+        self.open.load(Ordering::Relaxed) == 0
+    }
+
+    /// Marks the session busy (a POST being handled) until the guard drops.
+    pub(crate) fn busy(self: &Arc<Self>) -> Busy {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Busy(self.clone())
+    }
+
     /// Counts an open response body until the returned hook runs.
     pub(crate) fn open_stream(self: &Arc<Self>) -> super::sse::OnDrop {
         self.open.fetch_add(1, Ordering::Relaxed);
@@ -115,14 +135,17 @@ impl Session {
         })
     }
 
-    /// Remembers a POST stream of this session, to forget it with the session.
-    pub(crate) fn add_stream(&self, stream: &str) {
-        let mut streams = self.streams.lock().expect("session lock");
-        // Keep the list short: the oldest streams are evicted from the store anyway.
-        if streams.len() >= 1024 {
-            streams.remove(0);
+    /// Remembers a POST stream of this session, to forget it with the session. The list
+    /// stays short: beyond 1,024 streams, the oldest is forgotten now.
+    pub(crate) fn add_stream(&self, inner: &Inner, stream: &str) {
+        let oldest = {
+            let mut streams = self.streams.lock().expect("session lock");
+            streams.push(stream.to_owned());
+            (streams.len() > 1024).then(|| streams.remove(0))
+        };
+        if let Some(oldest) = oldest {
+            inner.config.event_store.remove_stream(&oldest);
         }
-        streams.push(stream.to_owned());
     }
 
     /// Ends the session: its handlers are cancelled, its streams close, and their events
@@ -141,6 +164,50 @@ impl Session {
             inner.config.event_store.remove_stream(&stream);
         }
     }
+}
+
+/// Keeps a session busy while alive.
+pub(crate) struct Busy(Arc<Session>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// Makes room for a new session of `client`: when the client holds its share of sessions,
+/// or the table is full, the least recently used idle session (of that client, or of
+/// anyone) ends. `Err` with the reason when every candidate is busy.
+pub(crate) fn make_room(inner: &Inner, client: Option<IpAddr>) -> Result<(), &'static str> {
+    let evicted = {
+        let mut sessions = inner.sessions.lock().expect("sessions lock");
+        let mine = |s: &Session| client.is_some() && s.client == client;
+        let (scope, why): (&dyn Fn(&Session) -> bool, _) = if client.is_some()
+            && sessions.values().filter(|s| mine(s)).count() >= inner.config.max_sessions_per_peer
+        {
+            (&mine, "too many sessions from this address, all busy: end one (DELETE) or try again later")
+        } else if sessions.len() >= inner.config.max_sessions {
+            (
+                &|_: &Session| true,
+                "too many sessions, all busy: try again later",
+            )
+        } else {
+            return Ok(());
+        };
+        let oldest = sessions
+            .values()
+            .filter(|s| scope(s) && s.is_idle())
+            .min_by_key(|s| *s.last_seen.lock().expect("session lock"))
+            .map(|s| s.id);
+        match oldest.and_then(|id| sessions.remove(&id)) {
+            Some(session) => session,
+            None => return Err(why),
+        }
+    };
+    tracing::debug!(session = %evicted.id, "ended the least recently used idle session to make room");
+    evicted.end(inner);
+    Ok(())
 }
 
 /// A session id: 128 random bits, written as 32 lowercase hex digits (visible ASCII).
@@ -170,14 +237,33 @@ impl std::fmt::Display for SessionId {
 }
 
 /// Why a request names no live session: the status and the explanation.
-pub(crate) type Refusal = (StatusCode, &'static str);
+pub(crate) type Refusal = (StatusCode, Cow<'static, str>);
+
+/// Checks a session's request's `MCP-Protocol-Version` header (when there is one) against
+/// the version its `initialize` negotiated.
+fn check_version(inner: &Inner, session: &Session, headers: &HeaderMap) -> Result<(), Refusal> {
+    let (Some(given), Some(negotiated)) = (header_version(headers), session.version.get()) else {
+        return Ok(());
+    };
+    if given == negotiated {
+        return Ok(());
+    }
+    Err((
+        StatusCode::BAD_REQUEST,
+        format!(
+            "MCP-Protocol-Version header {given:?} does not match this session's protocol version: expected {negotiated:?}, as negotiated by initialize (supported versions: {})",
+            inner.shared.config().supported_list()
+        )
+        .into(),
+    ))
+}
 
 /// The session a request names, or why it cannot be served.
 pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>, Refusal> {
     let Some(id) = headers.get(&SESSION_ID) else {
         return Err((
             StatusCode::BAD_REQUEST,
-            "missing Mcp-Session-Id header: send `initialize` first and repeat the session id it returned",
+            "missing Mcp-Session-Id header: send `initialize` first and repeat the session id it returned".into(),
         ));
     };
     let id = id.to_str().ok().and_then(SessionId::parse);
@@ -192,11 +278,12 @@ pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>,
     match found {
         Some(session) => {
             session.touch();
+            check_version(inner, &session, headers)?;
             Ok(session)
         }
         None => Err((
             StatusCode::NOT_FOUND,
-            "unknown or expired session: start a new one with `initialize`",
+            "unknown or expired session: start a new one with `initialize`".into(),
         )),
     }
 }
@@ -204,7 +291,7 @@ pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>,
 /// `GET`: the standalone SSE stream of a legacy session, or the resumption of a stream
 /// with `Last-Event-ID`.
 pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
-    if !is_legacy_header(header_version(headers)) {
+    if !routes_legacy(headers, false) {
         let mut response = plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "this protocol version has no standalone stream: use subscriptions/listen",
@@ -234,6 +321,8 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
             let prefix = format!("{}.", session.id);
             match store.events_after(last) {
                 Some((stream, _)) if stream.starts_with(&prefix) => {
+                    // Everything up to `last` reached the client.
+                    store.acknowledge(last);
                     let status = inner
                         .live
                         .lock()
@@ -282,7 +371,7 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
 
 /// `DELETE`: ends a legacy session.
 pub(crate) fn delete(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
-    if !is_legacy_header(header_version(headers)) {
+    if !routes_legacy(headers, false) {
         let mut response = plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "this protocol version has no sessions to delete",
