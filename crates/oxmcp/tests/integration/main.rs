@@ -8,6 +8,8 @@ mod support;
 mod ask;
 mod client;
 mod client_features;
+#[cfg(feature = "stdio")]
+mod client_stdio;
 mod features;
 #[cfg(feature = "http-client")]
 mod http_client;
