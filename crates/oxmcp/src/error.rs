@@ -370,4 +370,21 @@ mod tests {
         let e = Error::rpc(ErrorObject::method_not_found("x"));
         assert_eq!(e.rpc_error().unwrap().code, -32601);
     }
+
+    #[test]
+    fn http_bodies_are_bounded_at_a_character() {
+        let body = "é".repeat(HTTP_BODY_KEEP);
+        let e = Error::http(500, body.as_bytes());
+        let kept = e.http_body().unwrap();
+        assert!(kept.len() <= HTTP_BODY_KEEP && kept.chars().all(|c| c == 'é'));
+        assert_eq!(e.http_status(), Some(500));
+        assert!(e.is_transport() && !e.is_connect() && e.rpc_code().is_none());
+    }
+
+    #[test]
+    fn context_comes_before_the_kind() {
+        let e = Error::closed().with_context("probing");
+        assert_eq!(e.to_string(), "probing: connection closed");
+        assert!(e.is_closed());
+    }
 }

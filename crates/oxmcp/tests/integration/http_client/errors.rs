@@ -177,3 +177,17 @@ async fn garbage_from_the_server_is_a_protocol_error() {
     assert_not_rpc(&err);
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_a_tls_error() {
+    // An HTTP (not HTTPS) server behind an https:// URL.
+    let (_fake, url) = start(|_| Reply::Text(200, "plain")).await;
+    let url = url.replacen("http://", "https://", 1);
+    let err = tokio::time::timeout(Duration::from_secs(5), Client::builder().connect_http(url))
+        .await
+        .expect("failed within 5 s")
+        .unwrap_err();
+    assert!(err.is_tls() && err.is_connect(), "{err:?}");
+    assert!(err.source().is_some(), "{err:?}");
+    assert_not_rpc(&err);
+}
