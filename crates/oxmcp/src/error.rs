@@ -11,17 +11,27 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// An error from a client, a transport or the connection machinery.
 ///
 /// The kind is private; ask with the predicates ([`is_timeout`](Error::is_timeout),
-/// [`is_closed`](Error::is_closed), [`rpc_error`](Error::rpc_error), ...). The cause, when
-/// there is one, is returned by [`source`](std::error::Error::source), never repeated in
-/// `Display`.
+/// [`is_closed`](Error::is_closed), [`is_connect`](Error::is_connect),
+/// [`http_status`](Error::http_status), [`rpc_code`](Error::rpc_code), ...). The cause,
+/// when there is one, is returned by [`source`](std::error::Error::source), never repeated
+/// in `Display`.
+///
+/// Only an error the server itself answered with is an [`rpc_error`](Error::rpc_error):
+/// failures of the transport (a server that cannot be reached, an HTTP error status, a
+/// body that is not JSON-RPC) are kinds of their own, never made-up JSON-RPC errors.
 pub struct Error {
     inner: Box<Inner>,
 }
 
 struct Inner {
     kind: Kind,
+    /// What was being attempted, said before the kind (`Display` only).
+    context: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
+
+/// The most bytes of an HTTP error body kept in an [`Error`].
+pub(crate) const HTTP_BODY_KEEP: usize = 512;
 
 #[derive(Debug)]
 #[allow(dead_code)] // which kinds occur depends on the features
@@ -36,6 +46,15 @@ pub(crate) enum Kind {
     Closed,
     /// Reading or writing the transport failed.
     Transport(&'static str),
+    /// The server could not be reached (connection refused, name not resolved, ...).
+    Connect,
+    /// Connecting to the server took longer than allowed.
+    ConnectTimeout(Duration),
+    /// The TLS handshake with the server failed.
+    Tls,
+    /// The server answered an HTTP request with an error status and no JSON-RPC answer;
+    /// `body` is the start of what it sent (at most [`HTTP_BODY_KEEP`] bytes).
+    Http { status: u16, body: String },
     /// The peer broke the protocol (an unparseable or unexpected message).
     Protocol(String),
     /// The request was cancelled by the caller.
@@ -56,7 +75,11 @@ pub(crate) enum Kind {
 impl Error {
     pub(crate) fn new(kind: Kind) -> Self {
         Error {
-            inner: Box::new(Inner { kind, source: None }),
+            inner: Box::new(Inner {
+                kind,
+                context: None,
+                source: None,
+            }),
         }
     }
 
@@ -65,6 +88,12 @@ impl Error {
         source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     ) -> Self {
         self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Says what was being attempted, before the error's own words in `Display`.
+    pub(crate) fn with_context(mut self, context: impl Into<String>) -> Self {
+        self.inner.context = Some(context.into());
         self
     }
 
@@ -86,8 +115,44 @@ impl Error {
         Self::new(Kind::Closed)
     }
 
-    pub(crate) fn transport(what: &'static str, source: std::io::Error) -> Self {
+    pub(crate) fn transport(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
         Self::new(Kind::Transport(what)).with_source(source)
+    }
+
+    pub(crate) fn connect(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::new(Kind::Connect).with_source(source)
+    }
+
+    pub(crate) fn connect_timeout(
+        after: Duration,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::new(Kind::ConnectTimeout(after)).with_source(source)
+    }
+
+    pub(crate) fn tls(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::new(Kind::Tls).with_source(source)
+    }
+
+    /// An HTTP error status; `body` is what the server sent, kept up to
+    /// [`HTTP_BODY_KEEP`] bytes.
+    pub(crate) fn http(status: u16, body: &[u8]) -> Self {
+        let mut end = body.len().min(HTTP_BODY_KEEP);
+        // Not in the middle of a character, when the body is UTF-8.
+        if let Err(e) = std::str::from_utf8(&body[..end]) {
+            if e.error_len().is_none() {
+                end = e.valid_up_to();
+            }
+        }
+        let body = String::from_utf8_lossy(&body[..end]).trim().to_owned();
+        Self::new(Kind::Http { status, body })
     }
 
     pub(crate) fn protocol(message: impl Into<String>) -> Self {
@@ -122,21 +187,47 @@ impl Error {
         }
     }
 
-    /// The HTTP status of a failed HTTP exchange (Streamable HTTP client): a status the
-    /// server answered with instead of a JSON-RPC response.
-    pub fn http_status(&self) -> Option<u16> {
-        let status = self
-            .rpc_error()?
-            .data
-            .as_ref()?
-            .get("httpStatus")?
-            .as_u64()?;
-        u16::try_from(status).ok()
+    /// The code of the JSON-RPC error the peer answered with, if that is what this is.
+    pub fn rpc_code(&self) -> Option<i64> {
+        self.rpc_error().map(|e| e.code)
     }
 
-    /// Whether no answer came within the time allowed.
+    /// The HTTP status of a failed HTTP exchange (Streamable HTTP client): an error status
+    /// the server answered with instead of a JSON-RPC response.
+    pub fn http_status(&self) -> Option<u16> {
+        match &self.inner.kind {
+            Kind::Http { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The start of the body the server sent with an HTTP error status (at most 512 bytes),
+    /// when [`http_status`](Self::http_status) is set.
+    pub fn http_body(&self) -> Option<&str> {
+        match &self.inner.kind {
+            Kind::Http { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
+    /// Whether no answer came within the time allowed, or connecting to the server took
+    /// too long.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, Kind::Timeout(_))
+        matches!(self.inner.kind, Kind::Timeout(_) | Kind::ConnectTimeout(_))
+    }
+
+    /// Whether the server could not be reached: the connection was refused or timed out,
+    /// its name did not resolve, or the TLS handshake failed ([`is_tls`](Self::is_tls)).
+    pub fn is_connect(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            Kind::Connect | Kind::ConnectTimeout(_) | Kind::Tls
+        )
+    }
+
+    /// Whether the TLS handshake with the server failed (the cause is the `source`).
+    pub fn is_tls(&self) -> bool {
+        matches!(self.inner.kind, Kind::Tls)
     }
 
     /// Whether the server's startup hook failed (the cause is the `source`).
@@ -149,9 +240,18 @@ impl Error {
         matches!(self.inner.kind, Kind::Closed)
     }
 
-    /// Whether reading or writing the transport failed.
+    /// Whether the transport failed: reading or writing it, reaching the server
+    /// ([`is_connect`](Self::is_connect)), or an HTTP exchange
+    /// ([`http_status`](Self::http_status)).
     pub fn is_transport(&self) -> bool {
-        matches!(self.inner.kind, Kind::Transport(_))
+        matches!(
+            self.inner.kind,
+            Kind::Transport(_)
+                | Kind::Connect
+                | Kind::ConnectTimeout(_)
+                | Kind::Tls
+                | Kind::Http { .. }
+        )
     }
 
     /// Whether the peer broke the protocol.
@@ -191,6 +291,9 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("oxmcp::Error");
         d.field("kind", &self.inner.kind);
+        if let Some(context) = &self.inner.context {
+            d.field("context", context);
+        }
         if let Some(source) = &self.inner.source {
             d.field("source", source);
         }
@@ -200,12 +303,28 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(context) = &self.inner.context {
+            write!(f, "{context}: ")?;
+        }
         match &self.inner.kind {
             Kind::Rpc(e) => write!(f, "peer returned error {}: {}", e.code, e.message),
             Kind::Timeout(d) => write!(f, "request timed out after {d:?}"),
             Kind::Closed => f.write_str("connection closed"),
             Kind::Startup => f.write_str("server startup failed"),
             Kind::Transport(what) => write!(f, "transport failed: {what}"),
+            Kind::Connect => f.write_str("could not connect to the server"),
+            Kind::ConnectTimeout(d) => write!(f, "connecting to the server timed out after {d:?}"),
+            Kind::Tls => f.write_str("the TLS handshake with the server failed"),
+            Kind::Http { status, body } if body.is_empty() => {
+                write!(
+                    f,
+                    "the server answered HTTP {status} without a JSON-RPC response"
+                )
+            }
+            Kind::Http { status, body } => write!(
+                f,
+                "the server answered HTTP {status} without a JSON-RPC response: {body:?}"
+            ),
             Kind::Protocol(m) => write!(f, "protocol violation: {m}"),
             Kind::Cancelled => f.write_str("request cancelled"),
             Kind::Version(m) => write!(f, "no common protocol version: {m}"),
@@ -250,5 +369,22 @@ mod tests {
     fn rpc_errors_are_reachable() {
         let e = Error::rpc(ErrorObject::method_not_found("x"));
         assert_eq!(e.rpc_error().unwrap().code, -32601);
+    }
+
+    #[test]
+    fn http_bodies_are_bounded_at_a_character() {
+        let body = "é".repeat(HTTP_BODY_KEEP);
+        let e = Error::http(500, body.as_bytes());
+        let kept = e.http_body().unwrap();
+        assert!(kept.len() <= HTTP_BODY_KEEP && kept.chars().all(|c| c == 'é'));
+        assert_eq!(e.http_status(), Some(500));
+        assert!(e.is_transport() && !e.is_connect() && e.rpc_code().is_none());
+    }
+
+    #[test]
+    fn context_comes_before_the_kind() {
+        let e = Error::closed().with_context("probing");
+        assert_eq!(e.to_string(), "probing: connection closed");
+        assert!(e.is_closed());
     }
 }

@@ -275,15 +275,49 @@ impl ClientBuilder {
 
     /// Spawns a server process and connects to it over stdio.
     ///
+    /// With [`EraChoice::Auto`], some legacy servers exit when the first message is not
+    /// `initialize` (the `server/discover` probe): when the connection closes during the
+    /// probe, the server is started again and spoken to with the legacy handshake.
+    ///
     /// # Errors
-    /// If the process cannot start, or no protocol revision is shared.
+    /// If the process cannot start, or no protocol revision is shared; after a fresh
+    /// start, the error of the legacy handshake, saying what was tried.
     #[cfg(feature = "stdio")]
     pub async fn connect_stdio(
         self,
         command: crate::transport::stdio::ChildCommand,
     ) -> Result<Client> {
         let (child, stdin, stdout) = command.spawn()?;
-        self.connect_lines(stdout, stdin, Some(child)).await
+        if self.era != EraChoice::Auto {
+            return self.connect_lines(stdout, stdin, Some(child)).await;
+        }
+        let legacy = self
+            .clone()
+            .era(EraChoice::Legacy(ProtocolVersion::LATEST_LEGACY));
+        match self.connect_lines(stdout, stdin, Some(child.clone())).await {
+            Err(e) if ProbeClosed::caused(&e) => {
+                tracing::debug!(
+                    "the server closed the connection when probed with server/discover; \
+                     starting it again for the legacy handshake"
+                );
+                if let Err(e) = child.kill().await {
+                    tracing::debug!(error = %e, "stopping the probed server failed");
+                }
+                drop(child);
+                let (child, stdin, stdout) = command.spawn()?;
+                legacy
+                    .connect_lines(stdout, stdin, Some(child))
+                    .await
+                    .map_err(|e| {
+                        e.with_context(
+                            "the server closed the connection when probed with \
+                             server/discover, and a fresh start of it failed the legacy \
+                             handshake (initialize)",
+                        )
+                    })
+            }
+            outcome => outcome,
+        }
     }
 
     /// Connects over any pair of byte streams carrying newline-delimited JSON-RPC (a socket,
@@ -400,17 +434,25 @@ impl ClientBuilder {
                     "the server is not a modern one: {why}"
                 ))),
             },
-            EraChoice::Auto => match self
-                .discover(peer, outbound, Some(self.probe_timeout))
-                .await?
-            {
-                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, *details)),
-                Discovery::Legacy(why) => {
-                    tracing::debug!(reason = %why, "falling back to the legacy handshake");
-                    self.initialize(peer, outbound, ProtocolVersion::LATEST_LEGACY)
-                        .await
-                }
-            },
+            EraChoice::Auto => {
+                let outcome = match self
+                    .discover(peer, outbound, Some(self.probe_timeout))
+                    .await
+                {
+                    Ok(Discovery::Modern(details)) => Ok((ProtocolVersion::V2026_07_28, *details)),
+                    Ok(Discovery::Legacy(why)) => {
+                        tracing::debug!(reason = %why, "falling back to the legacy handshake");
+                        self.initialize(peer, outbound, ProtocolVersion::LATEST_LEGACY)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                // A server that quits on a first message other than `initialize`.
+                outcome.map_err(|e| match e.is_closed() {
+                    true => e.with_source(ProbeClosed),
+                    false => e,
+                })
+            }
         }
     }
 
@@ -481,9 +523,14 @@ impl ClientBuilder {
                     supported_versions: result.supported_versions,
                 })))
             }
-            Err(e) if e.is_timeout() => {
+            Err(e) if e.is_timeout() && !e.is_connect() => {
                 Ok(Discovery::Legacy("server/discover went unanswered".into()))
             }
+            // Legacy HTTP servers refuse a request outside a session (400, 404, 405, ...).
+            Err(e) if e.http_status().is_some() => Ok(Discovery::Legacy(format!(
+                "server/discover was refused with HTTP {}",
+                e.http_status().unwrap_or_default()
+            ))),
             Err(e) => match e.rpc_error() {
                 Some(err) if err.code == error_code::UNSUPPORTED_PROTOCOL_VERSION => {
                     let supported: Vec<String> = err
@@ -564,6 +611,30 @@ fn supports_after_all(error: &Error, version: ProtocolVersion) -> bool {
                 .is_some_and(|s| s.iter().any(|v| v == version.as_str()))
     })
 }
+
+/// Why the connection closed while the era was being found out: probably a legacy server
+/// that exits when the first message is not `initialize`.
+#[derive(Debug)]
+struct ProbeClosed;
+
+impl ProbeClosed {
+    /// Whether this is what `error` comes from.
+    #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
+    fn caused(error: &Error) -> bool {
+        std::error::Error::source(error).is_some_and(|s| s.is::<ProbeClosed>())
+    }
+}
+
+impl std::fmt::Display for ProbeClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the server closed the connection when probed with server/discover; a legacy \
+             server that expects initialize first may do so (choose EraChoice::Legacy)",
+        )
+    }
+}
+
+impl std::error::Error for ProbeClosed {}
 
 enum Discovery {
     Modern(Box<ServerDetails>),

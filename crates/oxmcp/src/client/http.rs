@@ -1,9 +1,9 @@
 //! Connecting over Streamable HTTP.
 
 use super::{Client, ClientBuilder};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rpc::{Outbound, Peer};
-use crate::transport::http::client::{start, HttpClientConfig, HTTP_ERROR_CODE};
+use crate::transport::http::client::{start, HttpClientConfig};
 
 impl ClientBuilder {
     /// Connects to the MCP endpoint at `url` over Streamable HTTP, in either era: a
@@ -34,23 +34,9 @@ impl ClientBuilder {
     pub async fn connect_http_with(self, config: HttpClientConfig) -> Result<Client> {
         let (outbound, rx) = Outbound::channel();
         let peer = Peer::new(self.max_in_flight());
-        let (source, hook) = start(config, rx, peer.closed().clone())?;
-        let client = self
-            .connect_parts(peer, outbound, source, None)
-            .await
-            .map_err(unreachable_server)?;
+        let (source, hook) = start(config, rx, peer.clone())?;
+        let client = self.connect_parts(peer, outbound, source, None).await?;
         *client.inner.close_hook.lock().expect("close hook lock") = Some(hook);
         Ok(client)
-    }
-}
-
-/// A failure to reach the server at all (no HTTP status) is a transport error, not an
-/// error the server answered with.
-fn unreachable_server(error: Error) -> Error {
-    match error.rpc_error() {
-        Some(e) if e.code == HTTP_ERROR_CODE && error.http_status().is_none() => {
-            Error::transport("reach the server", std::io::Error::other(e.message.clone()))
-        }
-        _ => error,
     }
 }

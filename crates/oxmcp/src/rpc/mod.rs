@@ -168,8 +168,9 @@ pub(crate) struct NotificationCx<'a> {
     pub(crate) outbound: &'a Outbound,
 }
 
-/// Where the response to one of our requests is delivered.
-type Waiter = oneshot::Sender<Result<Box<RawValue>, ErrorObject>>;
+/// Where the response to one of our requests is delivered (or the transport's failure to
+/// get one, see `Peer::fail_pending`).
+type Waiter = oneshot::Sender<Result<Box<RawValue>, crate::error::Error>>;
 
 /// One end of a JSON-RPC connection. Cloning is cheap.
 #[derive(Clone)]
@@ -611,7 +612,7 @@ impl Peer {
         let waiter = self.inner.pending.lock().expect("pending lock").remove(id);
         match waiter {
             Some(tx) => {
-                let _ = tx.send(outcome);
+                let _ = tx.send(outcome.map_err(crate::error::Error::rpc));
             }
             None => tracing::debug!(%id, "response to no pending request"),
         }

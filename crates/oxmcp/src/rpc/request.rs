@@ -136,7 +136,9 @@ impl Peer {
         let never = CancellationToken::new();
         let cancel = options.cancel.as_ref().unwrap_or(&never);
         let cap = options.max_total.map(|d| start + d);
-        let outcome = loop {
+        // `answered`: the outcome came from the other side (or the transport standing in
+        // for it), so the peer needs no cancellation.
+        let (outcome, answered) = loop {
             let idle_deadline = options
                 .timeout
                 .map(|t| start + Duration::from_millis(last.load(Ordering::Relaxed)) + t);
@@ -151,13 +153,11 @@ impl Peer {
                 }
             };
             tokio::select! {
-                result = &mut rx => break match result {
-                    Ok(Ok(raw)) => Ok(raw),
-                    Ok(Err(error)) => Err(Error::rpc(error)),
-                    Err(_) => Err(Error::closed()),
-                },
-                _ = cancel.cancelled() => break Err(Error::cancelled()),
-                _ = self.inner.closed.cancelled() => break Err(Error::closed()),
+                // An answer, an error answer, or the transport's failure to get one.
+                result = &mut rx => break (result.unwrap_or_else(|_| Err(Error::closed())), true),
+                _ = cancel.cancelled() => break (Err(Error::cancelled()), false),
+                // The connection is gone: nobody to tell.
+                _ = self.inner.closed.cancelled() => break (Err(Error::closed()), true),
                 _ = sleep => {
                     let now = Instant::now();
                     let idle_until = options.timeout.map(|t| {
@@ -165,16 +165,12 @@ impl Peer {
                     });
                     let capped = cap.is_some_and(|c| now >= c);
                     if capped || idle_until.is_some_and(|at| now >= at) {
-                        break Err(Error::timeout(now - start));
+                        break (Err(Error::timeout(now - start)), false);
                     }
                 }
             }
         };
-        // A response (result or error) or a closed connection needs no cancellation.
-        guard.armed = match &outcome {
-            Ok(_) => false,
-            Err(e) => e.rpc_error().is_none() && !e.is_closed(),
-        };
+        guard.armed = !answered;
         drop(guard);
         self.inner
             .progress
@@ -182,6 +178,14 @@ impl Peer {
             .expect("progress lock")
             .remove(&id);
         outcome
+    }
+
+    /// Fails the pending request `id` with `error`: the transport could not get it an
+    /// answer (an HTTP failure, say). Returns whether such a request was waiting.
+    #[cfg_attr(not(feature = "http-client"), allow(dead_code))]
+    pub(crate) fn fail_pending(&self, id: &RequestId, error: Error) -> bool {
+        let waiter = self.inner.pending.lock().expect("pending lock").remove(id);
+        waiter.is_some_and(|tx| tx.send(Err(error)).is_ok())
     }
 
     /// Sends a notification.

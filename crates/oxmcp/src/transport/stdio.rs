@@ -170,8 +170,9 @@ impl ChildCommand {
         self
     }
 
-    /// How long `Client::close` waits for the child to exit after closing its
-    /// stdin, before killing it (default 5 s).
+    /// How long `Client::close` waits at each step of stopping the child (default 5 s):
+    /// after closing its stdin, for it to exit; then after `SIGTERM` (sent to its whole
+    /// process group on unix), before `SIGKILL`.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
         self
@@ -189,6 +190,10 @@ impl ChildCommand {
                 StderrMode::Null => Stdio::null(),
             })
             .kill_on_drop(true);
+        // Its own process group, so that stopping it stops what it started too (servers
+        // launched through `npx`, `uv` or a shell are such grandchildren).
+        #[cfg(unix)]
+        cmd.process_group(0);
         if self.env_clear {
             cmd.env_clear();
         }
@@ -223,8 +228,16 @@ impl ChildCommand {
                 }
             });
         }
+        let group = ProcessGroup {
+            #[cfg(unix)]
+            leader: child
+                .id()
+                .and_then(|id| rustix::process::Pid::from_raw(i32::try_from(id).ok()?)),
+            done: std::sync::atomic::AtomicBool::new(false),
+        };
         let process = ChildProcess {
             child: Arc::new(tokio::sync::Mutex::new(child)),
+            group: Arc::new(group),
             captured,
             grace: self.shutdown_grace,
         };
@@ -235,12 +248,72 @@ impl ChildCommand {
 #[cfg_attr(not(feature = "client"), allow(dead_code))]
 const STDERR_KEEP: usize = 64 * 1024;
 
-/// A running server child process. Dropping the last handle kills it.
+/// A running server child process. Dropping the last handle kills it, with everything it
+/// started (its process group, on unix).
 #[derive(Debug, Clone)]
 pub struct ChildProcess {
     child: Arc<tokio::sync::Mutex<Child>>,
+    group: Arc<ProcessGroup>,
     captured: Arc<Mutex<VecDeque<u8>>>,
     grace: Duration,
+}
+
+/// The child's process group (unix): the child leads it, what it starts joins it.
+#[derive(Debug)]
+struct ProcessGroup {
+    #[cfg(unix)]
+    leader: Option<rustix::process::Pid>,
+    /// Stopped for good: no signal goes to the group any more (its id may be reused).
+    done: std::sync::atomic::AtomicBool,
+}
+
+/// A signal to stop the child.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Term,
+    Kill,
+}
+
+impl ProcessGroup {
+    /// Sends `signal` to the whole group. Returns whether a signal went out (never on other
+    /// platforms than unix).
+    fn signal(&self, signal: Stop) -> bool {
+        if self.done.load(std::sync::atomic::Ordering::Acquire) {
+            return false;
+        }
+        #[cfg(unix)]
+        if let Some(leader) = self.leader {
+            use rustix::process::{kill_process_group, Signal};
+            let signal = match signal {
+                Stop::Term => Signal::TERM,
+                Stop::Kill => Signal::KILL,
+            };
+            return match kill_process_group(leader, signal) {
+                Ok(()) => true,
+                Err(e) => {
+                    // ESRCH: nobody left in the group.
+                    tracing::trace!(error = %e, "signalling the server's process group");
+                    false
+                }
+            };
+        }
+        let _ = signal;
+        false
+    }
+
+    /// Kills what is left of the group, once: its id may be reused afterwards.
+    fn finish(&self) {
+        self.signal(Stop::Kill);
+        self.done.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // The last handle is gone without `shutdown`: leave no orphan (the child itself is
+        // killed on drop too; what it started is killed here).
+        self.finish();
+    }
 }
 
 impl ChildProcess {
@@ -259,18 +332,42 @@ impl ChildProcess {
         self.child.lock().await.id()
     }
 
-    /// Waits for the child to exit (its stdin must already be closed), killing it after the
-    /// grace period. Returns its exit status.
+    /// Stops the child as the specification orders (its stdin must already be closed):
+    /// waits for it to exit, then sends `SIGTERM` and waits again, then `SIGKILL`, each
+    /// wait the grace period; signals go to its whole process group, and whatever of the
+    /// group outlives the child is killed. Returns the child's exit status.
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) async fn shutdown(&self) -> std::io::Result<std::process::ExitStatus> {
         let mut child = self.child.lock().await;
-        match tokio::time::timeout(self.grace, child.wait()).await {
-            Ok(status) => status,
-            Err(_) => {
-                tracing::warn!("server process did not exit in time; killing it");
-                child.kill().await?;
-                child.wait().await
+        let status = self.stop(&mut child).await;
+        // Grandchildren that outlived the server (or all of them, if waiting failed).
+        self.group.finish();
+        status
+    }
+
+    /// Kills the child and its process group at once, and reaps it.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) async fn kill(&self) -> std::io::Result<()> {
+        let mut child = self.child.lock().await;
+        self.group.signal(Stop::Kill);
+        let killed = child.kill().await;
+        self.group.finish();
+        killed
+    }
+
+    async fn stop(&self, child: &mut Child) -> std::io::Result<std::process::ExitStatus> {
+        if let Ok(status) = tokio::time::timeout(self.grace, child.wait()).await {
+            return status;
+        }
+        tracing::debug!("server process did not exit after its stdin closed; sending SIGTERM");
+        if self.group.signal(Stop::Term) {
+            if let Ok(status) = tokio::time::timeout(self.grace, child.wait()).await {
+                return status;
             }
         }
+        tracing::warn!("server process did not exit in time; killing it");
+        self.group.signal(Stop::Kill);
+        child.kill().await?;
+        child.wait().await
     }
 }

@@ -9,6 +9,8 @@ mod ask;
 mod client;
 mod client_features;
 mod echoes;
+#[cfg(feature = "stdio")]
+mod client_stdio;
 mod features;
 #[cfg(all(feature = "http-server", feature = "http-client"))]
 mod head_of_line;

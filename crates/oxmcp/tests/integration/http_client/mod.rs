@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 
 use crate::support::SchemaTap;
 
+mod errors;
+
 /// One HTTP request the fake server received.
 #[derive(Debug, Clone)]
 struct Hit {

@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use oxmcp_protocol::RequestId;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +19,7 @@ use super::frame::{
 use super::sse::{SseItem, SseParser};
 use super::HttpClientConfig;
 use crate::error::{Error, Result};
-use crate::rpc::OutFrame;
+use crate::rpc::{OutFrame, Peer};
 use crate::transport::{FrameSource, ReadFrame};
 
 const SESSION_ID: &str = "mcp-session-id";
@@ -25,10 +27,6 @@ const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 const LAST_EVENT_ID: &str = "last-event-id";
 const MCP_METHOD: &str = "mcp-method";
 const MCP_NAME: &str = "mcp-name";
-
-/// The error code of answers the transport makes up when the server gave none (an HTTP
-/// failure); `data.httpStatus` holds the status when there was one.
-pub(crate) const HTTP_ERROR_CODE: i64 = -32000;
 
 /// The frames the server sent, for the engine.
 pub(crate) struct HttpSource {
@@ -70,6 +68,8 @@ struct Shared {
     incoming: mpsc::Sender<String>,
     state: Mutex<State>,
     reinit: tokio::sync::Mutex<()>,
+    /// The engine: requests the transport cannot get answered are failed there.
+    peer: Peer,
     closed: CancellationToken,
     /// Whether requests may go out: closed from `notifications/initialized` until the
     /// standalone GET stream is answered, so the server has that stream before the
@@ -82,14 +82,29 @@ struct Cursor {
     last_id: Option<String>,
     retry: Duration,
     events: usize,
+    /// Why the stream last broke off, if it did.
+    broke: Option<reqwest::Error>,
 }
 
-/// Starts the transport: POSTs what `rx` yields until `closed` fires. Returns the source
-/// of incoming frames and what to run on close (delete the session).
+impl Cursor {
+    fn new(retry: Duration) -> Self {
+        Cursor {
+            last_id: None,
+            retry,
+            events: 0,
+            broke: None,
+        }
+    }
+}
+
+/// Starts the transport: POSTs what `rx` yields until `peer` closes. Returns the source
+/// of incoming frames and what to run on close (delete the session). A request that gets
+/// no answer (the server cannot be reached, an HTTP error status, a body that is not
+/// JSON-RPC) fails at `peer` with an [`Error`] saying so.
 pub(crate) fn start(
     config: HttpClientConfig,
     mut rx: mpsc::Receiver<OutFrame>,
-    closed: CancellationToken,
+    peer: Peer,
 ) -> Result<(HttpSource, crate::client::CloseHook)> {
     config.validate()?;
     if rustls::crypto::CryptoProvider::get_default().is_none() {
@@ -110,7 +125,7 @@ pub(crate) fn start(
     }
     let http = builder
         .build()
-        .map_err(|e| Error::transport("build the HTTP client", io_error(e)))?;
+        .map_err(|e| Error::transport("build the HTTP client", e))?;
     let (tx, incoming) = mpsc::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
     let shared = Arc::new(Shared {
         http,
@@ -120,7 +135,8 @@ pub(crate) fn start(
         incoming: tx,
         state: Mutex::default(),
         reinit: tokio::sync::Mutex::new(()),
-        closed: closed.clone(),
+        closed: peer.closed().clone(),
+        peer,
         ready: tokio::sync::watch::Sender::new(true),
     });
     let writer = shared.clone();
@@ -142,17 +158,63 @@ pub(crate) fn start(
     Ok((HttpSource { rx: incoming }, hook))
 }
 
-fn io_error(e: impl std::error::Error + Send + Sync + 'static) -> std::io::Error {
-    std::io::Error::other(e)
+/// The error of an HTTP request that got no response: the server could not be reached
+/// (refused, timed out, TLS), or the exchange broke off.
+fn send_error(e: reqwest::Error, connect_timeout: Option<Duration>) -> Error {
+    if is_tls(&e) {
+        Error::tls(e)
+    } else if e.is_timeout() {
+        // The only timeout the HTTP client sets is the connect timeout.
+        Error::connect_timeout(connect_timeout.unwrap_or_default(), e)
+    } else if e.is_connect() {
+        Error::connect(e)
+    } else {
+        Error::transport("send the HTTP request", e)
+    }
 }
 
-/// A made-up error answer to request `id`.
-fn error_frame(id: &Value, message: String, status: Option<StatusCode>) -> String {
-    let mut error = json!({ "code": HTTP_ERROR_CODE, "message": message });
-    if let Some(status) = status {
-        error["data"] = json!({ "httpStatus": status.as_u16() });
+/// Whether a rustls error is among the causes of `e`.
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        // An io::Error's `source` skips the error it wraps.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            if is_tls(inner) {
+                return true;
+            }
+        }
+        cause = e.source();
     }
-    json!({ "jsonrpc": "2.0", "id": id, "error": error }).to_string()
+    false
+}
+
+/// A response body read up to a limit.
+struct Body {
+    bytes: Vec<u8>,
+    /// The body went on past the limit (`bytes` holds the start).
+    over: bool,
+}
+
+/// Reads a body, stopping past `limit` bytes.
+async fn read_body(response: Response, limit: usize) -> Result<Body> {
+    let mut bytes = Vec::new();
+    let mut chunks = response.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| Error::transport("read the HTTP response", e))?;
+        if bytes.len() + chunk.len() > limit {
+            let room = limit - bytes.len();
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(Body { bytes, over: true });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Body { bytes, over: false })
 }
 
 /// Mirrors the arguments the tool's schema designates into `Mcp-Param-{Name}` headers.
@@ -172,6 +234,12 @@ fn param_headers(headers: &mut HeaderMap, tools: &ToolHeaders, tool: &str, probe
             headers.insert(name, value);
         }
     }
+}
+
+/// The start of a body, for an error message.
+fn snippet(body: &[u8]) -> String {
+    let end = body.len().min(200);
+    String::from_utf8_lossy(&body[..end]).into_owned()
 }
 
 fn is_sse(response: &Response) -> bool {
@@ -285,7 +353,8 @@ impl Shared {
         let _ = self.incoming.send(text).await;
     }
 
-    /// Sends a request and delivers its answer (or an error standing for it).
+    /// Sends a request and delivers its answer, or fails it at the engine with the reason
+    /// there is none.
     async fn request(self: &Arc<Self>, probe: OutProbe, text: String) {
         let id = probe.id.clone().unwrap_or(Value::Null);
         let is_init = probe.method.as_deref() == Some("initialize");
@@ -304,7 +373,7 @@ impl Shared {
             let sent_session = self.lock().session.clone();
             let response = match self.post(&probe, &text).await {
                 Ok(r) => r,
-                Err(e) => break Err(error_frame(&id, format!("HTTP request failed: {e}"), None)),
+                Err(e) => break Err(send_error(e, self.config.connect_timeout)),
             };
             if response.status() == StatusCode::NOT_FOUND
                 && sent_session.is_some()
@@ -313,8 +382,8 @@ impl Shared {
             {
                 retried = true;
                 tracing::debug!("the server forgot the session; initializing again");
-                if let Err(message) = self.reinitialize(sent_session).await {
-                    break Err(error_frame(&id, message, Some(StatusCode::NOT_FOUND)));
+                if let Err(e) = self.reinitialize(sent_session).await {
+                    break Err(e.with_context("the server forgot the session (HTTP 404)"));
                 }
                 continue;
             }
@@ -325,22 +394,31 @@ impl Shared {
                 .answer(response, &id, probe.meta_version().is_none())
                 .await;
         };
-        let text = match answer {
+        match answer {
             Ok(text) => {
                 if is_init {
                     self.lock().version = InProbe::read(&text).negotiated_version();
                 }
-                if probe.method.as_deref() == Some("tools/list") {
+                let text = if probe.method.as_deref() == Some("tools/list") {
                     let (headers, rewritten) = tool_headers(&text);
                     self.lock().tool_headers.extend(headers);
                     rewritten.unwrap_or(text)
                 } else {
                     text
-                }
+                };
+                self.deliver(text).await;
             }
-            Err(error) => error,
-        };
-        self.deliver(text).await;
+            Err(error) => self.fail(&id, error),
+        }
+    }
+
+    /// Fails the engine's request `id` with `error`.
+    fn fail(&self, id: &Value, error: Error) {
+        let failed =
+            RequestId::deserialize(id).is_ok_and(|request| self.peer.fail_pending(&request, error));
+        if !failed {
+            tracing::debug!(%id, "a request failed that no one waits for");
+        }
     }
 
     fn keep_session(&self, response: &Response) {
@@ -354,42 +432,38 @@ impl Shared {
     }
 
     /// Reads the answer to request `id` from `response`, delivering whatever else comes
-    /// first; `Err` is an error frame standing for the answer.
+    /// first; `Err` says why there is none.
     async fn answer(
         self: &Arc<Self>,
         response: Response,
         id: &Value,
         resumable: bool,
-    ) -> Result<String, String> {
+    ) -> Result<String> {
         let status = response.status();
         if status.is_success() && is_sse(&response) {
-            let mut cursor = Cursor {
-                last_id: None,
-                retry: self.config.default_retry,
-                events: 0,
-            };
+            let mut cursor = Cursor::new(self.config.default_retry);
             if let Some(answer) = self.read_sse(response, Some(id), &mut cursor).await {
                 return Ok(answer);
             }
             return self.resume(id, cursor, resumable).await;
         }
-        let body = response.bytes().await.unwrap_or_default();
-        if body.len() > self.config.max_frame {
-            return Err(error_frame(id, "response too large".into(), Some(status)));
-        }
-        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        let body = read_body(response, self.config.max_frame).await?;
+        let parsed: Option<Value> = match body.over {
+            true => None,
+            false => serde_json::from_slice(&body.bytes).ok(),
+        };
         if !status.is_success() {
             return match parsed {
+                // The server's own JSON-RPC error, sent with an error status.
                 Some(message) if is_rpc_error(&message) => Ok(with_id(message, id).to_string()),
-                _ => Err(error_frame(
-                    id,
-                    format!(
-                        "HTTP {status}: {}",
-                        String::from_utf8_lossy(&body[..body.len().min(200)])
-                    ),
-                    Some(status),
-                )),
+                _ => Err(Error::http(status.as_u16(), &body.bytes)),
             };
+        }
+        if body.over {
+            return Err(Error::protocol(format!(
+                "the server's response is larger than the limit of {} bytes",
+                self.config.max_frame
+            )));
         }
         match parsed {
             Some(Value::Array(items)) => {
@@ -403,15 +477,40 @@ impl Shared {
                     }
                 }
                 answer.ok_or_else(|| {
-                    error_frame(id, "the batch held no response".into(), Some(status))
+                    Error::protocol(format!(
+                        "the server answered request {id} with a batch that holds no response \
+                         to it"
+                    ))
                 })
             }
-            Some(message) => Ok(message.to_string()),
-            None => Err(error_frame(
-                id,
-                format!("HTTP {status} without a JSON-RPC response"),
-                Some(status),
-            )),
+            Some(message) => {
+                let text = message.to_string();
+                if InProbe::read(&text).answers(id) {
+                    Ok(text)
+                } else if is_rpc_error(&message) {
+                    // An error the server could not tie to the request (`id: null`).
+                    Ok(with_id(message, id).to_string())
+                } else {
+                    if message.get("method").is_some() {
+                        self.deliver(text).await;
+                    }
+                    Err(Error::protocol(format!(
+                        "the server answered request {id} with JSON that is not a response \
+                         to it (HTTP {status})"
+                    )))
+                }
+            }
+            None => {
+                let error = Error::protocol(format!(
+                    "the server answered request {id} with HTTP {status} and a body that is \
+                     not JSON (expected a JSON-RPC response or an SSE stream): {:?}",
+                    snippet(&body.bytes)
+                ));
+                Err(match serde_json::from_slice::<Value>(&body.bytes) {
+                    Err(cause) => error.with_source(cause),
+                    Ok(_) => error,
+                })
+            }
         }
     }
 
@@ -427,7 +526,13 @@ impl Shared {
         let mut items = Vec::new();
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let Ok(chunk) = chunk else { break };
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    cursor.broke = Some(e);
+                    break;
+                }
+            };
             parser.feed(&chunk, &mut items);
             for item in items.drain(..) {
                 let SseItem::Event(event) = item else {
@@ -455,20 +560,18 @@ impl Shared {
 
     /// Resumes a stream that ended before the answer to `id`, with GET and
     /// `Last-Event-ID` after the server's retry delay (legacy servers only).
-    async fn resume(
-        &self,
-        id: &Value,
-        mut cursor: Cursor,
-        resumable: bool,
-    ) -> Result<String, String> {
+    async fn resume(&self, id: &Value, mut cursor: Cursor, resumable: bool) -> Result<String> {
         let mut attempts = 0;
         loop {
             if !resumable || cursor.last_id.is_none() || attempts >= self.config.max_reconnects {
-                return Err(error_frame(
-                    id,
-                    "the stream ended before the response".into(),
-                    None,
-                ));
+                let error = Error::transport(
+                    "the server's stream ended before the response",
+                    std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+                );
+                return Err(match cursor.broke.take() {
+                    Some(cause) => error.with_source(cause),
+                    None => error,
+                });
             }
             attempts += 1;
             tokio::time::sleep(cursor.retry).await;
@@ -488,13 +591,14 @@ impl Shared {
                 }
                 Ok(response) => {
                     let status = response.status();
-                    return Err(error_frame(
-                        id,
-                        format!("resuming the stream failed: HTTP {status}"),
-                        Some(status),
-                    ));
+                    let body = read_body(response, crate::error::HTTP_BODY_KEEP).await?;
+                    return Err(Error::http(status.as_u16(), &body.bytes)
+                        .with_context("resuming the stream failed"));
                 }
-                Err(e) => tracing::debug!(error = %e, "resuming the stream failed"),
+                Err(e) => {
+                    tracing::debug!(error = %e, "resuming the stream failed");
+                    cursor.broke = Some(e);
+                }
             }
         }
     }
@@ -522,11 +626,7 @@ impl Shared {
             return;
         }
         if is_sse(&response) {
-            let mut cursor = Cursor {
-                last_id: None,
-                retry: self.config.default_retry,
-                events: 0,
-            };
+            let mut cursor = Cursor::new(self.config.default_retry);
             self.read_sse(response, None, &mut cursor).await;
         }
         if probe.method.as_deref() == Some("notifications/initialized") {
@@ -554,11 +654,7 @@ impl Shared {
 
     /// The standalone GET stream: messages that belong to no request.
     async fn standalone(&self) {
-        let mut cursor = Cursor {
-            last_id: None,
-            retry: self.config.default_retry,
-            events: 0,
-        };
+        let mut cursor = Cursor::new(self.config.default_retry);
         let mut failures = 0;
         loop {
             let mut request = self.build(Method::GET, None);
@@ -596,7 +692,7 @@ impl Shared {
 
     /// Opens a new session after the server forgot `stale`: `initialize` again (its
     /// answer kept from the client), then `notifications/initialized`.
-    async fn reinitialize(self: &Arc<Self>, stale: Option<String>) -> Result<(), String> {
+    async fn reinitialize(self: &Arc<Self>, stale: Option<String>) -> Result<()> {
         let _guard = self.reinit.lock().await;
         let (init, n) = {
             let mut state = self.lock();
@@ -607,24 +703,26 @@ impl Shared {
             state.session = None;
             (state.init.clone(), state.reinits)
         };
-        let init = init.ok_or("the server forgot a session never initialized")?;
+        let init = init.ok_or_else(|| {
+            Error::protocol("the server forgot a session that was never initialized")
+        })?;
         let id = Value::String(format!("oxmcp-reinitialize-{n}"));
-        let mut message: Value = serde_json::from_str(&init).map_err(|e| e.to_string())?;
+        let mut message: Value = serde_json::from_str(&init)
+            .map_err(|e| Error::serde("decode the initialize request", e))?;
         message["id"] = id.clone();
         let text = message.to_string();
         let probe = OutProbe::read(&text);
         let response = self
             .post(&probe, &text)
             .await
-            .map_err(|e| format!("initializing again failed: {e}"))?;
+            .map_err(|e| send_error(e, self.config.connect_timeout))?;
         self.keep_session(&response);
-        let answer = self
-            .answer(response, &id, true)
-            .await
-            .map_err(|_| "initializing again failed".to_owned())?;
+        let answer = self.answer(response, &id, true).await?;
         let answer = InProbe::read(&answer);
         if answer.error.is_some() {
-            return Err("the server refused to initialize again".into());
+            return Err(Error::protocol(
+                "the server refused to initialize a new session",
+            ));
         }
         if let Some(version) = answer.negotiated_version() {
             self.lock().version = Some(version);

@@ -24,7 +24,7 @@ mod sse;
 
 use std::time::Duration;
 
-pub(crate) use conn::{start, HTTP_ERROR_CODE};
+pub(crate) use conn::start;
 
 use crate::error::{Error, Result};
 
@@ -133,7 +133,7 @@ impl HttpClientConfig {
         let url: reqwest::Url = self
             .url
             .parse()
-            .map_err(|e| Error::transport("parse the server URL", invalid(e)))?;
+            .map_err(|e| Error::transport("parse the server URL", e))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(Error::transport(
                 "parse the server URL",
