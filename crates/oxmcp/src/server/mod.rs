@@ -71,7 +71,7 @@ use oxmcp_protocol::tools::Tool;
 pub use ask::{AskError, Elicitation, KeyRing, Question};
 pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
-pub use error::ToolError;
+pub use error::{StdToolError, ToolError};
 pub use extract::{Args, FromRequest, Request, ResourceUri, State, Target, Uri};
 pub use handle::ServerHandle;
 pub use handler::Handler;
