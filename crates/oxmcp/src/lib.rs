@@ -88,6 +88,7 @@
 //! | `tracing-layer` | no | `server::ClientLogLayer`: a handler's `tracing` events go to its client as log messages |
 //! | `http-server` | no | the Streamable HTTP server |
 //! | `http-client` | no | the Streamable HTTP client |
+//! | `macros` | no | `server::debug_handler`: on a handler that does not compile, an error that points at the argument or return type at fault |
 //!
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
 //! protocol channel.

@@ -54,6 +54,7 @@ mod lifespan;
 #[cfg(feature = "tracing-layer")]
 mod log_layer;
 mod prompt;
+mod ready;
 mod registry;
 mod resource;
 mod response;
@@ -78,7 +79,17 @@ pub use handler::Handler;
 pub use lifespan::Lifespan;
 #[cfg(feature = "tracing-layer")]
 pub use log_layer::ClientLogLayer;
+#[cfg(feature = "macros")]
+pub use oxmcp_macros::debug_handler;
+
+/// What `#[debug_handler]` expands to refers to; not an API.
+#[cfg(feature = "macros")]
+#[doc(hidden)]
+pub mod __private {
+    pub use serde::de::DeserializeOwned;
+}
 pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
+pub use ready::ReadyToServe;
 pub use resource::{
     files, resource, Blob, FileContents, FilePath, IntoResource, IntoResourceContents, ResourceDef,
 };
@@ -430,17 +441,31 @@ impl Router<()> {
         )
     }
 
+    #[cfg(feature = "client")]
+    pub(crate) fn max_in_flight_setting(&self) -> usize {
+        self.max_in_flight
+    }
+}
+
+/// Serving: defined on every `Router<S>` but bounded by [`ReadyToServe`], which only a
+/// `Router<()>` is, so that forgetting `.with_state(...)` gets an error that says so
+/// (rather than "no method found"), while a router that needs no state still infers `()`.
+impl<S> Router<S> {
     /// Serves this router on stdin/stdout until stdin closes, then finishes the requests
     /// still running. Never writes anything but protocol messages to stdout.
     ///
     /// # Errors
     /// If reading stdin or writing stdout fails.
     #[cfg(feature = "stdio")]
-    pub async fn serve_stdio(self) -> crate::Result<()> {
-        let max = self.max_in_flight;
-        let shared = self.build();
+    pub async fn serve_stdio(self) -> crate::Result<()>
+    where
+        Self: ReadyToServe,
+    {
+        let router = ready::Sealed::into_ready(self);
+        let max = router.max_in_flight;
+        let shared = router.build();
         shared.hooks.start().await?;
-        let (peer, handler) = Self::connection(&shared, max);
+        let (peer, handler) = Router::connection(&shared, max);
         let served = crate::transport::stdio::serve_stdio(peer, handler).await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve stdio", e))
@@ -453,21 +478,18 @@ impl Router<()> {
     /// If reading or writing fails.
     pub async fn serve_io<R, W>(self, reader: R, writer: W) -> crate::Result<()>
     where
+        Self: ReadyToServe,
         R: tokio::io::AsyncRead + Unpin + Send + 'static,
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let max = self.max_in_flight;
-        let shared = self.build();
+        let router = ready::Sealed::into_ready(self);
+        let max = router.max_in_flight;
+        let shared = router.build();
         shared.hooks.start().await?;
-        let (peer, handler) = Self::connection(&shared, max);
+        let (peer, handler) = Router::connection(&shared, max);
         let served = crate::transport::lines::serve_lines(peer, handler, reader, writer).await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve connection", e))
-    }
-
-    #[cfg(feature = "client")]
-    pub(crate) fn max_in_flight_setting(&self) -> usize {
-        self.max_in_flight
     }
 }
 
