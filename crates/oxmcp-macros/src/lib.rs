@@ -61,9 +61,12 @@ use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Token, Type
 /// ```
 #[proc_macro_attribute]
 pub fn debug_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let options = syn::parse_macro_input!(attr as Options);
     let function = syn::parse_macro_input!(item as ItemFn);
-    let checks = checks(&options, &function).unwrap_or_else(syn::Error::into_compile_error);
+    // On a mistake in the options the function is still emitted, so that the only error
+    // is the one about the options.
+    let checks = syn::parse::<Options>(attr)
+        .and_then(|options| checks(&options, &function))
+        .unwrap_or_else(syn::Error::into_compile_error);
     quote!(#function #checks).into()
 }
 
