@@ -12,6 +12,7 @@
 //!
 //! ```
 //! use oxmcp::server::{prompt, resource, tool, Args, Context, Json, Router, Uri};
+//! use oxmcp::Progress;
 //! use schemars::JsonSchema;
 //! use serde::{Deserialize, Serialize};
 //!
@@ -25,7 +26,7 @@
 //! struct Hits { titles: Vec<String> }
 //!
 //! async fn search(Args(s): Args<Search>, ctx: Context) -> Json<Hits> {
-//!     ctx.progress(1.0, Some(1.0), Some("searched")).await;
+//!     ctx.progress(Progress::new(1.0).total(1.0).message("searched")).await;
 //!     Json(Hits { titles: vec![format!("about {}", s.query)] })
 //! }
 //!
@@ -87,6 +88,7 @@
 //! | `tracing-layer` | no | `server::ClientLogLayer`: a handler's `tracing` events go to its client as log messages |
 //! | `http-server` | no | the Streamable HTTP server |
 //! | `http-client` | no | the Streamable HTTP client |
+//! | `macros` | no | `server::debug_handler`: on a handler that does not compile, an error that points at the argument or return type at fault |
 //!
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
 //! protocol channel.

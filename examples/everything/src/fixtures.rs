@@ -85,7 +85,7 @@ async fn with_progress(ctx: Context) -> &'static str {
         if i > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        ctx.progress(done, Some(100.0), None).await;
+        ctx.progress(oxmcp::Progress::new(done).total(100.0)).await;
     }
     "Progress test completed"
 }

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::extract::Target;
 use super::session::LegacySession;
 use crate::error::Error;
-use crate::rpc::{Outbound, Peer};
+use crate::rpc::{Outbound, Peer, Progress};
 
 /// The request a handler is answering: its id, the client that sent it, and the ways to
 /// talk back while it runs (progress, log messages) or notice it was cancelled.
@@ -24,11 +24,12 @@ use crate::rpc::{Outbound, Peer};
 ///
 /// ```
 /// use oxmcp::server::{Args, Context};
+/// use oxmcp::Progress;
 /// # #[derive(serde::Deserialize, schemars::JsonSchema)] struct Job { steps: u32 }
 /// async fn run(Args(job): Args<Job>, ctx: Context) -> String {
 ///     for step in 0..job.steps {
 ///         if ctx.is_cancelled() { return "stopped".into(); }
-///         ctx.progress(f64::from(step), Some(f64::from(job.steps)), None).await;
+///         ctx.progress(Progress::new(f64::from(step)).total(f64::from(job.steps))).await;
 ///     }
 ///     format!("ran {} steps for {:?}", job.steps, ctx.client_info().map(|c| c.name))
 /// }
@@ -114,6 +115,31 @@ struct LogParams<'a, T: Serialize> {
     #[serde(skip_serializing_if = "Option::is_none")]
     logger: Option<&'a str>,
     data: &'a T,
+}
+
+/// Building a progress update, for [`Context::progress`]. (A client receives the same type
+/// in its progress callback.)
+impl Progress {
+    /// Progress so far, without a total or a message.
+    pub fn new(progress: f64) -> Self {
+        Progress {
+            progress,
+            total: None,
+            message: None,
+        }
+    }
+
+    /// The total the progress grows towards.
+    pub fn total(mut self, total: f64) -> Self {
+        self.total = Some(total);
+        self
+    }
+
+    /// A human-readable message about the progress.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
 }
 
 impl Inner {
@@ -241,16 +267,29 @@ impl Context {
     }
 
     /// Reports progress, if the client asked for it (sent a progress token); otherwise does
-    /// nothing. `progress` should grow with every call.
-    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+    /// nothing. The progress should grow with every call.
+    ///
+    /// ```
+    /// use oxmcp::server::Context;
+    /// use oxmcp::Progress;
+    ///
+    /// async fn index(ctx: Context) -> String {
+    ///     for done in 1..=3 {
+    ///         ctx.progress(Progress::new(f64::from(done)).total(3.0).message("indexing")).await;
+    ///     }
+    ///     "indexed".into()
+    /// }
+    /// # let _ = index;
+    /// ```
+    pub async fn progress(&self, progress: Progress) {
         let Some(token) = &self.inner.progress_token else {
             return;
         };
         let params = ProgressParams {
             progress_token: token,
-            progress,
-            total,
-            message,
+            progress: progress.progress,
+            total: progress.total,
+            message: progress.message.as_deref(),
         };
         self.notify("notifications/progress", &params).await;
     }

@@ -15,6 +15,10 @@ use oxmcp_protocol::ProtocolVersion;
 ///   reads and can react to (a bad date, a missing file, an API that said no);
 /// - [`ToolError::protocol`] becomes a JSON-RPC error the client application handles.
 ///
+/// It implements `Display`; [`into_std_error`](ToolError::into_std_error) makes it a
+/// `std::error::Error`, and it converts into `Box<dyn Error>` with `?` (see
+/// [`StdToolError`] for why it is not one itself).
+///
 /// Any `std::error::Error` converts into an execution error, so `?` works in tools:
 ///
 /// ```
@@ -179,5 +183,69 @@ impl fmt::Display for ToolError {
 impl<E: std::error::Error> From<E> for ToolError {
     fn from(error: E) -> Self {
         ToolError::execution(error)
+    }
+}
+
+/// A [`ToolError`] as a `std::error::Error`.
+///
+/// `ToolError` itself cannot implement `std::error::Error`: that would collide with the
+/// conversion from every error that makes `?` work in tools (the same trade-off as
+/// `anyhow::Error`). It converts into this type, and into `Box<dyn Error>`, so that `?`
+/// works where a standard error is expected:
+///
+/// ```
+/// use oxmcp::server::ToolError;
+///
+/// fn check(n: i64) -> Result<i64, ToolError> {
+///     if n < 0 { Err(ToolError::execution("negative")) } else { Ok(n) }
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     let err = check(-1).unwrap_err().into_std_error();
+///     assert_eq!(err.to_string(), "tool failed: negative");
+///     assert_eq!(err.tool_error(), &ToolError::execution("negative"));
+///     check(2)?;
+///     Ok(())
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StdToolError(ToolError);
+
+impl StdToolError {
+    /// The tool error inside.
+    pub fn tool_error(&self) -> &ToolError {
+        &self.0
+    }
+
+    /// Takes the tool error back.
+    pub fn into_tool_error(self) -> ToolError {
+        self.0
+    }
+}
+
+impl fmt::Display for StdToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for StdToolError {}
+
+impl ToolError {
+    /// This error as a `std::error::Error` (see [`StdToolError`]).
+    pub fn into_std_error(self) -> StdToolError {
+        StdToolError(self)
+    }
+}
+
+impl From<ToolError> for Box<dyn std::error::Error + Send + Sync + 'static> {
+    fn from(error: ToolError) -> Self {
+        Box::new(StdToolError(error))
+    }
+}
+
+impl From<ToolError> for Box<dyn std::error::Error + 'static> {
+    fn from(error: ToolError) -> Self {
+        Box::new(StdToolError(error))
     }
 }

@@ -22,8 +22,11 @@ use crate::rpc::BoxFuture;
 /// the impls apart; you never name it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a handler",
-    note = "a handler is an async fn whose arguments are extractors (`Args<T>`, `Uri<T>`, `Context`, `State<S>`, ...)",
-    note = "if it uses `State<X>`, the router must be given that state with `.with_state(x)`"
+    label = "not a handler",
+    note = "a handler is an `async fn` (or a closure returning a future) whose arguments are all extractors (`Args<T>`, `Uri<T>`, `Context`, `State<S>`, ...) and whose future is `Send`",
+    note = "a future is not `Send` when it holds a `std::sync::MutexGuard`, an `Rc` or a `RefCell` borrow across an `.await`: drop it before the `.await`, or use `tokio::sync::Mutex`",
+    note = "`Args<T>` needs `T: serde::Deserialize + JsonSchema` of schemars 1, re-exported as `oxmcp::schemars` (a schemars 0.8 `JsonSchema` does not count); `State<X>` needs a `Router<X>`",
+    note = "to see which argument or return type is at fault, put `#[oxmcp::server::debug_handler]` on the function (feature `macros`)"
 )]
 pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// What the function returns.

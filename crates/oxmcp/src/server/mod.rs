@@ -55,6 +55,7 @@ mod lifespan;
 mod log_layer;
 pub mod middleware;
 mod prompt;
+mod ready;
 mod registry;
 mod resource;
 mod response;
@@ -74,7 +75,7 @@ use oxmcp_protocol::tools::Tool;
 pub use ask::{AskError, Elicitation, KeyRing, Question};
 pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
-pub use error::ToolError;
+pub use error::{StdToolError, ToolError};
 pub use extract::{Args, FromRequest, Request, ResourceUri, State, Target, Uri};
 pub use handle::ServerHandle;
 pub use handler::Handler;
@@ -82,7 +83,17 @@ pub use lifespan::Lifespan;
 #[cfg(feature = "tracing-layer")]
 pub use log_layer::ClientLogLayer;
 pub use middleware::Extension;
+#[cfg(feature = "macros")]
+pub use oxmcp_macros::debug_handler;
+
+/// What `#[debug_handler]` expands to refers to; not an API.
+#[cfg(feature = "macros")]
+#[doc(hidden)]
+pub mod __private {
+    pub use serde::de::DeserializeOwned;
+}
 pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
+pub use ready::ReadyToServe;
 pub use resource::{
     files, resource, Blob, FileContents, FilePath, IntoResource, IntoResourceContents, ResourceDef,
 };
@@ -506,17 +517,31 @@ impl Router<()> {
         Arc::new(connection::ConnectionHandler(connection))
     }
 
+    #[cfg(feature = "client")]
+    pub(crate) fn max_in_flight_setting(&self) -> usize {
+        self.max_in_flight
+    }
+}
+
+/// Serving: defined on every `Router<S>` but bounded by [`ReadyToServe`], which only a
+/// `Router<()>` is, so that forgetting `.with_state(...)` gets an error that says so
+/// (rather than "no method found"), while a router that needs no state still infers `()`.
+impl<S> Router<S> {
     /// Serves this router on stdin/stdout until stdin closes, then finishes the requests
     /// still running. Never writes anything but protocol messages to stdout.
     ///
     /// # Errors
     /// If reading stdin or writing stdout fails.
     #[cfg(feature = "stdio")]
-    pub async fn serve_stdio(self) -> crate::Result<()> {
-        let (max, grace) = (self.max_in_flight, self.grace);
-        let shared = self.build();
+    pub async fn serve_stdio(self) -> crate::Result<()>
+    where
+        Self: ReadyToServe,
+    {
+        let router = ready::Sealed::into_ready(self);
+        let (max, grace) = (router.max_in_flight, router.grace);
+        let shared = router.build();
         shared.hooks.start().await?;
-        let (peer, handler) = (Peer::with_grace(max, grace), Self::handler(&shared));
+        let (peer, handler) = (Peer::with_grace(max, grace), Router::handler(&shared));
         let served = crate::transport::stdio::serve_stdio(peer, handler).await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve stdio", e))
@@ -529,21 +554,18 @@ impl Router<()> {
     /// If reading or writing fails.
     pub async fn serve_io<R, W>(self, reader: R, writer: W) -> crate::Result<()>
     where
+        Self: ReadyToServe,
         R: tokio::io::AsyncRead + Unpin + Send + 'static,
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let (max, grace) = (self.max_in_flight, self.grace);
-        let shared = self.build();
+        let router = ready::Sealed::into_ready(self);
+        let (max, grace) = (router.max_in_flight, router.grace);
+        let shared = router.build();
         shared.hooks.start().await?;
-        let (peer, handler) = (Peer::with_grace(max, grace), Self::handler(&shared));
+        let (peer, handler) = (Peer::with_grace(max, grace), Router::handler(&shared));
         let served = crate::transport::lines::serve_lines(peer, handler, reader, writer).await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve connection", e))
-    }
-
-    #[cfg(feature = "client")]
-    pub(crate) fn max_in_flight_setting(&self) -> usize {
-        self.max_in_flight
     }
 }
 

@@ -192,6 +192,14 @@ pub struct PromptEntry<S> {
 }
 
 /// Anything that registers as a prompt: a bare handler or a [`PromptDef`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a prompt handler",
+    label = "not a prompt handler",
+    note = "a prompt handler is an `async fn` (or a closure returning a future) whose arguments are all extractors (`Args<T>`, `Context`, `State<S>`, ...), whose return type implements `IntoPromptResult`, and whose future is `Send`",
+    note = "a future is not `Send` when it holds a `std::sync::MutexGuard`, an `Rc` or a `RefCell` borrow across an `.await`: drop it before the `.await`, or use `tokio::sync::Mutex`",
+    note = "`Args<T>` needs `T: serde::Deserialize + JsonSchema` of schemars 1, re-exported as `oxmcp::schemars` (a schemars 0.8 `JsonSchema` does not count); `State<X>` needs a `Router<X>`",
+    note = "to see which argument or return type is at fault, put `#[oxmcp::server::debug_handler]` on the function (feature `macros`)"
+)]
 pub trait IntoPrompt<M, S>: Sized {
     #[doc(hidden)]
     fn into_prompt(self, name: &str) -> (Prompt, PromptEntry<S>);

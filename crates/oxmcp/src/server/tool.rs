@@ -152,6 +152,14 @@ impl<H, T> ToolDef<H, T> {
 
 /// Anything that registers as a tool: a bare handler or a [`ToolDef`]. `M` only keeps the
 /// two impls apart.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tool handler",
+    label = "not a tool handler",
+    note = "a tool handler is an `async fn` (or a closure returning a future) whose arguments are all extractors (`Args<T>`, `Context`, `State<S>`, ...), whose return type implements `IntoToolResult`, and whose future is `Send`",
+    note = "a future is not `Send` when it holds a `std::sync::MutexGuard`, an `Rc` or a `RefCell` borrow across an `.await`: drop it before the `.await`, or use `tokio::sync::Mutex`",
+    note = "`Args<T>` needs `T: serde::Deserialize + JsonSchema` of schemars 1, re-exported as `oxmcp::schemars` (a schemars 0.8 `JsonSchema` does not count); `State<X>` needs a `Router<X>`",
+    note = "to see which argument or return type is at fault, put `#[oxmcp::server::debug_handler]` on the function (feature `macros`)"
+)]
 pub trait IntoTool<M, S>: Sized {
     #[doc(hidden)]
     fn into_tool(self, name: &str) -> (Tool, Arc<ErasedTool<S>>);

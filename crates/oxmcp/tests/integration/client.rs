@@ -24,8 +24,12 @@ struct Work {
 async fn work(Args(w): Args<Work>, ctx: Context) -> String {
     for i in 0..w.steps {
         tokio::time::sleep(Duration::from_millis(w.step_ms)).await;
-        ctx.progress(f64::from(i + 1), Some(f64::from(w.steps)), Some("working"))
-            .await;
+        ctx.progress(
+            oxmcp::Progress::new(f64::from(i + 1))
+                .total(f64::from(w.steps))
+                .message("working"),
+        )
+        .await;
     }
     "done".into()
 }

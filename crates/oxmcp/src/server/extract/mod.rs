@@ -82,7 +82,8 @@ impl Request {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
     label = "not an extractor",
-    note = "handler arguments are extractors: `Args<T>`, `Uri<T>`, `ResourceUri`, `Context`, `State<S>`, or a type that implements `FromRequest`"
+    note = "handler arguments are extractors: `Args<T>`, `Uri<T>`, `ResourceUri`, `Context`, `State<S>`, or a type that implements `FromRequest`",
+    note = "to decode the arguments of a tool or prompt into `{Self}`, take `Args<{Self}>` (the variables of a resource template: `Uri<{Self}>`)"
 )]
 pub trait FromRequest<S>: Sized + Send {
     /// Extracts the value, or rejects the call.

@@ -35,7 +35,7 @@ async fn echo(Args(args): Args<EchoArgs>) -> String {
 }
 
 async fn progress(ctx: Context) -> &'static str {
-    ctx.progress(1.0, Some(2.0), None).await;
+    ctx.progress(oxmcp::Progress::new(1.0).total(2.0)).await;
     "progressed"
 }
 

@@ -38,8 +38,9 @@ async fn slow() -> &'static str {
 }
 
 async fn progress(ctx: Context) -> &'static str {
-    ctx.progress(1.0, Some(2.0), Some("halfway")).await;
-    ctx.progress(2.0, Some(2.0), None).await;
+    ctx.progress(oxmcp::Progress::new(1.0).total(2.0).message("halfway"))
+        .await;
+    ctx.progress(oxmcp::Progress::new(2.0).total(2.0)).await;
     "progressed"
 }
 

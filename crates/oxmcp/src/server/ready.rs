@@ -1,0 +1,139 @@
+//! What serving needs, said at compile time: a router with no state left to supply, and
+//! the feature of the transport.
+//!
+//! The serving methods are bounded by traits that only the right routers implement, and
+//! those traits say what is missing when they are not (`.with_state(...)`, a feature of
+//! this crate), where a plain "no method found" would leave a new user guessing.
+
+use super::Router;
+
+/// A router that can serve: one with no state left to supply, a `Router<()>`.
+///
+/// A `Router<S>` whose handlers take [`State<S>`](super::State) becomes a `Router<()>`
+/// once it is given that state with [`with_state`](Router::with_state) (or a startup hook
+/// with [`with_lifespan`](Router::with_lifespan)). Implemented for `Router<()>` only.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot serve: its handlers need state it was never given",
+    label = "this router still needs its state",
+    note = "call `.with_state(value)` (or `.with_lifespan(startup)`) before serving: it turns a `Router<S>` into a `Router<()>`, the router that serves",
+    note = "`S` is the type a handler extracts with `State<S>`"
+)]
+pub trait ReadyToServe: sealed::Sealed {}
+
+impl ReadyToServe for Router<()> {}
+
+pub(super) use sealed::Sealed;
+
+mod sealed {
+    use super::Router;
+
+    /// Keeps [`ReadyToServe`](super::ReadyToServe) to `Router<()>`, and turns the router
+    /// that implements it into one.
+    pub trait Sealed: Sized {
+        fn into_ready(self) -> Router<()>;
+    }
+
+    impl Sealed for Router<()> {
+        fn into_ready(self) -> Router<()> {
+            self
+        }
+    }
+}
+
+/// Transports whose feature is off: never implemented, named in the bound of a stand-in
+/// method, so calling it says which feature to enable.
+#[cfg(not(all(feature = "http-server", feature = "stdio")))]
+mod missing {
+    use std::convert::Infallible;
+
+    #[cfg(not(feature = "http-server"))]
+    #[diagnostic::on_unimplemented(
+        message = "serving over HTTP needs the `http-server` feature of oxmcp",
+        label = "needs the `http-server` feature",
+        note = "enable it in Cargo.toml: `oxmcp = {{ version = \"0.1\", features = [\"http-server\"] }}`",
+        note = "without it, `serve_stdio` serves on stdin/stdout and `serve_io` on any pair of byte streams"
+    )]
+    pub trait HttpServerFeature {
+        fn missing(self) -> Infallible;
+    }
+
+    #[cfg(not(feature = "stdio"))]
+    #[diagnostic::on_unimplemented(
+        message = "serving on stdin/stdout needs the `stdio` feature of oxmcp",
+        label = "needs the `stdio` feature",
+        note = "enable it in Cargo.toml: `oxmcp = {{ version = \"0.1\", features = [\"stdio\"] }}` (a default feature)",
+        note = "without it, `serve_io` serves on any pair of byte streams"
+    )]
+    pub trait StdioFeature {
+        fn missing(self) -> Infallible;
+    }
+}
+
+/// Stand-ins for the HTTP serving methods, so that calling one without the feature says
+/// to enable it (rather than suggesting `serve_io`). Each takes as many arguments as the
+/// real one, of any type. (Written out rather than made by a macro: an error in a macro's
+/// expansion drags the macro into the message.)
+#[cfg(not(feature = "http-server"))]
+impl<S> Router<S> {
+    #[doc(hidden)]
+    pub async fn serve_http<A>(self, _addr: A) -> crate::Result<()>
+    where
+        Self: missing::HttpServerFeature,
+    {
+        match missing::HttpServerFeature::missing(self) {}
+    }
+
+    #[doc(hidden)]
+    pub async fn serve_http_with_shutdown<A, F>(self, _addr: A, _signal: F) -> crate::Result<()>
+    where
+        Self: missing::HttpServerFeature,
+    {
+        match missing::HttpServerFeature::missing(self) {}
+    }
+
+    #[doc(hidden)]
+    pub async fn serve_http_with<A, C, F>(
+        self,
+        _addr: A,
+        _config: C,
+        _signal: F,
+    ) -> crate::Result<()>
+    where
+        Self: missing::HttpServerFeature,
+    {
+        match missing::HttpServerFeature::missing(self) {}
+    }
+
+    #[doc(hidden)]
+    pub async fn serve_http_on<L, C, F>(
+        self,
+        _listener: L,
+        _config: C,
+        _signal: F,
+    ) -> crate::Result<()>
+    where
+        Self: missing::HttpServerFeature,
+    {
+        match missing::HttpServerFeature::missing(self) {}
+    }
+
+    #[doc(hidden)]
+    pub fn into_http_service<C>(self, _config: C) -> std::convert::Infallible
+    where
+        Self: missing::HttpServerFeature,
+    {
+        missing::HttpServerFeature::missing(self)
+    }
+}
+
+/// A stand-in for `serve_stdio`, so that calling it without the feature says to enable it.
+#[cfg(not(feature = "stdio"))]
+impl<S> Router<S> {
+    #[doc(hidden)]
+    pub async fn serve_stdio(self) -> crate::Result<()>
+    where
+        Self: missing::StdioFeature,
+    {
+        match missing::StdioFeature::missing(self) {}
+    }
+}
