@@ -8,9 +8,9 @@ mod support;
 mod ask;
 mod client;
 mod client_features;
-mod echoes;
 #[cfg(feature = "stdio")]
 mod client_stdio;
+mod echoes;
 mod features;
 #[cfg(all(feature = "http-server", feature = "http-client"))]
 mod head_of_line;

@@ -59,7 +59,8 @@ async fn ask(ctx: Context) -> Result<String, ToolError> {
 
 /// Reports progress, then takes a while: a reply in flight on an SSE stream.
 async fn dawdle(ctx: Context) -> &'static str {
-    ctx.progress(1.0, None, Some("started")).await;
+    ctx.progress(oxmcp::Progress::new(1.0).message("started"))
+        .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     "dawdled"
 }
