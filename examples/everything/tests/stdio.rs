@@ -602,3 +602,38 @@ async fn named_multi_round_trips_follow_the_documented_keys() {
         .all(|r| r["method"] != "elicitation/create"));
     p.close().await;
 }
+
+/// SIGTERM while a tool call is in flight: no more input is read, the call is answered,
+/// and the server exits with status 0 (it died by the signal before, the answer lost).
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_answers_the_call_in_flight_and_exits_0() {
+    for modern in [false, true] {
+        let mut pipe = Pipe::start(modern).await;
+        let mut call = pipe.request(
+            7,
+            "tools/call",
+            json!({"name": "test_tool_with_progress", "arguments": {}}),
+        );
+        call["params"]["_meta"]["progressToken"] = json!("p");
+        pipe.send(call).await;
+        let first = pipe.recv().await;
+        assert_eq!(first["method"], "notifications/progress", "{first}");
+        let pid = pipe.child.id().unwrap().to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let (_, answer) = pipe.until_response(7).await;
+        assert_eq!(
+            answer["result"]["content"][0]["text"], "Progress test completed",
+            "{answer}"
+        );
+        let status = tokio::time::timeout(Duration::from_secs(10), pipe.child.wait())
+            .await
+            .expect("the server exits within 10 s")
+            .unwrap();
+        assert!(status.success(), "exit status {status:?}");
+    }
+}

@@ -388,7 +388,10 @@ impl ClientBuilder {
             let peer = peer.clone();
             let outbound = outbound.clone();
             tokio::spawn(async move {
-                if let Err(e) = crate::transport::drive(peer, handler, source, outbound).await {
+                if let Err(e) =
+                    crate::transport::drive(peer, handler, source, outbound, std::future::pending())
+                        .await
+                {
                     tracing::debug!(error = %e, "connection to the server ended");
                 }
             })

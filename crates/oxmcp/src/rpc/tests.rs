@@ -44,6 +44,7 @@ fn pair() -> (Peer, Outbound, Peer) {
             tap: None,
         },
         to_client,
+        std::future::pending(),
     ));
     tokio::spawn(crate::transport::drive(
         client.clone(),
@@ -53,6 +54,7 @@ fn pair() -> (Peer, Outbound, Peer) {
             tap: None,
         },
         to_server.clone(),
+        std::future::pending(),
     ));
     (client, to_server, server)
 }

@@ -61,7 +61,7 @@ mod resource;
 mod response;
 mod service;
 mod session;
-#[cfg(feature = "http-server")]
+#[cfg(any(feature = "http-server", feature = "stdio"))]
 mod signal;
 mod tool;
 mod uri_template;
@@ -530,6 +530,18 @@ impl<S> Router<S> {
     /// Serves this router on stdin/stdout until stdin closes, then finishes the requests
     /// still running. Never writes anything but protocol messages to stdout.
     ///
+    /// `SIGTERM` and `SIGINT` (Ctrl-C) stop it gracefully: no more input is read, the
+    /// requests in flight are answered within [`shutdown_grace`](Router::shutdown_grace),
+    /// the lifespan's shutdown hook runs, and this returns `Ok` (so `main` exits 0). To
+    /// leave the signals alone, serve the same streams with
+    /// [`serve_io`](Router::serve_io)`(tokio::io::stdin(), tokio::io::stdout())`.
+    ///
+    /// Handlers run in tasks of their own, never on the task that reads stdin; on the
+    /// multi-threaded runtime that `#[tokio::main]` builds, even a handler that blocks its
+    /// thread does not stop the others. Wrap blocking work (file system calls, CPU-heavy
+    /// loops, synchronous clients) in `tokio::task::spawn_blocking`, which runs it on a
+    /// thread meant for blocking, so the runtime's worker threads stay free.
+    ///
     /// # Errors
     /// If reading stdin or writing stdout fails.
     #[cfg(feature = "stdio")]
@@ -542,7 +554,8 @@ impl<S> Router<S> {
         let shared = router.build();
         shared.hooks.start().await?;
         let (peer, handler) = (Peer::with_grace(max, grace), Router::handler(&shared));
-        let served = crate::transport::stdio::serve_stdio(peer, handler).await;
+        let stop = signal::terminate();
+        let served = crate::transport::stdio::serve_stdio(peer, handler, stop).await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve stdio", e))
     }
@@ -563,7 +576,14 @@ impl<S> Router<S> {
         let shared = router.build();
         shared.hooks.start().await?;
         let (peer, handler) = (Peer::with_grace(max, grace), Router::handler(&shared));
-        let served = crate::transport::lines::serve_lines(peer, handler, reader, writer).await;
+        let served = crate::transport::lines::serve_lines(
+            peer,
+            handler,
+            reader,
+            writer,
+            std::future::pending(),
+        )
+        .await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve connection", e))
     }

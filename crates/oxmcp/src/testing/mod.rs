@@ -148,7 +148,14 @@ impl TestClientBuilder {
             tap: tap_for(Direction::ServerToClient),
         };
         tokio::spawn(async move {
-            let _ = crate::transport::drive(server_peer, handler, server_source, to_client).await;
+            let _ = crate::transport::drive(
+                server_peer,
+                handler,
+                server_source,
+                to_client,
+                std::future::pending(),
+            )
+            .await;
             server.hooks.stop().await;
         });
         let client_peer = crate::rpc::Peer::new(max);

@@ -171,6 +171,7 @@ pub(crate) async fn serve_lines<H, R, W>(
     handler: std::sync::Arc<H>,
     reader: R,
     writer: W,
+    stop: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()>
 where
     H: crate::rpc::Handler,
@@ -183,7 +184,7 @@ where
         tokio::io::BufReader::with_capacity(64 * 1024, reader),
         super::DEFAULT_MAX_FRAME,
     );
-    let read = super::drive(peer, handler, source, outbound).await;
+    let read = super::drive(peer, handler, source, outbound, stop).await;
     // Every outbound handle is gone once the handlers are done: the writer drains and ends.
     let written = writer.await.map_err(std::io::Error::other)?;
     read?;

@@ -63,14 +63,17 @@ pub(crate) trait FrameSource: Send {
     }
 }
 
-/// Reads frames and hands them to the peer until the input ends, then waits for the
-/// handlers still running and closes the peer.
+/// Reads frames and hands them to the peer until the input ends (or `stop` completes:
+/// then no more is read, as at the end of input), then waits for the handlers still
+/// running and closes the peer.
 pub(crate) async fn drive<H: Handler, R: FrameSource>(
     peer: Peer,
     handler: Arc<H>,
     mut source: R,
     outbound: Outbound,
+    stop: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    let mut stop = std::pin::pin!(stop);
     handler.attach(&outbound);
     // One wait for the close, registered once: frames that are ready are taken first,
     // and a close is noticed before each frame and whenever the input is idle.
@@ -92,6 +95,10 @@ pub(crate) async fn drive<H: Handler, R: FrameSource>(
                     biased;
                     frame = source.next_frame() => frame,
                     _ = &mut closed => break Ok(()),
+                    () = &mut stop => {
+                        tracing::debug!("asked to stop: no more input is read");
+                        break Ok(());
+                    }
                 }
             }
         };

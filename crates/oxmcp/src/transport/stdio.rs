@@ -18,11 +18,15 @@ use crate::error::Error;
 #[cfg(feature = "server")]
 use crate::rpc::{Handler, Peer};
 
-/// Serves one connection on this process's stdin/stdout until stdin ends; then waits for
-/// the requests still running and flushes their answers.
+/// Serves one connection on this process's stdin/stdout until stdin ends or `stop`
+/// completes; then waits for the requests still running and flushes their answers.
 #[cfg(feature = "server")]
-pub(crate) async fn serve_stdio<H: Handler>(peer: Peer, handler: Arc<H>) -> std::io::Result<()> {
-    super::lines::serve_lines(peer, handler, stdin(), stdout()).await
+pub(crate) async fn serve_stdio<H: Handler>(
+    peer: Peer,
+    handler: Arc<H>,
+    stop: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    super::lines::serve_lines(peer, handler, stdin(), stdout(), stop).await
 }
 
 #[cfg(feature = "server")]
