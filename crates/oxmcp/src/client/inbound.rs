@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use super::handlers::{Handlers, Refusal};
 use super::subscription::Subscriptions;
-use crate::rpc::{Dispatch, Handler, NotificationCx, RequestCx};
+use crate::rpc::{Dispatch, NotificationCx, RequestCx, Responder};
 
 /// Answers server-to-client requests and routes notifications.
 pub(crate) struct ClientHandler {
@@ -27,7 +27,7 @@ impl ClientHandler {
     }
 }
 
-impl Handler for ClientHandler {
+impl Responder for ClientHandler {
     type Eager<'a> = serde::de::IgnoredAny;
 
     fn on_request(&self, method: &str, params: Option<&RawValue>, _cx: RequestCx) -> Dispatch {

@@ -103,7 +103,7 @@ struct Inner {
 }
 
 /// A transport's last words, run by [`Client::close`].
-pub(crate) type CloseHook = Box<dyn FnOnce() -> crate::rpc::BoxFuture<()> + Send + Sync + 'static>;
+pub(crate) use crate::transport::CloseHook;
 
 /// The server process a client started, if any.
 #[cfg(feature = "stdio")]

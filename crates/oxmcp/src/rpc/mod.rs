@@ -103,15 +103,17 @@ enum Started {
     Spawned,
 }
 
-/// The side of a connection that answers what the other side sends.
-pub(crate) trait Handler: Send + Sync + 'static {
-    /// What the params of the methods [`Handler::eager`] names are read into, in the same
+/// The side of a connection that answers what the other side sends: the server's
+/// router, or a client's handlers for the server's questions. (Not to be confused with
+/// [`crate::server::Handler`], an async fn that answers one kind of request.)
+pub(crate) trait Responder: Send + Sync + 'static {
+    /// What the params of the methods [`Responder::eager`] names are read into, in the same
     /// pass as the message around them.
     type Eager<'a>: serde::Deserialize<'a> + Send;
 
-    /// Whether the params of `method` are read as [`Handler::Eager`] (they then come to
-    /// [`Handler::on_eager_request`]). Params that do not read so come raw, to
-    /// [`Handler::on_request`].
+    /// Whether the params of `method` are read as [`Responder::Eager`] (they then come to
+    /// [`Responder::on_eager_request`]). Params that do not read so come raw, to
+    /// [`Responder::on_request`].
     fn eager(&self, method: &str) -> bool {
         let _ = method;
         false
@@ -122,7 +124,7 @@ pub(crate) trait Handler: Send + Sync + 'static {
     /// anything that may wait goes in the returned future, which runs in its own task.
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch;
 
-    /// [`Handler::on_request`] for a request whose params were read eagerly (in place:
+    /// [`Responder::on_request`] for a request whose params were read eagerly (in place:
     /// they are read from where they were decoded, not moved).
     fn on_eager_request(
         &self,
@@ -259,7 +261,7 @@ impl Peer {
 
     /// Handles one incoming frame; waits while too many requests are in flight.
     #[cfg_attr(not(any(test, feature = "http-server")), allow(dead_code))]
-    pub(crate) async fn handle_frame<H: Handler>(
+    pub(crate) async fn handle_frame<H: Responder>(
         &self,
         frame: &str,
         handler: &Arc<H>,
@@ -272,7 +274,7 @@ impl Peer {
     /// [`Peer::handle_frame`]; with `joined`, the replies known at once (and the errors
     /// about the frame) are added there instead of being sent, for the caller to send
     /// together with others (a transport of newline-delimited frames).
-    pub(crate) async fn handle_frame_joined<H: Handler>(
+    pub(crate) async fn handle_frame_joined<H: Responder>(
         &self,
         frame: &str,
         handler: &Arc<H>,
@@ -303,7 +305,7 @@ impl Peer {
         }
     }
 
-    async fn handle_message<H: Handler>(
+    async fn handle_message<H: Responder>(
         &self,
         message: Message<'_>,
         eager: &mut Option<H::Eager<'_>>,
@@ -342,7 +344,7 @@ impl Peer {
 
     /// Starts handling a request. Returns the reply when it is known at once; otherwise the
     /// reply is sent by the spawned task. Never waits for user code or for a permit.
-    async fn dispatch<H: Handler>(
+    async fn dispatch<H: Responder>(
         &self,
         id: RequestId,
         method: &str,
@@ -370,7 +372,7 @@ impl Peer {
 
     /// Routes a request and, when its answer needs user code, spawns the task that runs
     /// it. Nothing here waits.
-    fn start<H: Handler>(
+    fn start<H: Responder>(
         &self,
         id: RequestId,
         method: &str,
@@ -475,7 +477,7 @@ impl Peer {
         });
     }
 
-    async fn handle_batch<H: Handler>(
+    async fn handle_batch<H: Responder>(
         &self,
         items: Vec<Result<Message<'_>, frame::Invalid>>,
         handler: &Arc<H>,
@@ -560,7 +562,7 @@ impl Peer {
         });
     }
 
-    fn handle_notification<H: Handler>(
+    fn handle_notification<H: Responder>(
         &self,
         method: &str,
         params: Option<&RawValue>,

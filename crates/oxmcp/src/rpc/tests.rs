@@ -11,7 +11,7 @@ use crate::transport::memory::MemorySource;
 /// Answers `echo` with its params after `params.ms` milliseconds; `fail` with an error.
 struct Echo;
 
-impl Handler for Echo {
+impl Responder for Echo {
     type Eager<'a> = serde::de::IgnoredAny;
 
     fn on_request(&self, method: &str, params: Option<&RawValue>, _cx: RequestCx) -> Dispatch {

@@ -67,7 +67,7 @@ struct Inner {
 
 /// What a modern request needs to open a round of questions on its first one.
 pub(crate) struct Mrtr {
-    pub(crate) shared: Arc<super::service::Shared>,
+    pub(crate) shared: Arc<super::shared::Shared>,
     pub(crate) method: &'static str,
 }
 
@@ -369,7 +369,7 @@ impl Context {
     /// The round of a modern request that may ask questions, opened now if need be;
     /// `None` when the request may not ask.
     /// The server's shared state, for a modern request (which may ask questions).
-    pub(crate) fn shared(&self) -> Option<&Arc<super::service::Shared>> {
+    pub(crate) fn shared(&self) -> Option<&Arc<super::shared::Shared>> {
         self.inner.mrtr.as_ref().map(|mrtr| &mrtr.shared)
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::connection::ListKind;
 use super::prompt::IntoPrompt;
 use super::resource::IntoResource;
-use super::service::{Shared, TemplateEntry};
+use super::shared::{Shared, TemplateEntry};
 use super::tool::IntoTool;
 
 /// A handle on a server's registries, usable while it serves (from any task). Cloning is

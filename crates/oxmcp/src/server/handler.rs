@@ -210,7 +210,7 @@ pub struct FinishCx {
 
 impl FinishCx {
     /// The server's shared state, for a modern reply.
-    pub(crate) fn shared(&self) -> Option<&super::service::Shared> {
+    pub(crate) fn shared(&self) -> Option<&super::shared::Shared> {
         self.drive.as_ref().and_then(|c| c.shared()).map(|s| &**s)
     }
 }
@@ -223,11 +223,11 @@ impl<O> Finish<O> {
     {
         match &self.cx.drive {
             None => (self.run)(handler.await, &self.cx),
-            Some(context) => match super::connection::drive(context, handler).await {
+            Some(context) => match super::reply::drive(context, handler).await {
                 super::ask::Driven::Done(outcome) => (self.run)(outcome, &self.cx),
                 super::ask::Driven::InputRequired(result) => match self.cx.shared() {
-                    Some(shared) => super::connection::encode_with_meta(&result, shared),
-                    None => super::connection::encode(&result),
+                    Some(shared) => super::reply::encode_with_meta(&result, shared),
+                    None => super::reply::encode(&result),
                 },
             },
         }

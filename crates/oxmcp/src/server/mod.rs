@@ -49,7 +49,7 @@ pub mod extract;
 mod handle;
 mod handler;
 #[cfg(feature = "http-server")]
-mod http;
+pub mod http;
 mod lifespan;
 #[cfg(feature = "tracing-layer")]
 mod log_layer;
@@ -57,10 +57,11 @@ pub mod middleware;
 mod prompt;
 mod ready;
 mod registry;
+mod reply;
 mod resource;
 mod response;
-mod service;
 mod session;
+mod shared;
 #[cfg(any(feature = "http-server", feature = "stdio"))]
 mod signal;
 mod tool;
@@ -98,7 +99,7 @@ pub use resource::{
     files, resource, Blob, FileContents, FilePath, IntoResource, IntoResourceContents, ResourceDef,
 };
 pub use response::{IntoToolResult, Json};
-pub use service::CacheHints;
+pub use shared::CacheHints;
 pub use tool::{tool, IntoTool, ToolDef};
 
 use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
@@ -106,8 +107,8 @@ use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
 pub(crate) use connection::ConnectionHandler;
 #[cfg(feature = "http-server")]
 pub use http::{HttpServe, MCP_PATH};
-pub(crate) use service::Shared;
-use service::{CachePolicy, Settings, TemplateEntry};
+pub(crate) use shared::Shared;
+use shared::{CachePolicy, Settings, TemplateEntry};
 
 /// The registry of a server's tools, resources and prompts, with its identity and
 /// settings.

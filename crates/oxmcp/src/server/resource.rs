@@ -454,7 +454,7 @@ pub(crate) type Variables = Vec<(String, String)>;
 /// The default of [`Router::max_uri_length`](crate::server::Router::max_uri_length).
 pub(crate) const DEFAULT_MAX_URI_LENGTH: usize = 64 * 1024;
 
-impl super::service::Shared {
+impl super::shared::Shared {
     /// The resource `uri` names, static or through a template (with the template's
     /// variables); an error if there is none or the URI is longer than the server accepts.
     pub(crate) fn find_resource(

@@ -174,7 +174,7 @@ pub(crate) async fn serve_lines<H, R, W>(
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()>
 where
-    H: crate::rpc::Handler,
+    H: crate::rpc::Responder,
     R: tokio::io::AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {

@@ -8,7 +8,7 @@
 //! [`Router::serve_io`]: crate::server::Router::serve_io
 //! [`ClientBuilder::connect_io`]: crate::client::ClientBuilder::connect_io
 
-#[cfg(any(feature = "http-server", feature = "http-client"))]
+#[cfg(feature = "http-client")]
 pub mod http;
 pub(crate) mod lines;
 #[cfg(any(test, all(feature = "server", feature = "client")))]
@@ -18,12 +18,18 @@ pub mod stdio;
 
 use std::sync::Arc;
 
-use crate::rpc::{Handler, Joined, Outbound, Peer};
+use crate::rpc::{Joined, Outbound, Peer, Responder};
 
 /// How many bytes of joined replies are sent at once at most: the outbound queue bounds
 /// entries, not bytes, so this bounds what a client that stops reading can make the
 /// server hold (a few MiB at most).
 const JOINED_LIMIT: usize = 4 * 1024;
+
+/// What ends a client's session with its server when the client closes (an HTTP session's
+/// `DELETE`).
+#[cfg(feature = "client")]
+#[cfg_attr(not(feature = "http-client"), allow(dead_code))]
+pub(crate) type CloseHook = Box<dyn FnOnce() -> crate::rpc::BoxFuture<()> + Send + Sync + 'static>;
 
 /// The default largest frame a transport accepts: 16 MiB.
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
@@ -66,7 +72,7 @@ pub(crate) trait FrameSource: Send {
 /// Reads frames and hands them to the peer until the input ends (or `stop` completes:
 /// then no more is read, as at the end of input), then waits for the handlers still
 /// running and closes the peer.
-pub(crate) async fn drive<H: Handler, R: FrameSource>(
+pub(crate) async fn drive<H: Responder, R: FrameSource>(
     peer: Peer,
     handler: Arc<H>,
     mut source: R,

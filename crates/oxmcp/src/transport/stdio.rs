@@ -16,12 +16,12 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::error::Error;
 #[cfg(feature = "server")]
-use crate::rpc::{Handler, Peer};
+use crate::rpc::{Peer, Responder};
 
 /// Serves one connection on this process's stdin/stdout until stdin ends or `stop`
 /// completes; then waits for the requests still running and flushes their answers.
 #[cfg(feature = "server")]
-pub(crate) async fn serve_stdio<H: Handler>(
+pub(crate) async fn serve_stdio<H: Responder>(
     peer: Peer,
     handler: Arc<H>,
     stop: impl std::future::Future<Output = ()> + Send,

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use oxmcp::client::{CallOptions, ClientBuilder, EraChoice};
+use oxmcp::server::http::HttpConfig;
 use oxmcp::server::{Args, Context, Router, State};
-use oxmcp::transport::http::server::HttpConfig;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use super::super::round::{start_raw, Driven};
 use super::super::seal::{KeyRing, Sealer, DEFAULT_TTL};
 use super::*;
-use crate::rpc::{Dispatch, Handler, NotificationCx, RequestCx};
+use crate::rpc::{Dispatch, NotificationCx, RequestCx, Responder};
 
 #[derive(Deserialize, JsonSchema, Debug, PartialEq)]
 struct Login {
@@ -347,7 +347,7 @@ async fn modern_questions_asked_together_are_batched() {
 /// Answers nothing: the tests feed responses by hand.
 struct Silent;
 
-impl Handler for Silent {
+impl Responder for Silent {
     type Eager<'a> = serde::de::IgnoredAny;
 
     fn on_request(&self, method: &str, _: Option<&RawValue>, _: RequestCx) -> Dispatch {

@@ -8,10 +8,10 @@ use oxmcp_protocol::subscriptions::SubscriptionFilter;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::reply::encode;
 use super::Connection;
 use crate::rpc::{Dispatch, Outbound, RequestCx};
 use crate::server::extract::decode_params;
+use crate::server::reply::encode;
 
 /// Which list changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

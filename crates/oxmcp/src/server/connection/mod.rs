@@ -19,21 +19,19 @@ use tokio_util::sync::CancellationToken;
 
 mod listen;
 mod params;
-mod reply;
 
+use super::reply::{complete_result, drive, encode, encode_with_meta, finish_tool};
 pub(crate) use listen::ListKind;
 use listen::Listener;
 use params::{CallParams, CursorParams, MetaPeek, ParamsPeek, ReadParams, UriParams};
-use reply::{complete_result, finish_tool};
-pub(crate) use reply::{drive, encode, encode_with_meta};
 
 use super::context::{ClientRef, Context, ContextParts};
 use super::extract::{decode_params, Request, Target};
 use super::handler::{ErasedHandler, Finish, FinishCx};
 use super::middleware::{Endpoint, McpRequest, Next};
-use super::service::Shared;
 use super::session::LegacySession;
-use crate::rpc::{Dispatch, Handler, NotificationCx, Outbound, Reply, RequestCx};
+use super::shared::Shared;
+use crate::rpc::{Dispatch, NotificationCx, Outbound, Reply, RequestCx, Responder};
 
 /// Methods a client may call on a server in some revision.
 const KNOWN_METHODS: &[&str] = &[
@@ -713,7 +711,7 @@ impl Connection {
 /// The per-connection handler the engine drives.
 pub(crate) struct ConnectionHandler(pub(crate) Arc<Connection>);
 
-impl Handler for ConnectionHandler {
+impl Responder for ConnectionHandler {
     type Eager<'a> = CallParams<'a>;
 
     fn eager(&self, method: &str) -> bool {

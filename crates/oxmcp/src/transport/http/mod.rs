@@ -1,6 +1,4 @@
-//! Streamable HTTP: the server (a `tower::Service`) and the client, both eras.
+//! The Streamable HTTP client, both eras (the server is [`crate::server::http`]).
 
 #[cfg(feature = "http-client")]
 pub mod client;
-#[cfg(feature = "http-server")]
-pub mod server;

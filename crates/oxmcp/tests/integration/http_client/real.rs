@@ -10,9 +10,9 @@ use oxmcp::client::{CallOptions, Client, EraChoice};
 use oxmcp::protocol::{
     ElicitRequestParams, ElicitResult, ProtocolVersion, ServerNotification, SubscriptionFilter,
 };
+use oxmcp::server::http::{HttpConfig, McpService};
 use oxmcp::server::{Args, Context, Elicitation, Router, ServerHandle, ToolError};
 use oxmcp::testing::Direction;
-use oxmcp::transport::http::server::{HttpConfig, McpService};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;

@@ -388,7 +388,7 @@ async fn a_session_table_flood_does_not_lock_newcomers_out() {
 /// session; an absurd Last-Event-ID is just unknown.
 #[tokio::test]
 async fn the_event_store_is_bounded_in_bytes_and_freed_with_the_session() {
-    use oxmcp::transport::http::server::InMemoryEventStore;
+    use oxmcp::server::http::InMemoryEventStore;
     let store =
         std::sync::Arc::new(InMemoryEventStore::default().byte_limits(64 * 1024, 256 * 1024));
     let server = Server::start(HttpConfig::new().event_store(store.clone())).await;

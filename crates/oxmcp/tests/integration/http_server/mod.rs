@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oxmcp::server::http::HttpConfig;
 use oxmcp::server::{tool, Args, Context, Elicitation, Router, ServerHandle, ToolError};
 use oxmcp::testing::Direction;
-use oxmcp::transport::http::server::HttpConfig;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -105,7 +105,7 @@ pub(crate) fn start(
     config: HttpClientConfig,
     mut rx: mpsc::Receiver<OutFrame>,
     peer: Peer,
-) -> Result<(HttpSource, crate::client::CloseHook)> {
+) -> Result<(HttpSource, crate::transport::CloseHook)> {
     config.validate()?;
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Another thread may win the race; either way a provider is installed.
@@ -154,7 +154,7 @@ pub(crate) fn start(
         let handles: Vec<_> = writer.lock().in_flight.drain().map(|(_, h)| h).collect();
         handles.iter().for_each(tokio::task::AbortHandle::abort);
     });
-    let hook: crate::client::CloseHook = Box::new(move || Box::pin(shared.delete_session()));
+    let hook: crate::transport::CloseHook = Box::new(move || Box::pin(shared.delete_session()));
     Ok((HttpSource { rx: incoming }, hook))
 }
 

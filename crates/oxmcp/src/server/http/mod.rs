@@ -21,6 +21,7 @@ mod config;
 mod guard;
 mod params;
 mod post;
+mod serve;
 mod service;
 mod session;
 mod sse;
@@ -31,6 +32,9 @@ pub use config::{
     DEFAULT_MAX_SESSIONS_PER_PEER, DEFAULT_SESSION_IDLE,
 };
 pub(crate) use guard::RemoteAddr;
+pub use serve::{
+    HttpServe, DEFAULT_GRACE, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, MCP_PATH,
+};
 pub use service::McpService;
 pub use store::{
     EventStore, InMemoryEventStore, StoredEvent, DEFAULT_STREAM_BYTES, DEFAULT_TOTAL_BYTES,

@@ -42,7 +42,7 @@ pub(crate) enum HostCheck {
 ///
 /// ```
 /// use std::time::Duration;
-/// use oxmcp::transport::http::server::HttpConfig;
+/// use oxmcp::server::http::HttpConfig;
 ///
 /// let config = HttpConfig::new()
 ///     .body_limit(1024 * 1024)

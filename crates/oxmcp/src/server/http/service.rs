@@ -41,7 +41,7 @@ pub(crate) static MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 ///
 /// ```no_run
 /// use oxmcp::server::Router;
-/// use oxmcp::transport::http::server::HttpConfig;
+/// use oxmcp::server::http::HttpConfig;
 ///
 /// # async fn run() -> std::io::Result<()> {
 /// let mcp = Router::new().name("demo").into_http_service(HttpConfig::new());
@@ -105,7 +105,7 @@ impl McpService {
     pub fn shutdown(&self) {
         let inner = &self.inner;
         inner.shutdown.cancel();
-        crate::rpc::Handler::on_input_end(&*inner.modern.1);
+        crate::rpc::Responder::on_input_end(&*inner.modern.1);
         let sessions: Vec<_> = inner
             .sessions
             .lock()
@@ -114,7 +114,7 @@ impl McpService {
             .cloned()
             .collect();
         for session in sessions {
-            crate::rpc::Handler::on_input_end(&*session.handler);
+            crate::rpc::Responder::on_input_end(&*session.handler);
         }
     }
 

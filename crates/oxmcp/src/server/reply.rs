@@ -6,9 +6,9 @@ use oxmcp_protocol::ProtocolVersion;
 
 use crate::rpc::Reply;
 use crate::server::context::Context;
-use crate::server::service::Shared;
+use crate::server::shared::Shared;
 
-pub(super) fn complete_result(completion: Completion, modern: bool) -> CompleteResult {
+pub(crate) fn complete_result(completion: Completion, modern: bool) -> CompleteResult {
     let mut result = CompleteResult::new(completion);
     if modern {
         result.result_type = Some(oxmcp_protocol::result::ResultType::Complete);

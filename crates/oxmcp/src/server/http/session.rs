@@ -14,7 +14,7 @@ use super::service::{
     accepts, empty, header_version, plain, routes_legacy, sse, Inner, SESSION_ID,
 };
 use super::sse::Follow;
-use crate::rpc::{Handler, Outbound, Peer};
+use crate::rpc::{Outbound, Peer, Responder};
 use crate::server::{ConnectionHandler, Router};
 
 /// One legacy session: its own connection and peer, so the server's requests to the

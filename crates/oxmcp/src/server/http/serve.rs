@@ -17,8 +17,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::Router;
-use crate::transport::http::server::{HttpConfig, McpService};
+use super::{HttpConfig, McpService};
+use crate::server::Router;
 
 /// The path [`Router::serve_http`] serves MCP on.
 pub const MCP_PATH: &str = "/mcp";
@@ -43,7 +43,7 @@ impl Router<()> {
     ///
     /// ```no_run
     /// use oxmcp::server::Router;
-    /// use oxmcp::transport::http::server::HttpConfig;
+    /// use oxmcp::server::http::HttpConfig;
     ///
     /// # async fn run() -> std::io::Result<()> {
     /// let mcp = Router::new().into_http_service(HttpConfig::new());
@@ -80,7 +80,7 @@ impl Router<()> {
     /// ```no_run
     /// use std::time::Duration;
     /// use oxmcp::server::Router;
-    /// use oxmcp::transport::http::server::HttpConfig;
+    /// use oxmcp::server::http::HttpConfig;
     ///
     /// # async fn run() -> oxmcp::Result<()> {
     /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -233,7 +233,7 @@ impl HttpServe {
             if signals {
                 tokio::select! {
                     () = user => {}
-                    () = super::signal::terminate() => {}
+                    () = crate::server::signal::terminate() => {}
                 }
             } else {
                 user.await;
@@ -345,6 +345,6 @@ async fn route(
     }
     request
         .extensions_mut()
-        .insert(crate::transport::http::server::RemoteAddr(remote));
+        .insert(crate::server::http::RemoteAddr(remote));
     service.handle(request).await
 }

@@ -21,7 +21,7 @@ use super::service::{
 };
 use super::session::{lookup, make_room, Session};
 use super::sse::{direct, Follow, OnDrop};
-use crate::rpc::{Handler, OutFrame, Outbound, Peer};
+use crate::rpc::{OutFrame, Outbound, Peer, Responder};
 use crate::server::ConnectionHandler;
 
 /// What the client accepts back.
