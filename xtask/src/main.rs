@@ -22,7 +22,7 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 8] = [
+const FEATURE_SETS: [&str; 9] = [
     "",
     "server",
     "client",
@@ -31,6 +31,7 @@ const FEATURE_SETS: [&str; 8] = [
     "server,client",
     "http-server",
     "http-client",
+    "macros",
 ];
 
 /// The pip requirements of the interop venv, relative to the repository root.
@@ -76,6 +77,7 @@ type Result<T = ()> = std::result::Result<T, Failure>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
+    let started = std::time::Instant::now();
     let outcome = match args
         .iter()
         .map(String::as_str)
@@ -97,7 +99,11 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => {
-            eprintln!("xtask: {} passed", args[0]);
+            eprintln!(
+                "xtask: {} passed in {:.0} s",
+                args[0],
+                started.elapsed().as_secs_f64()
+            );
             ExitCode::SUCCESS
         }
         Err(failure) => {
@@ -126,7 +132,17 @@ fn cargo() -> Command {
 fn step(name: &str, command: &mut Command) -> Result {
     eprintln!("\n==> {name}");
     eprintln!("    $ {}", shown(command));
-    let status = command.stdin(Stdio::null()).status().map_err(|e| {
+    let started = std::time::Instant::now();
+    let status = command.stdin(Stdio::null()).status();
+    eprintln!(
+        "<== {name}: {} in {:.1} s",
+        match &status {
+            Ok(s) if s.success() => "ok",
+            _ => "FAILED",
+        },
+        started.elapsed().as_secs_f64()
+    );
+    let status = status.map_err(|e| {
         Failure(format!(
             "step `{name}`: cannot run `{}`: {e}",
             shown(command)

@@ -59,6 +59,14 @@
 //!   round-trips in the modern era, from the same handler code.
 //! - Changes at runtime and notifications: [`server::ServerHandle`]. Startup and shutdown:
 //!   [`server::Lifespan`].
+//! - Middleware: any `tower` layer around every request ([`server::Router::layer`]) or one
+//!   tool, prompt or resource ([`server::ToolDef::layer`]); see [`server::middleware`].
+//!
+//! Every handler runs in a task of its own, never on the task that reads the connection: a
+//! slow or CPU-bound tool does not hold up the requests after it, and a cancellation reaches
+//! it while it runs. Serve on the multi-threaded runtime that `#[tokio::main]` builds, and
+//! put blocking work (synchronous I/O, long computations) in `tokio::task::spawn_blocking`,
+//! so it runs on a thread meant for blocking and leaves the runtime's workers free.
 //!
 //! ## Clients
 //!
@@ -92,6 +100,12 @@
 //!
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
 //! protocol channel.
+//!
+//! ## How it is built
+//!
+//! [ARCHITECTURE.md](https://github.com/oxmcp/oxmcp/blob/main/ARCHITECTURE.md) follows a
+//! request from bytes to handler and back, gives the rules for which layer may use which,
+//! and says where to add a transport, an extractor, a layer or a method.
 
 pub mod error;
 #[cfg(any(feature = "server", feature = "client"))]

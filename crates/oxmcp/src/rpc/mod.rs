@@ -12,21 +12,22 @@
 //! once with an error that says the server is busy. So cancellations, responses to our own
 //! requests and what the SDK answers itself (ping, discover, lists) always get through.
 
+mod cancel;
 pub(crate) mod frame;
 pub(crate) mod outbound;
 mod request;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use foldhash::HashMap;
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -69,19 +70,8 @@ pub(crate) enum Dispatch {
     LaterWith(BoxFuture<Reply>, Arc<dyn CancelSource>),
 }
 
-/// Where the cancellation token of a request handled in a task comes from: the handler's
-/// own, shared with its context.
-pub(crate) trait CancelSource: Send + Sync {
-    /// The request's token; it must be a child of the connection's token (see
-    /// [`Peer::closed`]).
-    fn token(&self) -> CancellationToken;
-}
-
-impl CancelSource for CancellationToken {
-    fn token(&self) -> CancellationToken {
-        self.clone()
-    }
-}
+pub(crate) use cancel::{CancelSource, RequestCancel};
+use cancel::{Cancellable, Slots};
 
 /// Everything a handler needs to answer one request, beyond its method and params.
 #[derive(Clone)]
@@ -90,9 +80,9 @@ pub(crate) struct RequestCx {
     pub(crate) id: RequestId,
     pub(crate) outbound: Outbound,
     pub(crate) peer: Peer,
-    /// The request's cancellation token, when one was made before its handler's context
-    /// (a request that passes through middleware).
-    pub(crate) cancel: Option<CancellationToken>,
+    /// The request's cancellation state, when it was made before its handler's context (a
+    /// request that passes through middleware).
+    pub(crate) cancel: Option<Arc<RequestCancel>>,
 }
 
 /// How starting a request went.
@@ -186,14 +176,14 @@ struct PeerInner {
     /// Requests we sent, waiting for their response.
     pending: Mutex<HashMap<RequestId, Waiter>>,
     /// Requests we received and are handling in tasks of their own.
-    in_flight: Mutex<HashMap<RequestId, CancellationToken>>,
+    in_flight: Mutex<HashMap<RequestId, Arc<dyn CancelSource>>>,
     /// How many entries `in_flight` has: while it is empty, the reader need not lock the
     /// map to look for a duplicate id.
     in_flight_count: AtomicUsize,
     /// Progress callbacks of requests we sent, by progress token.
     progress: Mutex<HashMap<RequestId, request::ProgressEntry>>,
-    /// Permits to run a handler: `max_in_flight` of them.
-    limit: Arc<Semaphore>,
+    /// Slots to run a handler in: `max_in_flight` of them.
+    slots: Arc<Slots>,
     /// How many requests may be in flight at all, running or waiting for a permit.
     max_outstanding: usize,
     /// How long requests still running at the end of input may take.
@@ -224,7 +214,7 @@ impl Peer {
                 in_flight: Mutex::default(),
                 in_flight_count: AtomicUsize::new(0),
                 progress: Mutex::default(),
-                limit: Arc::new(Semaphore::new(max_in_flight)),
+                slots: Arc::new(Slots::new(max_in_flight)),
                 max_outstanding: max_in_flight.saturating_mul(2),
                 grace,
                 tasks: TaskTracker::new(),
@@ -425,8 +415,8 @@ impl Peer {
         Started::Spawned
     }
 
-    /// Runs a request in a task of its own, which waits for a permit if every one is
-    /// taken, then answers the request (unless it is cancelled first).
+    /// Runs a request in a task of its own, which waits for a slot if every one is taken,
+    /// then answers the request (unless it is cancelled first).
     fn spawn_request(
         &self,
         id: RequestId,
@@ -434,10 +424,7 @@ impl Peer {
         cancel: Option<Arc<dyn CancelSource>>,
         outbound: &Outbound,
     ) {
-        let cancel = match cancel {
-            Some(source) => source.token(),
-            None => self.inner.closed.child_token(),
-        };
+        let cancel = cancel.unwrap_or_else(|| Arc::new(RequestCancel::default()));
         {
             let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
             in_flight.insert(id.clone(), cancel.clone());
@@ -445,34 +432,41 @@ impl Peer {
                 .in_flight_count
                 .store(in_flight.len(), Ordering::Release);
         }
-        let permit = self.inner.limit.clone().try_acquire_owned().ok();
-        let limit = self.inner.limit.clone();
+        let slot = self.inner.slots.try_take();
         let peer = self.clone();
         let outbound = outbound.clone();
         self.inner.tasks.spawn(async move {
             // Forgets the id however the task ends (answered, cancelled, or dropped).
-            let _forget = Forget {
+            let forget = Forget {
                 peer: &peer,
                 id: &id,
             };
-            let _permit = match permit {
-                Some(permit) => permit,
-                None => tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => return,
-                    permit = limit.acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => return,
-                    },
-                },
+            let request = cancel.request_cancel();
+            let _slot = match slot {
+                Some(slot) => slot,
+                None => {
+                    let waiting = std::pin::pin!(peer.inner.slots.take());
+                    match (Cancellable {
+                        cancel: request,
+                        future: waiting,
+                    })
+                    .await
+                    {
+                        Some(slot) => slot,
+                        None => return,
+                    }
+                }
             };
-            let reply = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => return,
-                reply = future => reply,
+            let mut future = future;
+            let answered = Cancellable {
+                cancel: request,
+                future: future.as_mut(),
+            };
+            let Some(reply) = answered.await else {
+                return;
             };
             // Forget the id before answering, so the peer may reuse it at once.
-            drop(_forget);
+            drop(forget);
             let _ = outbound.send_response(encode_reply(&id, reply)).await;
         });
     }
@@ -578,17 +572,17 @@ impl Peer {
                 }
                 match params.map(|p| serde_json::from_str::<Cancelled>(p.get())) {
                     Some(Ok(c)) => {
-                        let token = self
+                        let source = self
                             .inner
                             .in_flight
                             .lock()
                             .expect("in-flight lock")
                             .get(&c.request_id)
                             .cloned();
-                        match token {
-                            Some(token) => {
+                        match source {
+                            Some(source) => {
                                 tracing::debug!(id = %c.request_id, "request cancelled by peer");
-                                token.cancel();
+                                source.request_cancel().cancel();
                             }
                             None => {
                                 tracing::debug!(id = %c.request_id, "cancellation for a request not in flight")
@@ -651,6 +645,17 @@ impl Peer {
     pub(crate) fn close(&self) {
         self.inner.is_closed.store(true, Ordering::Release);
         self.inner.closed.cancel();
+        let running: Vec<_> = self
+            .inner
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .values()
+            .cloned()
+            .collect();
+        for source in running {
+            source.request_cancel().cancel();
+        }
         self.inner.pending.lock().expect("pending lock").clear();
         self.inner.progress.lock().expect("progress lock").clear();
     }

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::extract::Target;
 use super::session::LegacySession;
 use crate::error::Error;
-use crate::rpc::{Outbound, Peer, Progress};
+use crate::rpc::{CancelSource as _, Outbound, Peer, Progress, RequestCancel};
 
 /// The request a handler is answering: its id, the client that sent it, and the ways to
 /// talk back while it runs (progress, log messages) or notice it was cancelled.
@@ -46,9 +46,9 @@ struct Inner {
     progress_token: Option<ProgressToken>,
     /// The level the request asked for (modern `_meta`); legacy sessions keep theirs.
     log_level: Option<LoggingLevel>,
-    /// The request's cancellation token, made on first use (by the handler, or by the
-    /// engine when the request goes on in a task).
-    cancel: OnceLock<CancellationToken>,
+    /// Whether the request was cancelled, and the token the handler may ask for: its own,
+    /// or one made before it (a request that passes through middleware).
+    cancel: CancelRef,
     outbound: Outbound,
     peer: Peer,
     /// What the request targets, and its raw arguments.
@@ -94,8 +94,8 @@ pub(crate) struct ContextParts {
     pub(crate) arguments: Option<Box<RawValue>>,
     pub(crate) mrtr: Option<Mrtr>,
     pub(crate) extensions: http::Extensions,
-    /// The request's cancellation token, if made already.
-    pub(crate) cancel: Option<CancellationToken>,
+    /// The request's cancellation state, if made already.
+    pub(crate) cancel: Option<Arc<RequestCancel>>,
 }
 
 #[derive(Serialize)]
@@ -142,21 +142,24 @@ impl Progress {
     }
 }
 
-impl Inner {
-    fn token(&self) -> &CancellationToken {
-        self.cancel.get_or_init(|| self.peer.closed().child_token())
-    }
+/// Where a context's cancellation state lives.
+enum CancelRef {
+    Own(RequestCancel),
+    Shared(Arc<RequestCancel>),
 }
 
 impl crate::rpc::CancelSource for Inner {
-    fn token(&self) -> CancellationToken {
-        Inner::token(self).clone()
+    fn request_cancel(&self) -> &RequestCancel {
+        match &self.cancel {
+            CancelRef::Own(cancel) => cancel,
+            CancelRef::Shared(cancel) => cancel,
+        }
     }
 }
 
 impl Context {
-    /// Where the engine takes this request's cancellation token from, should the request
-    /// go on in a task: the same token the handler sees.
+    /// Where the engine finds this request's cancellation state when the request goes on
+    /// in a task: the state the handler sees.
     pub(crate) fn cancel_source(&self) -> Arc<dyn crate::rpc::CancelSource> {
         self.inner.clone()
     }
@@ -169,7 +172,10 @@ impl Context {
                 client: parts.client,
                 progress_token: parts.progress_token,
                 log_level: parts.log_level,
-                cancel: parts.cancel.map_or_else(OnceLock::new, OnceLock::from),
+                cancel: match parts.cancel {
+                    Some(shared) => CancelRef::Shared(shared),
+                    None => CancelRef::Own(RequestCancel::default()),
+                },
                 outbound: parts.outbound,
                 peer: parts.peer,
                 target: parts.target,
@@ -244,15 +250,12 @@ impl Context {
     /// Fires when the client cancels the request (or the connection closes). A handler
     /// that stops early needs no response: none is sent for a cancelled request.
     pub fn cancellation(&self) -> &CancellationToken {
-        self.inner.token()
+        self.inner.request_cancel().token()
     }
 
-    /// Whether the request has been cancelled.
+    /// Whether the request has been cancelled (or its connection closed).
     pub fn is_cancelled(&self) -> bool {
-        match self.inner.cancel.get() {
-            Some(token) => token.is_cancelled(),
-            None => self.inner.peer.is_closed(),
-        }
+        self.inner.request_cancel().is_cancelled() || self.inner.peer.is_closed()
     }
 
     /// Asks the transport to close the stream this request's messages travel on before the

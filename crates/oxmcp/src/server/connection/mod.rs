@@ -657,8 +657,8 @@ impl Connection {
         mut cx: RequestCx,
     ) -> Dispatch {
         let version = self.peek_version(params);
-        let token = cx.peer.closed().child_token();
-        cx.cancel = Some(token.clone());
+        let cancel = Arc::new(crate::rpc::RequestCancel::default());
+        cx.cancel = Some(cancel.clone());
         let id = cx.id.clone();
         let this = self.clone();
         let owned = method.to_owned();
@@ -683,7 +683,7 @@ impl Connection {
                 finish_tool(Some(&shared), e.into_outcome(version), version)
             }) as ToolFailure
         });
-        Dispatch::LaterWith(layers.run(request, failure), Arc::new(token))
+        Dispatch::LaterWith(layers.run(request, failure), cancel)
     }
 
     /// The revision a request speaks, as far as can be told before it is routed.
