@@ -442,13 +442,19 @@ impl Peer {
                 id: &id,
             };
             let request = cancel.request_cancel();
+            // Waiting for a slot is rare: its future is boxed, so it does not make every
+            // request's task larger.
             let _slot = match slot {
                 Some(slot) => slot,
                 None => {
-                    let waiting = std::pin::pin!(peer.inner.slots.take());
+                    let waiting: BoxFuture<cancel::Slot> = Box::pin({
+                        let slots = peer.inner.slots.clone();
+                        async move { slots.take().await }
+                    });
+                    let mut waiting = waiting;
                     match (Cancellable {
                         cancel: request,
-                        future: waiting,
+                        future: waiting.as_mut(),
                     })
                     .await
                     {
@@ -465,9 +471,12 @@ impl Peer {
             let Some(reply) = answered.await else {
                 return;
             };
+            drop(future);
             // Forget the id before answering, so the peer may reuse it at once.
             drop(forget);
-            let _ = outbound.send_response(encode_reply(&id, reply)).await;
+            if let Some(later) = outbound.send_response_soon(encode_reply(&id, reply)) {
+                let _ = later.await;
+            }
         });
     }
 

@@ -114,6 +114,27 @@ impl Outbound {
             .map_err(|_| Error::closed())
     }
 
+    /// Queues a response; only when the writer is behind does it wait, in a boxed future
+    /// (so the futures of the many requests that never wait stay small).
+    pub(crate) fn send_response_soon(
+        &self,
+        text: String,
+    ) -> Option<super::BoxFuture<Result<(), Error>>> {
+        let frame = OutFrame {
+            text,
+            is_response: true,
+        };
+        match self.inner.tx.try_send(frame) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
+            Err(mpsc::error::TrySendError::Full(frame)) => {
+                let tx = self.inner.tx.clone();
+                Some(Box::pin(async move {
+                    tx.send(frame).await.map_err(|_| Error::closed())
+                }))
+            }
+        }
+    }
+
     /// Queues a frame from a context that cannot wait (a destructor): if the queue is full,
     /// a task sends it once there is room.
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
