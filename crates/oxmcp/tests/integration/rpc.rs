@@ -390,31 +390,44 @@ async fn the_reader_reads_on_when_every_slot_is_taken() {
 /// as busy), a larger batch is refused whole, and the connection goes on and ends at EOF.
 #[tokio::test]
 async fn batches_of_waiting_requests_never_deadlock() {
-    let mut raw = Raw::start(router(Probe::default()).max_in_flight(8));
+    let probe = Probe::default();
+    let mut raw = Raw::start(router(probe.clone()).max_in_flight(8));
     raw.initialize("2025-03-26").await;
     let batch = |n: usize| {
         let items: Vec<String> = (0..n)
             .map(|i| {
                 json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
-                       "params": {"name": "sleep", "arguments": {"ms": 20}}})
+                       "params": {"name": "block", "arguments": {}}})
                 .to_string()
             })
             .collect();
         format!("[{}]", items.join(","))
     };
     raw.send_raw(&batch(1024)).await;
+    // Release the requests that run, again and again, until the batch is answered.
+    let release = tokio::spawn({
+        let probe = probe.clone();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                probe.release.notify_waiters();
+            }
+        }
+    });
     let answer = raw.recv().await;
+    release.abort();
     let items = answer.as_array().expect("a batch answer is an array");
     assert_eq!(items.len(), 1024);
     let slept = items
         .iter()
-        .filter(|i| i["result"]["content"][0]["text"] == "slept 20")
+        .filter(|i| i["result"]["content"][0]["text"] == "released")
         .count();
     let busy = items
         .iter()
         .filter(|i| i["error"]["code"] == -32000)
         .count();
     assert_eq!(slept, 16, "8 run and 8 wait their turn");
+    assert_eq!(probe.started.load(Ordering::SeqCst), 16);
     assert_eq!(busy, 1024 - 16);
 
     raw.send_raw(&batch(2000)).await;
