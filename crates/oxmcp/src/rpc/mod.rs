@@ -279,15 +279,11 @@ impl Peer {
             }
             Decoded::Single(Err(invalid)) => {
                 tracing::debug!(code = invalid.error.code, message = %invalid.error.message, "rejected frame");
-                let frame = frame::encode_error(
-                    invalid.id.as_ref(),
-                    handler.null_unknown_ids(),
-                    &invalid.error,
-                );
+                let (id, null_ids) = (invalid.id.as_ref(), handler.null_unknown_ids());
                 match joined {
-                    Some(joined) => joined.push(&frame),
+                    Some(joined) => joined.push(&frame::encode_error(id, null_ids, &invalid.error)),
                     None => {
-                        let _ = outbound.send_response(frame).await;
+                        let _ = outbound.send_error(id, null_ids, &invalid.error).await;
                     }
                 }
             }
@@ -313,7 +309,7 @@ impl Peer {
                     match joined {
                         Some(joined) => joined.push_reply(&id, reply),
                         None => {
-                            let _ = outbound.send_response(encode_reply(&id, reply)).await;
+                            let _ = outbound.send_reply(&id, reply).await;
                         }
                     }
                 }
@@ -474,7 +470,7 @@ impl Peer {
             drop(future);
             // Forget the id before answering, so the peer may reuse it at once.
             drop(forget);
-            if let Some(later) = outbound.send_response_soon(encode_reply(&id, reply)) {
+            if let Some(later) = outbound.send_reply_soon(&id, reply) {
                 let _ = later.await;
             }
         });
@@ -491,8 +487,9 @@ impl Peer {
                 "batch too large: {} items (at most {MAX_BATCH})",
                 items.len()
             ));
-            let frame = frame::encode_error(None, handler.null_unknown_ids(), &error);
-            let _ = outbound.send_response(frame).await;
+            let _ = outbound
+                .send_error(None, handler.null_unknown_ids(), &error)
+                .await;
             return;
         }
         if !handler.accepts_batches() {
@@ -506,8 +503,9 @@ impl Peer {
                     Err(invalid) => invalid.id.as_ref(),
                     Ok(_) => continue,
                 };
-                let frame = frame::encode_error(id, handler.null_unknown_ids(), &error);
-                let _ = outbound.send_response(frame).await;
+                let _ = outbound
+                    .send_error(id, handler.null_unknown_ids(), &error)
+                    .await;
             }
             return;
         }
@@ -581,22 +579,7 @@ impl Peer {
                 }
                 match params.map(|p| serde_json::from_str::<Cancelled>(p.get())) {
                     Some(Ok(c)) => {
-                        let source = self
-                            .inner
-                            .in_flight
-                            .lock()
-                            .expect("in-flight lock")
-                            .get(&c.request_id)
-                            .cloned();
-                        match source {
-                            Some(source) => {
-                                tracing::debug!(id = %c.request_id, "request cancelled by peer");
-                                source.request_cancel().cancel();
-                            }
-                            None => {
-                                tracing::debug!(id = %c.request_id, "cancellation for a request not in flight")
-                            }
-                        }
+                        self.cancel_incoming(&c.request_id);
                     }
                     _ => tracing::debug!("ignored malformed notifications/cancelled"),
                 }
@@ -610,6 +593,31 @@ impl Peer {
                     outbound,
                 },
             ),
+        }
+    }
+
+    /// Cancels the incoming request `id` that is being handled in a task of its own, as
+    /// `notifications/cancelled` naming it does (and sends no response then); for a
+    /// transport that learns of the cancellation otherwise (an HTTP client that went away).
+    /// Whether such a request was in flight.
+    pub(crate) fn cancel_incoming(&self, id: &RequestId) -> bool {
+        let source = self
+            .inner
+            .in_flight
+            .lock()
+            .expect("in-flight lock")
+            .get(id)
+            .cloned();
+        match source {
+            Some(source) => {
+                tracing::debug!(%id, "request cancelled by peer");
+                source.request_cancel().cancel();
+                true
+            }
+            None => {
+                tracing::debug!(%id, "cancellation for a request not in flight");
+                false
+            }
         }
     }
 

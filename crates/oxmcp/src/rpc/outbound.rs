@@ -1,7 +1,9 @@
 //! The sending half of a connection: where encoded frames go.
 
+use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use tokio::sync::mpsc;
 
+use super::{frame, Reply};
 use crate::error::Error;
 
 /// How many encoded frames may wait for the writer before senders wait too.
@@ -56,6 +58,11 @@ pub(crate) struct OutFrame {
     pub(crate) text: String,
     /// Whether this answers a request (a transport may end a stream after the last one).
     pub(crate) is_response: bool,
+    /// The code of the error this response reports, when it is one response that reports
+    /// an error (never set for a result, a batch's array, or joined replies): what an HTTP
+    /// transport derives its status from, without reading the text back.
+    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
+    pub(crate) error: Option<i64>,
 }
 
 impl Outbound {
@@ -97,32 +104,63 @@ impl Outbound {
             .send(OutFrame {
                 text,
                 is_response: false,
+                error: None,
             })
             .await
             .map_err(|_| Error::closed())
     }
 
-    /// Queues a response, waiting while the writer is behind.
+    /// Queues a response that reports no error of its own (a result, a batch's array,
+    /// joined replies), waiting while the writer is behind.
     pub(crate) async fn send_response(&self, text: String) -> Result<(), Error> {
+        self.send_reply_frame(text, None).await
+    }
+
+    /// Queues the response carrying `reply` to request `id`, with its error code.
+    pub(crate) async fn send_reply(&self, id: &RequestId, reply: Reply) -> Result<(), Error> {
+        let error = reply.as_ref().err().map(|e| e.code);
+        self.send_reply_frame(super::encode_reply(id, reply), error)
+            .await
+    }
+
+    /// Queues an error response, with its code: to request `id`, or to a message whose id
+    /// could not be read (said as `"id": null` when `null_unknown_ids` is set, left out
+    /// otherwise).
+    pub(crate) async fn send_error(
+        &self,
+        id: Option<&RequestId>,
+        null_unknown_ids: bool,
+        error: &ErrorObject,
+    ) -> Result<(), Error> {
+        let text = frame::encode_error(id, null_unknown_ids, error);
+        self.send_reply_frame(text, Some(error.code)).await
+    }
+
+    async fn send_reply_frame(&self, text: String, error: Option<i64>) -> Result<(), Error> {
         self.inner
             .tx
             .send(OutFrame {
                 text,
                 is_response: true,
+                error,
             })
             .await
             .map_err(|_| Error::closed())
     }
 
-    /// Queues a response; only when the writer is behind does it wait, in a boxed future
-    /// (so the futures of the many requests that never wait stay small).
-    pub(crate) fn send_response_soon(
+    /// [`Outbound::send_reply`] for a task that should stay small: only when the writer is
+    /// behind does it wait, in a boxed future (so the futures of the many requests that
+    /// never wait do not carry a send future).
+    pub(crate) fn send_reply_soon(
         &self,
-        text: String,
+        id: &RequestId,
+        reply: Reply,
     ) -> Option<super::BoxFuture<Result<(), Error>>> {
+        let error = reply.as_ref().err().map(|e| e.code);
         let frame = OutFrame {
-            text,
+            text: super::encode_reply(id, reply),
             is_response: true,
+            error,
         };
         match self.inner.tx.try_send(frame) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
@@ -142,6 +180,7 @@ impl Outbound {
         match self.inner.tx.try_send(OutFrame {
             text,
             is_response: false,
+            error: None,
         }) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(frame)) => {
@@ -153,5 +192,40 @@ impl Outbound {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reply carries the code of the error it reports, so a transport need not read it.
+    #[tokio::test]
+    async fn replies_carry_their_error_code() {
+        let (out, mut rx) = Outbound::channel();
+        let id = RequestId::Number(1);
+        out.send_reply(&id, Ok("{}".to_owned())).await.unwrap();
+        out.send_reply(&id, Err(ErrorObject::method_not_found("x")))
+            .await
+            .unwrap();
+        out.send_error(None, true, &ErrorObject::parse_error("bad"))
+            .await
+            .unwrap();
+        out.send_response("[]".to_owned()).await.unwrap();
+        out.send("{}".to_owned()).await.unwrap();
+        let mut got = Vec::new();
+        while let Ok(frame) = rx.try_recv() {
+            got.push((frame.is_response, frame.error));
+        }
+        assert_eq!(
+            got,
+            [
+                (true, None),
+                (true, Some(-32601)),
+                (true, Some(-32700)),
+                (true, None),
+                (false, None)
+            ]
+        );
     }
 }

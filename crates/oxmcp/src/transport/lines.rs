@@ -256,6 +256,7 @@ mod tests {
             tx.send(OutFrame {
                 text: text.to_owned(),
                 is_response: true,
+                error: None,
             })
             .await
             .unwrap();

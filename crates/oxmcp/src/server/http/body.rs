@@ -381,18 +381,5 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
-/// What an outgoing response frame says about an error: `None` for no `error` member,
-/// `Some(code)` for one (`code` when it is an integer).
-pub(crate) fn error_in(frame: &str) -> Option<Option<i64>> {
-    // Frames are written by serde_json, which escapes no letter: without `"error"` and
-    // without any `\u` escape, no member is called `error`.
-    if !frame.contains("\"error\"") && !frame.contains("\\u") {
-        return None;
-    }
-    let value = serde_json::from_str::<Value>(frame).ok()?;
-    let error = value.get("error")?;
-    Some(error.get("code").and_then(Value::as_i64))
-}
-
 #[cfg(test)]
 mod tests;

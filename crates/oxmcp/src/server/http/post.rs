@@ -14,7 +14,7 @@ use oxmcp_protocol::ProtocolVersion;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::body::{error_in, Summary};
+use super::body::Summary;
 use super::service::{
     accepts, empty, header_version, json, plain, routes_legacy, rpc_error, sse, Inner, MCP_METHOD,
     MCP_NAME, SESSION_ID,
@@ -22,7 +22,6 @@ use super::service::{
 use super::session::{lookup, make_room, Session};
 use super::sse::{direct, Follow, OnDrop};
 use crate::rpc::{OutFrame, Outbound, Peer, Responder};
-use crate::server::ConnectionHandler;
 
 /// What the client accepts back.
 #[derive(Clone, Copy)]
@@ -133,7 +132,7 @@ async fn legacy(
     };
     let mut extra = HeaderMap::new();
     if initialize {
-        if is_error(&first.text) {
+        if first.error.is_some() {
             replies.finish().await;
             session.end(inner);
             return json(StatusCode::BAD_REQUEST, first.text);
@@ -304,13 +303,9 @@ fn protocol_version_in(text: &str, member: &str) -> Option<String> {
     )
 }
 
-fn is_error(frame: &str) -> bool {
-    error_in(frame).is_some()
-}
-
-/// The HTTP status of a modern error response.
-fn modern_status(frame: &str) -> StatusCode {
-    match error_in(frame).flatten() {
+/// The HTTP status of a modern response, from the code of the error it reports.
+fn modern_status(error: Option<i64>) -> StatusCode {
+    match error {
         None => StatusCode::OK,
         Some(-32601) => StatusCode::NOT_FOUND,
         Some(-32700 | -32600 | -32602 | -32020 | -32021 | -32022) => StatusCode::BAD_REQUEST,
@@ -318,10 +313,9 @@ fn modern_status(frame: &str) -> StatusCode {
     }
 }
 
-/// Sends `notifications/cancelled` for a modern request whose client went away.
+/// Cancels a modern request whose client went away (its handler sees its cancellation).
 struct CancelOnDrop {
     peer: Peer,
-    handler: Arc<ConnectionHandler>,
     id: Option<RequestId>,
 }
 
@@ -333,22 +327,10 @@ impl CancelOnDrop {
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        let Some(id) = self.id.take() else { return };
-        let peer = self.peer.clone();
-        let handler = self.handler.clone();
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        runtime.spawn(async move {
-            let params =
-                serde_json::json!({ "requestId": id, "reason": "the HTTP client went away" });
-            let frame = crate::rpc::frame::encode_notification(
-                "notifications/cancelled",
-                Some(&params.to_string()),
-            );
-            let (sink, _) = Outbound::channel();
-            peer.handle_frame(&frame, &handler, &sink).await;
-        });
+        if let Some(id) = self.id.take() {
+            tracing::debug!(%id, "the HTTP client went away: its request is cancelled");
+            self.peer.cancel_incoming(&id);
+        }
     }
 }
 
@@ -486,7 +468,6 @@ async fn modern(
     }
     let mut guard = CancelOnDrop {
         peer: peer.clone(),
-        handler: handler.clone(),
         id: id.filter(|_| is_request),
     };
     let Some(first) = replies.recv().await else {
@@ -497,7 +478,7 @@ async fn modern(
         guard.disarm();
         if accept.json || !accept.sse {
             replies.finish().await;
-            let status = modern_status(&first.text);
+            let status = modern_status(first.error);
             return json(status, first.text);
         }
     }

@@ -411,13 +411,7 @@ async fn the_event_store_is_bounded_in_bytes_and_freed_with_the_session() {
         store.bytes()
     );
     let long_id = format!("{}#1", "a".repeat(16 * 1024));
-    let resp = client
-        .send(
-            "GET",
-            &[("accept", "text/event-stream"), ("last-event-id", &long_id)],
-            None,
-        )
-        .await;
+    let resp = client.resume(&long_id).await;
     assert_eq!(resp.status, 404);
     let resp = client.send("DELETE", &[], None).await;
     assert_eq!(resp.status, 204);

@@ -2,6 +2,7 @@
 //! wire itself is what is tested: both eras, SSE, sessions, validation, limits, resumption.
 
 mod hostile;
+mod replies;
 #[cfg(unix)]
 mod signal;
 mod wire;
@@ -123,7 +124,15 @@ impl Server {
         config: HttpConfig,
         settings: impl FnOnce(oxmcp::server::HttpServe) -> oxmcp::server::HttpServe,
     ) -> Server {
-        let router = router();
+        Server::start_router(router(), config, settings).await
+    }
+
+    /// Serves `router` rather than the tests' usual one.
+    async fn start_router(
+        router: Router,
+        config: HttpConfig,
+        settings: impl FnOnce(oxmcp::server::HttpServe) -> oxmcp::server::HttpServe,
+    ) -> Server {
         let handle = router.handle();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -371,13 +380,7 @@ async fn a_closed_stream_is_resumed_with_last_event_id() {
         client.sse_message(&mut resp).await.is_none(),
         "the server closed the stream before the result"
     );
-    let mut resumed = client
-        .send(
-            "GET",
-            &[("accept", "text/event-stream"), ("last-event-id", &last)],
-            None,
-        )
-        .await;
+    let mut resumed = client.resume(&last).await;
     assert_eq!(resumed.status, 200);
     let (_, result) = client.sse_message(&mut resumed).await.unwrap();
     assert_eq!(result["id"], 9);
@@ -385,23 +388,11 @@ async fn a_closed_stream_is_resumed_with_last_event_id() {
     assert!(client.sse_message(&mut resumed).await.is_none());
 
     // An unknown event id, or one of another session, is refused.
-    let resp = client
-        .send(
-            "GET",
-            &[("accept", "text/event-stream"), ("last-event-id", "x#1")],
-            None,
-        )
-        .await;
+    let resp = client.resume("x#1").await;
     assert_eq!(resp.status, 404);
     let mut other = server.client();
     other.initialize(json!({})).await;
-    let resp = other
-        .send(
-            "GET",
-            &[("accept", "text/event-stream"), ("last-event-id", &last)],
-            None,
-        )
-        .await;
+    let resp = other.resume(&last).await;
     assert_eq!(resp.status, 404);
     client.tap.assert_clean();
     server.shutdown().await;

@@ -149,6 +149,18 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Resp {
+        let stream = self.send_only(method, headers, body).await;
+        Client::read_response(stream).await
+    }
+
+    /// Sends one request (as [`Client::send`] does) without reading the response: the
+    /// caller may hang up before any comes.
+    pub(super) async fn send_only(
+        &self,
+        method: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> TcpStream {
         let mut all: Vec<(String, String)> = vec![
             ("host".into(), format!("127.0.0.1:{}", self.addr.port())),
             (
@@ -180,6 +192,11 @@ impl Client {
         request.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
         let mut stream = TcpStream::connect(self.addr).await.unwrap();
         stream.write_all(request.as_bytes()).await.unwrap();
+        stream
+    }
+
+    /// Reads the response to a request [`Client::send_only`] sent.
+    async fn read_response(stream: TcpStream) -> Resp {
         let mut reader = BufReader::new(stream);
         let mut status_line = String::new();
         reader.read_line(&mut status_line).await.unwrap();
@@ -215,6 +232,15 @@ impl Client {
             buf: Vec::new(),
             done: false,
         }
+    }
+
+    /// Resumes a stream after the event `last_event_id` (a `GET` with `Last-Event-ID`).
+    pub(super) async fn resume(&self, last_event_id: &str) -> Resp {
+        let headers = [
+            ("accept", "text/event-stream"),
+            ("last-event-id", last_event_id),
+        ];
+        self.send("GET", &headers, None).await
     }
 
     /// POSTs a well-formed message (schema-checked).

@@ -146,21 +146,3 @@ fn protocol_meta_keys_match_the_probe() {
         "io.modelcontextprotocol/clientCapabilities"
     );
 }
-
-#[test]
-fn errors_in_frames() {
-    assert_eq!(error_in(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), None);
-    assert_eq!(
-        error_in(r#"{"jsonrpc":"2.0","id":1,"result":{"text":"\"error\""}}"#),
-        None
-    );
-    assert_eq!(
-        error_in(r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#),
-        Some(Some(-32601))
-    );
-    assert_eq!(
-        error_in(r#"{"id":1,"\u0065rror":{"code":1}}"#),
-        Some(Some(1))
-    );
-    assert_eq!(error_in(r#"{"id":1,"error":{"code":"x"}}"#), Some(None));
-}
