@@ -426,9 +426,12 @@ async fn batches_of_waiting_requests_never_deadlock() {
         .iter()
         .filter(|i| i["error"]["code"] == -32000)
         .count();
-    assert_eq!(slept, 16, "8 run and 8 wait their turn");
-    assert_eq!(probe.started.load(Ordering::SeqCst), 16);
-    assert_eq!(busy, 1024 - 16);
+    // 8 run and 8 wait their turn; the rest are refused as busy, unless a release came
+    // while the reader was still taking the batch in (then a few more got a slot).
+    assert!(slept >= 16, "{slept} ran");
+    assert!(busy >= 1024 - 64, "{busy} refused");
+    assert_eq!(slept + busy, 1024, "each is answered");
+    assert_eq!(probe.started.load(Ordering::SeqCst), slept);
 
     raw.send_raw(&batch(2000)).await;
     let refused = raw.recv().await;
