@@ -1,8 +1,10 @@
 //! The JSON-RPC peer engine shared by clients and servers.
 //!
 //! A [`Peer`] correlates the responses to the requests it sends, runs every incoming
-//! request whose answer needs user code in its own task (so a handler, however slow or
-//! CPU-bound, never delays the reader or the other requests), cancels a handler when
+//! request whose answer needs user code off the reader, in its own task (so a handler,
+//! however slow or CPU-bound, never delays the reader or the other requests; on a
+//! current-thread runtime, a newline-delimited connection's [`runner`] gives the same
+//! guarantees at a fraction of the cost), cancels a handler when
 //! `notifications/cancelled` names its request (and sends no response then), routes
 //! progress notifications to the callback of the request they belong to, and bounds the
 //! number of requests handled at once.
@@ -16,6 +18,7 @@ mod cancel;
 pub(crate) mod frame;
 pub(crate) mod outbound;
 mod request;
+mod runner;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -62,8 +65,9 @@ pub(crate) type Reply = Result<String, ErrorObject>;
 pub(crate) enum Dispatch {
     /// The answer is known already, made by the SDK without user code; no task is spawned.
     Now(Reply),
-    /// The answer comes from this future, run in its own task (never on the reader: it may
-    /// run user code, which may take any time before it first waits).
+    /// The answer comes from this future, run in its own task or by the connection's
+    /// runner (never on the reader: it may run user code, which may take any time before
+    /// it first waits).
     Later(BoxFuture<Reply>),
     /// [`Dispatch::Later`], with the handler's cancellation token.
     #[cfg_attr(not(feature = "server"), allow(dead_code))]
@@ -71,7 +75,8 @@ pub(crate) enum Dispatch {
 }
 
 pub(crate) use cancel::{CancelSource, RequestCancel};
-use cancel::{Cancellable, Slots};
+use cancel::{Cancellable, Slot, Slots};
+use runner::{Queued, Runner};
 
 /// Everything a handler needs to answer one request, beyond its method and params.
 #[derive(Clone)]
@@ -89,8 +94,8 @@ pub(crate) struct RequestCx {
 enum Started {
     /// The reply is known.
     Replied(RequestId, Reply),
-    /// The handler runs in a task of its own.
-    Spawned,
+    /// The reply needs user code, which runs off the reader (the request is in flight).
+    Later(Queued),
 }
 
 /// The side of a connection that answers what the other side sends: the server's
@@ -301,8 +306,17 @@ impl Peer {
     ) {
         match message {
             Message::Request { id, method, params } => {
+                let mut joined = joined;
                 if let Some(dispatched) = self
-                    .dispatch(id, &method, params, eager, handler, outbound)
+                    .dispatch(
+                        id,
+                        &method,
+                        params,
+                        eager,
+                        handler,
+                        outbound,
+                        joined.as_deref_mut(),
+                    )
                     .await
                 {
                     let (id, reply) = dispatched;
@@ -329,7 +343,9 @@ impl Peer {
     }
 
     /// Starts handling a request. Returns the reply when it is known at once; otherwise the
-    /// reply is sent by the spawned task. Never waits for user code or for a permit.
+    /// reply is sent by the request's task (or by the runner of `joined`, if it has one).
+    /// Never waits for user code or for a permit.
+    #[allow(clippy::too_many_arguments)]
     async fn dispatch<H: Responder>(
         &self,
         id: RequestId,
@@ -338,16 +354,29 @@ impl Peer {
         eager: &mut Option<H::Eager<'_>>,
         handler: &Arc<H>,
         outbound: &Outbound,
+        mut joined: Option<&mut Joined>,
     ) -> Option<(RequestId, Reply)> {
         // With every slot taken, let the handlers that are ready run first (on a
         // single-threaded runtime they run only when the reader yields): most free their
         // slot at once. Only what is still over the bound then is refused.
         if self.is_saturated() {
+            if let Some(joined) = joined.as_deref_mut() {
+                joined.hand_over();
+            }
             tokio::task::yield_now().await;
         }
         match self.start(id, method, params, eager, handler, outbound) {
             Started::Replied(id, reply) => Some((id, reply)),
-            Started::Spawned => None,
+            Started::Later(queued) => {
+                match joined.and_then(|joined| joined.runner.as_mut()) {
+                    Some(runner) => runner.push(queued),
+                    None => {
+                        let slot = self.inner.slots.try_take();
+                        self.spawn_task(queued.id, queued.future, queued.cancel, slot, outbound);
+                    }
+                }
+                None
+            }
         }
     }
 
@@ -356,8 +385,8 @@ impl Peer {
         self.inner.in_flight_count.load(Ordering::Acquire) >= self.inner.max_outstanding
     }
 
-    /// Routes a request and, when its answer needs user code, spawns the task that runs
-    /// it. Nothing here waits.
+    /// Routes a request; when its answer needs user code, puts it in flight and returns
+    /// the future that answers it. Nothing here waits.
     fn start<H: Responder>(
         &self,
         id: RequestId,
@@ -407,20 +436,8 @@ impl Peer {
             );
             return Started::Replied(id, Err(error));
         }
-        self.spawn_request(id, future, cancel, outbound);
-        Started::Spawned
-    }
-
-    /// Runs a request in a task of its own, which waits for a slot if every one is taken,
-    /// then answers the request (unless it is cancelled first).
-    fn spawn_request(
-        &self,
-        id: RequestId,
-        future: BoxFuture<Reply>,
-        cancel: Option<Arc<dyn CancelSource>>,
-        outbound: &Outbound,
-    ) {
-        let cancel = cancel.unwrap_or_else(|| Arc::new(RequestCancel::default()));
+        let cancel: Arc<dyn CancelSource> =
+            cancel.unwrap_or_else(|| Arc::new(RequestCancel::default()));
         {
             let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
             in_flight.insert(id.clone(), cancel.clone());
@@ -428,7 +445,19 @@ impl Peer {
                 .in_flight_count
                 .store(in_flight.len(), Ordering::Release);
         }
-        let slot = self.inner.slots.try_take();
+        Started::Later(Queued { id, future, cancel })
+    }
+
+    /// Runs a request that is in flight in a task of its own, which waits for a slot if it
+    /// has none, then answers the request (unless it is cancelled first).
+    fn spawn_task(
+        &self,
+        id: RequestId,
+        future: BoxFuture<Reply>,
+        cancel: Arc<dyn CancelSource>,
+        slot: Option<Slot>,
+        outbound: &Outbound,
+    ) {
         let peer = self.clone();
         let outbound = outbound.clone();
         self.inner.tasks.spawn(async move {
@@ -518,7 +547,7 @@ impl Peer {
                 Ok(Message::Request { id, method, params }) => {
                     expected += 1;
                     if let Some((id, reply)) = self
-                        .dispatch(id, &method, params, &mut None, handler, &batch_out)
+                        .dispatch(id, &method, params, &mut None, handler, &batch_out, None)
                         .await
                     {
                         replies.push(encode_reply(&id, reply));
@@ -700,15 +729,40 @@ impl Drop for Forget<'_> {
 /// Replies joined with newlines, to be sent as one frame: on a newline-delimited
 /// transport, the answers to the frames read together leave together (one queue entry and
 /// one write, as a hand-written server would do).
+///
+/// With a runner (on a current-thread runtime), the requests whose answer needs user code
+/// are gathered here too, and handed to the runner when the replies are sent.
 #[derive(Default)]
 pub(crate) struct Joined {
     text: String,
+    runner: Option<Runner>,
 }
 
+/// How many bytes of joined replies are sent at once at most: the outbound queue bounds
+/// entries, not bytes, so this bounds what a client that stops reading can make the
+/// server hold (a few MiB at most).
+const JOINED_LIMIT: usize = 4 * 1024;
+
 impl Joined {
-    /// The bytes joined so far.
-    pub(crate) fn len(&self) -> usize {
-        self.text.len()
+    /// Replies joined for `peer`, whose requests run in a runner when the runtime has one
+    /// thread (see [`runner`]).
+    pub(crate) fn new(peer: &Peer, outbound: &Outbound) -> Self {
+        Joined {
+            text: String::new(),
+            runner: Runner::start(peer, outbound),
+        }
+    }
+
+    /// Whether the replies joined so far should be sent before more are added.
+    pub(crate) fn is_full(&self) -> bool {
+        self.text.len() >= JOINED_LIMIT
+    }
+
+    /// Hands the requests gathered so far to the runner.
+    fn hand_over(&mut self) {
+        if let Some(runner) = &mut self.runner {
+            runner.hand_over();
+        }
     }
 
     /// Adds an encoded frame.
@@ -732,8 +786,9 @@ impl Joined {
         }
     }
 
-    /// Sends what was joined, as one frame.
+    /// Sends what was joined, as one frame, and hands the gathered requests to the runner.
     pub(crate) async fn flush(&mut self, outbound: &Outbound) {
+        self.hand_over();
         if !self.text.is_empty() {
             let text = std::mem::take(&mut self.text);
             let _ = outbound.send_response(text).await;

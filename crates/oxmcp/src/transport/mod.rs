@@ -20,11 +20,6 @@ use std::sync::Arc;
 
 use crate::rpc::{Joined, Outbound, Peer, Responder};
 
-/// How many bytes of joined replies are sent at once at most: the outbound queue bounds
-/// entries, not bytes, so this bounds what a client that stops reading can make the
-/// server hold (a few MiB at most).
-const JOINED_LIMIT: usize = 4 * 1024;
-
 /// What ends a client's session with its server when the client closes (an HTTP session's
 /// `DELETE`).
 #[cfg(feature = "client")]
@@ -86,7 +81,11 @@ pub(crate) async fn drive<H: Responder, R: FrameSource>(
     let mut closed = std::pin::pin!(peer.closed().clone().cancelled_owned());
     // The replies known at once to frames read together leave together, when the input
     // runs dry (or the joined text grows large).
-    let mut joined = source.joins_replies().then(Joined::default);
+    // On a current-thread runtime, the requests whose answer needs user code run in the
+    // joined replies' runner (see `rpc::runner`).
+    let mut joined = source
+        .joins_replies()
+        .then(|| Joined::new(&peer, &outbound));
     let result = loop {
         if peer.is_closed() {
             break Ok(());
@@ -116,7 +115,7 @@ pub(crate) async fn drive<H: Responder, R: FrameSource>(
                 peer.handle_frame_joined(&text, &handler, &outbound, joined.as_mut())
                     .await;
                 source.recycle(text);
-                if let Some(joined) = joined.as_mut().filter(|j| j.len() >= JOINED_LIMIT) {
+                if let Some(joined) = joined.as_mut().filter(|j| j.is_full()) {
                     joined.flush(&outbound).await;
                 }
             }
@@ -150,6 +149,8 @@ pub(crate) async fn drive<H: Responder, R: FrameSource>(
     if let Some(joined) = &mut joined {
         joined.flush(&outbound).await;
     }
+    // The runner ends once it has run what it was handed.
+    drop(joined);
     handler.on_input_end();
     peer.input_ended();
     peer.finish().await;
