@@ -22,7 +22,10 @@ pub trait ReadyToServe: sealed::Sealed {}
 
 impl ReadyToServe for Router<()> {}
 
-pub(super) use sealed::Sealed;
+/// The `Router<()>` a router that can serve is.
+pub(crate) fn into_ready<R: ReadyToServe>(router: R) -> Router<()> {
+    router.into_ready()
+}
 
 mod sealed {
     use super::Router;
@@ -30,6 +33,7 @@ mod sealed {
     /// Keeps [`ReadyToServe`](super::ReadyToServe) to `Router<()>`, and turns the router
     /// that implements it into one.
     pub trait Sealed: Sized {
+        /// This router, as the `Router<()>` it is.
         fn into_ready(self) -> Router<()>;
     }
 
@@ -75,7 +79,8 @@ mod missing {
 /// expansion drags the macro into the message.)
 #[cfg(not(feature = "http-server"))]
 impl<S> Router<S> {
-    #[doc(hidden)]
+    /// Serves over Streamable HTTP: needs the `http-server` feature. Without it, this
+    /// stand-in cannot be called; calling it is a compile error that says so.
     pub async fn serve_http<A>(self, _addr: A) -> crate::Result<()>
     where
         Self: missing::HttpServerFeature,
@@ -83,41 +88,28 @@ impl<S> Router<S> {
         match missing::HttpServerFeature::missing(self) {}
     }
 
-    #[doc(hidden)]
-    pub async fn serve_http_with_shutdown<A, F>(self, _addr: A, _signal: F) -> crate::Result<()>
+    /// Serves over Streamable HTTP with settings: needs the `http-server` feature. Without
+    /// it, this stand-in cannot be called; calling it is a compile error that says so.
+    pub fn http<A>(self, _addr: A) -> std::convert::Infallible
     where
         Self: missing::HttpServerFeature,
     {
-        match missing::HttpServerFeature::missing(self) {}
+        missing::HttpServerFeature::missing(self)
     }
 
-    #[doc(hidden)]
-    pub async fn serve_http_with<A, C, F>(
-        self,
-        _addr: A,
-        _config: C,
-        _signal: F,
-    ) -> crate::Result<()>
+    /// Serves over Streamable HTTP on a bound listener: needs the `http-server` feature.
+    /// Without it, this stand-in cannot be called; calling it is a compile error that says
+    /// so.
+    pub fn http_on<L>(self, _listener: L) -> std::convert::Infallible
     where
         Self: missing::HttpServerFeature,
     {
-        match missing::HttpServerFeature::missing(self) {}
+        missing::HttpServerFeature::missing(self)
     }
 
-    #[doc(hidden)]
-    pub async fn serve_http_on<L, C, F>(
-        self,
-        _listener: L,
-        _config: C,
-        _signal: F,
-    ) -> crate::Result<()>
-    where
-        Self: missing::HttpServerFeature,
-    {
-        match missing::HttpServerFeature::missing(self) {}
-    }
-
-    #[doc(hidden)]
+    /// The Streamable HTTP endpoint as a `tower::Service`: needs the `http-server` feature.
+    /// Without it, this stand-in cannot be called; calling it is a compile error that says
+    /// so.
     pub fn into_http_service<C>(self, _config: C) -> std::convert::Infallible
     where
         Self: missing::HttpServerFeature,
@@ -129,7 +121,8 @@ impl<S> Router<S> {
 /// A stand-in for `serve_stdio`, so that calling it without the feature says to enable it.
 #[cfg(not(feature = "stdio"))]
 impl<S> Router<S> {
-    #[doc(hidden)]
+    /// Serves on stdin/stdout: needs the `stdio` feature. Without it, this stand-in cannot
+    /// be called; calling it is a compile error that says so.
     pub async fn serve_stdio(self) -> crate::Result<()>
     where
         Self: missing::StdioFeature,

@@ -215,7 +215,7 @@ async fn legacy_session_end_to_end() {
     assert!(stream.content_type().starts_with("text/event-stream"));
     let priming = stream.next_event().await.unwrap();
     assert!(priming.id.is_some() && priming.data.is_empty());
-    server.handle.add_tool("late", echo);
+    server.handle.add_tool("late", echo).unwrap();
     let (id, changed) = client.sse_message(&mut stream).await.unwrap();
     assert!(id.is_some(), "events carry ids");
     assert_eq!(changed["method"], "notifications/tools/list_changed");
@@ -629,7 +629,7 @@ async fn modern_listen_streams_acknowledge_then_notify() {
     assert!(resp.content_type().starts_with("text/event-stream"));
     let (_, ack) = client.sse_message(&mut resp).await.unwrap();
     assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
-    server.handle.add_tool("late", echo);
+    server.handle.add_tool("late", echo).unwrap();
     let (_, changed) = client.sse_message(&mut resp).await.unwrap();
     assert_eq!(changed["method"], "notifications/tools/list_changed");
     // Shutting down ends the stream with its result.
@@ -923,7 +923,7 @@ async fn missed_notifications_are_replayed_on_the_standalone_stream() {
     let last = priming.id.unwrap();
     drop(stream);
     // Sent while no stream is open: kept for the client.
-    server.handle.add_tool("late", echo);
+    server.handle.add_tool("late", echo).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut resumed = client
         .send("GET", &[accept, ("last-event-id", &last)], None)
