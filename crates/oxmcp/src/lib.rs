@@ -93,7 +93,7 @@
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
 //! protocol channel.
 
-pub mod error;
+mod error;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) mod rpc;
 #[cfg(any(feature = "server", feature = "client"))]

@@ -45,7 +45,7 @@ mod completion;
 mod connection;
 mod context;
 mod error;
-pub mod extract;
+mod extract;
 mod handle;
 mod handler;
 #[cfg(feature = "http-server")]
@@ -74,7 +74,6 @@ use oxmcp_protocol::lifecycle::Implementation;
 use oxmcp_protocol::prompts::Prompt;
 use oxmcp_protocol::tools::Tool;
 
-pub use ask::{AskError, Elicitation, KeyRing, Question};
 pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
 pub use error::ToolError;
@@ -84,7 +83,6 @@ pub use handler::Handler;
 pub use lifespan::Lifespan;
 #[cfg(feature = "tracing-layer")]
 pub use log_layer::ClientLogLayer;
-pub use middleware::Extension;
 #[cfg(feature = "macros")]
 pub use oxmcp_macros::debug_handler;
 pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
@@ -99,8 +97,6 @@ pub use tool::{tool, IntoTool, ToolDef};
 use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
 #[cfg(feature = "http-server")]
 pub(crate) use connection::ConnectionHandler;
-#[cfg(feature = "http-server")]
-pub use http::{HttpServe, MCP_PATH};
 pub(crate) use shared::Shared;
 use shared::{CachePolicy, Settings, TemplateEntry};
 

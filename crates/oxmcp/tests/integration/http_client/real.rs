@@ -10,8 +10,9 @@ use oxmcp::client::{CallOptions, Client, EraChoice};
 use oxmcp::protocol::{
     ElicitRequestParams, ElicitResult, ProtocolVersion, ServerNotification, SubscriptionFilter,
 };
+use oxmcp::server::ask::Elicitation;
 use oxmcp::server::http::{HttpConfig, McpService};
-use oxmcp::server::{Args, Context, Elicitation, Router, ServerHandle, ToolError};
+use oxmcp::server::{Args, Context, Router, ServerHandle, ToolError};
 use oxmcp::testing::Direction;
 use schemars::JsonSchema;
 use serde::Deserialize;

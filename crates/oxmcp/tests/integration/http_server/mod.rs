@@ -11,8 +11,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oxmcp::server::ask::Elicitation;
 use oxmcp::server::http::HttpConfig;
-use oxmcp::server::{tool, Args, Context, Elicitation, Router, ServerHandle, ToolError};
+use oxmcp::server::{tool, Args, Context, Router, ServerHandle, ToolError};
 use oxmcp::testing::Direction;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -121,7 +122,7 @@ impl Server {
     /// Starts a server with connection settings too.
     async fn start_with(
         config: HttpConfig,
-        settings: impl FnOnce(oxmcp::server::HttpServe) -> oxmcp::server::HttpServe,
+        settings: impl FnOnce(oxmcp::server::http::HttpServe) -> oxmcp::server::http::HttpServe,
     ) -> Server {
         let router = router();
         let handle = router.handle();
