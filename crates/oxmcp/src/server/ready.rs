@@ -130,3 +130,113 @@ impl<S> Router<S> {
         match missing::StdioFeature::missing(self) {}
     }
 }
+
+/// A router whose handlers still need their state cannot serve over HTTP, and the error is
+/// the one that says to call `.with_state(...)` (E0277, `ReadyToServe`), not "no method
+/// found" (E0599); the unit tests below check the bound itself. (The compile-fail tests of
+/// oxmcp-macros build without `http-server`.)
+///
+/// ```compile_fail,E0277
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// # async fn run() {
+/// let router: Router<Db> = Router::new().tool("query", query);
+/// let _ = router.serve_http("127.0.0.1:0").await;
+/// # }
+/// ```
+///
+/// ```compile_fail,E0277
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// let router: Router<Db> = Router::new().tool("query", query);
+/// let _ = router.http("127.0.0.1:0");
+/// ```
+///
+/// ```compile_fail,E0277
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// # async fn run() {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// let router: Router<Db> = Router::new().tool("query", query);
+/// let _ = router.http_on(listener);
+/// # }
+/// ```
+///
+/// ```compile_fail,E0277
+/// use oxmcp::server::http::HttpConfig;
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// let router: Router<Db> = Router::new().tool("query", query);
+/// let _ = router.into_http_service(HttpConfig::new());
+/// ```
+///
+/// Given its state, the same router serves:
+///
+/// ```no_run
+/// use oxmcp::server::http::HttpConfig;
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// let _ = Router::new().tool("query", query).with_state(Db).into_http_service(HttpConfig::new());
+/// ```
+#[cfg(all(doctest, feature = "http-server"))]
+struct HttpServingNeedsState;
+
+#[cfg(all(test, feature = "http-server"))]
+mod tests {
+    use tokio::net::TcpListener;
+
+    use super::{ReadyToServe, Router};
+    use crate::server::http::{HttpConfig, HttpServe, McpService};
+
+    // Each HTTP serving method on any `Router<S>` bounded by `ReadyToServe`: these compile
+    // only if the methods are defined so (on `Router<()>` alone, they would not be found),
+    // which is what makes a missing `.with_state(...)` say so.
+
+    fn service<S>(router: Router<S>) -> McpService
+    where
+        Router<S>: ReadyToServe,
+    {
+        router.into_http_service(HttpConfig::new())
+    }
+
+    fn builder<S>(router: Router<S>) -> HttpServe
+    where
+        Router<S>: ReadyToServe,
+    {
+        router.http("127.0.0.1:0")
+    }
+
+    fn on_listener<S>(router: Router<S>, listener: TcpListener) -> HttpServe
+    where
+        Router<S>: ReadyToServe,
+    {
+        router.http_on(listener)
+    }
+
+    async fn serve<S>(router: Router<S>) -> crate::Result<()>
+    where
+        Router<S>: ReadyToServe,
+    {
+        router.serve_http("127.0.0.1:0").await
+    }
+
+    #[tokio::test]
+    async fn http_serving_is_bounded_by_ready_to_serve() {
+        let _ = service(Router::<u8>::new().with_state(7));
+        let _ = builder(Router::<u8>::new().with_state(7));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _ = on_listener(Router::<u8>::new().with_state(7), listener);
+        // Built, never run.
+        drop(serve(Router::<u8>::new().with_state(7)));
+    }
+}
