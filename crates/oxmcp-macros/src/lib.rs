@@ -155,7 +155,7 @@ fn checks(options: &Options, function: &ItemFn) -> syn::Result<TokenStream2> {
                 fn #check() {
                     fn decodes_arguments<T>()
                     where
-                        T: ::oxmcp::server::__private::DeserializeOwned + ::core::marker::Send,
+                        T: ::oxmcp::serde::de::DeserializeOwned + ::core::marker::Send,
                     {
                     }
                     fn has_schema<T: ::oxmcp::schemars::JsonSchema>() {}

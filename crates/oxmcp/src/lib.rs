@@ -107,7 +107,7 @@
 //! request from bytes to handler and back, gives the rules for which layer may use which,
 //! and says where to add a transport, an extractor, a layer or a method.
 
-pub mod error;
+mod error;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) mod rpc;
 #[cfg(any(feature = "server", feature = "client"))]
@@ -125,8 +125,13 @@ pub use oxmcp_protocol as protocol;
 #[cfg(any(feature = "server", feature = "client"))]
 pub use rpc::{Progress, ProgressCallback};
 
+/// schemars 1, the version whose `JsonSchema` the argument types of [`server::Args`] derive.
 #[cfg(feature = "server")]
 pub use schemars;
+/// serde, the version whose `Deserialize` the argument types of [`server::Args`] derive
+/// (and what `#[server::debug_handler]` checks them against).
+#[cfg(feature = "server")]
+pub use serde;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -84,9 +84,9 @@ pub trait IntoCompleter<M> {
     fn into_completer(self) -> Completer;
 }
 
-#[doc(hidden)]
+/// Tells an async function's impl from a fixed list's.
 pub struct AsyncCompleter;
-#[doc(hidden)]
+/// Tells a fixed list's impl from an async function's.
 pub struct FixedValues;
 
 impl<F, Fut, R> IntoCompleter<(AsyncCompleter, R)> for F

@@ -15,18 +15,36 @@ use oxmcp_protocol::ProtocolVersion;
 ///   reads and can react to (a bad date, a missing file, an API that said no);
 /// - [`ToolError::protocol`] becomes a JSON-RPC error the client application handles.
 ///
-/// It implements `Display`; [`into_std_error`](ToolError::into_std_error) makes it a
-/// `std::error::Error`, and it converts into `Box<dyn Error>` with `?` (see
-/// [`StdToolError`] for why it is not one itself).
-///
-/// Any `std::error::Error` converts into an execution error, so `?` works in tools:
+/// It is a `std::error::Error`, so `?` turns it into `Box<dyn Error>`, `anyhow::Error` and
+/// the like, and a handler may return any error type: a handler's `Result<T, E>` accepts
+/// every `E` that converts into `Box<dyn Error + Send + Sync>` (a `std::error::Error`,
+/// `anyhow::Error`, a `String`). A `ToolError` among them keeps its channel, even boxed;
+/// any other error becomes an execution error with its message. So `?` works in tools on
+/// whatever error type the handler returns:
 ///
 /// ```
 /// use oxmcp::server::ToolError;
-/// async fn read_config() -> Result<String, ToolError> {
-///     let text = std::fs::read_to_string("/definitely/missing")?; // becomes isError content
+///
+/// // Any error becomes `isError` content the model reads.
+/// async fn read_config() -> std::io::Result<String> {
+///     let text = std::fs::read_to_string("/definitely/missing")?;
 ///     Ok(text)
 /// }
+///
+/// // Mixed errors, and a protocol error where the client application must know.
+/// async fn lookup(id: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+///     if id.is_empty() {
+///         return Err(ToolError::protocol(-32602, "an empty id").into());
+///     }
+///     let n: u32 = id.parse()?;
+///     Ok(format!("item {n}"))
+/// }
+///
+/// // A handler returning `Result<T, ToolError>` chooses the channel of each error.
+/// async fn parse(text: String) -> Result<u32, ToolError> {
+///     text.trim().parse().map_err(ToolError::execution)
+/// }
+/// # let _ = (read_config, lookup, parse);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolError {
@@ -180,72 +198,62 @@ impl fmt::Display for ToolError {
     }
 }
 
-impl<E: std::error::Error> From<E> for ToolError {
-    fn from(error: E) -> Self {
-        ToolError::execution(error)
+impl std::error::Error for ToolError {}
+
+/// A boxed error as a tool error: a [`ToolError`] in the box comes out as it went in (same
+/// channel), any other error becomes an execution error with its message. This is what a
+/// handler's `Result<T, E>` goes through, for any `E` that converts into
+/// `Box<dyn Error + Send + Sync>`: a `std::error::Error`, `anyhow::Error`, a `String`.
+impl From<Box<dyn std::error::Error + Send + Sync + 'static>> for ToolError {
+    fn from(error: Box<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        match error.downcast::<ToolError>() {
+            Ok(tool_error) => *tool_error,
+            Err(other) => ToolError::execution(other),
+        }
     }
 }
-
-/// A [`ToolError`] as a `std::error::Error`.
-///
-/// `ToolError` itself cannot implement `std::error::Error`: that would collide with the
-/// conversion from every error that makes `?` work in tools (the same trade-off as
-/// `anyhow::Error`). It converts into this type, and into `Box<dyn Error>`, so that `?`
-/// works where a standard error is expected:
-///
-/// ```
-/// use oxmcp::server::ToolError;
-///
-/// fn check(n: i64) -> Result<i64, ToolError> {
-///     if n < 0 { Err(ToolError::execution("negative")) } else { Ok(n) }
-/// }
-///
-/// fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-///     let err = check(-1).unwrap_err().into_std_error();
-///     assert_eq!(err.to_string(), "tool failed: negative");
-///     assert_eq!(err.tool_error(), &ToolError::execution("negative"));
-///     check(2)?;
-///     Ok(())
-/// }
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct StdToolError(ToolError);
-
-impl StdToolError {
-    /// The tool error inside.
-    pub fn tool_error(&self) -> &ToolError {
-        &self.0
-    }
-
-    /// Takes the tool error back.
-    pub fn into_tool_error(self) -> ToolError {
-        self.0
-    }
-}
-
-impl fmt::Display for StdToolError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for StdToolError {}
 
 impl ToolError {
-    /// This error as a `std::error::Error` (see [`StdToolError`]).
-    pub fn into_std_error(self) -> StdToolError {
-        StdToolError(self)
+    /// Any error a handler returns, as a tool error (see the `From` impl of boxed errors).
+    pub(crate) fn from_error(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::from(error.into())
     }
 }
 
-impl From<ToolError> for Box<dyn std::error::Error + Send + Sync + 'static> {
-    fn from(error: ToolError) -> Self {
-        Box::new(StdToolError(error))
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::IntoToolResult;
 
-impl From<ToolError> for Box<dyn std::error::Error + 'static> {
-    fn from(error: ToolError) -> Self {
-        Box::new(StdToolError(error))
+    fn is_std_error<E: std::error::Error + Send + Sync + 'static>(_: &E) {}
+
+    #[test]
+    fn a_tool_error_is_a_std_error_and_keeps_its_channel_through_a_box() {
+        let protocol = ToolError::protocol(-32001, "backend unavailable");
+        is_std_error(&protocol);
+        let boxed: Box<dyn std::error::Error + Send + Sync> = protocol.clone().into();
+        assert_eq!(
+            boxed.to_string(),
+            "protocol error -32001: backend unavailable"
+        );
+        assert_eq!(ToolError::from(boxed), protocol);
+
+        let result: Result<String, Box<dyn std::error::Error + Send + Sync>> =
+            Err(protocol.clone().into());
+        assert_eq!(result.into_tool_result().unwrap_err(), protocol);
+    }
+
+    #[test]
+    fn other_errors_a_handler_returns_are_execution_errors() {
+        let io: Result<String, std::io::Error> = Err(std::io::Error::other("disk on fire"));
+        let error = io.into_tool_result().unwrap_err();
+        assert_eq!(error, ToolError::execution("disk on fire"));
+        assert!(!error.is_protocol(ProtocolVersion::LATEST_LEGACY));
+        let text: Result<String, String> = Err("no such city".to_owned());
+        let error = text.into_tool_result().unwrap_err();
+        assert_eq!(error, ToolError::execution("no such city"));
+        let tool: Result<String, ToolError> = Err(ToolError::execution("the date is past"));
+        let error = tool.into_tool_result().unwrap_err();
+        assert_eq!(error, ToolError::execution("the date is past"));
     }
 }

@@ -13,13 +13,19 @@ use schemars::{Schema, SchemaGenerator};
 
 use super::error::ToolError;
 use super::extract::{FromRequest, Request};
+use super::sealed::HandlerFn;
 use crate::rpc::BoxFuture;
 
 /// An async function that can answer a request.
 ///
 /// Implemented for every `async fn` (or closure returning a future) of up to 12 arguments
-/// that all implement [`FromRequest<S>`]. `T` is the tuple of argument types and only keeps
-/// the impls apart; you never name it.
+/// that all implement [`FromRequest<S>`], whose future is `Send`. `T` is the tuple of
+/// argument types and only keeps the impls apart; you never name it. What the function
+/// returns is its `Output`, which a tool, prompt or resource converts with
+/// [`IntoToolResult`](super::IntoToolResult), [`IntoPromptResult`](super::IntoPromptResult)
+/// or [`IntoResourceContents`](super::IntoResourceContents).
+///
+/// The trait is sealed: the crate implements it, for functions, and runs it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a handler",
     label = "not a handler",
@@ -28,44 +34,7 @@ use crate::rpc::BoxFuture;
     note = "`Args<T>` needs `T: serde::Deserialize + JsonSchema` of schemars 1, re-exported as `oxmcp::schemars` (a schemars 0.8 `JsonSchema` does not count); `State<X>` needs a `Router<X>`",
     note = "to see which argument or return type is at fault, put `#[oxmcp::server::debug_handler]` on the function (feature `macros`)"
 )]
-pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
-    /// What the function returns.
-    type Output: Send + 'static;
-
-    /// Extracts the arguments and runs the function. A panic becomes an internal error.
-    fn call(self, request: Request, state: S) -> BoxFuture<Result<Self::Output, ToolError>>;
-
-    /// [`Handler::call`], then `then` on the output, in the one boxed future.
-    #[doc(hidden)]
-    fn call_then<O, C>(self, request: Request, state: S, then: C) -> BoxFuture<Result<O, ToolError>>
-    where
-        O: 'static,
-        C: FnOnce(Self::Output) -> Result<O, ToolError> + Send + 'static,
-    {
-        Box::pin(self.call_unboxed(request, state, then))
-    }
-
-    /// [`Handler::call_then`], not boxed (for a caller that boxes it with more work).
-    #[doc(hidden)]
-    fn call_unboxed<O, C>(
-        self,
-        request: Request,
-        state: S,
-        then: C,
-    ) -> impl Future<Output = Result<O, ToolError>> + Send + 'static
-    where
-        O: 'static,
-        C: FnOnce(Self::Output) -> Result<O, ToolError> + Send + 'static,
-    {
-        FutureExt::map(self.call(request, state), move |r| r.and_then(then))
-    }
-
-    /// The schema of the arguments, from the one extractor that decodes them (if any).
-    ///
-    /// # Panics
-    /// If two arguments both decode the request's arguments.
-    fn input_schema(generator: &mut SchemaGenerator) -> Option<Schema>;
-}
+pub trait Handler<T, S>: HandlerFn<T, S> {}
 
 /// The schema generator every handler schema comes from: JSON Schema 2020-12.
 pub(crate) fn generator() -> SchemaGenerator {
@@ -74,7 +43,6 @@ pub(crate) fn generator() -> SchemaGenerator {
 
 macro_rules! impl_handler {
     ($($ty:ident $var:ident),*) => {
-        #[allow(non_snake_case, unused_variables, unused_mut)]
         impl<F, Fut, R, S, $($ty,)*> Handler<($($ty,)*), S> for F
         where
             F: FnOnce($($ty),*) -> Fut + Clone + Send + Sync + 'static,
@@ -83,19 +51,18 @@ macro_rules! impl_handler {
             S: Send + Sync + 'static,
             $($ty: FromRequest<S> + 'static,)*
         {
+        }
+
+        #[allow(non_snake_case, unused_variables, unused_mut)]
+        impl<F, Fut, R, S, $($ty,)*> HandlerFn<($($ty,)*), S> for F
+        where
+            F: FnOnce($($ty),*) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send,
+            R: Send + 'static,
+            S: Send + Sync + 'static,
+            $($ty: FromRequest<S> + 'static,)*
+        {
             type Output = R;
-
-            fn call(self, request: Request, state: S) -> BoxFuture<Result<R, ToolError>> {
-                self.call_then(request, state, Ok)
-            }
-
-            fn call_then<O, C>(self, request: Request, state: S, then: C) -> BoxFuture<Result<O, ToolError>>
-            where
-                O: 'static,
-                C: FnOnce(R) -> Result<O, ToolError> + Send + 'static,
-            {
-                Box::pin(self.call_unboxed(request, state, then))
-            }
 
             fn call_unboxed<O, C>(
                 self,
@@ -164,19 +131,16 @@ impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10
 impl_handler!(T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8, T9 a9, T10 a10, T11 a11, T12 a12);
 
 /// A handler with its types erased and its state supplied or still awaited.
-#[doc(hidden)]
 pub trait ErasedHandler<S, O>: Send + Sync {
-    #[doc(hidden)]
+    /// Runs the handler with `state`.
     fn call(&self, request: Request, state: &S) -> BoxFuture<Result<O, ToolError>>;
 
     /// The layers around this one item's calls, if it has any.
-    #[doc(hidden)]
     fn layers(&self) -> Option<&super::middleware::Endpoint> {
         None
     }
 
     /// [`ErasedHandler::call`], then `finish` on the outcome, in one boxed future.
-    #[doc(hidden)]
     fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
     where
         O: Send + 'static,
@@ -187,20 +151,17 @@ pub trait ErasedHandler<S, O>: Send + Sync {
 }
 
 /// The reply to a request: its result as JSON text, or a JSON-RPC error.
-#[doc(hidden)]
 pub type Reply = Result<String, oxmcp_protocol::ErrorObject>;
 
 /// How a handler's outcome becomes its request's reply, at the end of the handler's own
 /// future. A modern request's handler is driven (it may leave questions open: the reply is
 /// then an `InputRequiredResult`).
-#[doc(hidden)]
 pub struct Finish<O> {
     pub(crate) run: fn(Result<O, ToolError>, &FinishCx) -> Reply,
     pub(crate) cx: FinishCx,
 }
 
 /// What [`Finish`] needs besides the outcome.
-#[doc(hidden)]
 pub struct FinishCx {
     pub(crate) version: oxmcp_protocol::ProtocolVersion,
     /// The context of a modern request, whose handler may ask questions (and whose reply
@@ -253,7 +214,7 @@ impl<H, T, C> Typed<H, T, C> {
 
 impl<H, T, S, C, O> ErasedHandler<S, O> for Typed<H, T, C>
 where
-    H: Handler<T, S>,
+    H: HandlerFn<T, S>,
     T: 'static,
     S: Clone + Send + Sync + 'static,
     C: Fn(H::Output) -> Result<O, ToolError> + Copy + Send + Sync + 'static,

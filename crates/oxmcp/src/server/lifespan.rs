@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::error::ToolError;
 use super::extract::Request;
-use super::handler::ErasedHandler;
+use super::handler::{ErasedHandler, Finish, Reply};
 use crate::rpc::BoxFuture;
 
 type ShutdownFn = Box<dyn FnOnce() -> BoxFuture<()> + Send>;
@@ -88,6 +88,18 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithLateState<S, O> {
 
     fn layers(&self) -> Option<&super::middleware::Endpoint> {
         self.inner.layers()
+    }
+
+    fn call_finish(&self, request: Request, _state: &S2, finish: Finish<O>) -> BoxFuture<Reply>
+    where
+        O: Send + 'static,
+    {
+        match self.state.get() {
+            Some(state) => self.inner.call_finish(request, state, finish),
+            None => Box::pin(
+                finish.around(async { Err(ToolError::internal("the server has not started")) }),
+            ),
+        }
     }
 }
 

@@ -45,7 +45,7 @@ mod completion;
 mod connection;
 mod context;
 mod error;
-pub mod extract;
+mod extract;
 mod handle;
 mod handler;
 #[cfg(feature = "http-server")]
@@ -60,6 +60,7 @@ mod registry;
 mod reply;
 mod resource;
 mod response;
+mod sealed;
 mod session;
 mod shared;
 #[cfg(any(feature = "http-server", feature = "stdio"))]
@@ -73,26 +74,17 @@ use oxmcp_protocol::lifecycle::Implementation;
 use oxmcp_protocol::prompts::Prompt;
 use oxmcp_protocol::tools::Tool;
 
-pub use ask::{AskError, Elicitation, KeyRing, Question};
 pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
-pub use error::{StdToolError, ToolError};
+pub use error::ToolError;
 pub use extract::{Args, FromRequest, Request, ResourceUri, State, Target, Uri};
-pub use handle::ServerHandle;
+pub use handle::{AddError, ServerHandle};
 pub use handler::Handler;
 pub use lifespan::Lifespan;
 #[cfg(feature = "tracing-layer")]
 pub use log_layer::ClientLogLayer;
-pub use middleware::Extension;
 #[cfg(feature = "macros")]
 pub use oxmcp_macros::debug_handler;
-
-/// What `#[debug_handler]` expands to refers to; not an API.
-#[cfg(feature = "macros")]
-#[doc(hidden)]
-pub mod __private {
-    pub use serde::de::DeserializeOwned;
-}
 pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
 pub use ready::ReadyToServe;
 pub use resource::{
@@ -105,8 +97,6 @@ pub use tool::{tool, IntoTool, ToolDef};
 use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
 #[cfg(feature = "http-server")]
 pub(crate) use connection::ConnectionHandler;
-#[cfg(feature = "http-server")]
-pub use http::{HttpServe, MCP_PATH};
 pub(crate) use shared::Shared;
 use shared::{CachePolicy, Settings, TemplateEntry};
 
@@ -132,6 +122,8 @@ pub struct Router<S = ()> {
     max_uri_length: usize,
     request_state: ask::StateSettings,
     layers: Option<middleware::Endpoint>,
+    /// The state, once given: what the handlers a [`ServerHandle`] adds run with.
+    state: Arc<std::sync::OnceLock<S>>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for Router<S> {
@@ -158,6 +150,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             layers: None,
             max_uri_length: resource::DEFAULT_MAX_URI_LENGTH,
             request_state: ask::StateSettings::default(),
+            state: Arc::default(),
         }
     }
 
@@ -350,15 +343,17 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 
     /// A handle to add and remove tools, resources and prompts while the server runs, and to
-    /// announce resource updates.
-    pub fn handle(&self) -> ServerHandle {
+    /// announce resource updates. Its handlers may extract [`State<S>`] like the router's.
+    pub fn handle(&self) -> ServerHandle<S> {
         ServerHandle {
             shared: self.shared.clone(),
+            state: self.state.clone(),
         }
     }
 
     /// Supplies the state the handlers extract with [`State<S>`].
     pub fn with_state<S2>(self, state: S) -> Router<S2> {
+        let _ = self.state.set(state.clone());
         self.supply(&handler::StateValue(state))
     }
 
@@ -371,7 +366,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Fut: std::future::Future<Output = Result<Lifespan<S>, E>> + Send + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
     {
-        let cell = Arc::new(std::sync::OnceLock::new());
+        let cell = self.state.clone();
         *self.shared.hooks.startup.lock().expect("hooks lock") =
             Some(lifespan::startup(startup, cell.clone()));
         self.supply(&lifespan::LateState { cell })
@@ -427,6 +422,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             layers: self.layers,
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
+            state: Arc::default(),
         }
     }
 
@@ -471,6 +467,7 @@ impl<S: Send + Sync + 'static, S2> Supplier<S, S2> for lifespan::LateState<S> {
 impl Router<()> {
     /// Puts everything registered into the shared registries and fixes the settings.
     pub(crate) fn build(self) -> Arc<Shared> {
+        let _ = self.state.set(());
         let shared = self.shared;
         shared.tools.insert_all(self.tools);
         shared.resources.insert_all(
@@ -550,7 +547,7 @@ impl<S> Router<S> {
     where
         Self: ReadyToServe,
     {
-        let router = ready::Sealed::into_ready(self);
+        let router = ready::into_ready(self);
         let (max, grace) = (router.max_in_flight, router.grace);
         let shared = router.build();
         shared.hooks.start().await?;
@@ -572,7 +569,7 @@ impl<S> Router<S> {
         R: tokio::io::AsyncRead + Unpin + Send + 'static,
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let router = ready::Sealed::into_ready(self);
+        let router = ready::into_ready(self);
         let (max, grace) = (router.max_in_flight, router.grace);
         let shared = router.build();
         shared.hooks.start().await?;

@@ -11,6 +11,7 @@ use oxmcp_protocol::JsonObject;
 use super::completion::{Completer, IntoCompleter};
 use super::error::ToolError;
 use super::handler::{generator, ErasedHandler, Handler, Typed};
+use super::sealed::PromptParts;
 
 /// A prompt handler with its types erased.
 pub(crate) type ErasedPrompt<S> = dyn ErasedHandler<S, GetPromptResult>;
@@ -18,11 +19,12 @@ pub(crate) type ErasedPrompt<S> = dyn ErasedHandler<S, GetPromptResult>;
 /// Converts a prompt handler's output into a `prompts/get` result.
 ///
 /// Implemented for `String` and `&'static str` (one user message of text),
-/// [`PromptMessage`], `Vec<PromptMessage>`, [`GetPromptResult`], and `Result<T, E>` where
-/// `E` converts into [`ToolError`] (a prompt's errors are JSON-RPC errors).
+/// [`PromptMessage`], `Vec<PromptMessage>`, [`GetPromptResult`], and `Result<T, E>` for any
+/// error `E` that converts into `Box<dyn Error + Send + Sync>`, [`ToolError`] among them (a
+/// prompt's errors are JSON-RPC errors).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a prompt",
-    note = "return a String, `PromptMessage`, `Vec<PromptMessage>`, `GetPromptResult`, or `Result<T, ToolError>` of one of those"
+    note = "return a String, `PromptMessage`, `Vec<PromptMessage>`, `GetPromptResult`, or `Result<T, E>` of one of those, where `E` is `ToolError` or any `std::error::Error + Send + Sync`"
 )]
 pub trait IntoPromptResult {
     /// The prompt's messages.
@@ -63,9 +65,13 @@ impl IntoPromptResult for &'static str {
     }
 }
 
-impl<T: IntoPromptResult, E: Into<ToolError>> IntoPromptResult for Result<T, E> {
+impl<T, E> IntoPromptResult for Result<T, E>
+where
+    T: IntoPromptResult,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     fn into_prompt_result(self) -> Result<GetPromptResult, ToolError> {
-        self.map_err(Into::into)?.into_prompt_result()
+        self.map_err(ToolError::from_error)?.into_prompt_result()
     }
 }
 
@@ -185,13 +191,15 @@ impl<H, T> PromptDef<H, T> {
 }
 
 /// A registered prompt's handler and completers.
-#[doc(hidden)]
 pub struct PromptEntry<S> {
     pub(crate) handler: Arc<ErasedPrompt<S>>,
     pub(crate) completers: Vec<(String, Completer)>,
 }
 
-/// Anything that registers as a prompt: a bare handler or a [`PromptDef`].
+/// Anything that registers as a prompt: a bare handler or a [`PromptDef`]. `M` only keeps
+/// the two impls apart; you never name it.
+///
+/// The trait is sealed: the crate implements it and turns what implements it into a prompt.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a prompt handler",
     label = "not a prompt handler",
@@ -200,17 +208,32 @@ pub struct PromptEntry<S> {
     note = "`Args<T>` needs `T: serde::Deserialize + JsonSchema` of schemars 1, re-exported as `oxmcp::schemars` (a schemars 0.8 `JsonSchema` does not count); `State<X>` needs a `Router<X>`",
     note = "to see which argument or return type is at fault, put `#[oxmcp::server::debug_handler]` on the function (feature `macros`)"
 )]
-pub trait IntoPrompt<M, S>: Sized {
-    #[doc(hidden)]
-    fn into_prompt(self, name: &str) -> (Prompt, PromptEntry<S>);
-}
+pub trait IntoPrompt<M, S>: PromptParts<M, S> + Sized {}
 
-#[doc(hidden)]
+/// Tells a bare handler's impls from a definition's.
 pub struct BarePrompt;
-#[doc(hidden)]
+/// Tells a definition's impls from a bare handler's.
 pub struct DefinedPrompt;
 
 impl<H, T, S> IntoPrompt<(BarePrompt, T), S> for H
+where
+    H: Handler<T, S>,
+    H::Output: IntoPromptResult,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+}
+
+impl<H, T, S> IntoPrompt<(DefinedPrompt, T), S> for PromptDef<H, T>
+where
+    H: Handler<T, S>,
+    H::Output: IntoPromptResult,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+}
+
+impl<H, T, S> PromptParts<(BarePrompt, T), S> for H
 where
     H: Handler<T, S>,
     H::Output: IntoPromptResult,
@@ -222,7 +245,7 @@ where
     }
 }
 
-impl<H, T, S> IntoPrompt<(DefinedPrompt, T), S> for PromptDef<H, T>
+impl<H, T, S> PromptParts<(DefinedPrompt, T), S> for PromptDef<H, T>
 where
     H: Handler<T, S>,
     H::Output: IntoPromptResult,

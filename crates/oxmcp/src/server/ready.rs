@@ -22,7 +22,10 @@ pub trait ReadyToServe: sealed::Sealed {}
 
 impl ReadyToServe for Router<()> {}
 
-pub(super) use sealed::Sealed;
+/// The `Router<()>` a router that can serve is.
+pub(crate) fn into_ready<R: ReadyToServe>(router: R) -> Router<()> {
+    router.into_ready()
+}
 
 mod sealed {
     use super::Router;
@@ -30,6 +33,7 @@ mod sealed {
     /// Keeps [`ReadyToServe`](super::ReadyToServe) to `Router<()>`, and turns the router
     /// that implements it into one.
     pub trait Sealed: Sized {
+        /// This router, as the `Router<()>` it is.
         fn into_ready(self) -> Router<()>;
     }
 
@@ -75,7 +79,8 @@ mod missing {
 /// expansion drags the macro into the message.)
 #[cfg(not(feature = "http-server"))]
 impl<S> Router<S> {
-    #[doc(hidden)]
+    /// Serves over Streamable HTTP: needs the `http-server` feature. Without it, this
+    /// stand-in cannot be called; calling it is a compile error that says so.
     pub async fn serve_http<A>(self, _addr: A) -> crate::Result<()>
     where
         Self: missing::HttpServerFeature,
@@ -83,41 +88,28 @@ impl<S> Router<S> {
         match missing::HttpServerFeature::missing(self) {}
     }
 
-    #[doc(hidden)]
-    pub async fn serve_http_with_shutdown<A, F>(self, _addr: A, _signal: F) -> crate::Result<()>
+    /// Serves over Streamable HTTP with settings: needs the `http-server` feature. Without
+    /// it, this stand-in cannot be called; calling it is a compile error that says so.
+    pub fn http<A>(self, _addr: A) -> std::convert::Infallible
     where
         Self: missing::HttpServerFeature,
     {
-        match missing::HttpServerFeature::missing(self) {}
+        missing::HttpServerFeature::missing(self)
     }
 
-    #[doc(hidden)]
-    pub async fn serve_http_with<A, C, F>(
-        self,
-        _addr: A,
-        _config: C,
-        _signal: F,
-    ) -> crate::Result<()>
+    /// Serves over Streamable HTTP on a bound listener: needs the `http-server` feature.
+    /// Without it, this stand-in cannot be called; calling it is a compile error that says
+    /// so.
+    pub fn http_on<L>(self, _listener: L) -> std::convert::Infallible
     where
         Self: missing::HttpServerFeature,
     {
-        match missing::HttpServerFeature::missing(self) {}
+        missing::HttpServerFeature::missing(self)
     }
 
-    #[doc(hidden)]
-    pub async fn serve_http_on<L, C, F>(
-        self,
-        _listener: L,
-        _config: C,
-        _signal: F,
-    ) -> crate::Result<()>
-    where
-        Self: missing::HttpServerFeature,
-    {
-        match missing::HttpServerFeature::missing(self) {}
-    }
-
-    #[doc(hidden)]
+    /// The Streamable HTTP endpoint as a `tower::Service`: needs the `http-server` feature.
+    /// Without it, this stand-in cannot be called; calling it is a compile error that says
+    /// so.
     pub fn into_http_service<C>(self, _config: C) -> std::convert::Infallible
     where
         Self: missing::HttpServerFeature,
@@ -129,11 +121,122 @@ impl<S> Router<S> {
 /// A stand-in for `serve_stdio`, so that calling it without the feature says to enable it.
 #[cfg(not(feature = "stdio"))]
 impl<S> Router<S> {
-    #[doc(hidden)]
+    /// Serves on stdin/stdout: needs the `stdio` feature. Without it, this stand-in cannot
+    /// be called; calling it is a compile error that says so.
     pub async fn serve_stdio(self) -> crate::Result<()>
     where
         Self: missing::StdioFeature,
     {
         match missing::StdioFeature::missing(self) {}
+    }
+}
+
+/// A router whose handlers still need their state cannot serve over HTTP, and the error is
+/// the one that says to call `.with_state(...)` (E0277, `ReadyToServe`), not "no method
+/// found" (E0599); the unit tests below check the bound itself. (The compile-fail tests of
+/// oxmcp-macros build without `http-server`.)
+///
+/// ```compile_fail,E0277
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// # async fn run() {
+/// let router: Router<Db> = Router::new().tool("query", query);
+/// let _ = router.serve_http("127.0.0.1:0").await;
+/// # }
+/// ```
+///
+/// ```compile_fail,E0277
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// let router: Router<Db> = Router::new().tool("query", query);
+/// let _ = router.http("127.0.0.1:0");
+/// ```
+///
+/// ```compile_fail,E0277
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// # async fn run() {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+/// let router: Router<Db> = Router::new().tool("query", query);
+/// let _ = router.http_on(listener);
+/// # }
+/// ```
+///
+/// ```compile_fail,E0277
+/// use oxmcp::server::http::HttpConfig;
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// let router: Router<Db> = Router::new().tool("query", query);
+/// let _ = router.into_http_service(HttpConfig::new());
+/// ```
+///
+/// Given its state, the same router serves:
+///
+/// ```no_run
+/// use oxmcp::server::http::HttpConfig;
+/// use oxmcp::server::{Router, State};
+/// #[derive(Clone)]
+/// struct Db;
+/// async fn query(State(_db): State<Db>) -> &'static str { "rows" }
+/// let _ = Router::new().tool("query", query).with_state(Db).into_http_service(HttpConfig::new());
+/// ```
+#[cfg(all(doctest, feature = "http-server"))]
+struct HttpServingNeedsState;
+
+#[cfg(all(test, feature = "http-server"))]
+mod tests {
+    use tokio::net::TcpListener;
+
+    use super::{ReadyToServe, Router};
+    use crate::server::http::{HttpConfig, HttpServe, McpService};
+
+    // Each HTTP serving method on any `Router<S>` bounded by `ReadyToServe`: these compile
+    // only if the methods are defined so (on `Router<()>` alone, they would not be found),
+    // which is what makes a missing `.with_state(...)` say so.
+
+    fn service<S>(router: Router<S>) -> McpService
+    where
+        Router<S>: ReadyToServe,
+    {
+        router.into_http_service(HttpConfig::new())
+    }
+
+    fn builder<S>(router: Router<S>) -> HttpServe
+    where
+        Router<S>: ReadyToServe,
+    {
+        router.http("127.0.0.1:0")
+    }
+
+    fn on_listener<S>(router: Router<S>, listener: TcpListener) -> HttpServe
+    where
+        Router<S>: ReadyToServe,
+    {
+        router.http_on(listener)
+    }
+
+    async fn serve<S>(router: Router<S>) -> crate::Result<()>
+    where
+        Router<S>: ReadyToServe,
+    {
+        router.serve_http("127.0.0.1:0").await
+    }
+
+    #[tokio::test]
+    async fn http_serving_is_bounded_by_ready_to_serve() {
+        let _ = service(Router::<u8>::new().with_state(7));
+        let _ = builder(Router::<u8>::new().with_state(7));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _ = on_listener(Router::<u8>::new().with_state(7), listener);
+        // Built, never run.
+        drop(serve(Router::<u8>::new().with_state(7)));
     }
 }

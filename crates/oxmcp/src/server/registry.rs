@@ -170,10 +170,19 @@ impl<E: Clone> Registry<E> {
             .map(f)
     }
 
-    /// Adds or replaces an item; returns whether it replaced one.
-    pub(crate) fn insert<D: Serialize>(&self, key: String, def: &D, entry: E) -> bool {
+    /// Adds an item unless one is registered under `key` already; returns whether it was
+    /// added. The check and the addition are one step: of two racing additions of a key,
+    /// one fails.
+    pub(crate) fn insert_new<D: Serialize>(&self, key: String, def: &D, entry: E) -> bool {
         let item = Item::new(def, entry);
-        self.change(|items| items.insert(key, item).is_some())
+        let mut current = self.current.write().expect("registry lock");
+        if current.items.contains_key(&key) {
+            return false;
+        }
+        let mut items = copy(&current.items);
+        items.insert(key, item);
+        *current = Arc::new(Catalog::new(items));
+        true
     }
 
     /// Adds or replaces many items at once: one new catalog for all of them (a server's
@@ -195,24 +204,28 @@ impl<E: Clone> Registry<E> {
 
     fn change<R>(&self, f: impl FnOnce(&mut Items<E>) -> R) -> R {
         let mut current = self.current.write().expect("registry lock");
-        let mut items: Items<E> = current
-            .items
-            .iter()
-            .map(|(k, i)| {
-                (
-                    k.clone(),
-                    Item {
-                        json: i.json.clone(),
-                        header_params: i.header_params,
-                        entry: i.entry.clone(),
-                    },
-                )
-            })
-            .collect();
+        let mut items = copy(&current.items);
         let result = f(&mut items);
         *current = Arc::new(Catalog::new(items));
         result
     }
+}
+
+/// A copy of a catalog's items, to change.
+fn copy<E: Clone>(items: &Items<E>) -> Items<E> {
+    items
+        .iter()
+        .map(|(k, i)| {
+            (
+                k.clone(),
+                Item {
+                    json: i.json.clone(),
+                    header_params: i.header_params,
+                    entry: i.entry.clone(),
+                },
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -230,7 +243,7 @@ mod tests {
     fn pages_follow_cursors_to_the_end() {
         let registry: Registry<u32> = Registry::default();
         for i in 0..5u32 {
-            registry.insert(
+            registry.insert_new(
                 format!("t{i}"),
                 &serde_json::json!({ "name": format!("t{i}") }),
                 i,
@@ -265,21 +278,17 @@ mod tests {
             .is_err());
     }
 
-    /// Registering many at once is registering each in turn: order of first registration,
-    /// a key given twice keeps its place and takes the later entry.
+    /// Registering many at once keeps the order of first registration; a key given twice
+    /// keeps its place and takes the later entry.
     #[test]
-    fn insert_all_is_insert_in_turn() {
+    fn insert_all_keeps_the_order_of_first_registration() {
         let all: Registry<u32> = Registry::default();
-        let one: Registry<u32> = Registry::default();
         let items = [("b", 1u32), ("a", 2), ("b", 3), ("c", 4)];
         all.insert_all(
             items
                 .iter()
                 .map(|(k, v)| (k.to_string(), serde_json::json!({ "name": k }), *v)),
         );
-        for (k, v) in items {
-            one.insert(k.to_owned(), &serde_json::json!({ "name": k }), v);
-        }
         let listed = |r: &Registry<u32>| -> Vec<(String, u32)> {
             let catalog = r.snapshot();
             catalog
@@ -288,7 +297,6 @@ mod tests {
                 .map(|(k, i)| (k.clone(), i.entry))
                 .collect()
         };
-        assert_eq!(listed(&all), listed(&one));
         assert_eq!(
             listed(&all),
             [
@@ -303,7 +311,14 @@ mod tests {
     #[test]
     fn changes_make_a_new_snapshot() {
         let registry: Registry<u32> = Registry::default();
-        registry.insert("a".into(), &serde_json::json!({"name": "a"}), 1);
+        assert!(registry.insert_new("a".into(), &serde_json::json!({"name": "a"}), 1));
+        let taken = registry.snapshot();
+        assert!(!registry.insert_new("a".into(), &serde_json::json!({"name": "a"}), 2));
+        assert!(
+            Arc::ptr_eq(&taken, &registry.snapshot()),
+            "a refused insertion changes nothing"
+        );
+        assert_eq!(registry.get("a"), Some(1));
         let before = registry.snapshot();
         assert!(registry.remove("a"));
         assert!(!registry.remove("a"));

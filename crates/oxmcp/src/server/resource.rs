@@ -18,6 +18,7 @@ use super::completion::{Completer, IntoCompleter};
 use super::error::ToolError;
 use super::handler::{ErasedHandler, Handler, Typed};
 use super::response::Json;
+use super::sealed::ResourceParts;
 use super::uri_template::UriTemplate;
 
 /// Turns a handler's output into the contents of the resource read.
@@ -32,11 +33,12 @@ pub(crate) type ErasedResource<S> = dyn ErasedHandler<S, ContentsFn>;
 /// Implemented for text (`String`, `&'static str`: a text content with the resource's MIME
 /// type), [`Blob`] (binary, sent base64-encoded), [`Json<T>`] (`application/json` text),
 /// [`ResourceContents`] and `Vec<ResourceContents>`, [`ReadResourceResult`], and
-/// `Result<T, E>` where `E` converts into [`ToolError`]. An error from a resource handler is
+/// `Result<T, E>` for any error `E` that converts into `Box<dyn Error + Send + Sync>`,
+/// [`ToolError`] among them. An error from a resource handler is
 /// a JSON-RPC error: resources have no `isError` channel.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a resource handler",
-    note = "return a String, `Blob`, `Json<T>`, `ResourceContents`, `ReadResourceResult`, or `Result<T, ToolError>` of one of those"
+    note = "return a String, `Blob`, `Json<T>`, `ResourceContents`, `ReadResourceResult`, or `Result<T, E>` of one of those, where `E` is `ToolError` or any `std::error::Error + Send + Sync`"
 )]
 pub trait IntoResourceContents: Send + 'static {
     /// The contents of `uri`; `mime_type` is the one declared for the resource.
@@ -162,15 +164,18 @@ impl IntoResourceContents for ReadResourceResult {
     }
 }
 
-impl<T: IntoResourceContents, E: Into<ToolError> + Send + 'static> IntoResourceContents
-    for Result<T, E>
+impl<T, E> IntoResourceContents for Result<T, E>
+where
+    T: IntoResourceContents,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
 {
     fn into_contents(
         self,
         uri: &str,
         mime: Option<&str>,
     ) -> Result<Vec<ResourceContents>, ToolError> {
-        self.map_err(Into::into)?.into_contents(uri, mime)
+        self.map_err(ToolError::from_error)?
+            .into_contents(uri, mime)
     }
 }
 
@@ -309,8 +314,7 @@ impl<H, T> ResourceDef<H, T> {
 }
 
 /// A registered resource or template: its definition and its handler.
-#[doc(hidden)]
-pub struct ResourceEntry<S> {
+pub(crate) struct ResourceEntry<S> {
     pub(crate) mime_type: Option<String>,
     pub(crate) handler: Arc<ErasedResource<S>>,
     pub(crate) completers: Vec<(String, Completer)>,
@@ -329,7 +333,11 @@ pub(crate) struct TemplateParts<S> {
     pub(crate) entry: ResourceEntry<S>,
 }
 
-/// Anything that registers as a resource: a bare handler or a [`ResourceDef`].
+/// Anything that registers as a resource: a bare handler or a [`ResourceDef`]. `M` only
+/// keeps the two impls apart; you never name it.
+///
+/// The trait is sealed: the crate implements it and turns what implements it into a
+/// resource or a template.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a resource handler",
     label = "not a resource handler",
@@ -338,17 +346,32 @@ pub(crate) struct TemplateParts<S> {
     note = "`Args<T>` needs `T: serde::Deserialize + JsonSchema` of schemars 1, re-exported as `oxmcp::schemars` (a schemars 0.8 `JsonSchema` does not count); `State<X>` needs a `Router<X>`",
     note = "to see which argument or return type is at fault, put `#[oxmcp::server::debug_handler]` on the function (feature `macros`)"
 )]
-pub trait IntoResource<M, S>: Sized {
-    #[doc(hidden)]
-    fn into_resource_def(self) -> ResourceDef<Box<ErasedResource<S>>, ()>;
-}
+pub trait IntoResource<M, S>: ResourceParts<M, S> + Sized {}
 
-#[doc(hidden)]
+/// Tells a bare handler's impls from a definition's.
 pub struct BareResource;
-#[doc(hidden)]
+/// Tells a definition's impls from a bare handler's.
 pub struct DefinedResource;
 
 impl<H, T, S> IntoResource<(BareResource, T), S> for H
+where
+    H: Handler<T, S>,
+    H::Output: IntoResourceContents,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+}
+
+impl<H, T, S> IntoResource<(DefinedResource, T), S> for ResourceDef<H, T>
+where
+    H: Handler<T, S>,
+    H::Output: IntoResourceContents,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+}
+
+impl<H, T, S> ResourceParts<(BareResource, T), S> for H
 where
     H: Handler<T, S>,
     H::Output: IntoResourceContents,
@@ -360,7 +383,7 @@ where
     }
 }
 
-impl<H, T, S> IntoResource<(DefinedResource, T), S> for ResourceDef<H, T>
+impl<H, T, S> ResourceParts<(DefinedResource, T), S> for ResourceDef<H, T>
 where
     H: Handler<T, S>,
     H::Output: IntoResourceContents,

@@ -14,10 +14,12 @@ use super::error::ToolError;
 /// Implemented for text (`String`, `&'static str`, `Cow<str>`), numbers and `bool` (as
 /// text), `()` (an empty result), [`ContentBlock`] and `Vec<ContentBlock>`,
 /// [`CallToolResult`] itself, [`Json<T>`] (structured output with an `outputSchema`), and
-/// `Result<T, E>` where `E` converts into [`ToolError`].
+/// `Result<T, E>` for any error `E` that converts into `Box<dyn Error + Send + Sync>`: a
+/// [`ToolError`] keeps its channel, any other error becomes an execution error the model
+/// reads.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a tool",
-    note = "return a String, content blocks, `Json<T>`, `()`, `CallToolResult`, or `Result<T, ToolError>` of one of those"
+    note = "return a String, content blocks, `Json<T>`, `()`, `CallToolResult`, or `Result<T, E>` of one of those, where `E` is `ToolError` or any `std::error::Error + Send + Sync`"
 )]
 pub trait IntoToolResult {
     /// The result, or the error the call ends with.
@@ -151,9 +153,13 @@ macro_rules! display_as_text {
 }
 display_as_text!(bool, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64);
 
-impl<T: IntoToolResult, E: Into<ToolError>> IntoToolResult for Result<T, E> {
+impl<T, E> IntoToolResult for Result<T, E>
+where
+    T: IntoToolResult,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     fn into_tool_result(self) -> Result<CallToolResult, ToolError> {
-        self.map_err(Into::into)?.into_tool_result()
+        self.map_err(ToolError::from_error)?.into_tool_result()
     }
 
     fn output_schema(generator: &mut SchemaGenerator) -> Option<Schema> {

@@ -10,6 +10,7 @@ use schemars::Schema;
 
 use super::handler::{generator, ErasedHandler, Handler, Layered, Typed};
 use super::response::IntoToolResult;
+use super::sealed::ToolParts;
 
 /// A tool with its types erased.
 pub(crate) type ErasedTool<S> = dyn ErasedHandler<S, CallToolResult>;
@@ -151,7 +152,9 @@ impl<H, T> ToolDef<H, T> {
 }
 
 /// Anything that registers as a tool: a bare handler or a [`ToolDef`]. `M` only keeps the
-/// two impls apart.
+/// two impls apart; you never name it.
+///
+/// The trait is sealed: the crate implements it and turns what implements it into a tool.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tool handler",
     label = "not a tool handler",
@@ -160,17 +163,32 @@ impl<H, T> ToolDef<H, T> {
     note = "`Args<T>` needs `T: serde::Deserialize + JsonSchema` of schemars 1, re-exported as `oxmcp::schemars` (a schemars 0.8 `JsonSchema` does not count); `State<X>` needs a `Router<X>`",
     note = "to see which argument or return type is at fault, put `#[oxmcp::server::debug_handler]` on the function (feature `macros`)"
 )]
-pub trait IntoTool<M, S>: Sized {
-    #[doc(hidden)]
-    fn into_tool(self, name: &str) -> (Tool, Arc<ErasedTool<S>>);
-}
+pub trait IntoTool<M, S>: ToolParts<M, S> + Sized {}
 
-#[doc(hidden)]
+/// Tells a bare handler's impls from a definition's.
 pub struct BareHandler;
-#[doc(hidden)]
+/// Tells a definition's impls from a bare handler's.
 pub struct WithDefinition;
 
 impl<H, T, S> IntoTool<(BareHandler, T), S> for H
+where
+    H: Handler<T, S>,
+    H::Output: IntoToolResult,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+}
+
+impl<H, T, S> IntoTool<(WithDefinition, T), S> for ToolDef<H, T>
+where
+    H: Handler<T, S>,
+    H::Output: IntoToolResult,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+}
+
+impl<H, T, S> ToolParts<(BareHandler, T), S> for H
 where
     H: Handler<T, S>,
     H::Output: IntoToolResult,
@@ -182,7 +200,7 @@ where
     }
 }
 
-impl<H, T, S> IntoTool<(WithDefinition, T), S> for ToolDef<H, T>
+impl<H, T, S> ToolParts<(WithDefinition, T), S> for ToolDef<H, T>
 where
     H: Handler<T, S>,
     H::Output: IntoToolResult,

@@ -9,7 +9,7 @@
 //! [`ClientBuilder::connect_io`]: crate::client::ClientBuilder::connect_io
 
 #[cfg(feature = "http-client")]
-pub mod http;
+pub(crate) mod http;
 pub(crate) mod lines;
 #[cfg(any(test, all(feature = "server", feature = "client")))]
 pub(crate) mod memory;

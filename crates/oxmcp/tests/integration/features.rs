@@ -357,7 +357,7 @@ async fn runtime_changes_reach_legacy_sessions_and_listeners() {
         7
     );
 
-    handle.add_tool("second", noop);
+    handle.add_tool("second", noop).unwrap();
     let mut seen = Vec::new();
     for _ in 0..2 {
         seen.push(raw.recv().await);
@@ -375,7 +375,7 @@ async fn runtime_changes_reach_legacy_sessions_and_listeners() {
     assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 2);
 
     // Prompts changed: the listener did not ask, so only the legacy session hears it.
-    handle.add_prompt("p", || async { "hi" });
+    handle.add_prompt("p", || async { "hi" }).unwrap();
     assert_eq!(
         raw.recv().await["method"],
         "notifications/prompts/list_changed"

@@ -23,4 +23,5 @@ mod logging;
 mod middleware;
 mod questions;
 mod rpc;
+mod runtime_registry;
 mod tools;

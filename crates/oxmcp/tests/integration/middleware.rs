@@ -8,8 +8,9 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use oxmcp::protocol::ErrorObject;
+use oxmcp::server::middleware::Extension;
 use oxmcp::server::middleware::{McpRequest, McpResponse};
-use oxmcp::server::{prompt, resource, tool, Context, Extension, Router};
+use oxmcp::server::{prompt, resource, tool, Context, Router};
 use serde_json::json;
 use tower::{Layer, Service, ServiceBuilder};
 

@@ -10,7 +10,8 @@ use oxmcp::protocol::elicitation::{ElicitAction, ElicitRequestParams, ElicitResu
 use oxmcp::protocol::roots::Root;
 use oxmcp::protocol::sampling::{CreateMessageRequestParams, CreateMessageResult, SamplingMessage};
 use oxmcp::protocol::ErrorObject;
-use oxmcp::server::{Context, Elicitation, Router, ToolError};
+use oxmcp::server::ask::Elicitation;
+use oxmcp::server::{Context, Router, ToolError};
 use oxmcp::testing::TestClient;
 use schemars::JsonSchema;
 use serde::Deserialize;

@@ -41,11 +41,13 @@ async fn weather(Args(q): Args<City>) -> Json<Weather> {
     })
 }
 
-async fn fail(Args(mode): Args<Mode>) -> Result<String, ToolError> {
+/// Fails with a mix of errors through `?`: a `ToolError` keeps its channel in the box, any
+/// other error is an execution error.
+async fn fail(Args(mode): Args<Mode>) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     match mode.mode.as_str() {
-        "execution" => Err(ToolError::execution("the date must be in the future")),
-        "protocol" => Err(ToolError::protocol(-32001, "backend unavailable")),
-        "io" => Err(std::io::Error::other("disk on fire").into()),
+        "execution" => Err(ToolError::execution("the date must be in the future"))?,
+        "protocol" => Err(ToolError::protocol(-32001, "backend unavailable"))?,
+        "io" => Err(std::io::Error::other("disk on fire"))?,
         _ => Ok("fine".into()),
     }
 }

@@ -40,7 +40,8 @@ impl Context {
     /// key is taken even without `requestState`.
     ///
     /// ```
-    /// use oxmcp::server::{Context, Elicitation, ToolError};
+    /// use oxmcp::server::ask::Elicitation;
+    /// use oxmcp::server::{Context, ToolError};
     /// # #[derive(serde::Deserialize, schemars::JsonSchema)] struct Name { name: String }
     /// async fn hello(ctx: Context) -> Result<String, ToolError> {
     ///     match ctx.question("user_name").elicit::<Name>("What is your name?").await? {
@@ -72,7 +73,8 @@ impl Context {
     /// not fit is an [`AskError`] too (`-32602` with `?`).
     ///
     /// ```
-    /// use oxmcp::server::{Context, Elicitation, ToolError};
+    /// use oxmcp::server::ask::Elicitation;
+    /// use oxmcp::server::{Context, ToolError};
     /// use schemars::JsonSchema;
     /// use serde::Deserialize;
     ///

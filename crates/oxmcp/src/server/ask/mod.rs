@@ -20,7 +20,8 @@
 //! that must happen once after the questions:
 //!
 //! ```
-//! use oxmcp::server::{Context, Elicitation, ToolError};
+//! use oxmcp::server::ask::Elicitation;
+//! use oxmcp::server::{Context, ToolError};
 //! # #[derive(serde::Deserialize, schemars::JsonSchema)] struct Confirm { really: bool }
 //! # async fn count_files() -> usize { 3 }
 //! # async fn delete_files() {}

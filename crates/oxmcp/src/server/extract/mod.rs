@@ -73,7 +73,15 @@ impl Request {
     }
 }
 
-/// Builds one handler argument from the request.
+/// Builds one handler argument from the request: an extractor.
+///
+/// Each argument of a tool, prompt or resource handler is built from the request by its
+/// `FromRequest` impl, in any order: [`Args<T>`] decodes the arguments, [`Uri<T>`] the
+/// variables of a resource template, [`Context`](crate::server::Context) describes the
+/// request, [`State<S>`] hands over the router's state,
+/// [`Extension<T>`](crate::server::middleware::Extension) takes what a layer put in the
+/// request. A failed extraction answers the request with its rejection instead of running
+/// the handler.
 ///
 /// Implement it for your own extractors (an authenticated user, a database handle taken
 /// from state, ...). The returned future may wait (check a token, open a connection).

@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{HttpConfig, McpService};
-use crate::server::Router;
+use crate::server::ready::into_ready as ready_router;
+use crate::server::{ReadyToServe, Router};
 
 /// The path [`Router::serve_http`] serves MCP on.
 pub const MCP_PATH: &str = "/mcp";
@@ -33,7 +34,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-impl Router<()> {
+/// Serving over HTTP: like [`Router::serve_stdio`], defined on every `Router<S>` but
+/// bounded by [`ReadyToServe`], so that forgetting `.with_state(...)` gets an error that
+/// says so.
+impl<S> Router<S> {
     /// Turns the router into a Streamable HTTP endpoint (both eras), a `tower::Service`
     /// to mount wherever you like.
     ///
@@ -52,9 +56,13 @@ impl Router<()> {
     /// axum::serve(listener, app).await
     /// # }
     /// ```
-    pub fn into_http_service(self, config: HttpConfig) -> McpService {
-        let max = self.max_in_flight;
-        McpService::new(self.build(), max, config)
+    pub fn into_http_service(self, config: HttpConfig) -> McpService
+    where
+        Self: ReadyToServe,
+    {
+        let router = ready_router(self);
+        let max = router.max_in_flight;
+        McpService::new(router.build(), max, config)
     }
 
     /// Serves the router over Streamable HTTP at `http://ADDR/mcp` with the defaults,
@@ -69,7 +77,10 @@ impl Router<()> {
     ///
     /// # Errors
     /// If the address cannot be bound, the startup hook fails, or serving fails.
-    pub async fn serve_http(self, addr: impl ToSocketAddrs) -> crate::Result<()> {
+    pub async fn serve_http(self, addr: impl ToSocketAddrs) -> crate::Result<()>
+    where
+        Self: ReadyToServe,
+    {
         let listener = bind(addr).await?;
         self.http_on(listener).await
     }
@@ -95,13 +106,22 @@ impl Router<()> {
     ///     .await
     /// # }
     /// ```
-    pub fn http<A: ToSocketAddrs + Send + 'static>(self, addr: A) -> HttpServe {
-        HttpServe::new(self, Box::pin(bind(addr)))
+    pub fn http<A: ToSocketAddrs + Send + 'static>(self, addr: A) -> HttpServe
+    where
+        Self: ReadyToServe,
+    {
+        HttpServe::new(ready_router(self), Box::pin(bind(addr)))
     }
 
     /// Like [`http`](Router::http), on a listener already bound.
-    pub fn http_on(self, listener: TcpListener) -> HttpServe {
-        HttpServe::new(self, Box::pin(std::future::ready(Ok(listener))))
+    pub fn http_on(self, listener: TcpListener) -> HttpServe
+    where
+        Self: ReadyToServe,
+    {
+        HttpServe::new(
+            ready_router(self),
+            Box::pin(std::future::ready(Ok(listener))),
+        )
     }
 }
 

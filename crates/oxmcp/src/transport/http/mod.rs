@@ -1,4 +1,5 @@
-//! The Streamable HTTP client, both eras (the server is [`crate::server::http`]).
+//! The Streamable HTTP client, both eras (the server is `crate::server::http`); its
+//! settings are public as [`crate::client::HttpClientConfig`].
 
 #[cfg(feature = "http-client")]
-pub mod client;
+pub(crate) mod client;

@@ -19,7 +19,8 @@ use oxmcp::protocol::{
     CreateMessageRequestParams, CreateMessageResult, SamplingMessage, SamplingMessageContentBlock,
     Tool,
 };
-use oxmcp::server::{prompt, resource, Context, Elicitation, Router, State, ToolError};
+use oxmcp::server::ask::Elicitation;
+use oxmcp::server::{prompt, resource, Context, Router, State, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use oxmcp::server::KeyRing;
+use oxmcp::server::ask::KeyRing;
 use serde_json::{json, Value};
 
 use super::{all_capabilities, meta, router, sampled, text, Runs};

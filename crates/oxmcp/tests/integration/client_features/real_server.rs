@@ -115,7 +115,7 @@ async fn change_notifications_in_both_eras() {
         ServerNotification::ResourceUpdated(p) => assert_eq!(p.uri, "test://notes"),
         other => panic!("{other:?}"),
     }
-    handle.add_tool("second", noop);
+    handle.add_tool("second", noop).unwrap();
     assert!(matches!(
         next(&mut notifications).await,
         ServerNotification::ToolListChanged(_)
@@ -138,7 +138,7 @@ async fn change_notifications_in_both_eras() {
         .with_resource_subscriptions(vec!["test://notes".into()]);
     let mut subscription = client.listen(filter).await.unwrap();
     assert_eq!(subscription.acknowledged().tools_list_changed, Some(true));
-    handle.add_tool("second", noop);
+    handle.add_tool("second", noop).unwrap();
     assert!(matches!(
         subscription.next().await,
         Some(Ok(ServerNotification::ToolListChanged(_)))
@@ -150,7 +150,7 @@ async fn change_notifications_in_both_eras() {
     }
     subscription.close().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    handle.add_tool("third", noop);
+    handle.add_tool("third", noop).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(general.try_recv().is_err(), "nothing reaches the callback");
     assert_eq!(client.list_all_tools().await.unwrap().len(), 3);

@@ -4,9 +4,9 @@
 use std::error::Error as _;
 use std::time::Duration;
 
+use oxmcp::client::HttpClientConfig;
 use oxmcp::client::{Client, EraChoice};
 use oxmcp::protocol::ProtocolVersion;
-use oxmcp::transport::http::client::HttpClientConfig;
 use tokio::sync::mpsc;
 
 use super::{init_result, start, Hit, Reply};

@@ -9,10 +9,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use oxmcp::client::HttpClientConfig;
 use oxmcp::client::{CallOptions, Client, EraChoice};
 use oxmcp::protocol::ElicitResult;
 use oxmcp::testing::Direction;
-use oxmcp::transport::http::client::HttpClientConfig;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 

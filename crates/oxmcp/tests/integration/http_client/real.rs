@@ -10,8 +10,9 @@ use oxmcp::client::{CallOptions, Client, EraChoice};
 use oxmcp::protocol::{
     ElicitRequestParams, ElicitResult, ProtocolVersion, ServerNotification, SubscriptionFilter,
 };
+use oxmcp::server::ask::Elicitation;
 use oxmcp::server::http::{HttpConfig, McpService};
-use oxmcp::server::{Args, Context, Elicitation, Router, ServerHandle, ToolError};
+use oxmcp::server::{Args, Context, Router, ServerHandle, ToolError};
 use oxmcp::testing::Direction;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -186,7 +187,7 @@ async fn exercise(era: EraChoice, expect: &str) {
             .listen(SubscriptionFilter::new().with_tools_list_changed(true))
             .await
             .unwrap();
-        handle.add_tool("late", echo);
+        handle.add_tool("late", echo).unwrap();
         let n = tokio::time::timeout(wait, sub.next()).await.unwrap();
         assert!(
             matches!(n, Some(Ok(ServerNotification::ToolListChanged(_)))),
@@ -199,7 +200,7 @@ async fn exercise(era: EraChoice, expect: &str) {
             let mut i = 0;
             loop {
                 i += 1;
-                handle.add_tool(&format!("late{i}"), echo);
+                handle.add_tool(&format!("late{i}"), echo).unwrap();
                 let tick = std::time::Duration::from_millis(100);
                 if let Ok(Some(n)) = tokio::time::timeout(tick, changed.recv()).await {
                     break n;

@@ -151,7 +151,7 @@ async fn long_streams_outlive_the_header_timeout() {
     assert_eq!(stream.status, 200);
     stream.next_event().await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    server.handle.add_tool("late", super::echo);
+    server.handle.add_tool("late", super::echo).unwrap();
     let (_, changed) = client.sse_message(&mut stream).await.unwrap();
     assert_eq!(changed["method"], "notifications/tools/list_changed");
     // A slow JSON answer is not cut either (the tool sleeps 200 ms).

@@ -12,8 +12,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oxmcp::server::ask::Elicitation;
 use oxmcp::server::http::HttpConfig;
-use oxmcp::server::{tool, Args, Context, Elicitation, Router, ServerHandle, ToolError};
+use oxmcp::server::{tool, Args, Context, Router, ServerHandle, ToolError};
 use oxmcp::testing::Direction;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -122,7 +123,7 @@ impl Server {
     /// Starts a server with connection settings too.
     async fn start_with(
         config: HttpConfig,
-        settings: impl FnOnce(oxmcp::server::HttpServe) -> oxmcp::server::HttpServe,
+        settings: impl FnOnce(oxmcp::server::http::HttpServe) -> oxmcp::server::http::HttpServe,
     ) -> Server {
         Server::start_router(router(), config, settings).await
     }
@@ -224,7 +225,7 @@ async fn legacy_session_end_to_end() {
     assert!(stream.content_type().starts_with("text/event-stream"));
     let priming = stream.next_event().await.unwrap();
     assert!(priming.id.is_some() && priming.data.is_empty());
-    server.handle.add_tool("late", echo);
+    server.handle.add_tool("late", echo).unwrap();
     let (id, changed) = client.sse_message(&mut stream).await.unwrap();
     assert!(id.is_some(), "events carry ids");
     assert_eq!(changed["method"], "notifications/tools/list_changed");
@@ -620,7 +621,7 @@ async fn modern_listen_streams_acknowledge_then_notify() {
     assert!(resp.content_type().starts_with("text/event-stream"));
     let (_, ack) = client.sse_message(&mut resp).await.unwrap();
     assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
-    server.handle.add_tool("late", echo);
+    server.handle.add_tool("late", echo).unwrap();
     let (_, changed) = client.sse_message(&mut resp).await.unwrap();
     assert_eq!(changed["method"], "notifications/tools/list_changed");
     // Shutting down ends the stream with its result.
@@ -914,7 +915,7 @@ async fn missed_notifications_are_replayed_on_the_standalone_stream() {
     let last = priming.id.unwrap();
     drop(stream);
     // Sent while no stream is open: kept for the client.
-    server.handle.add_tool("late", echo);
+    server.handle.add_tool("late", echo).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut resumed = client
         .send("GET", &[accept, ("last-event-id", &last)], None)

@@ -36,7 +36,7 @@ const DEFAULT_ACCEPT: &str = "application/json, text/event-stream";
 /// ```no_run
 /// use std::time::Duration;
 /// use oxmcp::client::Client;
-/// use oxmcp::transport::http::client::HttpClientConfig;
+/// use oxmcp::client::HttpClientConfig;
 ///
 /// # async fn run() -> oxmcp::Result<()> {
 /// let config = HttpClientConfig::new("https://example.com/mcp")
