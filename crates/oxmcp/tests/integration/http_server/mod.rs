@@ -132,7 +132,7 @@ impl Server {
     async fn start_router(
         router: Router,
         config: HttpConfig,
-        settings: impl FnOnce(oxmcp::server::HttpServe) -> oxmcp::server::HttpServe,
+        settings: impl FnOnce(oxmcp::server::http::HttpServe) -> oxmcp::server::http::HttpServe,
     ) -> Server {
         let handle = router.handle();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
