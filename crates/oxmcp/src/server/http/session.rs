@@ -240,7 +240,9 @@ impl std::fmt::Display for SessionId {
 pub(crate) type Refusal = (StatusCode, Cow<'static, str>);
 
 /// Checks a session's request's `MCP-Protocol-Version` header (when there is one) against
-/// the version its `initialize` negotiated.
+/// the version its `initialize` negotiated: that one, or an older legacy revision we
+/// support. (The official conformance suite, version 0.1.16, sends `2025-03-26` on a
+/// session negotiated at `2025-11-25`; a newer, a modern or an unknown value is refused.)
 fn check_version(inner: &Inner, session: &Session, headers: &HeaderMap) -> Result<(), Refusal> {
     let (Some(given), Some(negotiated)) = (header_version(headers), session.version.get()) else {
         return Ok(());
@@ -248,10 +250,25 @@ fn check_version(inner: &Inner, session: &Session, headers: &HeaderMap) -> Resul
     if given == negotiated {
         return Ok(());
     }
+    let older_legacy = match (
+        oxmcp_protocol::ProtocolVersion::parse(given),
+        oxmcp_protocol::ProtocolVersion::parse(negotiated),
+    ) {
+        (Some(given), Some(negotiated)) => given.is_legacy() && given <= negotiated,
+        _ => false,
+    };
+    if older_legacy {
+        tracing::debug!(
+            given,
+            negotiated,
+            "an older legacy MCP-Protocol-Version on a session"
+        );
+        return Ok(());
+    }
     Err((
         StatusCode::BAD_REQUEST,
         format!(
-            "MCP-Protocol-Version header {given:?} does not match this session's protocol version: expected {negotiated:?}, as negotiated by initialize (supported versions: {})",
+            "MCP-Protocol-Version header {given:?} does not match this session's protocol version: expected {negotiated:?}, as negotiated by initialize, or an older legacy revision (supported versions: {})",
             inner.shared.config().supported_list()
         )
         .into(),
