@@ -47,6 +47,9 @@ pub(super) fn start_http(path: &str, addr: &str) -> Result<Server, String> {
 pub(super) struct Conn {
     pub(super) addr: String,
     pub(super) stream: Option<BufReader<TcpStream>>,
+    /// The loopback address it connects from (the server caps sessions per peer address,
+    /// so thousands of sessions need several; any 127/8 address works on Linux).
+    pub(super) source: Option<std::net::Ipv4Addr>,
 }
 
 /// What came back for one POST.
@@ -61,14 +64,30 @@ impl Conn {
         Conn {
             addr: addr.to_owned(),
             stream: None,
+            source: None,
         }
+    }
+
+    /// A new connection to the server, from `source` if set.
+    fn connect(&self) -> std::io::Result<TcpStream> {
+        let Some(source) = self.source else {
+            return TcpStream::connect(&self.addr);
+        };
+        let target: std::net::SocketAddr = self
+            .addr
+            .parse()
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", self.addr)))?;
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+        socket.bind(&std::net::SocketAddr::from((source, 0)).into())?;
+        socket.connect(&target.into())?;
+        Ok(socket.into())
     }
 
     /// One POST to `/mcp`. Understands `Content-Length` and chunked bodies (SSE); stops
     /// reading an SSE body after the first JSON-RPC response in it, dropping the connection.
     pub(super) fn post(&mut self, body: &str, headers: &str) -> std::io::Result<Answer> {
         if self.stream.is_none() {
-            let stream = TcpStream::connect(&self.addr)?;
+            let stream = self.connect()?;
             stream.set_nodelay(true)?;
             stream.set_read_timeout(Some(Duration::from_secs(10)))?;
             self.stream = Some(BufReader::new(stream));
@@ -256,7 +275,18 @@ pub(super) fn idle_sessions(
     let base_kib = rss()?;
     let mut rss_kib = Vec::new();
     let mut ids = vec![first];
-    for _ in 0..rounds {
+    for round in 0..rounds {
+        // Each opener, each round, from an address of its own: the server caps the
+        // sessions of one peer address (1,000 by default), as it should.
+        for (i, conn) in conns.iter_mut().enumerate() {
+            conn.source = Some(std::net::Ipv4Addr::new(
+                127,
+                1,
+                round as u8 + 1,
+                i as u8 + 1,
+            ));
+            conn.stream = None;
+        }
         let opened: Vec<Result<Vec<String>, String>> = thread::scope(|scope| {
             let handles: Vec<_> = conns
                 .iter_mut()
