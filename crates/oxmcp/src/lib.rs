@@ -120,6 +120,17 @@ pub mod server;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod testing;
 
+/// Guides: one page per topic, with examples that compile.
+#[cfg(feature = "server")]
+pub mod guide {
+    #[cfg(feature = "http-server")]
+    #[doc = include_str!("../docs/guide/serving.md")]
+    pub mod serving {}
+
+    #[doc = include_str!("../docs/guide/middleware.md")]
+    pub mod middleware {}
+}
+
 pub use error::{Error, Result};
 pub use oxmcp_protocol as protocol;
 #[cfg(any(feature = "server", feature = "client"))]
