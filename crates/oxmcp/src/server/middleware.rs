@@ -97,7 +97,7 @@ use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
 use serde_json::value::RawValue;
 use tower::util::BoxCloneSyncService;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
 use super::error::ToolError;
 use super::extract::{FromRequest, Request};
@@ -298,18 +298,9 @@ impl Endpoint {
         }
     }
 
-    /// This stack with `layer` around it.
-    pub(crate) fn wrap<L>(self, layer: L) -> Self
-    where
-        L: Layer<Endpoint>,
-        L::Service: Service<McpRequest, Response = McpResponse> + Clone + Send + Sync + 'static,
-        <L::Service as Service<McpRequest>>::Error: Into<BoxError>,
-        <L::Service as Service<McpRequest>>::Future: Send + 'static,
-    {
-        let service = layer.layer(self).map_err(Into::into);
-        Endpoint {
-            service: BoxCloneSyncService::new(service),
-        }
+    /// `stack` (or a bare endpoint) with `layer` around it.
+    pub(crate) fn stack(stack: Option<Endpoint>, layer: impl McpLayer) -> Option<Endpoint> {
+        Some(layer.wrap(stack.unwrap_or_else(Endpoint::base)))
     }
 
     /// Runs `request` through the stack; `tool_failure` makes a tool call's failure into
@@ -325,6 +316,45 @@ impl Endpoint {
                 .unwrap_or_else(McpResponse::from_layer_error)
                 .into_reply(tool_failure.as_deref().map(|f| f as _))
         }))
+    }
+}
+
+/// A `tower::Layer` that can go around MCP requests: one whose service takes
+/// [`McpRequest`], answers [`McpResponse`], is `Clone + Send + Sync + 'static`, and fails
+/// (if it can) with an error that converts into [`BoxError`]. Every such layer is one: you
+/// never implement this trait, it only names the bounds.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a layer for MCP requests",
+    note = "a layer for `.layer(..)` must be a `tower::Layer<Endpoint>` whose service takes `McpRequest`, answers `McpResponse`, is `Clone + Send + Sync + 'static`, and fails with an error that converts into `BoxError`",
+    note = "a layer whose service is not `Clone` (such as `tower::limit::RateLimitLayer`) goes behind a `tower::buffer::BufferLayer`"
+)]
+pub trait McpLayer: sealed::Wrap {}
+
+impl<L: sealed::Wrap> McpLayer for L {}
+
+mod sealed {
+    use super::{BoxError, Endpoint, McpRequest, McpResponse};
+    use tower::util::BoxCloneSyncService;
+    use tower::{Layer, Service, ServiceExt};
+
+    /// Puts a layer around an endpoint (the working part of [`super::McpLayer`]).
+    pub trait Wrap {
+        fn wrap(self, inner: Endpoint) -> Endpoint;
+    }
+
+    impl<L> Wrap for L
+    where
+        L: Layer<Endpoint>,
+        L::Service: Service<McpRequest, Response = McpResponse> + Clone + Send + Sync + 'static,
+        <L::Service as Service<McpRequest>>::Error: Into<BoxError>,
+        <L::Service as Service<McpRequest>>::Future: Send + 'static,
+    {
+        fn wrap(self, inner: Endpoint) -> Endpoint {
+            let service = self.layer(inner).map_err(Into::into);
+            Endpoint {
+                service: BoxCloneSyncService::new(service),
+            }
+        }
     }
 }
 

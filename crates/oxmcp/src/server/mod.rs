@@ -303,22 +303,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     ///     .layer(tower::timeout::TimeoutLayer::new(Duration::from_secs(30)));
     /// # let _ = router;
     /// ```
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower::Layer<middleware::Endpoint>,
-        L::Service: tower::Service<middleware::McpRequest, Response = middleware::McpResponse>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<middleware::McpRequest>>::Error: Into<middleware::BoxError>,
-        <L::Service as tower::Service<middleware::McpRequest>>::Future: Send + 'static,
-    {
-        let inner = self
-            .layers
-            .take()
-            .unwrap_or_else(middleware::Endpoint::base);
-        self.layers = Some(inner.wrap(layer));
+    pub fn layer(mut self, layer: impl middleware::McpLayer) -> Self {
+        self.layers = middleware::Endpoint::stack(self.layers.take(), layer);
         self
     }
 

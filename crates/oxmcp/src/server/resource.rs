@@ -256,24 +256,8 @@ impl<H, T> ResourceDef<H, T> {
 
     /// Puts a `tower` layer around this resource's reads only (see
     /// [`middleware`](super::middleware)); the router's layers run around it.
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower::Layer<super::middleware::Endpoint>,
-        L::Service: tower::Service<super::middleware::McpRequest, Response = super::middleware::McpResponse>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<super::middleware::McpRequest>>::Error:
-            Into<super::middleware::BoxError>,
-        <L::Service as tower::Service<super::middleware::McpRequest>>::Future: Send + 'static,
-    {
-        self.layers = Some(
-            self.layers
-                .take()
-                .unwrap_or_else(super::middleware::Endpoint::base)
-                .wrap(layer),
-        );
+    pub fn layer(mut self, layer: impl super::middleware::McpLayer) -> Self {
+        self.layers = super::middleware::Endpoint::stack(self.layers.take(), layer);
         self
     }
 

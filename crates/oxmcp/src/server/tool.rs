@@ -129,24 +129,8 @@ impl<H, T> ToolDef<H, T> {
     /// );
     /// # let _ = router;
     /// ```
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower::Layer<super::middleware::Endpoint>,
-        L::Service: tower::Service<super::middleware::McpRequest, Response = super::middleware::McpResponse>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<super::middleware::McpRequest>>::Error:
-            Into<super::middleware::BoxError>,
-        <L::Service as tower::Service<super::middleware::McpRequest>>::Future: Send + 'static,
-    {
-        self.layers = Some(
-            self.layers
-                .take()
-                .unwrap_or_else(super::middleware::Endpoint::base)
-                .wrap(layer),
-        );
+    pub fn layer(mut self, layer: impl super::middleware::McpLayer) -> Self {
+        self.layers = super::middleware::Endpoint::stack(self.layers.take(), layer);
         self
     }
 }
