@@ -62,7 +62,7 @@ pub use context::Question;
 pub use error::AskError;
 pub use seal::KeyRing;
 
-pub(crate) use round::{Driven, Retry, Round};
+pub(crate) use round::{salient, Driven, Retry, Round};
 pub(crate) use seal::Sealer;
 pub(crate) use settings::StateSettings;
 

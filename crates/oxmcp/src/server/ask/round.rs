@@ -282,8 +282,9 @@ impl Round {
 
 /// What a request's state is bound to: the method, and the name, arguments and URI of
 /// the request (absent arguments count as `{}`).
-/// What a round binds its state to: the request's target and arguments, as params.
-fn salient(
+/// What a round binds its state to: the request's target and arguments, as params (what
+/// an item's layers see as its params too).
+pub(crate) fn salient(
     target: &crate::server::extract::Target,
     arguments: Option<&RawValue>,
 ) -> Option<Box<RawValue>> {

@@ -17,10 +17,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio_util::sync::CancellationToken;
 
+mod layers;
 mod listen;
 mod params;
 
 use super::reply::{complete_result, drive, encode, encode_with_meta, finish_tool};
+use layers::item_layers;
 pub(crate) use listen::ListKind;
 use listen::Listener;
 use params::{CallParams, CursorParams, MetaPeek, ParamsPeek, ReadParams, UriParams};
@@ -28,7 +30,6 @@ use params::{CallParams, CursorParams, MetaPeek, ParamsPeek, ReadParams, UriPara
 use super::context::{ClientRef, Context, ContextParts};
 use super::extract::{decode_params, Request, Target};
 use super::handler::{ErasedHandler, Finish, FinishCx};
-use super::middleware::{Endpoint, McpRequest, Next};
 use super::session::LegacySession;
 use super::shared::Shared;
 use crate::rpc::{Dispatch, NotificationCx, Outbound, Reply, RequestCx, Responder};
@@ -647,55 +648,6 @@ impl Connection {
         }
     }
 
-    /// A request that passes through the router's layers: they see it first, and what
-    /// they let through is routed as usual. Everything runs in the request's task.
-    fn layered(
-        self: &Arc<Self>,
-        layers: &Endpoint,
-        method: &str,
-        params: Option<&RawValue>,
-        mut cx: RequestCx,
-    ) -> Dispatch {
-        let version = self.peek_version(params);
-        let cancel = Arc::new(crate::rpc::RequestCancel::default());
-        cx.cancel = Some(cancel.clone());
-        let id = cx.id.clone();
-        let this = self.clone();
-        let owned = method.to_owned();
-        let next: Next = Box::new(move |params, extensions| {
-            match this.route(&owned, params.as_deref(), cx, extensions) {
-                Dispatch::Now(reply) => Box::pin(std::future::ready(reply)),
-                Dispatch::Later(future) | Dispatch::LaterWith(future, _) => future,
-            }
-        });
-        let request = McpRequest::new(
-            method,
-            id,
-            params.map(RawValue::to_owned),
-            version,
-            http::Extensions::new(),
-            next,
-        );
-        let failure: Option<ToolFailure> = (method == "tools/call").then(|| {
-            let shared = self.shared.clone();
-            let version = version.unwrap_or(ProtocolVersion::LATEST_LEGACY);
-            Box::new(move |e: super::ToolError| {
-                finish_tool(Some(&shared), e.into_outcome(version), version)
-            }) as ToolFailure
-        });
-        Dispatch::LaterWith(layers.run(request, failure), cancel)
-    }
-
-    /// The revision a request speaks, as far as can be told before it is routed.
-    fn peek_version(&self, params: Option<&RawValue>) -> Option<ProtocolVersion> {
-        let named = params
-            .and_then(|raw| serde_json::from_str::<ParamsPeek<'_>>(raw.get()).ok())
-            .and_then(|peek| peek.meta)
-            .and_then(|meta| meta.protocol_version)
-            .and_then(|v| ProtocolVersion::parse(&v));
-        named.or_else(|| self.session().map(|s| s.version))
-    }
-
     fn subscribe(&self, params: Option<&RawValue>, add: bool) -> Reply {
         let target: UriParams = decode_params(params.map_or("{}", RawValue::get))?;
         let mut subscribed = self.subscribed.lock().expect("subscriptions lock");
@@ -766,69 +718,6 @@ impl Responder for ConnectionHandler {
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
     }
-}
-
-/// Makes a tool call's failure in a layer into its reply.
-type ToolFailure = Box<dyn Fn(super::ToolError) -> Reply + Send>;
-
-/// A request for one tool, prompt or resource that passes through that item's layers: the
-/// handler's future (not started yet) runs when they let it through, with the extensions
-/// as they left them.
-fn item_layers(
-    layers: &Endpoint,
-    method: &'static str,
-    context: &Context,
-    dispatch: Dispatch,
-    failure: Option<ToolFailure>,
-) -> Dispatch {
-    let (future, cancel) = match dispatch {
-        Dispatch::Now(reply) => return Dispatch::Now(reply),
-        Dispatch::Later(future) => (future, None),
-        Dispatch::LaterWith(future, cancel) => (future, Some(cancel)),
-    };
-    let params = item_params(context);
-    let extensions = context.take_extensions();
-    let handler_context = context.clone();
-    let next: Next = Box::new(move |_, extensions| {
-        handler_context.set_extensions(extensions);
-        future
-    });
-    let request = McpRequest::new(
-        method,
-        context.request_id().clone(),
-        params,
-        Some(context.protocol_version()),
-        extensions,
-        next,
-    );
-    let future = layers.run(request, failure);
-    match cancel {
-        Some(cancel) => Dispatch::LaterWith(future, cancel),
-        None => Dispatch::Later(future),
-    }
-}
-
-/// The params an item's layers see: the name (or URI) and the arguments.
-fn item_params(context: &Context) -> Option<Box<RawValue>> {
-    #[derive(serde::Serialize)]
-    struct Params<'a> {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        name: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        uri: Option<&'a str>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        arguments: Option<&'a RawValue>,
-    }
-    let (name, uri) = match context.target() {
-        Target::Tool(name) | Target::Prompt(name) => (Some(name.as_str()), None),
-        Target::Resource { uri, .. } => (None, Some(uri.as_str())),
-    };
-    let params = Params {
-        name,
-        uri,
-        arguments: context.arguments(),
-    };
-    serde_json::value::to_raw_value(&params).ok()
 }
 
 /// The reply to a `tools/call` from the handler's outcome.
