@@ -278,7 +278,16 @@ async fn measure(
     }
     let wall = start.elapsed();
     let after = procfs::cpu_sample(pid).ok_or("no /proc stat")?;
-    let _ = child.kill().await;
+    // SIGTERM first, so a server (or a profiler wrapping it) can end on its own terms.
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    if tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
     latencies.sort_unstable();
     let total = latencies.len() as f64;
     // Nanosecond per-thread counters when they account for all the time, else clock ticks.

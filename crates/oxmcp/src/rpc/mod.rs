@@ -255,31 +255,60 @@ impl Peer {
     }
 
     /// Handles one incoming frame; waits while too many requests are in flight.
-    #[cfg_attr(not(any(test, feature = "http-server")), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) async fn handle_frame<H: Responder>(
         &self,
         frame: &str,
         handler: &Arc<H>,
         outbound: &Outbound,
     ) {
-        self.handle_frame_joined(frame, handler, outbound, None)
+        self.handle_frame_joined(frame, handler, outbound, None, None)
             .await;
+    }
+
+    /// [`Peer::handle_frame`], for a caller whose task serves this frame and nothing else
+    /// (a modern Streamable HTTP `POST`): a lone request's handler runs here, in the
+    /// caller's task, instead of in a task of its own, which saves spawning one and waking
+    /// the caller from it. Nothing is held up by it, since the caller has nothing else to
+    /// read; a batch's requests still get a task each, to run side by side.
+    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
+    pub(crate) async fn handle_frame_inline<H: Responder>(
+        &self,
+        frame: &str,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+    ) {
+        let mut kept = None;
+        self.handle_frame_joined(frame, handler, outbound, None, Some(&mut kept))
+            .await;
+        if let Some(queued) = kept {
+            let slot = self.inner.slots.try_take();
+            let id = queued.id.clone();
+            let run =
+                std::panic::AssertUnwindSafe(self.run_request(queued, slot, outbound.clone()));
+            // As when a request's task panics: it gets no answer, the caller goes on.
+            if futures_util::FutureExt::catch_unwind(run).await.is_err() {
+                tracing::error!(%id, "a request's handler panicked");
+            }
+        }
     }
 
     /// [`Peer::handle_frame`]; with `joined`, the replies known at once (and the errors
     /// about the frame) are added there instead of being sent, for the caller to send
-    /// together with others (a transport of newline-delimited frames).
+    /// together with others (a transport of newline-delimited frames); with `keep`, a
+    /// single request whose answer needs user code is left there for the caller to run.
     pub(crate) async fn handle_frame_joined<H: Responder>(
         &self,
         frame: &str,
         handler: &Arc<H>,
         outbound: &Outbound,
         joined: Option<&mut Joined>,
+        keep: Option<&mut Option<Queued>>,
     ) {
         let mut eager: Option<H::Eager<'_>> = None;
         match frame::decode_with(frame, &|method: &str| handler.eager(method), &mut eager) {
             Decoded::Single(Ok(message)) => {
-                self.handle_message(message, &mut eager, handler, outbound, joined)
+                self.handle_message(message, &mut eager, handler, outbound, joined, keep)
                     .await
             }
             Decoded::Single(Err(invalid)) => {
@@ -303,6 +332,7 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
         joined: Option<&mut Joined>,
+        keep: Option<&mut Option<Queued>>,
     ) {
         match message {
             Message::Request { id, method, params } => {
@@ -316,6 +346,7 @@ impl Peer {
                         handler,
                         outbound,
                         joined.as_deref_mut(),
+                        keep,
                     )
                     .await
                 {
@@ -343,8 +374,9 @@ impl Peer {
     }
 
     /// Starts handling a request. Returns the reply when it is known at once; otherwise the
-    /// reply is sent by the request's task (or by the runner of `joined`, if it has one).
-    /// Never waits for user code or for a permit.
+    /// reply is sent by the request's task (or by the runner of `joined`, if it has one, or
+    /// by the caller, which `keep` asks to run it). Never waits for user code or for a
+    /// permit.
     #[allow(clippy::too_many_arguments)]
     async fn dispatch<H: Responder>(
         &self,
@@ -355,6 +387,7 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
         mut joined: Option<&mut Joined>,
+        keep: Option<&mut Option<Queued>>,
     ) -> Option<(RequestId, Reply)> {
         // With every slot taken, let the handlers that are ready run first (on a
         // single-threaded runtime they run only when the reader yields): most free their
@@ -368,11 +401,15 @@ impl Peer {
         match self.start(id, method, params, eager, handler, outbound) {
             Started::Replied(id, reply) => Some((id, reply)),
             Started::Later(queued) => {
+                if let Some(keep) = keep {
+                    *keep = Some(queued);
+                    return None;
+                }
                 match joined.and_then(|joined| joined.runner.as_mut()) {
                     Some(runner) => runner.push(queued),
                     None => {
                         let slot = self.inner.slots.try_take();
-                        self.spawn_task(queued.id, queued.future, queued.cancel, slot, outbound);
+                        self.spawn_task(queued, slot, outbound);
                     }
                 }
                 None
@@ -448,27 +485,32 @@ impl Peer {
         Started::Later(Queued { id, future, cancel })
     }
 
-    /// Runs a request that is in flight in a task of its own, which waits for a slot if it
-    /// has none, then answers the request (unless it is cancelled first).
-    fn spawn_task(
+    /// Runs a request that is in flight in a task of its own: see [`Peer::run_request`].
+    fn spawn_task(&self, queued: Queued, slot: Option<Slot>, outbound: &Outbound) {
+        self.inner
+            .tasks
+            .spawn(self.run_request(queued, slot, outbound.clone()));
+    }
+
+    /// What runs a request that is in flight: waits for a slot if it has none, then
+    /// answers the request (unless it is cancelled first).
+    fn run_request(
         &self,
-        id: RequestId,
-        future: BoxFuture<Reply>,
-        cancel: Arc<dyn CancelSource>,
+        queued: Queued,
         slot: Option<Slot>,
-        outbound: &Outbound,
-    ) {
+        outbound: Outbound,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let peer = self.clone();
-        let outbound = outbound.clone();
-        self.inner.tasks.spawn(async move {
-            // Forgets the id however the task ends (answered, cancelled, or dropped).
+        let Queued { id, future, cancel } = queued;
+        async move {
+            // Forgets the id however the run ends (answered, cancelled, or dropped).
             let forget = Forget {
                 peer: &peer,
                 id: &id,
             };
             let request = cancel.request_cancel();
             // Waiting for a slot is rare: its future is boxed, so it does not make every
-            // request's task larger.
+            // request's future larger.
             let _slot = match slot {
                 Some(slot) => slot,
                 None => {
@@ -502,7 +544,7 @@ impl Peer {
             if let Some(later) = outbound.send_reply_soon(&id, reply) {
                 let _ = later.await;
             }
-        });
+        }
     }
 
     async fn handle_batch<H: Responder>(
@@ -547,14 +589,16 @@ impl Peer {
                 Ok(Message::Request { id, method, params }) => {
                     expected += 1;
                     if let Some((id, reply)) = self
-                        .dispatch(id, &method, params, &mut None, handler, &batch_out, None)
+                        .dispatch(
+                            id, &method, params, &mut None, handler, &batch_out, None, None,
+                        )
                         .await
                     {
                         replies.push(encode_reply(&id, reply));
                     }
                 }
                 Ok(other) => {
-                    self.handle_message(other, &mut None, handler, outbound, None)
+                    self.handle_message(other, &mut None, handler, outbound, None, None)
                         .await
                 }
                 Err(invalid) => {

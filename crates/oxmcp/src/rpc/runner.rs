@@ -148,7 +148,7 @@ impl Peer {
             return;
         }
         let Some(slot) = self.inner.slots.try_take() else {
-            return self.spawn_task(id, future, cancel, None, outbound);
+            return self.spawn_task(Queued { id, future, cancel }, None, outbound);
         };
         // The handler's task, if it needs one, polls the future again at once with its own
         // waker (a future wakes the waker of its latest poll): this poll needs none.
@@ -161,7 +161,9 @@ impl Peer {
                 self.forget_request(&id);
                 replies.push_reply(&id, reply);
             }
-            Ok(Poll::Pending) => self.spawn_task(id, future, cancel, Some(slot), outbound),
+            Ok(Poll::Pending) => {
+                self.spawn_task(Queued { id, future, cancel }, Some(slot), outbound)
+            }
             Err(_) => {
                 // As when a task panics: the request gets no answer, the others go on.
                 tracing::error!(%id, "a request's handler panicked");

@@ -112,7 +112,7 @@ pub(crate) async fn drive<H: Responder, R: FrameSource>(
                 if text.trim().is_empty() {
                     continue;
                 }
-                peer.handle_frame_joined(&text, &handler, &outbound, joined.as_mut())
+                peer.handle_frame_joined(&text, &handler, &outbound, joined.as_mut(), None)
                     .await;
                 source.recycle(text);
                 if let Some(joined) = joined.as_mut().filter(|j| j.is_full()) {

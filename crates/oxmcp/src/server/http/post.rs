@@ -1,13 +1,12 @@
 //! `POST`: one JSON-RPC message (or a 2025-03-26 batch), answered with JSON or SSE.
 
-use std::future::Future;
 use std::net::IpAddr;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Body;
 use bytes::Bytes;
-use futures_util::future::{Fuse, FusedFuture, FutureExt};
+use futures_util::future::{FusedFuture, FutureExt};
 use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
@@ -71,9 +70,9 @@ pub(crate) async fn post(
         }
     };
     if routes_legacy(headers, summary.method.as_deref() == Some("initialize")) {
-        legacy(inner, headers, text, &summary, accept, client).await
+        legacy(inner, headers, (&body, text), &summary, accept, client).await
     } else {
-        modern(inner, headers, text, &summary, accept).await
+        modern(inner, headers, &body, &summary, accept).await
     }
 }
 
@@ -81,7 +80,7 @@ pub(crate) async fn post(
 async fn legacy(
     inner: &Arc<Inner>,
     headers: &HeaderMap,
-    text: &str,
+    (frame, text): (&Bytes, &str),
     body: &Summary<'_>,
     accept: Accepts,
     client: Option<IpAddr>,
@@ -118,9 +117,7 @@ async fn legacy(
     let close = CancellationToken::new();
     let (out, rx) = Outbound::closable(close.clone(), accept.sse);
     let expected = body.expected_responses(session.handler.accepts_batches());
-    let peer = &session.peer;
-    let handler = &session.handler;
-    let handling = pin!(async move { peer.handle_frame(text, handler, &out).await }.fuse());
+    let handling = handle_inline(&session.peer, &session.handler, frame, out);
     let mut replies = Replies { handling, rx };
     if expected == 0 {
         replies.finish().await;
@@ -155,9 +152,7 @@ async fn legacy(
         replies.finish().await;
         json(StatusCode::OK, first.text)
     } else if accept.sse {
-        replies
-            .hand_over(|rx| stored_stream(inner, &session, first, rx, expected, close))
-            .await
+        replies.hand_over(|rx| stored_stream(inner, &session, first, rx, expected, close))
     } else {
         json_only(first, replies, expected).await
     };
@@ -169,12 +164,12 @@ async fn legacy(
 /// while they are received: the handling may send more than the outbound holds (the
 /// refusals of a large batch, say), so it must never wait on a queue only this `POST`
 /// drains.
-struct Replies<'a, F: Future<Output = ()>> {
-    handling: Pin<&'a mut Fuse<F>>,
+struct Replies<H> {
+    handling: H,
     rx: mpsc::Receiver<OutFrame>,
 }
 
-impl<F: Future<Output = ()>> Replies<'_, F> {
+impl<H: FusedFuture<Output = ()> + Unpin> Replies<H> {
     /// The next frame, handling the message meanwhile; `None` once every sender is gone.
     async fn recv(&mut self) -> Option<OutFrame> {
         loop {
@@ -184,7 +179,7 @@ impl<F: Future<Output = ()>> Replies<'_, F> {
             tokio::select! {
                 biased;
                 frame = self.rx.recv() => return frame,
-                () = self.handling.as_mut() => {}
+                () = &mut self.handling => {}
             }
         }
     }
@@ -198,13 +193,17 @@ impl<F: Future<Output = ()>> Replies<'_, F> {
         }
     }
 
-    /// Gives the receiver to `drain` (which must drain it on its own, in a task or a
-    /// response body), then lets the handling finish.
-    async fn hand_over<T>(self, drain: impl FnOnce(mpsc::Receiver<OutFrame>) -> T) -> T {
+    /// Gives the receiver to `drain` (which must drain it on its own, in a response body)
+    /// and the handling, which may be running a handler, a task of its own, so that the
+    /// response is sent now.
+    fn hand_over<T>(self, drain: impl FnOnce(mpsc::Receiver<OutFrame>) -> T) -> T
+    where
+        H: Send + 'static,
+    {
         let Replies { handling, rx } = self;
         let drained = drain(rx);
         if !handling.is_terminated() {
-            handling.await;
+            tokio::spawn(handling);
         }
         drained
     }
@@ -264,9 +263,9 @@ fn stored_stream(
 /// For a client that takes only JSON: the responses, other messages dropped. (No request
 /// to the client is among them: its outbound refuses them, so a handler's question fails at
 /// once instead of waiting for an answer that cannot come.)
-async fn json_only<F: Future<Output = ()>>(
+async fn json_only<H: FusedFuture<Output = ()> + Unpin>(
     first: OutFrame,
-    mut replies: Replies<'_, F>,
+    mut replies: Replies<H>,
     expected: usize,
 ) -> Response<Body> {
     let mut responses = Vec::new();
@@ -429,18 +428,39 @@ fn check_modern(
     Ok(())
 }
 
+/// Handles a POST's message: the POST's task runs a lone request's handler itself (the
+/// task serves nothing else, so nothing waits behind it); should the answer stream, the
+/// handling moves into a task of its own ([`Replies::hand_over`]).
+fn handle_inline<H: Responder>(
+    peer: &Peer,
+    handler: &Arc<H>,
+    frame: &Bytes,
+    out: Outbound,
+) -> Pin<Box<impl FusedFuture<Output = ()> + Send + 'static>> {
+    let (peer, handler, frame) = (peer.clone(), handler.clone(), frame.clone());
+    Box::pin(
+        async move {
+            // Checked by the caller already.
+            if let Ok(text) = std::str::from_utf8(&frame) {
+                peer.handle_frame_inline(text, &handler, &out).await;
+            }
+        }
+        .fuse(),
+    )
+}
+
 /// The modern way: no session, each POST stands alone.
 async fn modern(
     inner: &Arc<Inner>,
     headers: &HeaderMap,
-    text: &str,
+    frame: &Bytes,
     body: &Summary<'_>,
     accept: Accepts,
 ) -> Response<Body> {
     let handler = &inner.modern.1;
     // Request ids are unique per client, not across clients: every POST gets an engine of
     // its own (the connection handler, with its listeners, is shared).
-    let peer = &Peer::new(inner.max_in_flight);
+    let peer = Peer::new(inner.max_in_flight);
     if !body.is_object() {
         let error = ErrorObject::invalid_request(
             "JSON-RPC batches are not allowed from protocol version 2025-06-18 on",
@@ -460,7 +480,7 @@ async fn modern(
         }
     }
     let (out, rx) = Outbound::channel();
-    let handling = pin!(async move { peer.handle_frame(text, handler, &out).await }.fuse());
+    let handling = handle_inline(&peer, handler, frame, out);
     let mut replies = Replies { handling, rx };
     if body.expected_responses(false) == 0 {
         replies.finish().await;
@@ -494,8 +514,6 @@ async fn modern(
         drop(guard);
     });
     let keep_alive = inner.config.keep_alive;
-    let body = replies
-        .hand_over(|rx| direct(keep_alive, first, rx, 1, Some(on_drop)))
-        .await;
+    let body = replies.hand_over(|rx| direct(keep_alive, first, rx, 1, Some(on_drop)));
     sse(body)
 }
