@@ -122,10 +122,6 @@ impl Scenario {
     pub(super) fn modern(&self) -> bool {
         self.tags.iter().any(|t| t == "2026-07-28" || t == "draft")
     }
-
-    pub(super) fn auth(&self) -> bool {
-        self.name.starts_with("auth/")
-    }
 }
 
 pub(super) struct Catalogue {

@@ -277,15 +277,8 @@ pub(super) fn client_mode(
 ) -> Result {
     let mut plans = Vec::new();
     for (version, script, catalogue) in suites {
-        let (auth, runnable): (Vec<Scenario>, Vec<Scenario>) =
-            catalogue.client.iter().cloned().partition(Scenario::auth);
+        let runnable = &catalogue.client;
         if let Some(name) = &options.scenario {
-            if auth.iter().any(|s| &s.name == name) {
-                report.notes.push(format!(
-                    "suite {version}: `{name}` is an auth scenario; auth client scenarios are not run yet"
-                ));
-                continue;
-            }
             if !runnable.iter().any(|s| &s.name == name) {
                 if !(options.server && catalogue.server.iter().any(|s| &s.name == name)) {
                     report.notes.push(format!(
@@ -294,18 +287,8 @@ pub(super) fn client_mode(
                 }
                 continue;
             }
-        } else {
-            report.excluded.push((
-                format!("{version} client"),
-                auth.iter().map(|s| s.name.clone()).collect(),
-            ));
         }
-        let runs = plan(
-            Kind::Client,
-            version,
-            &runnable,
-            options.scenario.as_deref(),
-        );
+        let runs = plan(Kind::Client, version, runnable, options.scenario.as_deref());
         if !runs.is_empty() {
             plans.push((*version, script, runs));
         }
