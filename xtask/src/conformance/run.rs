@@ -47,7 +47,13 @@ pub(super) fn plan(
             (
                 "2025-11-25",
                 vec!["--spec-version".into(), "2025-11-25".into()],
-                pick(|s| !s.extension() && s.legacy()),
+                pick(|s| !s.extension() && s.legacy() && !s.only_2025_03_26()),
+            ),
+            // The 2025-03-26 back-compat scenarios apply at that revision only.
+            (
+                "2025-03-26",
+                vec!["--spec-version".into(), "2025-03-26".into()],
+                pick(|s| !s.extension() && s.only_2025_03_26()),
             ),
             (
                 "2026-07-28",

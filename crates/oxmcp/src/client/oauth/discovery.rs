@@ -327,8 +327,14 @@ impl Fetcher<'_> {
     }
 
     /// Fetches the metadata of the authorization server `issuer`, checking that its
-    /// `issuer` is `issuer` exactly (RFC 8414 §3.3). `Ok(None)` if none is published.
-    pub(crate) async fn server_metadata(&self, issuer: &str) -> Result<Option<ServerMetadata>> {
+    /// `issuer` is `issuer` exactly (RFC 8414 §3.3), or only of the same origin when
+    /// `exact` is false (2025-03-26 servers, where the client knows no issuer, only the
+    /// server's origin). `Ok(None)` if none is published.
+    pub(crate) async fn server_metadata(
+        &self,
+        issuer: &str,
+        exact: bool,
+    ) -> Result<Option<ServerMetadata>> {
         let parsed = Url::parse(issuer).map_err(|e| {
             Error::auth(format!(
                 "the authorization server {issuer:?} is not a URL (field \
@@ -352,10 +358,19 @@ impl Fetcher<'_> {
                 ))
                 .with_source(e)
             })?;
-            if metadata.issuer != issuer {
+            let same_origin =
+                || Url::parse(&metadata.issuer).is_ok_and(|i| i.origin() == parsed.origin());
+            if exact && metadata.issuer != issuer {
                 return Err(Error::auth(format!(
                     "the authorization server metadata at {url} says issuer {:?}, expected \
                      {issuer:?} (the issuer it was looked up with)",
+                    oxmcp_protocol::error::echo(&metadata.issuer)
+                )));
+            }
+            if !exact && !same_origin() {
+                return Err(Error::auth(format!(
+                    "the authorization server metadata at {url} says issuer {:?}, expected \
+                     an issuer at {issuer} (the server's origin)",
                     oxmcp_protocol::error::echo(&metadata.issuer)
                 )));
             }
@@ -374,11 +389,12 @@ impl Fetcher<'_> {
         let prm = self.resource_metadata(server, hinted).await?;
         let Some(prm) = prm else {
             // 2025-03-26: the authorization server is the server's origin.
-            let issuer = origin(server);
+            let origin = origin(server);
             let metadata = self
-                .server_metadata(&issuer)
+                .server_metadata(&origin, false)
                 .await?
-                .unwrap_or_else(|| ServerMetadata::fallback(&issuer));
+                .unwrap_or_else(|| ServerMetadata::fallback(&origin));
+            let issuer = metadata.issuer.clone();
             return Ok(Discovery {
                 resource: None,
                 resource_metadata: None,
@@ -392,7 +408,7 @@ impl Fetcher<'_> {
                  (field `authorization_servers` is empty)"
             ))
         })?;
-        let metadata = self.server_metadata(&issuer).await?.ok_or_else(|| {
+        let metadata = self.server_metadata(&issuer, true).await?.ok_or_else(|| {
             Error::auth(format!(
                 "the authorization server {issuer} publishes no metadata (tried {})",
                 server_metadata_urls(&Url::parse(&issuer).expect("checked")).join(", ")
