@@ -527,3 +527,89 @@ mod tests {
         assert!(!resource_matches("not a url", &server));
     }
 }
+
+/// Hostile metadata servers: every bad answer fails with a clear error, none hangs.
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Serves `body` (with `status`) to every request, on a loopback port.
+    async fn serve(status: u16, body: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(&body).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    async fn server_metadata_error(status: u16, body: &[u8]) -> Error {
+        crate::transport::http::client::crypto_provider();
+        let issuer = serve(status, body.to_vec()).await;
+        let http = reqwest::Client::new();
+        let fetcher = Fetcher {
+            http: &http,
+            version: None,
+        };
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            fetcher.server_metadata(&issuer, true),
+        )
+        .await
+        .expect("answered within 5 s")
+        .expect_err("refused")
+    }
+
+    #[tokio::test]
+    async fn malformed_metadata_is_refused_with_the_url_and_the_fields() {
+        let e = server_metadata_error(200, b"{\"issuer\": 5}").await;
+        assert!(e.is_auth(), "{e}");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("/.well-known/oauth-authorization-server"),
+            "{shown}"
+        );
+        assert!(shown.contains("`issuer` and `token_endpoint`"), "{shown}");
+        let e = server_metadata_error(200, b"<html>").await;
+        assert!(e.to_string().contains("is not JSON"), "{e}");
+        let e = server_metadata_error(503, b"").await;
+        assert!(e.to_string().contains("HTTP 503"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn oversized_metadata_is_refused() {
+        let mut body = b"{\"issuer\":\"".to_vec();
+        body.extend(std::iter::repeat_n(b'x', MAX_BODY + 10));
+        body.extend_from_slice(b"\"}");
+        let e = server_metadata_error(200, &body).await;
+        assert!(e.to_string().contains("larger than 65536 bytes"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn metadata_of_another_issuer_is_refused() {
+        let e = server_metadata_error(
+            200,
+            br#"{"issuer":"https://attacker.example","token_endpoint":"https://attacker.example/token"}"#,
+        )
+        .await;
+        let shown = e.to_string();
+        assert!(shown.contains("\"https://attacker.example\""), "{shown}");
+        assert!(
+            shown.contains("the issuer it was looked up with"),
+            "{shown}"
+        );
+    }
+}

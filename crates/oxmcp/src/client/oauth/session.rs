@@ -747,3 +747,60 @@ mod tests {
         assert!(check_iss(Some("https://evil.example"), issuer, false).is_err());
     }
 }
+
+#[cfg(test)]
+mod redirects {
+    use super::super::discovery::ServerMetadata;
+    use super::*;
+
+    fn discovery(iss_supported: bool) -> Discovery {
+        let mut metadata = ServerMetadata::fallback("https://as.example");
+        metadata.authorization_response_iss_parameter_supported = iss_supported;
+        Discovery {
+            resource: None,
+            resource_metadata: None,
+            issuer: "https://as.example".into(),
+            metadata,
+        }
+    }
+
+    #[test]
+    fn a_redirect_with_a_forged_state_is_refused() {
+        let d = discovery(false);
+        let ok = "http://127.0.0.1:1/callback?code=c&state=s1";
+        assert_eq!(read_redirect(ok, "s1", &d).unwrap(), "c");
+        for forged in [
+            "http://127.0.0.1:1/callback?code=c&state=s2",
+            "http://127.0.0.1:1/callback?code=c",
+        ] {
+            let e = read_redirect(forged, "s1", &d).unwrap_err();
+            assert!(e.is_auth() && e.to_string().contains("`state`"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_redirect_iss_is_checked_before_the_code_is_used() {
+        let d = discovery(true);
+        let e = read_redirect("http://x/cb?code=c&state=s", "s", &d).unwrap_err();
+        assert!(e.to_string().contains("no `iss`"), "{e}");
+        let e = read_redirect(
+            "http://x/cb?code=c&state=s&iss=https%3A%2F%2Fas.example%2F",
+            "s",
+            &d,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("expected \"https://as.example\""),
+            "{e}"
+        );
+        let ok = "http://x/cb?code=c&state=s&iss=https%3A%2F%2Fas.example";
+        assert_eq!(read_redirect(ok, "s", &d).unwrap(), "c");
+        let e = read_redirect(
+            "http://x/cb?error=access_denied&state=s&iss=https%3A%2F%2Fas.example",
+            "s",
+            &d,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("access_denied"), "{e}");
+    }
+}
