@@ -69,6 +69,9 @@ pub(crate) enum Kind {
     /// One of this client's handlers (sampling, elicitation, roots) failed while answering
     /// an input request of the server.
     Handler(String, ErrorObject),
+    /// Authorizing with the server failed (OAuth): says which step, which URL or field,
+    /// and what was expected.
+    Auth(String),
 }
 
 #[allow(dead_code)] // which constructors are used depends on the features
@@ -175,6 +178,17 @@ impl Error {
         Self::new(Kind::Unsupported(message.into()))
     }
 
+    pub(crate) fn auth(message: impl Into<String>) -> Self {
+        Self::new(Kind::Auth(message.into()))
+    }
+
+    /// An authorization error ([`is_auth`](Self::is_auth)) with this message, for the
+    /// OAuth extension points (a user agent, a token store) to fail with. Say what
+    /// failed, where, and what was expected.
+    pub fn authorization(message: impl Into<String>) -> Self {
+        Self::auth(message)
+    }
+
     pub(crate) fn handler(what: impl Into<String>, error: ErrorObject) -> Self {
         Self::new(Kind::Handler(what.into(), error))
     }
@@ -276,6 +290,13 @@ impl Error {
         matches!(self.inner.kind, Kind::Unsupported(_))
     }
 
+    /// Whether authorizing with the server failed (OAuth): discovery, registration, the
+    /// user's consent, a token request, or a check on what the authorization server
+    /// answered. The message says which URL or field and what was expected.
+    pub fn is_auth(&self) -> bool {
+        matches!(self.inner.kind, Kind::Auth(_))
+    }
+
     /// The error one of this client's own handlers (sampling, elicitation, roots)
     /// returned while answering the server's input request, if that is what ended the
     /// call.
@@ -330,6 +351,7 @@ impl fmt::Display for Error {
             Kind::Version(m) => write!(f, "no common protocol version: {m}"),
             Kind::Serde(what) => write!(f, "could not {what}"),
             Kind::Unsupported(m) => write!(f, "not supported: {m}"),
+            Kind::Auth(m) => write!(f, "authorization failed: {m}"),
             Kind::Handler(what, e) => {
                 write!(f, "{what} failed with error {}: {}", e.code, e.message)
             }

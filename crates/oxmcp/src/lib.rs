@@ -121,14 +121,19 @@ pub mod server;
 pub mod testing;
 
 /// Guides: one page per topic, with examples that compile.
-#[cfg(feature = "server")]
+#[cfg(any(feature = "server", feature = "oauth"))]
 pub mod guide {
     #[cfg(feature = "http-server")]
     #[doc = include_str!("../docs/guide/serving.md")]
     pub mod serving {}
 
+    #[cfg(feature = "server")]
     #[doc = include_str!("../docs/guide/middleware.md")]
     pub mod middleware {}
+
+    #[cfg(feature = "oauth")]
+    #[doc = include_str!("../docs/guide/oauth_client.md")]
+    pub mod oauth_client {}
 }
 
 pub use error::{Error, Result};

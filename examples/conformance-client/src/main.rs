@@ -5,11 +5,19 @@
 //! `MCP_CONFORMANCE_CONTEXT`, the protocol revision in `MCP_CONFORMANCE_PROTOCOL_VERSION`
 //! (0.2 suites), and the server URL is the last argument. It exits 0 when the scenario's
 //! steps succeeded.
+//!
+//! Every connection is configured for OAuth through `oxmcp::client::oauth`, with one
+//! configuration per kind of grant, chosen from the context: client credentials when the
+//! context gives a client that acts for itself, a pre-registered client when it gives
+//! one, else the authorization code flow with a Client ID Metadata Document URL (and
+//! dynamic registration as fallback). The user agent stands in for a browser whose user
+//! approves at once: it follows the authorization URL and reads the redirect.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use oxmcp::client::{Client, EraChoice};
+use oxmcp::client::oauth::{AgentFuture, OAuth, UserAgent};
+use oxmcp::client::{Client, EraChoice, HttpClientConfig};
 use oxmcp::protocol::elicitation::{ElicitAction, ElicitRequestParams, ElicitResult};
 use oxmcp::protocol::{ErrorObject, ProtocolVersion};
 use serde_json::{json, Map, Value};
@@ -80,13 +88,74 @@ async fn accept_with_defaults(params: ElicitRequestParams) -> Result<ElicitResul
     Ok(result)
 }
 
+/// The client's Client ID Metadata Document (the suite accepts this URL as is).
+const CLIENT_METADATA_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// The redirect URI registered for this client.
+const REDIRECT_URI: &str = "http://localhost:3000/callback";
+
+/// A browser whose user approves every request: it opens the authorization URL and
+/// returns where the authorization server redirects to.
+struct ApprovingBrowser;
+
+impl UserAgent for ApprovingBrowser {
+    fn redirect_uri(&self) -> String {
+        REDIRECT_URI.to_owned()
+    }
+
+    fn authorize<'a>(&'a self, url: &'a str) -> AgentFuture<'a> {
+        Box::pin(async move {
+            // Built here, once the transport has installed the TLS crypto provider.
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| oxmcp::Error::authorization(format!("no HTTP client: {e}")))?;
+            let response =
+                http.get(url).send().await.map_err(|e| {
+                    oxmcp::Error::authorization(format!("could not open {url}: {e}"))
+                })?;
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| {
+                    oxmcp::Error::authorization(format!(
+                        "no redirect from {url} (HTTP {})",
+                        response.status()
+                    ))
+                })?;
+            Ok(location.to_owned())
+        })
+    }
+}
+
+/// The OAuth configuration for the kind of grant the context calls for.
+fn oauth(context: &Value) -> OAuth {
+    let field = |name: &str| context[name].as_str().unwrap_or_default().to_owned();
+    match context["name"].as_str() {
+        Some("auth/client-credentials-basic") => {
+            OAuth::client_credentials(field("client_id"), field("client_secret"))
+        }
+        _ => {
+            let oauth = OAuth::authorization_code(ApprovingBrowser)
+                .client_name("oxmcp-conformance-client")
+                .client_metadata_url(CLIENT_METADATA_URL);
+            match context["client_secret"].as_str() {
+                Some(secret) => oauth.client_id(field("client_id")).client_secret(secret),
+                None => oauth,
+            }
+        }
+    }
+}
+
 async fn connect(url: &str) -> oxmcp::Result<Client> {
+    let config = HttpClientConfig::new(url).oauth(oauth(&context()));
     Client::builder()
         .name("oxmcp-conformance-client")
         .era(era())
         .request_timeout(Some(Duration::from_secs(30)))
         .on_elicitation(accept_with_defaults)
-        .connect_http(url)
+        .connect_http_with(config)
         .await
 }
 
@@ -154,6 +223,10 @@ async fn run(scenario: &str, url: &str) -> Result<(), Box<dyn std::error::Error>
                     .call_tool("json_schema_echo", json!({ "schema": schema }))
                     .await?;
             }
+        }
+        // The auth scenarios: a call after the listing (it may need more scopes).
+        _ if has("test-tool") => {
+            client.call_tool("test-tool", json!({})).await?;
         }
         // initialize, request-metadata, json-schema-ref-no-deref and the rest: connecting
         // and listing the tools is the whole scenario.

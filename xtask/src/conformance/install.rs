@@ -118,13 +118,18 @@ impl Scenario {
             .any(|t| t.starts_with("2024-") || t.starts_with("2025-"))
     }
 
+    /// Applies at 2025-03-26 and at no later revision (the back-compat scenarios).
+    pub(super) fn only_2025_03_26(&self) -> bool {
+        self.tags.iter().any(|t| t == "2025-03-26")
+            && !self
+                .tags
+                .iter()
+                .any(|t| t.as_str() > "2025-03-26" && t.as_str() != "extension")
+    }
+
     /// Applies at the 2026 revision.
     pub(super) fn modern(&self) -> bool {
         self.tags.iter().any(|t| t == "2026-07-28" || t == "draft")
-    }
-
-    pub(super) fn auth(&self) -> bool {
-        self.name.starts_with("auth/")
     }
 }
 

@@ -15,7 +15,8 @@
 //! if one of its checks is `FAILURE` (in client mode also `WARNING`, or a suite exit code
 //! that is not 0, which is how the suite reports a client that crashed or timed out), or
 //! if it wrote no results at all. Scenarios tagged `extension` are run and reported, but
-//! do not fail the command; `auth/*` client scenarios are not run.
+//! do not fail the command. The `auth/*` client scenarios run like the others, against
+//! the client's OAuth support (`oxmcp::client::oauth`).
 
 use std::fs;
 use std::io::Read;

@@ -47,7 +47,13 @@ pub(super) fn plan(
             (
                 "2025-11-25",
                 vec!["--spec-version".into(), "2025-11-25".into()],
-                pick(|s| !s.extension() && s.legacy()),
+                pick(|s| !s.extension() && s.legacy() && !s.only_2025_03_26()),
+            ),
+            // The 2025-03-26 back-compat scenarios apply at that revision only.
+            (
+                "2025-03-26",
+                vec!["--spec-version".into(), "2025-03-26".into()],
+                pick(|s| !s.extension() && s.only_2025_03_26()),
             ),
             (
                 "2026-07-28",
@@ -277,15 +283,8 @@ pub(super) fn client_mode(
 ) -> Result {
     let mut plans = Vec::new();
     for (version, script, catalogue) in suites {
-        let (auth, runnable): (Vec<Scenario>, Vec<Scenario>) =
-            catalogue.client.iter().cloned().partition(Scenario::auth);
+        let runnable = &catalogue.client;
         if let Some(name) = &options.scenario {
-            if auth.iter().any(|s| &s.name == name) {
-                report.notes.push(format!(
-                    "suite {version}: `{name}` is an auth scenario; auth client scenarios are not run yet"
-                ));
-                continue;
-            }
             if !runnable.iter().any(|s| &s.name == name) {
                 if !(options.server && catalogue.server.iter().any(|s| &s.name == name)) {
                     report.notes.push(format!(
@@ -294,18 +293,8 @@ pub(super) fn client_mode(
                 }
                 continue;
             }
-        } else {
-            report.excluded.push((
-                format!("{version} client"),
-                auth.iter().map(|s| s.name.clone()).collect(),
-            ));
         }
-        let runs = plan(
-            Kind::Client,
-            version,
-            &runnable,
-            options.scenario.as_deref(),
-        );
+        let runs = plan(Kind::Client, version, runnable, options.scenario.as_deref());
         if !runs.is_empty() {
             plans.push((*version, script, runs));
         }

@@ -48,6 +48,8 @@ mod http;
 mod inbound;
 mod methods;
 mod mrtr;
+#[cfg(feature = "oauth")]
+pub mod oauth;
 mod subscription;
 
 use std::sync::{Arc, Mutex};

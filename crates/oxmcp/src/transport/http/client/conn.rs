@@ -13,6 +13,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::auth::{AuthHook, Challenge, MAX_AUTH_RETRIES};
 use super::frame::{
     header_value, is_rpc_error, param_value, tool_headers, with_id, InProbe, OutProbe, ToolHeaders,
 };
@@ -62,6 +63,8 @@ struct State {
 
 struct Shared {
     http: reqwest::Client,
+    /// Authorization of every request (`client::oauth`), if any.
+    auth: Option<Arc<dyn AuthHook>>,
     url: reqwest::Url,
     headers: HeaderMap,
     config: HttpClientConfig,
@@ -107,10 +110,7 @@ pub(crate) fn start(
     peer: Peer,
 ) -> Result<(HttpSource, crate::transport::CloseHook)> {
     config.validate()?;
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may win the race; either way a provider is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
+    super::crypto_provider();
     let url: reqwest::Url = config.url.parse().expect("validated");
     let mut headers = HeaderMap::new();
     for (name, value) in &config.headers {
@@ -129,6 +129,7 @@ pub(crate) fn start(
     let (tx, incoming) = mpsc::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
     let shared = Arc::new(Shared {
         http,
+        auth: config.auth.0.clone(),
         url,
         headers,
         config,
@@ -156,6 +157,32 @@ pub(crate) fn start(
     });
     let hook: crate::transport::CloseHook = Box::new(move || Box::pin(shared.delete_session()));
     Ok((HttpSource { rx: incoming }, hook))
+}
+
+/// Why an HTTP request got no response to read.
+enum SendFailure {
+    /// The exchange itself failed.
+    Http(reqwest::Error),
+    /// Authorizing it failed (`client::oauth` says why).
+    Auth(Error),
+}
+
+impl SendFailure {
+    fn into_error(self, connect_timeout: Option<Duration>) -> Error {
+        match self {
+            SendFailure::Http(e) => send_error(e, connect_timeout),
+            SendFailure::Auth(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendFailure::Http(e) => e.fmt(f),
+            SendFailure::Auth(e) => e.fmt(f),
+        }
+    }
 }
 
 /// The error of an HTTP request that got no response: the server could not be reached
@@ -338,11 +365,60 @@ impl Shared {
         self.http.request(method, self.url.clone()).headers(headers)
     }
 
-    async fn post(&self, probe: &OutProbe, text: &str) -> reqwest::Result<Response> {
-        self.build(Method::POST, Some(probe))
-            .body(text.to_owned())
-            .send()
-            .await
+    async fn post(&self, probe: &OutProbe, text: &str) -> Result<Response, SendFailure> {
+        self.send(Method::POST, Some(probe), Some(text), None).await
+    }
+
+    /// Sends a request with the authorization hook's headers; after a 401 or 403 the hook
+    /// acted on (a refreshed token, a new authorization, a step-up, a DPoP nonce), sends
+    /// it again, at most [`MAX_AUTH_RETRIES`] times.
+    async fn send(
+        &self,
+        method: Method,
+        probe: Option<&OutProbe>,
+        body: Option<&str>,
+        last_id: Option<&str>,
+    ) -> Result<Response, SendFailure> {
+        let mut retries = 0;
+        loop {
+            let mut request = self.build(method.clone(), probe);
+            if let Some(last) = last_id {
+                request = request.header(LAST_EVENT_ID, last);
+            }
+            if let Some(body) = body {
+                request = request.body(body.to_owned());
+            }
+            let Some(hook) = &self.auth else {
+                return request.send().await.map_err(SendFailure::Http);
+            };
+            let sent = hook
+                .headers(&method, &self.url)
+                .await
+                .map_err(SendFailure::Auth)?;
+            let response = request
+                .headers(sent.clone())
+                .send()
+                .await
+                .map_err(SendFailure::Http)?;
+            let status = response.status();
+            if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                && retries < MAX_AUTH_RETRIES
+            {
+                retries += 1;
+                let challenge = Challenge {
+                    status,
+                    headers: response.headers(),
+                    sent: &sent,
+                };
+                match hook.challenged(challenge).await {
+                    Ok(true) => continue,
+                    Ok(false) => return Ok(response),
+                    Err(e) => return Err(SendFailure::Auth(e)),
+                }
+            }
+            hook.answered(response.headers());
+            return Ok(response);
+        }
     }
 
     async fn deliver(&self, text: String) {
@@ -373,7 +449,7 @@ impl Shared {
             let sent_session = self.lock().session.clone();
             let response = match self.post(&probe, &text).await {
                 Ok(r) => r,
-                Err(e) => break Err(send_error(e, self.config.connect_timeout)),
+                Err(e) => break Err(e.into_error(self.config.connect_timeout)),
             };
             if response.status() == StatusCode::NOT_FOUND
                 && sent_session.is_some()
@@ -575,11 +651,10 @@ impl Shared {
             }
             attempts += 1;
             tokio::time::sleep(cursor.retry).await;
-            let mut request = self.build(Method::GET, None);
-            if let Some(last) = &cursor.last_id {
-                request = request.header(LAST_EVENT_ID, last);
-            }
-            match request.send().await {
+            let sent = self
+                .send(Method::GET, None, None, cursor.last_id.as_deref())
+                .await;
+            match sent {
                 Ok(response) if response.status().is_success() && is_sse(&response) => {
                     let before = cursor.events;
                     if let Some(answer) = self.read_sse(response, Some(id), &mut cursor).await {
@@ -595,9 +670,12 @@ impl Shared {
                     return Err(Error::http(status.as_u16(), &body.bytes)
                         .with_context("resuming the stream failed"));
                 }
-                Err(e) => {
+                Err(SendFailure::Http(e)) => {
                     tracing::debug!(error = %e, "resuming the stream failed");
                     cursor.broke = Some(e);
+                }
+                Err(SendFailure::Auth(e)) => {
+                    return Err(e.with_context("resuming the stream failed"));
                 }
             }
         }
@@ -657,11 +735,9 @@ impl Shared {
         let mut cursor = Cursor::new(self.config.default_retry);
         let mut failures = 0;
         loop {
-            let mut request = self.build(Method::GET, None);
-            if let Some(last) = &cursor.last_id {
-                request = request.header(LAST_EVENT_ID, last);
-            }
-            let sent = request.send().await;
+            let sent = self
+                .send(Method::GET, None, None, cursor.last_id.as_deref())
+                .await;
             // Answered (or refused): requests may go out now.
             self.ready.send_replace(true);
             match sent {
@@ -715,7 +791,7 @@ impl Shared {
         let response = self
             .post(&probe, &text)
             .await
-            .map_err(|e| send_error(e, self.config.connect_timeout))?;
+            .map_err(|e| e.into_error(self.config.connect_timeout))?;
         self.keep_session(&response);
         let answer = self.answer(response, &id, true).await?;
         let answer = InProbe::read(&answer);
@@ -738,7 +814,7 @@ impl Shared {
         if self.lock().session.is_none() {
             return;
         }
-        match self.build(Method::DELETE, None).send().await {
+        match self.send(Method::DELETE, None, None, None).await {
             Ok(response) => {
                 tracing::debug!(status = %response.status(), "deleted the session");
             }

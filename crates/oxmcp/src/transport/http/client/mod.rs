@@ -18,6 +18,7 @@
 //!   with `Last-Event-ID` after the server's `retry:` delay; closing the client deletes
 //!   the session.
 
+pub(crate) mod auth;
 mod conn;
 mod frame;
 mod sse;
@@ -56,6 +57,17 @@ pub struct HttpClientConfig {
     pub(crate) max_frame: usize,
     pub(crate) default_retry: Duration,
     pub(crate) max_reconnects: usize,
+    pub(crate) auth: AuthSlot,
+}
+
+/// The authorization hook of a configuration (set by `client::oauth`).
+#[derive(Clone, Default)]
+pub(crate) struct AuthSlot(pub(crate) Option<std::sync::Arc<dyn auth::AuthHook>>);
+
+impl std::fmt::Debug for AuthSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
 }
 
 impl HttpClientConfig {
@@ -73,6 +85,7 @@ impl HttpClientConfig {
             max_frame: crate::transport::DEFAULT_MAX_FRAME,
             default_retry: Duration::from_secs(1),
             max_reconnects: 5,
+            auth: AuthSlot::default(),
         }
     }
 
@@ -147,6 +160,15 @@ impl HttpClientConfig {
                 .map_err(|e| Error::transport("set a custom header", invalid(e)))?;
         }
         Ok(())
+    }
+}
+
+/// Installs rustls' default crypto provider unless one is: reqwest needs one before a
+/// client is built.
+pub(crate) fn crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race; either way a provider is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 

@@ -1,0 +1,806 @@
+//! One connection's authorization: the token it holds, and the flows that get a new one.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode, Url};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::discovery::{
+    read_limited, split_scopes, Discovery, Fetcher, ResourceMetadata, WwwAuthenticate,
+};
+use super::pkce::{random_token, Pkce};
+use super::store::{Registration, StoredAuth, Tokens};
+use super::{Grant, OAuth};
+use crate::error::{Error, Result};
+use crate::transport::http::client::auth::{AuthHook, Challenge, HookFuture};
+
+/// A token this close to expiry is refreshed before use.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+
+pub(crate) struct Session {
+    config: OAuth,
+    /// The MCP server's URL, as configured.
+    server: String,
+    http: reqwest::Client,
+    state: Mutex<State>,
+    /// Held while a flow runs (refresh, authorization), so concurrent refusals start one.
+    flow: tokio::sync::Mutex<()>,
+    /// Step-ups since a request last succeeded.
+    step_ups: AtomicUsize,
+}
+
+#[derive(Default)]
+struct State {
+    loaded: bool,
+    stored: StoredAuth,
+    discovery: Option<Discovery>,
+    /// The scopes asked for last.
+    requested: Vec<String>,
+}
+
+/// The scopes to ask for (MCP scope selection strategy): those of the challenge, else
+/// the configured ones, else the resource's `scopes_supported`, else none.
+pub(crate) fn select_scopes(
+    challenge: Option<&WwwAuthenticate>,
+    configured: Option<&[String]>,
+    resource: Option<&ResourceMetadata>,
+) -> Vec<String> {
+    if let Some(scopes) = challenge
+        .map(WwwAuthenticate::scopes)
+        .filter(|s| !s.is_empty())
+    {
+        return scopes;
+    }
+    if let Some(scopes) = configured {
+        return scopes.to_vec();
+    }
+    resource
+        .and_then(|r| r.scopes_supported.clone())
+        .unwrap_or_default()
+}
+
+/// `held` then the scopes of `more` not in it.
+pub(crate) fn union(held: &[String], more: &[String]) -> Vec<String> {
+    let mut all = held.to_vec();
+    for scope in more {
+        if !all.contains(scope) {
+            all.push(scope.clone());
+        }
+    }
+    all
+}
+
+/// Checks the `iss` of an authorization response (RFC 9207): required when the server
+/// advertises it, and when present equal to the issuer by simple string comparison.
+pub(crate) fn check_iss(iss: Option<&str>, issuer: &str, advertised: bool) -> Result<()> {
+    match iss {
+        None if advertised => Err(Error::auth(format!(
+            "the authorization response has no `iss` parameter, but the authorization server \
+             {issuer} advertises authorization_response_iss_parameter_supported (RFC 9207); \
+             expected iss={issuer:?}"
+        ))),
+        Some(iss) if iss != issuer => Err(Error::auth(format!(
+            "the authorization response's `iss` is {iss:?}, expected {issuer:?} (RFC 9207: \
+             the response may come from another authorization server)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What a token endpoint answers.
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: String,
+    #[serde(default)]
+    expires_in: Option<Value>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+impl Session {
+    pub(crate) fn new(config: OAuth, server: String) -> Self {
+        crate::transport::http::client::crypto_provider();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap_or_default();
+        Session {
+            config,
+            server,
+            http,
+            state: Mutex::default(),
+            flow: tokio::sync::Mutex::new(()),
+            step_ups: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("oauth state lock")
+    }
+
+    fn fetcher(&self) -> Fetcher<'_> {
+        Fetcher {
+            http: &self.http,
+            version: None,
+        }
+    }
+
+    fn server_url(&self) -> Result<Url> {
+        Url::parse(&self.server).map_err(|e| {
+            Error::auth(format!("the server URL {:?} is not a URL", self.server)).with_source(e)
+        })
+    }
+
+    /// The stored entry, loaded on first use.
+    fn ensure_loaded(&self) -> Result<()> {
+        if self.lock().loaded {
+            return Ok(());
+        }
+        let stored = self.config.store.load(&self.server)?.unwrap_or_default();
+        let mut state = self.lock();
+        if !state.loaded {
+            state.loaded = true;
+            state.stored = stored;
+        }
+        Ok(())
+    }
+
+    fn save(&self) -> Result<()> {
+        let stored = self.lock().stored.clone();
+        self.config.store.save(&self.server, &stored)
+    }
+
+    fn tokens(&self) -> Option<Tokens> {
+        self.lock().stored.tokens.clone()
+    }
+
+    fn authorization(tokens: &Tokens) -> Option<HeaderValue> {
+        let scheme = if tokens.token_type.eq_ignore_ascii_case("dpop") {
+            "DPoP"
+        } else {
+            "Bearer"
+        };
+        HeaderValue::from_str(&format!("{scheme} {}", tokens.access_token)).ok()
+    }
+
+    async fn discovery(
+        &self,
+        challenge: Option<&WwwAuthenticate>,
+        fresh: bool,
+    ) -> Result<Discovery> {
+        if !fresh {
+            if let Some(d) = self.lock().discovery.clone() {
+                return Ok(d);
+            }
+        }
+        let server = self.server_url()?;
+        let discovery = self.fetcher().discover(&server, challenge).await?;
+        let mut state = self.lock();
+        // A resource that now names another authorization server: what the previous one
+        // issued is no use there.
+        if state
+            .stored
+            .issuer
+            .as_deref()
+            .is_some_and(|i| i != discovery.issuer)
+        {
+            tracing::info!(issuer = %discovery.issuer, "the authorization server changed; registering again");
+            state.stored = StoredAuth::default();
+        }
+        state.stored.issuer = Some(discovery.issuer.clone());
+        state.discovery = Some(discovery.clone());
+        Ok(discovery)
+    }
+
+    /// The client's identity with the discovered authorization server.
+    async fn client(&self, d: &Discovery) -> Result<Registration> {
+        let m = &d.metadata;
+        if let Some(id) = &self.config.client_id {
+            let method = match &self.config.client_secret {
+                None => "none",
+                Some(_) if m.supports_auth_method("client_secret_basic") => "client_secret_basic",
+                Some(_) if m.supports_auth_method("client_secret_post") => "client_secret_post",
+                Some(_) => "client_secret_basic",
+            };
+            return Ok(Registration {
+                issuer: d.issuer.clone(),
+                client_id: id.clone(),
+                client_secret: self.config.client_secret.clone(),
+                token_endpoint_auth_method: method.to_owned(),
+            });
+        }
+        if let Some(reg) = self.lock().stored.registration.clone() {
+            if reg.issuer == d.issuer {
+                return Ok(reg);
+            }
+        }
+        if let Some(url) = &self.config.client_metadata_url {
+            if m.client_id_metadata_document_supported {
+                return Ok(Registration {
+                    issuer: d.issuer.clone(),
+                    client_id: url.clone(),
+                    client_secret: None,
+                    token_endpoint_auth_method: "none".to_owned(),
+                });
+            }
+        }
+        let Some(endpoint) = &m.registration_endpoint else {
+            return Err(Error::auth(format!(
+                "the authorization server {} has no registration_endpoint and no client ID \
+                 metadata document support; configure a pre-registered client \
+                 (OAuth::client_id)",
+                d.issuer
+            )));
+        };
+        let registration = self.register(d, endpoint).await?;
+        let mut state = self.lock();
+        state.stored.registration = Some(registration.clone());
+        drop(state);
+        self.save()?;
+        Ok(registration)
+    }
+
+    /// Dynamic Client Registration (RFC 7591).
+    async fn register(&self, d: &Discovery, endpoint: &str) -> Result<Registration> {
+        let m = &d.metadata;
+        let method = match &m.token_endpoint_auth_methods_supported {
+            None => "none",
+            Some(methods) if methods.iter().any(|x| x == "none") => "none",
+            Some(_) if m.supports_auth_method("client_secret_basic") => "client_secret_basic",
+            Some(_) if m.supports_auth_method("client_secret_post") => "client_secret_post",
+            Some(_) => "none",
+        };
+        let (grant_types, redirect_uris) = match &self.config.grant {
+            Grant::AuthorizationCode(agent) => (
+                json!(["authorization_code", "refresh_token"]),
+                json!([agent.redirect_uri()]),
+            ),
+            Grant::ClientCredentials => (json!(["client_credentials"]), json!([])),
+        };
+        let body = json!({
+            "client_name": self.config.client_name,
+            "redirect_uris": redirect_uris,
+            "grant_types": grant_types,
+            "response_types": ["code"],
+            "token_endpoint_auth_method": method,
+            "application_type": "native",
+        });
+        let response = self
+            .http
+            .post(endpoint)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                Error::auth(format!("client registration at {endpoint} failed")).with_source(e)
+            })?;
+        let status = response.status();
+        let bytes = read_limited(response, endpoint, "client registration response").await?;
+        if !status.is_success() {
+            return Err(refusal(endpoint, "client registration", status, &bytes));
+        }
+        #[derive(Deserialize)]
+        struct Registered {
+            client_id: String,
+            #[serde(default)]
+            client_secret: Option<String>,
+            #[serde(default)]
+            token_endpoint_auth_method: Option<String>,
+        }
+        let registered: Registered = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::auth(format!(
+                "the client registration response of {endpoint} is malformed (expected a \
+                 JSON object with a string `client_id`)"
+            ))
+            .with_source(e)
+        })?;
+        let method = match (
+            registered.token_endpoint_auth_method,
+            &registered.client_secret,
+        ) {
+            (Some(method), _) => method,
+            (None, Some(_)) if method == "none" => "client_secret_basic".to_owned(),
+            (None, _) => method.to_owned(),
+        };
+        Ok(Registration {
+            issuer: d.issuer.clone(),
+            client_id: registered.client_id,
+            client_secret: registered.client_secret,
+            token_endpoint_auth_method: method,
+        })
+    }
+
+    /// Posts a token request with the client's authentication; the tokens it answers.
+    async fn token_request(
+        &self,
+        d: &Discovery,
+        client: &Registration,
+        mut params: Vec<(&'static str, String)>,
+        requested: &[String],
+    ) -> Result<Tokens> {
+        let endpoint = &d.metadata.token_endpoint;
+        let grant = params
+            .iter()
+            .find(|(k, _)| *k == "grant_type")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        if let Some(resource) = &d.resource {
+            params.push(("resource", resource.clone()));
+        }
+        let mut request = self.http.post(endpoint);
+        let secret = client.client_secret.clone().unwrap_or_default();
+        match client.token_endpoint_auth_method.as_str() {
+            "client_secret_basic" => {
+                let enc =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let credentials =
+                    STANDARD.encode(format!("{}:{}", enc(&client.client_id), enc(&secret)));
+                request = request.header(AUTHORIZATION, format!("Basic {credentials}"));
+            }
+            "client_secret_post" => {
+                params.push(("client_id", client.client_id.clone()));
+                params.push(("client_secret", secret));
+            }
+            _ => params.push(("client_id", client.client_id.clone())),
+        }
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        let response = request
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::auth(format!("the {grant} token request to {endpoint} failed"))
+                    .with_source(e)
+            })?;
+        let status = response.status();
+        let bytes = read_limited(response, endpoint, "token response").await?;
+        if !status.is_success() {
+            return Err(refusal(
+                endpoint,
+                &format!("{grant} token request"),
+                status,
+                &bytes,
+            ));
+        }
+        let answer: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::auth(format!(
+                "the token response of {endpoint} is malformed (expected a JSON object with \
+                 string `access_token` and `token_type`)"
+            ))
+            .with_source(e)
+        })?;
+        if !answer.token_type.eq_ignore_ascii_case("bearer")
+            && !answer.token_type.eq_ignore_ascii_case("dpop")
+        {
+            return Err(Error::auth(format!(
+                "the token response of {endpoint} has token_type {:?} (expected Bearer)",
+                answer.token_type
+            )));
+        }
+        let expires_in = answer.expires_in.as_ref().and_then(|v| match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        });
+        Ok(Tokens {
+            access_token: answer.access_token,
+            token_type: answer.token_type,
+            refresh_token: answer.refresh_token,
+            expires_at: expires_in.map(|s| now().saturating_add(s)),
+            scope: answer
+                .scope
+                .or_else(|| (!requested.is_empty()).then(|| requested.join(" "))),
+        })
+    }
+
+    /// Refreshes the access token; keeps the refresh token when no new one is issued.
+    async fn refresh(&self) -> Result<()> {
+        let Some(old) = self.tokens() else {
+            return Err(Error::auth("no tokens to refresh"));
+        };
+        let Some(refresh_token) = old.refresh_token.clone() else {
+            return Err(Error::auth("no refresh token"));
+        };
+        let d = self.discovery(None, false).await?;
+        let client = self.client(&d).await?;
+        let params = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.clone()),
+        ];
+        let held = split_scopes(old.scope.as_deref());
+        let mut tokens = self.token_request(&d, &client, params, &held).await?;
+        if tokens.refresh_token.is_none() {
+            tokens.refresh_token = Some(refresh_token);
+        }
+        self.lock().stored.tokens = Some(tokens);
+        self.save()
+    }
+
+    /// Obtains new tokens with the configured grant, asking for `scopes`.
+    async fn authorize(
+        &self,
+        challenge: Option<&WwwAuthenticate>,
+        scopes: Option<Vec<String>>,
+    ) -> Result<()> {
+        let d = self.discovery(challenge, true).await?;
+        let mut scopes = scopes.unwrap_or_else(|| {
+            select_scopes(
+                challenge,
+                self.config.scopes.as_deref(),
+                d.resource_metadata.as_ref(),
+            )
+        });
+        let client = self.client(&d).await?;
+        let tokens = match &self.config.grant {
+            Grant::AuthorizationCode(agent) => {
+                if self.config.offline_access
+                    && d.metadata.supports_scope("offline_access")
+                    && !scopes.iter().any(|s| s == "offline_access")
+                {
+                    scopes.push("offline_access".to_owned());
+                }
+                self.lock().requested = scopes.clone();
+                self.authorization_code(agent.as_ref(), &d, &client, &scopes)
+                    .await?
+            }
+            Grant::ClientCredentials => {
+                self.lock().requested = scopes.clone();
+                let mut params = vec![("grant_type", "client_credentials".to_owned())];
+                if !scopes.is_empty() {
+                    params.push(("scope", scopes.join(" ")));
+                }
+                self.token_request(&d, &client, params, &scopes).await?
+            }
+        };
+        self.lock().stored.tokens = Some(tokens);
+        self.save()
+    }
+
+    async fn authorization_code(
+        &self,
+        agent: &dyn super::UserAgent,
+        d: &Discovery,
+        client: &Registration,
+        scopes: &[String],
+    ) -> Result<Tokens> {
+        let m = &d.metadata;
+        let endpoint = m.authorization_endpoint.as_deref().ok_or_else(|| {
+            Error::auth(format!(
+                "the authorization server metadata of {} has no authorization_endpoint",
+                d.issuer
+            ))
+        })?;
+        if let Some(methods) = &m.code_challenge_methods_supported {
+            if !methods.iter().any(|x| x == "S256") {
+                return Err(Error::auth(format!(
+                    "the authorization server {} does not support PKCE with S256 \
+                     (code_challenge_methods_supported: {methods:?})",
+                    d.issuer
+                )));
+            }
+        }
+        let pkce = Pkce::new()?;
+        let state = random_token(16)?;
+        let redirect_uri = agent.redirect_uri();
+        let mut url = Url::parse(endpoint).map_err(|e| {
+            Error::auth(format!(
+                "the authorization_endpoint {endpoint:?} is not a URL"
+            ))
+            .with_source(e)
+        })?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &client.client_id)
+                .append_pair("redirect_uri", &redirect_uri)
+                .append_pair("code_challenge", &pkce.challenge)
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("state", &state);
+            if !scopes.is_empty() {
+                query.append_pair("scope", &scopes.join(" "));
+            }
+            if let Some(resource) = &d.resource {
+                query.append_pair("resource", resource);
+            }
+        }
+        let redirect = agent.authorize(url.as_str()).await?;
+        let code = read_redirect(&redirect, &state, d)?;
+        let params = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", pkce.verifier),
+        ];
+        self.token_request(d, client, params, scopes).await
+    }
+
+    /// Acts on a 401 or 403; `Ok(true)` when the request should be sent again.
+    async fn on_challenge(&self, challenge: Challenge<'_>) -> Result<bool> {
+        self.ensure_loaded()?;
+        let www = WwwAuthenticate::parse(
+            challenge
+                .headers
+                .get_all(WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        );
+        let _flow = self.flow.lock().await;
+        // Another request renewed the token meanwhile: just try again with it.
+        let current = self.tokens().as_ref().and_then(Self::authorization);
+        if current.is_some() && current.as_ref() != challenge.sent.get(AUTHORIZATION) {
+            return Ok(true);
+        }
+        if challenge.status == StatusCode::FORBIDDEN {
+            let Some(www) = www.filter(|w| w.error.as_deref() == Some("insufficient_scope")) else {
+                return Ok(false);
+            };
+            let n = self.step_ups.fetch_add(1, Ordering::Relaxed) + 1;
+            if n > self.config.max_step_ups {
+                return Err(Error::auth(format!(
+                    "the server still answers 403 insufficient_scope (scope {:?}) after {} \
+                     step-up authorizations; giving up",
+                    www.scope.as_deref().unwrap_or_default(),
+                    self.config.max_step_ups
+                )));
+            }
+            let held = {
+                let state = self.lock();
+                let granted = state
+                    .stored
+                    .tokens
+                    .as_ref()
+                    .map(|t| split_scopes(t.scope.as_deref()))
+                    .unwrap_or_default();
+                union(&state.requested, &granted)
+            };
+            let scopes = union(&held, &www.scopes());
+            self.authorize(Some(&www), Some(scopes)).await?;
+            return Ok(true);
+        }
+        // 401: refresh when possible, else authorize again.
+        if self.tokens().is_some_and(|t| t.refresh_token.is_some())
+            && challenge.sent.contains_key(AUTHORIZATION)
+        {
+            match self.refresh().await {
+                Ok(()) => return Ok(true),
+                Err(e) => {
+                    tracing::debug!(error = %e, "refreshing the token failed; authorizing again")
+                }
+            }
+        }
+        self.authorize(www.as_ref(), None).await?;
+        Ok(true)
+    }
+
+    async fn headers_for(&self) -> Result<HeaderMap> {
+        self.ensure_loaded()?;
+        let mut headers = HeaderMap::new();
+        let Some(mut tokens) = self.tokens() else {
+            return Ok(headers);
+        };
+        if tokens.expires_within(EXPIRY_MARGIN) && tokens.refresh_token.is_some() {
+            let _flow = self.flow.lock().await;
+            if let Some(latest) = self.tokens() {
+                tokens = latest;
+            }
+            if tokens.expires_within(EXPIRY_MARGIN) {
+                match self.refresh().await {
+                    Ok(()) => tokens = self.tokens().unwrap_or(tokens),
+                    // The server will refuse the old token; the 401 starts a new flow.
+                    Err(e) => tracing::debug!(error = %e, "refreshing the token failed"),
+                }
+            }
+        }
+        if let Some(value) = Self::authorization(&tokens) {
+            headers.insert(AUTHORIZATION, value);
+        }
+        Ok(headers)
+    }
+}
+
+/// The code of an authorization response, after checking `state` and `iss`.
+fn read_redirect(redirect: &str, state: &str, d: &Discovery) -> Result<String> {
+    let url = Url::parse(redirect).map_err(|e| {
+        Error::auth(format!("the redirect {redirect:?} is not a URL")).with_source(e)
+    })?;
+    let mut code = None;
+    let mut got_state = None;
+    let mut iss = None;
+    let mut error = None;
+    let mut description = None;
+    for (key, value) in url.query_pairs() {
+        match key.as_ref() {
+            "code" => code = Some(value.into_owned()),
+            "state" => got_state = Some(value.into_owned()),
+            "iss" => iss = Some(value.into_owned()),
+            "error" => error = Some(value.into_owned()),
+            "error_description" => description = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if got_state.as_deref() != Some(state) {
+        return Err(Error::auth(
+            "the redirect's `state` does not match the authorization request's (a forged or \
+             stale redirect); refused",
+        ));
+    }
+    check_iss(
+        iss.as_deref(),
+        &d.issuer,
+        d.metadata.authorization_response_iss_parameter_supported,
+    )?;
+    if let Some(error) = error {
+        return Err(Error::auth(format!(
+            "the authorization server {} refused the authorization: {error}{}",
+            d.issuer,
+            description.map(|d| format!(" ({d})")).unwrap_or_default()
+        )));
+    }
+    code.ok_or_else(|| Error::auth("the redirect has no `code` parameter"))
+}
+
+/// An error status from an OAuth endpoint, with its `error` and `error_description`.
+fn refusal(url: &str, what: &str, status: StatusCode, body: &[u8]) -> Error {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(Value::as_str)
+            .map(|s| oxmcp_protocol::error::echo(s).to_string())
+    };
+    let detail = match (field("error"), field("error_description")) {
+        (Some(e), Some(d)) => format!(": {e} ({d})"),
+        (Some(e), None) => format!(": {e}"),
+        _ => String::new(),
+    };
+    Error::auth(format!(
+        "the {what} at {url} was refused with HTTP {status}{detail}"
+    ))
+}
+
+impl AuthHook for Session {
+    fn headers<'a>(
+        &'a self,
+        _method: &'a Method,
+        _url: &'a Url,
+    ) -> HookFuture<'a, Result<HeaderMap>> {
+        Box::pin(self.headers_for())
+    }
+
+    fn challenged<'a>(&'a self, challenge: Challenge<'a>) -> HookFuture<'a, Result<bool>> {
+        Box::pin(self.on_challenge(challenge))
+    }
+
+    fn answered(&self, _headers: &HeaderMap) {
+        self.step_ups.store(0, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn scopes_come_from_the_challenge_then_the_resource() {
+        let www = WwwAuthenticate {
+            scope: Some("a b".into()),
+            ..WwwAuthenticate::default()
+        };
+        let prm = ResourceMetadata {
+            resource: "https://h/mcp".into(),
+            authorization_servers: vec![],
+            scopes_supported: Some(s(&["x", "y"])),
+        };
+        assert_eq!(select_scopes(Some(&www), None, Some(&prm)), s(&["a", "b"]));
+        assert_eq!(select_scopes(None, None, Some(&prm)), s(&["x", "y"]));
+        assert_eq!(
+            select_scopes(
+                Some(&WwwAuthenticate::default()),
+                Some(&s(&["c"])),
+                Some(&prm)
+            ),
+            s(&["c"])
+        );
+        assert!(select_scopes(None, None, None).is_empty());
+        assert_eq!(union(&s(&["a", "b"]), &s(&["b", "c"])), s(&["a", "b", "c"]));
+    }
+
+    #[test]
+    fn iss_is_required_when_advertised_and_compared_exactly() {
+        let issuer = "https://as.example";
+        assert!(check_iss(Some(issuer), issuer, true).is_ok());
+        assert!(check_iss(None, issuer, false).is_ok());
+        assert!(check_iss(Some(issuer), issuer, false).is_ok());
+        let missing = check_iss(None, issuer, true).unwrap_err();
+        assert!(missing.is_auth() && missing.to_string().contains("no `iss`"));
+        // A trailing-slash variant is another issuer (RFC 9207 §2.4).
+        assert!(check_iss(Some("https://as.example/"), issuer, true).is_err());
+        assert!(check_iss(Some("https://evil.example"), issuer, false).is_err());
+    }
+}
+
+#[cfg(test)]
+mod redirects {
+    use super::super::discovery::ServerMetadata;
+    use super::*;
+
+    fn discovery(iss_supported: bool) -> Discovery {
+        let mut metadata = ServerMetadata::fallback("https://as.example");
+        metadata.authorization_response_iss_parameter_supported = iss_supported;
+        Discovery {
+            resource: None,
+            resource_metadata: None,
+            issuer: "https://as.example".into(),
+            metadata,
+        }
+    }
+
+    #[test]
+    fn a_redirect_with_a_forged_state_is_refused() {
+        let d = discovery(false);
+        let ok = "http://127.0.0.1:1/callback?code=c&state=s1";
+        assert_eq!(read_redirect(ok, "s1", &d).unwrap(), "c");
+        for forged in [
+            "http://127.0.0.1:1/callback?code=c&state=s2",
+            "http://127.0.0.1:1/callback?code=c",
+        ] {
+            let e = read_redirect(forged, "s1", &d).unwrap_err();
+            assert!(e.is_auth() && e.to_string().contains("`state`"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_redirect_iss_is_checked_before_the_code_is_used() {
+        let d = discovery(true);
+        let e = read_redirect("http://x/cb?code=c&state=s", "s", &d).unwrap_err();
+        assert!(e.to_string().contains("no `iss`"), "{e}");
+        let e = read_redirect(
+            "http://x/cb?code=c&state=s&iss=https%3A%2F%2Fas.example%2F",
+            "s",
+            &d,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("expected \"https://as.example\""),
+            "{e}"
+        );
+        let ok = "http://x/cb?code=c&state=s&iss=https%3A%2F%2Fas.example";
+        assert_eq!(read_redirect(ok, "s", &d).unwrap(), "c");
+        let e = read_redirect(
+            "http://x/cb?error=access_denied&state=s&iss=https%3A%2F%2Fas.example",
+            "s",
+            &d,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("access_denied"), "{e}");
+    }
+}
