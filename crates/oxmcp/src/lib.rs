@@ -96,6 +96,7 @@
 //! | `tracing-layer` | no | `server::ClientLogLayer`: a handler's `tracing` events go to its client as log messages |
 //! | `http-server` | no | the Streamable HTTP server |
 //! | `http-client` | no | the Streamable HTTP client |
+//! | `auth-server` | no | [`auth_server`]: a built-in OAuth 2.1 authorization server (metadata, JWKS, authorize, token, registration, revocation) as an axum router |
 //! | `macros` | no | `server::debug_handler`: on a handler that does not compile, an error that points at the argument or return type at fault |
 //!
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
@@ -113,6 +114,8 @@ pub(crate) mod rpc;
 #[cfg(any(feature = "server", feature = "client"))]
 pub mod transport;
 
+#[cfg(feature = "auth-server")]
+pub mod auth_server;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "server")]
@@ -129,6 +132,10 @@ pub mod guide {
 
     #[doc = include_str!("../docs/guide/middleware.md")]
     pub mod middleware {}
+
+    #[cfg(feature = "auth-server")]
+    #[doc = include_str!("../docs/guide/authorization_server.md")]
+    pub mod authorization_server {}
 }
 
 pub use error::{Error, Result};
