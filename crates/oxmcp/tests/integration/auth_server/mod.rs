@@ -792,23 +792,33 @@ async fn the_login_page_asks_then_approves_or_denies() {
 /// Serves `doc` (with `client_id` set to its own URL) at `/client.json` on loopback;
 /// returns the URL.
 async fn serve_document(make: impl Fn(&str) -> Value + Send + Sync + 'static) -> String {
+    serve_counted(make).await.0
+}
+
+/// [`serve_document`], also counting the fetches.
+async fn serve_counted(
+    make: impl Fn(&str) -> Value + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/client.json", listener.local_addr().unwrap());
     let doc = make(&url).to_string();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
     let app = axum::Router::new().route(
         "/client.json",
         axum::routing::get(move || {
             let doc = doc.clone();
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             async move { ([(header::CONTENT_TYPE, "application/json")], doc) }
         }),
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    (url, hits)
 }
 
 #[tokio::test]
 async fn client_id_metadata_documents() {
-    let url = serve_document(|url| json!({"client_id": url, "client_name": "Doc", "redirect_uris": ["http://127.0.0.1/callback"], "token_endpoint_auth_method": "none"})).await;
+    let (url, hits) = serve_counted(|url| json!({"client_id": url, "client_name": "Doc", "redirect_uris": ["http://127.0.0.1/callback"], "token_endpoint_auth_method": "none"})).await;
     let server = builder()
         .allow_private_metadata_documents(true)
         .build()
@@ -823,4 +833,21 @@ async fn client_id_metadata_documents() {
     assert_eq!(token.status, StatusCode::OK, "{}", token.body);
     let (_, claims) = verified(&server, token.json()["access_token"].as_str().unwrap());
     assert_eq!(claims["client_id"], url.as_str());
+    // Fetched once, then cached (authorization and token requests alike).
+    self::code(&server, &[("client_id", &url)]).await;
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // With metadata documents turned off, a URL client id is just an unknown client.
+    let off = builder()
+        .client_id_metadata_documents(false)
+        .build()
+        .unwrap();
+    let meta = get(&off, "/.well-known/oauth-authorization-server")
+        .await
+        .json();
+    assert_eq!(meta["client_id_metadata_document_supported"], false);
+    let answer = get(&off, &authorize_uri(&[("client_id", &url)])).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.body.contains("not registered"));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
