@@ -361,9 +361,18 @@ impl AuthorizationServer {
                 &at("/authorize"),
                 get(authorize::authorize).post(authorize::authorize_form),
             )
-            .route(&at("/token"), axum::routing::post(token::token))
-            .route(&at("/revoke"), axum::routing::post(token::revoke))
-            .route(&at("/register"), axum::routing::post(token::register));
+            .route(
+                &at("/token"),
+                axum::routing::post(token::token).options(preflight),
+            )
+            .route(
+                &at("/revoke"),
+                axum::routing::post(token::revoke).options(preflight),
+            )
+            .route(
+                &at("/register"),
+                axum::routing::post(token::register).options(preflight),
+            );
         if !prefix.is_empty() {
             router = router.route(&at("/.well-known/openid-configuration"), get(oidc));
         }
@@ -480,6 +489,12 @@ pub(crate) fn json_response(status: StatusCode, body: Value, no_store: bool) -> 
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    // Browser-based clients read every answer; no endpoint relies on cookies, so any
+    // origin may.
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     if no_store {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -488,10 +503,29 @@ pub(crate) fn json_response(status: StatusCode, body: Value, no_store: bool) -> 
             header::CACHE_CONTROL,
             HeaderValue::from_static("max-age=300"),
         );
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
     }
+    response
+}
+
+/// The CORS preflight of the token, revocation and registration endpoints.
+async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type, mcp-protocol-version"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
     response
 }

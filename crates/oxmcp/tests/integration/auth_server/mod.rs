@@ -280,6 +280,23 @@ async fn metadata_discovery_and_jwks() {
         .json();
     assert_eq!(oidc["issuer"], ISSUER);
     assert_eq!(oidc["subject_types_supported"], json!(["public"]));
+    // Browser-based clients may read the metadata and call the endpoints (CORS).
+    assert_eq!(answer.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let preflight = send(
+        &server,
+        Request::options("/token")
+            .header(header::ORIGIN, "https://inspector.example")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(preflight.status, StatusCode::NO_CONTENT);
+    assert_eq!(preflight.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    assert!(preflight.headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .contains("authorization"));
     let jwks = get(&server, "/jwks").await.json();
     let key = &jwks["keys"][0];
     assert_eq!(key["kty"], "EC");
@@ -320,6 +337,7 @@ async fn code_flow_issues_an_rfc9068_token_for_the_resource() {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.headers[header::CACHE_CONTROL], "no-store");
     assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(answer.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
     let body = answer.json();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
