@@ -446,3 +446,45 @@ async fn bad_metadata_documents_are_refused() {
         assert!(answer.body.contains(why), "{why}: {}", answer.body);
     }
 }
+
+#[tokio::test]
+async fn a_full_store_refuses_instead_of_growing() {
+    use oxmcp::auth_server::{MemoryLimits, MemoryStore};
+    let server = builder()
+        .store(MemoryStore::with_limits(MemoryLimits {
+            clients: 1,
+            entries: 1,
+        }))
+        .build()
+        .unwrap();
+    let register = || {
+        let server = server.clone();
+        async move {
+            let meta = json!({"redirect_uris": ["https://a.example/cb"], "token_endpoint_auth_method": "none"});
+            send(
+                &server,
+                Request::post("/register")
+                    .body(Body::from(meta.to_string()))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    assert_eq!(register().await.status, StatusCode::CREATED);
+    let full = register().await;
+    assert_eq!(
+        full.error(),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable".into()
+        )
+    );
+    // One live code fits; the next authorization request is told to come back later.
+    self::code(&server, &[]).await;
+    let answer = get(&server, &authorize_uri(&[])).await;
+    assert_eq!(
+        answer.query("error").as_deref(),
+        Some("temporarily_unavailable")
+    );
+    assert_eq!(answer.query("state").as_deref(), Some("xyz"));
+}
