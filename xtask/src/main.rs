@@ -22,7 +22,7 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 10] = [
+const FEATURE_SETS: &[&str] = &[
     "",
     "server",
     "client",
@@ -33,6 +33,7 @@ const FEATURE_SETS: [&str; 10] = [
     "http-client",
     "oauth",
     "macros",
+    "auth-server",
 ];
 
 /// The pip requirements of the interop venv, relative to the repository root.

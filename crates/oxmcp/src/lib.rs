@@ -96,6 +96,7 @@
 //! | `tracing-layer` | no | `server::ClientLogLayer`: a handler's `tracing` events go to its client as log messages |
 //! | `http-server` | no | the Streamable HTTP server |
 //! | `http-client` | no | the Streamable HTTP client |
+//! | `auth-server` | no | [`auth_server`]: a built-in OAuth 2.1 authorization server (metadata, JWKS, authorize, token, registration, revocation) as an axum router |
 //! | `macros` | no | `server::debug_handler`: on a handler that does not compile, an error that points at the argument or return type at fault |
 //!
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
@@ -113,6 +114,8 @@ pub(crate) mod rpc;
 #[cfg(any(feature = "server", feature = "client"))]
 pub mod transport;
 
+#[cfg(feature = "auth-server")]
+pub mod auth_server;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "server")]
@@ -134,6 +137,10 @@ pub mod guide {
     #[cfg(feature = "oauth")]
     #[doc = include_str!("../docs/guide/oauth_client.md")]
     pub mod oauth_client {}
+
+    #[cfg(feature = "auth-server")]
+    #[doc = include_str!("../docs/guide/authorization_server.md")]
+    pub mod authorization_server {}
 }
 
 pub use error::{Error, Result};

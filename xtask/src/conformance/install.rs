@@ -136,6 +136,8 @@ impl Scenario {
 pub(super) struct Catalogue {
     pub(super) server: Vec<Scenario>,
     pub(super) client: Vec<Scenario>,
+    /// Scenarios against an authorization server (none in older suites).
+    pub(super) authorization: Vec<Scenario>,
 }
 
 /// Runs `conformance list` and parses its `  - name [tag,tag]` lines by section.
@@ -155,6 +157,7 @@ pub(super) fn list_scenarios(node: &Path, script: &Path, version: &str) -> Resul
     let mut catalogue = Catalogue {
         server: Vec::new(),
         client: Vec::new(),
+        authorization: Vec::new(),
     };
     let mut section = None;
     for line in out.stdout.lines() {
@@ -162,6 +165,8 @@ pub(super) fn list_scenarios(node: &Path, script: &Path, version: &str) -> Resul
             section = Some(Kind::Server);
         } else if line.starts_with("Client scenarios") {
             section = Some(Kind::Client);
+        } else if line.starts_with("Authorization server scenarios") {
+            section = Some(Kind::Authorization);
         } else if !line.starts_with(' ') && !line.trim().is_empty() {
             section = None;
         } else if let Some(item) = line.trim().strip_prefix("- ") {
@@ -183,6 +188,7 @@ pub(super) fn list_scenarios(node: &Path, script: &Path, version: &str) -> Resul
             match section {
                 Some(Kind::Server) => catalogue.server.push(scenario),
                 Some(Kind::Client) => catalogue.client.push(scenario),
+                Some(Kind::Authorization) => catalogue.authorization.push(scenario),
                 None => {}
             }
         }

@@ -1,6 +1,8 @@
 //! `cargo xtask conformance`: runs the official MCP conformance suite
-//! (npm `@modelcontextprotocol/conformance`) against `examples/everything` (server mode)
-//! and `examples/conformance-client` (client mode). See `examples/everything/EXPECTATIONS.md`.
+//! (npm `@modelcontextprotocol/conformance`) against `examples/everything` (server mode),
+//! `examples/conformance-client` (client mode) and `examples/auth-server-conformance`
+//! (authorization mode, the suite's authorization server scenarios, run with server mode).
+//! See `examples/everything/EXPECTATIONS.md`.
 //!
 //! Everything it installs is cached under `target/conformance/`:
 //!
@@ -29,12 +31,14 @@ use std::time::{Duration, Instant};
 
 use crate::json::{self, Json};
 
+mod authorization;
 mod install;
 mod process;
 mod report;
 mod run;
 
 use crate::{cargo, exe, root, shown, step, target_dir, Failure, Result};
+use authorization::*;
 use install::*;
 use process::*;
 use report::*;
@@ -61,8 +65,9 @@ const SCENARIO_TIMEOUT_MS: &str = "30000";
 
 pub const USAGE: &str = "  conformance
             run the official MCP conformance suite (npm @modelcontextprotocol/conformance)
-            against examples/everything over HTTP (server mode) and
-            examples/conformance-client (client mode); installs Node 22 and the suite into
+            against examples/everything over HTTP (server mode),
+            examples/auth-server-conformance (the authorization server scenarios, with
+            server mode) and examples/conformance-client (client mode); installs Node 22 and the suite into
             target/conformance/ when needed; exits non-zero if a non-extension scenario fails
             options:
               --suite-version 0.1.16|0.2.0-alpha.12|all   (default: all)
@@ -75,6 +80,8 @@ pub const USAGE: &str = "  conformance
 enum Kind {
     Server,
     Client,
+    /// The suite's `authorization` command: scenarios against an authorization server.
+    Authorization,
 }
 
 impl Kind {
@@ -82,6 +89,7 @@ impl Kind {
         match self {
             Kind::Server => "server",
             Kind::Client => "client",
+            Kind::Authorization => "authorization",
         }
     }
 }
@@ -179,6 +187,13 @@ pub fn conformance(args: &[&str]) -> Result {
             report.errors.push(failure.0);
         }
     }
+    if options.server {
+        if let Err(failure) =
+            authorization_mode(&root, &cache, &node, &suites, &options, &mut report)
+        {
+            report.errors.push(failure.0);
+        }
+    }
     if options.client {
         if let Err(failure) = client_mode(&root, &cache, &node, &suites, &options, &mut report) {
             report.errors.push(failure.0);
@@ -207,6 +222,14 @@ mod tests {
             Some("tools_call")
         );
         assert_eq!(scenario_of("tools_call", Kind::Client), None);
+        assert_eq!(
+            scenario_of(
+                "authorization-server-authorization-code-grant-2026-12-06T04-37-16-468Z",
+                Kind::Authorization
+            )
+            .as_deref(),
+            Some("authorization-code-grant")
+        );
     }
 
     #[cfg(unix)]

@@ -12,6 +12,16 @@ pub(super) struct Captured {
 /// Runs a command with stdin closed and its output captured; kills it (and, on Unix, its
 /// process group, so the suite's child processes go too) once `timeout` has passed.
 pub(super) fn capture(command: &mut Command, timeout: Duration) -> Result<Captured> {
+    capture_watching(command, timeout, |_| {})
+}
+
+/// [`capture`], calling `watch` with each line of standard output as it arrives (on the
+/// thread that drains the pipe).
+pub(super) fn capture_watching(
+    command: &mut Command,
+    timeout: Duration,
+    watch: impl Fn(&str) + Send + 'static,
+) -> Result<Captured> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -26,17 +36,30 @@ pub(super) fn capture(command: &mut Command, timeout: Duration) -> Result<Captur
         .map_err(|e| Failure(format!("cannot run `{}`: {e}", shown(command))))?;
     // Each pipe is drained by a thread that sends its text back, so that a grandchild
     // holding a pipe open cannot make us wait forever.
-    let pipe = |mut reader: Box<dyn Read + Send>| {
+    let pipe = |reader: Box<dyn Read + Send>, watch: Box<dyn Fn(&str) + Send>| {
         let (sender, receiver) = mpsc::channel();
         thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(reader);
             let mut bytes = Vec::new();
-            let _ = reader.read_to_end(&mut bytes);
+            loop {
+                let start = bytes.len();
+                match std::io::BufRead::read_until(&mut reader, b'\n', &mut bytes) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => watch(String::from_utf8_lossy(&bytes[start..]).trim_end()),
+                }
+            }
             let _ = sender.send(String::from_utf8_lossy(&bytes).into_owned());
         });
         receiver
     };
-    let stdout = pipe(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = pipe(Box::new(child.stderr.take().expect("piped stderr")));
+    let stdout = pipe(
+        Box::new(child.stdout.take().expect("piped stdout")),
+        Box::new(watch),
+    );
+    let stderr = pipe(
+        Box::new(child.stderr.take().expect("piped stderr")),
+        Box::new(|_: &str| {}),
+    );
     let deadline = Instant::now() + timeout;
     let mut timed_out = false;
     let status = loop {

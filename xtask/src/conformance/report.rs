@@ -99,6 +99,7 @@ pub(super) fn scenario_of(dir_name: &str, kind: Kind) -> Option<String> {
     let name = match kind {
         Kind::Server => name.strip_prefix("server-")?,
         Kind::Client => name,
+        Kind::Authorization => name.strip_prefix("authorization-server-")?,
     };
     Some(name.to_owned())
 }

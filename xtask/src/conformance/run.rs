@@ -106,8 +106,10 @@ pub(super) fn server_mode(
     for (version, script, catalogue) in suites {
         if let Some(name) = &options.scenario {
             if !catalogue.server.iter().any(|s| &s.name == name) {
-                if options.client && catalogue.client.iter().any(|s| &s.name == name) {
-                    continue; // a client scenario; nothing to do in server mode
+                if (options.client && catalogue.client.iter().any(|s| &s.name == name))
+                    || catalogue.authorization.iter().any(|s| &s.name == name)
+                {
+                    continue; // another mode's scenario; nothing to do in server mode
                 }
                 report.notes.push(format!(
                     "suite {version}: no server scenario named `{name}`"
@@ -203,7 +205,10 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(log_err);
-        eprintln!("\n==> start the everything server");
+        eprintln!(
+            "\n==> start {}",
+            binary.file_name().unwrap_or_default().to_string_lossy()
+        );
         eprintln!("    $ {}", shown(&command));
         let child = command
             .spawn()
@@ -286,7 +291,8 @@ pub(super) fn client_mode(
         let runnable = &catalogue.client;
         if let Some(name) = &options.scenario {
             if !runnable.iter().any(|s| &s.name == name) {
-                if !(options.server && catalogue.server.iter().any(|s| &s.name == name)) {
+                let elsewhere = catalogue.server.iter().chain(&catalogue.authorization);
+                if !(options.server && elsewhere.clone().any(|s| &s.name == name)) {
                     report.notes.push(format!(
                         "suite {version}: no client scenario named `{name}`"
                     ));
@@ -418,7 +424,11 @@ pub(super) fn execute(
         };
         eprintln!("    $ {}", shown(&command));
         let started = Instant::now();
-        let result = capture(&mut command, timeout);
+        let result = match kind {
+            // The suite prints the authorization URL and waits for the browser.
+            Kind::Authorization => capture_watching(&mut command, timeout, browse),
+            _ => capture(&mut command, timeout),
+        };
         let (status, console) = match result {
             Ok(out) => {
                 let status = out.status;

@@ -6,6 +6,8 @@
 mod support;
 
 mod ask;
+#[cfg(feature = "auth-server")]
+mod auth_server;
 mod client;
 mod client_features;
 #[cfg(feature = "stdio")]
