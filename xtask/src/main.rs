@@ -22,7 +22,7 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 9] = [
+const FEATURE_SETS: [&str; 10] = [
     "",
     "server",
     "client",
@@ -32,6 +32,7 @@ const FEATURE_SETS: [&str; 9] = [
     "http-server",
     "http-client",
     "macros",
+    "auth",
 ];
 
 /// The pip requirements of the interop venv, relative to the repository root.

@@ -41,6 +41,8 @@
 //! its protocol version and capabilities in `_meta`.
 
 pub mod ask;
+#[cfg(feature = "auth")]
+pub mod auth;
 mod completion;
 mod connection;
 mod context;

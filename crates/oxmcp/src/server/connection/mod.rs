@@ -678,14 +678,13 @@ impl Responder for ConnectionHandler {
         params: &mut CallParams<'_>,
         cx: RequestCx,
     ) -> Dispatch {
-        self.0
-            .call_read(method, params, cx, http::Extensions::new())
+        self.0.call_read(method, params, cx, initial_extensions())
     }
 
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
         match &self.0.shared.config().layers {
             Some(layers) => self.0.layered(layers, method, params, cx),
-            None => self.0.route(method, params, cx, http::Extensions::new()),
+            None => self.0.route(method, params, cx, initial_extensions()),
         }
     }
 
@@ -718,6 +717,15 @@ impl Responder for ConnectionHandler {
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
     }
+}
+
+/// The extensions a request starts with: its caller, when the transport authenticated it
+/// (feature `auth`).
+pub(super) fn initial_extensions() -> http::Extensions {
+    #[cfg(feature = "auth")]
+    return crate::server::auth::request_extensions();
+    #[cfg(not(feature = "auth"))]
+    http::Extensions::new()
 }
 
 /// The reply to a `tools/call` from the handler's outcome.
