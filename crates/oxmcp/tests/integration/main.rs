@@ -6,6 +6,8 @@
 mod support;
 
 mod ask;
+#[cfg(feature = "auth")]
+mod auth;
 mod client;
 mod client_features;
 #[cfg(feature = "stdio")]

@@ -48,6 +48,8 @@ pub(crate) use resource::{
     authenticated, request_extensions, with_caller, with_caller_sync, Authn, Challenge,
 };
 pub use resource::{ProtectedResource, DEFAULT_MAX_TOKEN_LEN};
+pub(crate) use scopes::{permits, scopes_in_error};
+pub use scopes::{ScopePolicy, Target, AUTHENTICATION_REQUIRED, FORBIDDEN, INSUFFICIENT_SCOPE};
 
 /// A boxed future, as [`TokenVerifier::verify`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -160,8 +160,8 @@ impl ProtectedResource {
         document.to_string()
     }
 
-    /// An axum router that serves the metadata at [`metadata_path`]
-    /// (ProtectedResource::metadata_path), to merge at the root of an app that mounts
+    /// An axum router that serves the metadata at
+    /// [`metadata_path`](ProtectedResource::metadata_path), to merge at the root of an app that mounts
     /// the MCP endpoint.
     ///
     /// ```no_run

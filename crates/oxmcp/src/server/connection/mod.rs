@@ -401,6 +401,9 @@ impl Connection {
         // registry's read lock, and holds what it needs.
         let started = self.shared.tools.read(&call.name, |tool| {
             let version = env.version;
+            if let Err(error) = self.permits(&env, tool.entry.scopes(), Scoped::Tool(&call.name)) {
+                return Dispatch::Now(Err(error));
+            }
             if let Some(arguments) = call.arguments {
                 if !arguments.get().trim_start().starts_with('{') {
                     let error =
@@ -453,6 +456,9 @@ impl Connection {
                 echo(&get.name)
             ))));
         };
+        if let Err(error) = self.permits(&env, prompt.handler.scopes(), Scoped::Prompt(&get.name)) {
+            return Dispatch::Now(Err(error));
+        }
         let version = env.version;
         let retry = get.retry();
         let target = Target::Prompt(get.name.clone().into_owned());
@@ -498,6 +504,10 @@ impl Connection {
             Ok(found) => found,
             Err(e) => return Dispatch::Now(Err(e)),
         };
+        if let Err(error) = self.permits(&env, entry.handler.scopes(), Scoped::Resource(&read.uri))
+        {
+            return Dispatch::Now(Err(error));
+        }
         let uri = read.uri.clone();
         let retry = super::ask::Retry {
             input_responses: read.input_responses,
@@ -648,6 +658,23 @@ impl Connection {
         }
     }
 
+    /// Whether the caller may use an item that names `scopes` (feature `auth`; without
+    /// it, always).
+    fn permits(
+        &self,
+        env: &Env,
+        scopes: Option<&[String]>,
+        target: Scoped<'_>,
+    ) -> Result<(), ErrorObject> {
+        #[cfg(feature = "auth")]
+        return crate::server::auth::permits(&self.shared, &env.extensions, scopes, target);
+        #[cfg(not(feature = "auth"))]
+        {
+            let _ = (env, scopes, target);
+            Ok(())
+        }
+    }
+
     fn subscribe(&self, params: Option<&RawValue>, add: bool) -> Reply {
         let target: UriParams = decode_params(params.map_or("{}", RawValue::get))?;
         let mut subscribed = self.subscribed.lock().expect("subscriptions lock");
@@ -717,6 +744,18 @@ impl Responder for ConnectionHandler {
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
     }
+}
+
+/// What a scope check is about.
+#[cfg(feature = "auth")]
+use crate::server::auth::Target as Scoped;
+/// What a scope check is about (nothing is checked without the `auth` feature).
+#[cfg(not(feature = "auth"))]
+#[derive(Clone, Copy)]
+enum Scoped<'a> {
+    Tool(&'a str),
+    Prompt(&'a str),
+    Resource(&'a str),
 }
 
 /// The extensions a request starts with: its caller, when the transport authenticated it

@@ -44,3 +44,24 @@ pub(crate) fn refuse_post(inner: &Inner, challenge: &Challenge, body: &[u8]) -> 
     let scopes = inner.shared.scopes_for_message(body);
     resource.refuse(challenge, &scopes)
 }
+
+/// The HTTP answer to a reply that is a scope error: `401` (no token) or `403`
+/// (insufficient scope, step-up) with the challenge naming every scope the target needs,
+/// the JSON-RPC error in the body.
+pub(crate) fn step_up(inner: &Inner, error: Option<i64>, text: &str) -> Option<Response<Body>> {
+    use crate::server::auth::{AUTHENTICATION_REQUIRED, INSUFFICIENT_SCOPE};
+    let resource = inner.config.auth.as_ref()?;
+    let challenge = match error? {
+        AUTHENTICATION_REQUIRED => Challenge::NoToken,
+        INSUFFICIENT_SCOPE => Challenge::InsufficientScope,
+        _ => return None,
+    };
+    let scopes = crate::server::auth::scopes_in_error(text);
+    let mut response = resource.refuse(&challenge, &scopes);
+    *response.body_mut() = Body::from(text.to_owned());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Some(response)
+}
