@@ -48,7 +48,7 @@ pub(crate) use resource::{
     authenticated, request_extensions, with_caller, with_caller_sync, Authn, Challenge,
 };
 pub use resource::{ProtectedResource, DEFAULT_MAX_TOKEN_LEN};
-pub(crate) use scopes::{permits, scopes_in_error};
+pub(crate) use scopes::{filters_lists, list_usable, permits, scopes_in_error};
 pub use scopes::{ScopePolicy, Target, AUTHENTICATION_REQUIRED, FORBIDDEN, INSUFFICIENT_SCOPE};
 
 /// A boxed future, as [`TokenVerifier::verify`] returns.

@@ -125,6 +125,57 @@ impl ScopePolicy {
     }
 }
 
+/// Whether listings are filtered for the caller of a request: when a transport
+/// authenticates (or a layer supplied an [`Auth`]).
+pub(crate) fn filters_lists(extensions: &http::Extensions) -> bool {
+    extensions.get::<Authn>().is_some() || extensions.get::<Auth>().is_some()
+}
+
+/// A `*/list` result of only the items the caller may use (templates: whose scopes it
+/// has; the check hook sees concrete resources only).
+pub(crate) fn list_usable(
+    shared: &Shared,
+    method: &str,
+    extensions: &http::Extensions,
+    modern: bool,
+    cursor: Option<&str>,
+) -> Result<String, ErrorObject> {
+    let config = shared.config();
+    let may = |scopes: Option<&[String]>, target: Option<Target<'_>>| {
+        check(shared, extensions, scopes, target).is_ok()
+    };
+    match method {
+        "tools/list" => shared.tools.snapshot().list_where(
+            "tools",
+            &config.tools_shape,
+            modern,
+            cursor,
+            |name, tool| may(tool.scopes(), Some(Target::Tool(name))),
+        ),
+        "resources/list" => shared.resources.snapshot().list_where(
+            "resources",
+            &config.resources_shape,
+            modern,
+            cursor,
+            |uri, resource| may(resource.handler.scopes(), Some(Target::Resource(uri))),
+        ),
+        "resources/templates/list" => shared.templates.snapshot().list_where(
+            "resourceTemplates",
+            &config.resources_shape,
+            modern,
+            cursor,
+            |_, template| may(template.entry.handler.scopes(), None),
+        ),
+        _ => shared.prompts.snapshot().list_where(
+            "prompts",
+            &config.prompts_shape,
+            modern,
+            cursor,
+            |name, prompt| may(prompt.handler.scopes(), Some(Target::Prompt(name))),
+        ),
+    }
+}
+
 /// Whether the caller of a request (in its `extensions`) may use an item that names
 /// `scopes`; the error says which scopes are missing.
 pub(crate) fn permits(
@@ -132,6 +183,16 @@ pub(crate) fn permits(
     extensions: &http::Extensions,
     scopes: Option<&[String]>,
     target: Target<'_>,
+) -> Result<(), ErrorObject> {
+    check(shared, extensions, scopes, Some(target))
+}
+
+/// [`permits`]; without a target, the check hook is not asked.
+fn check(
+    shared: &Shared,
+    extensions: &http::Extensions,
+    scopes: Option<&[String]>,
+    target: Option<Target<'_>>,
 ) -> Result<(), ErrorObject> {
     let policy = shared.config().scope_policy.as_deref();
     let needed: &[String] = scopes
@@ -172,7 +233,7 @@ pub(crate) fn permits(
             ));
         }
     }
-    if let Some(check) = policy.and_then(|p| p.check.as_deref()) {
+    if let (Some(check), Some(target)) = (policy.and_then(|p| p.check.as_deref()), target) {
         if !check(auth, target) {
             return Err(ErrorObject::new(
                 FORBIDDEN,

@@ -360,14 +360,25 @@ impl Connection {
         }
     }
 
-    fn list(&self, method: &str, version: ProtocolVersion, params: Option<&RawValue>) -> Reply {
+    fn list(&self, method: &str, env: &Env, params: Option<&RawValue>) -> Reply {
         let cursor = match params {
             Some(raw) => decode_params::<CursorParams>(raw.get())?.cursor,
             None => None,
         };
         let config = self.shared.config();
-        let modern = version.is_modern();
+        let modern = env.version.is_modern();
         let cursor = cursor.as_deref();
+        // A caller the transport authenticated sees only what it may use.
+        #[cfg(feature = "auth")]
+        if crate::server::auth::filters_lists(&env.extensions) {
+            return crate::server::auth::list_usable(
+                &self.shared,
+                method,
+                &env.extensions,
+                modern,
+                cursor,
+            );
+        }
         match method {
             "tools/list" => {
                 self.shared
@@ -646,7 +657,7 @@ impl Connection {
             "ping" => Dispatch::Now(Ok(config.empty_result(env.version))),
             "server/discover" => Dispatch::Now(Ok(config.discover_result())),
             "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
-                Dispatch::Now(this.list(method, env.version, params))
+                Dispatch::Now(this.list(method, &env, params))
             }
             "resources/read" => this.read_resource(env, params, cx),
             "completion/complete" => this.complete(&env, params),
@@ -752,6 +763,7 @@ use crate::server::auth::Target as Scoped;
 /// What a scope check is about (nothing is checked without the `auth` feature).
 #[cfg(not(feature = "auth"))]
 #[derive(Clone, Copy)]
+#[allow(dead_code)] // read by the `auth` feature's checks only
 enum Scoped<'a> {
     Tool(&'a str),
     Prompt(&'a str),

@@ -822,3 +822,36 @@ async fn without_http_the_error_names_the_missing_scope() {
     let text = error.to_string();
     assert!(text.contains("notes:write"), "{text}");
 }
+
+#[tokio::test]
+async fn listings_show_only_what_the_caller_may_use() {
+    let addr = serve_scoped(false).await;
+    let list = |token: &'static str| async move {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+            "params": {"_meta": modern_meta()}});
+        let response = http()
+            .post(format!("http://{addr}/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/list")
+            .bearer_auth(token)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        let mut names: Vec<String> = body["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(list("reader").await, ["list", "whoami"]);
+    // will (writer) may not use whoami (the check hook); admin sees everything.
+    assert_eq!(list("writer").await, ["add", "list"]);
+    assert_eq!(list("admin").await, ["add", "list", "whoami"]);
+}
