@@ -129,6 +129,10 @@ pub mod guide {
 
     #[doc = include_str!("../docs/guide/middleware.md")]
     pub mod middleware {}
+
+    #[cfg(feature = "auth")]
+    #[doc = include_str!("../docs/guide/securing.md")]
+    pub mod securing {}
 }
 
 pub use error::{Error, Result};
