@@ -165,6 +165,27 @@ impl<V: TokenVerifier> TokenVerifier for Cached<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Accepts every token, counting the verifications.
+    struct Counting(AtomicUsize);
+
+    impl TokenVerifier for Counting {
+        fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Auth, AuthError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { Ok(Auth::new(token)) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cached_token_is_verified_once() {
+        let cached = Cached::new(Counting(AtomicUsize::new(0)));
+        for _ in 0..3 {
+            assert_eq!(cached.verify("t1").await.unwrap().subject(), "t1");
+        }
+        assert_eq!(cached.verify("t2").await.unwrap().subject(), "t2");
+        assert_eq!(cached.inner.0.load(Ordering::SeqCst), 2);
+    }
 
     #[test]
     fn bounded_and_expiring() {

@@ -285,10 +285,9 @@ impl Shared {
                 .get(&key("name"))
                 .and_then(|p| p.handler.scopes().map(<[String]>::to_vec)),
             "resources/read" => self
-                .resources
-                .snapshot()
-                .get(&key("uri"))
-                .and_then(|r| r.handler.scopes().map(<[String]>::to_vec)),
+                .find_resource(&key("uri"), oxmcp_protocol::ProtocolVersion::LATEST_LEGACY)
+                .ok()
+                .and_then(|(r, _)| r.handler.scopes().map(<[String]>::to_vec)),
             _ => return Vec::new(),
         };
         own.or_else(|| {

@@ -151,16 +151,30 @@ fn http() -> reqwest::Client {
 
 /// A modern `tools/call` of `tool`, with `token` if any.
 async fn call_modern(addr: SocketAddr, token: Option<&str>, tool: &str) -> reqwest::Response {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": tool, "arguments": {}, "_meta": modern_meta()}});
+    let params = json!({"name": tool, "arguments": {}});
+    post_modern(addr, token, "tools/call", Some(tool), params).await
+}
+
+/// A modern request: `params` get the `_meta`, the headers name `method` (and `name`).
+async fn post_modern(
+    addr: SocketAddr,
+    token: Option<&str>,
+    method: &str,
+    name: Option<&str>,
+    mut params: Value,
+) -> reqwest::Response {
+    params["_meta"] = modern_meta();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let mut request = http()
         .post(format!("http://{addr}/mcp"))
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
+        .header("mcp-method", method)
         .header("content-type", "application/json")
         .body(body.to_string());
+    if let Some(name) = name {
+        request = request.header("mcp-name", name);
+    }
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -696,6 +710,10 @@ async fn list() -> &'static str {
     "listed"
 }
 
+async fn secret() -> &'static str {
+    "classified"
+}
+
 /// A notes-like server guarded by scopes, API keys `reader`, `writer`, `admin`.
 async fn serve_scoped(optional: bool) -> SocketAddr {
     use oxmcp::server::auth::{ScopePolicy, Target};
@@ -719,7 +737,11 @@ async fn serve_scoped(optional: bool) -> SocketAddr {
         .scope_policy(policy)
         .tool("add", tool(add).scopes(["notes:write"]))
         .tool("list", list)
-        .tool("whoami", whoami);
+        .tool("whoami", whoami)
+        .resource_template(
+            "secret://{id}",
+            oxmcp::server::resource(secret).scopes(["notes:admin"]),
+        );
     let serve = router
         .http_on(listener)
         .config(HttpConfig::new().auth(resource))
@@ -731,6 +753,28 @@ async fn serve_scoped(optional: bool) -> SocketAddr {
 #[tokio::test]
 async fn a_missing_scope_gets_the_step_up_challenge_in_both_eras() {
     let addr = serve_scoped(false).await;
+    // No token at all: the challenge names what the target needs.
+    let response = call_modern(addr, None, "add").await;
+    assert_eq!(response.status(), 401);
+    assert!(challenge(&response).ends_with(", scope=\"notes:write\""));
+    let response = call_modern(addr, None, "list").await;
+    assert!(challenge(&response).ends_with(", scope=\"notes:read\""));
+    // A template's scopes, found from the URI.
+    let read = |token| {
+        let uri = "secret://7";
+        post_modern(
+            addr,
+            token,
+            "resources/read",
+            Some(uri),
+            json!({"uri": uri}),
+        )
+    };
+    assert!(challenge(&read(None).await).ends_with(", scope=\"notes:admin\""));
+    let response = read(Some("writer")).await;
+    assert_eq!(response.status(), 403);
+    assert!(challenge(&response).ends_with("scope=\"notes:admin\""));
+    assert_eq!(read(Some("admin")).await.status(), 200);
     let response = call_modern(addr, Some("reader"), "add").await;
     assert_eq!(response.status(), 403);
     let header = challenge(&response);
@@ -827,19 +871,7 @@ async fn without_http_the_error_names_the_missing_scope() {
 async fn listings_show_only_what_the_caller_may_use() {
     let addr = serve_scoped(false).await;
     let list = |token: &'static str| async move {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
-            "params": {"_meta": modern_meta()}});
-        let response = http()
-            .post(format!("http://{addr}/mcp"))
-            .header("accept", "application/json, text/event-stream")
-            .header("content-type", "application/json")
-            .header("mcp-protocol-version", "2026-07-28")
-            .header("mcp-method", "tools/list")
-            .bearer_auth(token)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
+        let response = post_modern(addr, Some(token), "tools/list", None, json!({})).await;
         let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
         let mut names: Vec<String> = body["result"]["tools"]
             .as_array()
