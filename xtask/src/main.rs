@@ -34,6 +34,7 @@ const FEATURE_SETS: &[&str] = &[
     "oauth",
     "macros",
     "auth-server",
+    "auth",
 ];
 
 /// The pip requirements of the interop venv, relative to the repository root.

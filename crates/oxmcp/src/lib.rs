@@ -141,6 +141,10 @@ pub mod guide {
     #[cfg(feature = "auth-server")]
     #[doc = include_str!("../docs/guide/authorization_server.md")]
     pub mod authorization_server {}
+
+    #[cfg(feature = "auth")]
+    #[doc = include_str!("../docs/guide/securing.md")]
+    pub mod securing {}
 }
 
 pub use error::{Error, Result};

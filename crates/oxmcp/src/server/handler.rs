@@ -140,6 +140,12 @@ pub trait ErasedHandler<S, O>: Send + Sync {
         None
     }
 
+    /// The scopes a caller's token must grant to use this item, if it names any
+    /// (feature `auth`).
+    fn scopes(&self) -> Option<&[String]> {
+        None
+    }
+
     /// [`ErasedHandler::call`], then `finish` on the outcome, in one boxed future.
     fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
     where
@@ -256,6 +262,10 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithState<S, O> {
         self.inner.layers()
     }
 
+    fn scopes(&self) -> Option<&[String]> {
+        self.inner.scopes()
+    }
+
     fn call_finish(&self, request: Request, _state: &S2, finish: Finish<O>) -> BoxFuture<Reply>
     where
         O: Send + 'static,
@@ -264,26 +274,33 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithState<S, O> {
     }
 }
 
-/// A handler with layers of its own around its calls (which the connection applies).
+/// A handler with layers of its own around its calls (which the connection applies), or
+/// scopes a caller needs (which the connection checks).
 pub(crate) struct Layered<S, O> {
     pub(crate) inner: std::sync::Arc<dyn ErasedHandler<S, O>>,
-    pub(crate) layers: super::middleware::Endpoint,
+    pub(crate) layers: Option<super::middleware::Endpoint>,
+    pub(crate) scopes: Option<std::sync::Arc<[String]>>,
 }
 
 impl<S, O> Layered<S, O> {
-    /// `inner`, with `layers` if there are any.
+    /// `inner`, with `layers` and `scopes` if there are any.
     pub(crate) fn around(
         inner: std::sync::Arc<dyn ErasedHandler<S, O>>,
         layers: Option<super::middleware::Endpoint>,
+        scopes: Option<std::sync::Arc<[String]>>,
     ) -> std::sync::Arc<dyn ErasedHandler<S, O>>
     where
         S: 'static,
         O: 'static,
     {
-        match layers {
-            Some(layers) => std::sync::Arc::new(Layered { inner, layers }),
-            None => inner,
+        if layers.is_none() && scopes.is_none() {
+            return inner;
         }
+        std::sync::Arc::new(Layered {
+            inner,
+            layers,
+            scopes,
+        })
     }
 }
 
@@ -300,6 +317,10 @@ impl<S, O> ErasedHandler<S, O> for Layered<S, O> {
     }
 
     fn layers(&self) -> Option<&super::middleware::Endpoint> {
-        Some(&self.layers)
+        self.layers.as_ref()
+    }
+
+    fn scopes(&self) -> Option<&[String]> {
+        self.scopes.as_deref()
     }
 }

@@ -41,6 +41,8 @@
 //! its protocol version and capabilities in `_meta`.
 
 pub mod ask;
+#[cfg(feature = "auth")]
+pub mod auth;
 mod completion;
 mod connection;
 mod context;
@@ -122,6 +124,8 @@ pub struct Router<S = ()> {
     max_uri_length: usize,
     request_state: ask::StateSettings,
     layers: Option<middleware::Endpoint>,
+    #[cfg(feature = "auth")]
+    scope_policy: Option<Arc<auth::ScopePolicy>>,
     /// The state, once given: what the handlers a [`ServerHandle`] adds run with.
     state: Arc<std::sync::OnceLock<S>>,
 }
@@ -148,10 +152,21 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             grace: crate::rpc::DEFAULT_GRACE,
             layers: None,
+            #[cfg(feature = "auth")]
+            scope_policy: None,
             max_uri_length: resource::DEFAULT_MAX_URI_LENGTH,
             request_state: ask::StateSettings::default(),
             state: Arc::default(),
         }
+    }
+
+    /// The scope policy of every item (feature `auth`): default scopes for items that
+    /// name none, a scope hierarchy, and a check per item (see
+    /// [`ScopePolicy`](auth::ScopePolicy)).
+    #[cfg(feature = "auth")]
+    pub fn scope_policy(mut self, policy: auth::ScopePolicy) -> Self {
+        self.scope_policy = Some(Arc::new(policy));
+        self
     }
 
     /// Registers a tool: a handler, or a [`ToolDef`] made with [`tool`] to add a title,
@@ -406,6 +421,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             max_in_flight: self.max_in_flight,
             grace: self.grace,
             layers: self.layers,
+            #[cfg(feature = "auth")]
+            scope_policy: self.scope_policy,
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
             state: Arc::default(),
@@ -479,6 +496,8 @@ impl Router<()> {
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
             layers: self.layers,
+            #[cfg(feature = "auth")]
+            scope_policy: self.scope_policy,
         });
         shared
     }

@@ -113,6 +113,7 @@ pub struct PromptDef<H, T> {
     meta: Option<JsonObject>,
     completers: Vec<(String, Completer)>,
     layers: Option<super::middleware::Endpoint>,
+    scopes: Option<std::sync::Arc<[String]>>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -126,6 +127,7 @@ pub fn prompt<H, T>(handler: H) -> PromptDef<H, T> {
         meta: None,
         completers: Vec::new(),
         layers: None,
+        scopes: None,
         _marker: PhantomData,
     }
 }
@@ -147,6 +149,20 @@ impl<H, T> PromptDef<H, T> {
     /// [`middleware`](super::middleware)); the router's layers run around it.
     pub fn layer(mut self, layer: impl super::middleware::McpLayer) -> Self {
         self.layers = super::middleware::Endpoint::stack(self.layers.take(), layer);
+        self
+    }
+
+    /// The scopes a caller's token must grant to use this prompt (feature `auth`): a
+    /// caller without them gets `403` with an `insufficient_scope` challenge naming them
+    /// over HTTP (a JSON-RPC error naming them elsewhere), and listings leave the prompt
+    /// out. Replaces the router's default scopes for this prompt.
+    #[cfg(feature = "auth")]
+    pub fn scopes<I, Sc>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = Sc>,
+        Sc: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
         self
     }
 
@@ -258,7 +274,7 @@ where
         (
             def,
             PromptEntry {
-                handler: super::handler::Layered::around(handler, self.layers),
+                handler: super::handler::Layered::around(handler, self.layers, self.scopes),
                 completers: self.completers,
             },
         )

@@ -75,44 +75,75 @@ impl<E> Catalog<E> {
         cursor: Option<&str>,
     ) -> Result<String, ErrorObject> {
         let pages = self.pages.get_or_init(|| self.paginate(field, shape));
-        let index = match cursor {
-            None => 0,
-            Some(cursor) => decode_cursor(cursor)
-                .filter(|i| *i < pages.len() && *i > 0)
-                .ok_or_else(|| {
-                    ErrorObject::invalid_params(format!("invalid cursor: {:?}", echo(cursor)))
-                })?,
-        };
+        let index = page_index(cursor, pages.len())?;
         Ok(pages[index][usize::from(modern)].clone())
+    }
+
+    /// [`Catalog::list`] of the items `keep` keeps (made for this one request, not cached).
+    #[cfg(feature = "auth")]
+    pub(crate) fn list_where(
+        &self,
+        field: &str,
+        shape: &ListShape,
+        modern: bool,
+        cursor: Option<&str>,
+        keep: impl Fn(&str, &E) -> bool,
+    ) -> Result<String, ErrorObject> {
+        let jsons: Vec<&str> = self
+            .items
+            .iter()
+            .filter(|(key, item)| keep(key, &item.entry))
+            .map(|(_, i)| i.json.as_str())
+            .collect();
+        let mut pages = paginate(jsons, field, shape);
+        let index = page_index(cursor, pages.len())?;
+        Ok(std::mem::take(&mut pages[index][usize::from(modern)]))
     }
 
     fn paginate(&self, field: &str, shape: &ListShape) -> Vec<[String; 2]> {
         let jsons: Vec<&str> = self.items.values().map(|i| i.json.as_str()).collect();
-        let size = shape.page_size.unwrap_or(usize::MAX).max(1);
-        let chunks: Vec<&[&str]> = if jsons.is_empty() {
-            vec![&[][..]]
-        } else {
-            jsons.chunks(size).collect()
-        };
-        let count = chunks.len();
-        chunks
-            .into_iter()
-            .enumerate()
-            .map(|(i, chunk)| {
-                let mut body = format!("\"{field}\":[{}]", chunk.join(","));
-                if i + 1 < count {
-                    body.push_str(&format!(",\"nextCursor\":\"{}\"", encode_cursor(i + 1)));
-                }
-                [
-                    format!("{{{body}}}"),
-                    format!(
-                        "{{\"resultType\":\"complete\",{body},{}}}",
-                        shape.modern_tail
-                    ),
-                ]
-            })
-            .collect()
+        paginate(jsons, field, shape)
     }
+}
+
+/// The index of the page `cursor` names, among `pages`.
+fn page_index(cursor: Option<&str>, pages: usize) -> Result<usize, ErrorObject> {
+    match cursor {
+        None => Ok(0),
+        Some(cursor) => decode_cursor(cursor)
+            .filter(|i| *i < pages && *i > 0)
+            .ok_or_else(|| {
+                ErrorObject::invalid_params(format!("invalid cursor: {:?}", echo(cursor)))
+            }),
+    }
+}
+
+/// The pages of a list of item definitions: per page, the legacy and the modern result.
+fn paginate(jsons: Vec<&str>, field: &str, shape: &ListShape) -> Vec<[String; 2]> {
+    let size = shape.page_size.unwrap_or(usize::MAX).max(1);
+    let chunks: Vec<&[&str]> = if jsons.is_empty() {
+        vec![&[][..]]
+    } else {
+        jsons.chunks(size).collect()
+    };
+    let count = chunks.len();
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut body = format!("\"{field}\":[{}]", chunk.join(","));
+            if i + 1 < count {
+                body.push_str(&format!(",\"nextCursor\":\"{}\"", encode_cursor(i + 1)));
+            }
+            [
+                format!("{{{body}}}"),
+                format!(
+                    "{{\"resultType\":\"complete\",{body},{}}}",
+                    shape.modern_tail
+                ),
+            ]
+        })
+        .collect()
 }
 
 fn encode_cursor(page: usize) -> String {

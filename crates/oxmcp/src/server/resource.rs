@@ -208,6 +208,7 @@ pub struct ResourceDef<H, T> {
     meta: Option<JsonObject>,
     completers: Vec<(String, Completer)>,
     layers: Option<super::middleware::Endpoint>,
+    scopes: Option<std::sync::Arc<[String]>>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -225,6 +226,7 @@ pub fn resource<H, T>(handler: H) -> ResourceDef<H, T> {
         meta: None,
         completers: Vec::new(),
         layers: None,
+        scopes: None,
         _marker: PhantomData,
     }
 }
@@ -258,6 +260,20 @@ impl<H, T> ResourceDef<H, T> {
     /// [`middleware`](super::middleware)); the router's layers run around it.
     pub fn layer(mut self, layer: impl super::middleware::McpLayer) -> Self {
         self.layers = super::middleware::Endpoint::stack(self.layers.take(), layer);
+        self
+    }
+
+    /// The scopes a caller's token must grant to use this resource (feature `auth`): a
+    /// caller without them gets `403` with an `insufficient_scope` challenge naming them
+    /// over HTTP (a JSON-RPC error naming them elsewhere), and listings leave the resource
+    /// out. Replaces the router's default scopes for this resource.
+    #[cfg(feature = "auth")]
+    pub fn scopes<I, Sc>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = Sc>,
+        Sc: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
         self
     }
 
@@ -384,13 +400,16 @@ where
             Arc::new(Typed::<H, T, _>::new(self.handler, contents::<H::Output>));
         let erased: Box<ErasedResource<S>> = Box::new(super::handler::Layered {
             inner: erased,
-            layers: self
-                .layers
-                .unwrap_or_else(super::middleware::Endpoint::base),
+            layers: Some(
+                self.layers
+                    .unwrap_or_else(super::middleware::Endpoint::base),
+            ),
+            scopes: self.scopes,
         });
         ResourceDef {
             handler: erased,
             layers: None,
+            scopes: None,
             name: self.name,
             title: self.title,
             description: self.description,

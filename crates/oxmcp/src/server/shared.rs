@@ -112,6 +112,9 @@ pub(crate) struct Config {
     pub(crate) sealer: super::ask::Sealer,
     /// The router's layers, around every request (`None`: no layers).
     pub(crate) layers: Option<super::middleware::Endpoint>,
+    /// Default scopes, their hierarchy and the per-item check (feature `auth`).
+    #[cfg(feature = "auth")]
+    pub(crate) scope_policy: Option<std::sync::Arc<super::auth::ScopePolicy>>,
     discover: String,
 }
 
@@ -136,6 +139,8 @@ pub(crate) struct Settings {
     pub(crate) max_uri_length: usize,
     pub(crate) request_state: super::ask::StateSettings,
     pub(crate) layers: Option<super::middleware::Endpoint>,
+    #[cfg(feature = "auth")]
+    pub(crate) scope_policy: Option<std::sync::Arc<super::auth::ScopePolicy>>,
 }
 
 impl Shared {
@@ -186,6 +191,8 @@ impl Shared {
         let config = Config {
             sealer,
             layers: settings.layers,
+            #[cfg(feature = "auth")]
+            scope_policy: settings.scope_policy,
             tools_shape: shape(settings.cache.tools),
             resources_shape: shape(settings.cache.resources),
             prompts_shape: shape(settings.cache.prompts),

@@ -41,6 +41,7 @@ pub struct ToolDef<H, T> {
     input_schema: Option<JsonObject>,
     output_schema: Option<JsonObject>,
     layers: Option<super::middleware::Endpoint>,
+    scopes: Option<std::sync::Arc<[String]>>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -56,6 +57,7 @@ pub fn tool<H, T>(handler: H) -> ToolDef<H, T> {
         input_schema: None,
         output_schema: None,
         layers: None,
+        scopes: None,
         _marker: PhantomData,
     }
 }
@@ -131,6 +133,20 @@ impl<H, T> ToolDef<H, T> {
     /// ```
     pub fn layer(mut self, layer: impl super::middleware::McpLayer) -> Self {
         self.layers = super::middleware::Endpoint::stack(self.layers.take(), layer);
+        self
+    }
+
+    /// The scopes a caller's token must grant to use this tool (feature `auth`): a
+    /// caller without them gets `403` with an `insufficient_scope` challenge naming them
+    /// over HTTP (a JSON-RPC error naming them elsewhere), and listings leave the tool
+    /// out. Replaces the router's default scopes for this tool.
+    #[cfg(feature = "auth")]
+    pub fn scopes<I, Sc>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = Sc>,
+        Sc: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
         self
     }
 }
@@ -219,7 +235,7 @@ where
             self.handler,
             IntoToolResult::into_tool_result,
         ));
-        (def, Layered::around(erased, self.layers))
+        (def, Layered::around(erased, self.layers, self.scopes))
     }
 }
 

@@ -8,6 +8,8 @@ mod support;
 mod ask;
 #[cfg(feature = "auth-server")]
 mod auth_server;
+#[cfg(feature = "auth")]
+mod auth;
 mod client;
 mod client_features;
 #[cfg(feature = "stdio")]

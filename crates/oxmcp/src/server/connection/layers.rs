@@ -41,7 +41,7 @@ impl Connection {
             id,
             params.map(RawValue::to_owned),
             version,
-            http::Extensions::new(),
+            super::initial_extensions(),
             next,
         );
         let failure: Option<ToolFailure> = (method == "tools/call").then(|| {

@@ -360,14 +360,25 @@ impl Connection {
         }
     }
 
-    fn list(&self, method: &str, version: ProtocolVersion, params: Option<&RawValue>) -> Reply {
+    fn list(&self, method: &str, env: &Env, params: Option<&RawValue>) -> Reply {
         let cursor = match params {
             Some(raw) => decode_params::<CursorParams>(raw.get())?.cursor,
             None => None,
         };
         let config = self.shared.config();
-        let modern = version.is_modern();
+        let modern = env.version.is_modern();
         let cursor = cursor.as_deref();
+        // A caller the transport authenticated sees only what it may use.
+        #[cfg(feature = "auth")]
+        if crate::server::auth::filters_lists(&env.extensions) {
+            return crate::server::auth::list_usable(
+                &self.shared,
+                method,
+                &env.extensions,
+                modern,
+                cursor,
+            );
+        }
         match method {
             "tools/list" => {
                 self.shared
@@ -401,6 +412,9 @@ impl Connection {
         // registry's read lock, and holds what it needs.
         let started = self.shared.tools.read(&call.name, |tool| {
             let version = env.version;
+            if let Err(error) = self.permits(&env, tool.entry.scopes(), Scoped::Tool(&call.name)) {
+                return Dispatch::Now(Err(error));
+            }
             if let Some(arguments) = call.arguments {
                 if !arguments.get().trim_start().starts_with('{') {
                     let error =
@@ -453,6 +467,9 @@ impl Connection {
                 echo(&get.name)
             ))));
         };
+        if let Err(error) = self.permits(&env, prompt.handler.scopes(), Scoped::Prompt(&get.name)) {
+            return Dispatch::Now(Err(error));
+        }
         let version = env.version;
         let retry = get.retry();
         let target = Target::Prompt(get.name.clone().into_owned());
@@ -498,6 +515,10 @@ impl Connection {
             Ok(found) => found,
             Err(e) => return Dispatch::Now(Err(e)),
         };
+        if let Err(error) = self.permits(&env, entry.handler.scopes(), Scoped::Resource(&read.uri))
+        {
+            return Dispatch::Now(Err(error));
+        }
         let uri = read.uri.clone();
         let retry = super::ask::Retry {
             input_responses: read.input_responses,
@@ -636,7 +657,7 @@ impl Connection {
             "ping" => Dispatch::Now(Ok(config.empty_result(env.version))),
             "server/discover" => Dispatch::Now(Ok(config.discover_result())),
             "tools/list" | "resources/list" | "resources/templates/list" | "prompts/list" => {
-                Dispatch::Now(this.list(method, env.version, params))
+                Dispatch::Now(this.list(method, &env, params))
             }
             "resources/read" => this.read_resource(env, params, cx),
             "completion/complete" => this.complete(&env, params),
@@ -645,6 +666,23 @@ impl Connection {
             "subscriptions/listen" => this.listen(params, cx),
             "logging/setLevel" => Dispatch::Now(set_level(&env, params)),
             _ => Dispatch::Now(Err(ErrorObject::method_not_found(method))),
+        }
+    }
+
+    /// Whether the caller may use an item that names `scopes` (feature `auth`; without
+    /// it, always).
+    fn permits(
+        &self,
+        env: &Env,
+        scopes: Option<&[String]>,
+        target: Scoped<'_>,
+    ) -> Result<(), ErrorObject> {
+        #[cfg(feature = "auth")]
+        return crate::server::auth::permits(&self.shared, &env.extensions, scopes, target);
+        #[cfg(not(feature = "auth"))]
+        {
+            let _ = (env, scopes, target);
+            Ok(())
         }
     }
 
@@ -678,14 +716,13 @@ impl Responder for ConnectionHandler {
         params: &mut CallParams<'_>,
         cx: RequestCx,
     ) -> Dispatch {
-        self.0
-            .call_read(method, params, cx, http::Extensions::new())
+        self.0.call_read(method, params, cx, initial_extensions())
     }
 
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
         match &self.0.shared.config().layers {
             Some(layers) => self.0.layered(layers, method, params, cx),
-            None => self.0.route(method, params, cx, http::Extensions::new()),
+            None => self.0.route(method, params, cx, initial_extensions()),
         }
     }
 
@@ -718,6 +755,28 @@ impl Responder for ConnectionHandler {
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
     }
+}
+
+/// What a scope check is about.
+#[cfg(feature = "auth")]
+use crate::server::auth::Target as Scoped;
+/// What a scope check is about (nothing is checked without the `auth` feature).
+#[cfg(not(feature = "auth"))]
+#[derive(Clone, Copy)]
+#[allow(dead_code)] // read by the `auth` feature's checks only
+enum Scoped<'a> {
+    Tool(&'a str),
+    Prompt(&'a str),
+    Resource(&'a str),
+}
+
+/// The extensions a request starts with: its caller, when the transport authenticated it
+/// (feature `auth`).
+pub(super) fn initial_extensions() -> http::Extensions {
+    #[cfg(feature = "auth")]
+    return crate::server::auth::request_extensions();
+    #[cfg(not(feature = "auth"))]
+    http::Extensions::new()
 }
 
 /// The reply to a `tools/call` from the handler's outcome.

@@ -67,6 +67,8 @@ pub struct HttpConfig {
     pub(crate) retry: Duration,
     pub(crate) keep_alive: Duration,
     pub(crate) event_store: Arc<dyn EventStore>,
+    #[cfg(feature = "auth")]
+    pub(crate) auth: Option<crate::server::auth::ProtectedResource>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -105,6 +107,8 @@ impl Default for HttpConfig {
             retry: Duration::from_millis(1000),
             keep_alive: Duration::from_secs(15),
             event_store: Arc::new(InMemoryEventStore::default()),
+            #[cfg(feature = "auth")]
+            auth: None,
         }
     }
 }
@@ -225,6 +229,15 @@ impl HttpConfig {
     /// Where SSE events are kept for clients that resume a stream with `Last-Event-ID`.
     pub fn event_store(mut self, store: Arc<dyn EventStore>) -> Self {
         self.event_store = store;
+        self
+    }
+
+    /// Makes the endpoint a protected resource: every request needs a bearer token that
+    /// `resource`'s verifier accepts (see [`auth`](crate::server::auth)), and
+    /// [`Router::serve_http`](crate::server::Router::serve_http) serves its metadata.
+    #[cfg(feature = "auth")]
+    pub fn auth(mut self, resource: crate::server::auth::ProtectedResource) -> Self {
+        self.auth = Some(resource);
         self
     }
 

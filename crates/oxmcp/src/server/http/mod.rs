@@ -16,6 +16,8 @@
 //! the client), in which case the `POST` is answered with an SSE stream that ends after the
 //! response.
 
+#[cfg(feature = "auth")]
+mod auth;
 mod body;
 mod config;
 mod guard;

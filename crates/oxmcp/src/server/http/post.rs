@@ -127,6 +127,11 @@ async fn legacy(
         // Cancelled before answering: nothing to send.
         return empty(StatusCode::ACCEPTED);
     };
+    #[cfg(feature = "auth")]
+    if let Some(response) = super::auth::step_up(inner, first.error, &first.text) {
+        replies.finish().await;
+        return response;
+    }
     let mut extra = HeaderMap::new();
     if initialize {
         if first.error.is_some() {
@@ -494,6 +499,12 @@ async fn modern(
         guard.disarm();
         return empty(StatusCode::ACCEPTED);
     };
+    #[cfg(feature = "auth")]
+    if let Some(response) = super::auth::step_up(inner, first.error, &first.text) {
+        guard.disarm();
+        replies.finish().await;
+        return response;
+    }
     if first.is_response {
         guard.disarm();
         if accept.json || !accept.sse {

@@ -356,6 +356,12 @@ async fn route(
     remote: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Response<Body> {
+    #[cfg(feature = "auth")]
+    if let Some(resource) = &service.inner.config.auth {
+        if request.uri().path() == resource.metadata_path() {
+            return resource.metadata_response(request.method());
+        }
+    }
     if request.uri().path() != MCP_PATH {
         let mut response = Response::new(Body::from(format!(
             "not found: the MCP endpoint is {MCP_PATH}"

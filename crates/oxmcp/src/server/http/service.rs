@@ -197,6 +197,12 @@ impl McpService {
             );
         }
         let method = request.method().clone();
+        #[cfg(feature = "auth")]
+        let (caller, deferred) = match super::auth::gate(inner, &method, request.headers()).await {
+            super::auth::Gate::Open(caller) => (caller, None),
+            super::auth::Gate::Refused(response) => return response,
+            super::auth::Gate::NeedsBody(challenge) => (None, Some(challenge)),
+        };
         match method {
             Method::OPTIONS => {
                 let mut response = empty(StatusCode::NO_CONTENT);
@@ -241,9 +247,26 @@ impl McpService {
                     }
                 };
                 let client = guard::client_ip(&inner.config, &parts.headers, remote);
-                super::post::post(inner, &parts.headers, body, client).await
+                let post = super::post::post(inner, &parts.headers, body.clone(), client);
+                #[cfg(feature = "auth")]
+                if let Some(challenge) = deferred {
+                    return super::auth::refuse_post(inner, &challenge, &body);
+                }
+                #[cfg(feature = "auth")]
+                let post = crate::server::auth::with_caller(caller, post);
+                post.await
             }
+            #[cfg(feature = "auth")]
+            Method::GET => crate::server::auth::with_caller_sync(caller, || {
+                super::session::get(inner, request.headers())
+            }),
+            #[cfg(feature = "auth")]
+            Method::DELETE => crate::server::auth::with_caller_sync(caller, || {
+                super::session::delete(inner, request.headers())
+            }),
+            #[cfg(not(feature = "auth"))]
             Method::GET => super::session::get(inner, request.headers()),
+            #[cfg(not(feature = "auth"))]
             Method::DELETE => super::session::delete(inner, request.headers()),
             _ => {
                 let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");

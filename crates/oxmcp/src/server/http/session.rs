@@ -40,6 +40,9 @@ pub(crate) struct Session {
     streams: Mutex<Vec<String>>,
     /// Whether the standalone stream is set up (by the first `GET`).
     standalone: Once,
+    /// The subject whose token opened the session: only that subject may use it.
+    #[cfg(feature = "auth")]
+    owner: Option<String>,
 }
 
 impl Session {
@@ -56,6 +59,11 @@ impl Session {
             open: AtomicUsize::new(0),
             streams: Mutex::default(),
             standalone: Once::new(),
+            #[cfg(feature = "auth")]
+            owner: match crate::server::auth::authenticated() {
+                Some(crate::server::auth::Authn::Token(auth)) => Some(auth.subject().to_owned()),
+                _ => None,
+            },
         })
     }
 
@@ -294,6 +302,16 @@ pub(crate) fn lookup(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>,
     });
     match found {
         Some(session) => {
+            #[cfg(feature = "auth")]
+            if !crate::server::auth::ProtectedResource::same_subject(
+                session.owner.as_deref(),
+                crate::server::auth::authenticated().as_ref(),
+            ) {
+                return Err((
+                    StatusCode::FORBIDDEN,
+                    "this session belongs to another subject: use a token of the subject that opened it, or start a new session with `initialize`".into(),
+                ));
+            }
             session.touch();
             check_version(inner, &session, headers)?;
             Ok(session)
