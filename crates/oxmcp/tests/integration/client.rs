@@ -134,6 +134,7 @@ async fn scripted_legacy_server(
                     "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
                     "serverInfo": {"name": "scripted", "version": "0.1"}}}),
                 "tools/list" => json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": []}}),
+                "test/hang_up" => break,
                 _ => continue,
             };
             write
@@ -237,4 +238,23 @@ async fn dropping_a_call_cancels_it_on_the_server() {
         "the handler saw the cancellation"
     );
     tap.assert_clean();
+}
+
+#[tokio::test]
+async fn closed_resolves_when_the_server_goes_away() {
+    let (client, _) =
+        scripted_legacy_server(Some(json!({"code": -32601, "message": "Method not found"}))).await;
+    assert!(!client.is_closed());
+    // The scripted server hangs up instead of answering this.
+    let err = client
+        .request::<Value>("test/hang_up", serde_json::Map::new(), CallOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_closed(), "{err}");
+    tokio::time::timeout(Duration::from_secs(5), client.closed())
+        .await
+        .expect("closed() resolves once the server has hung up");
+    assert!(client.is_closed());
+    // A second wait returns at once.
+    client.closed().await;
 }
