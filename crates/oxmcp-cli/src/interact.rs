@@ -80,7 +80,10 @@ pub fn notification_line(n: &ServerNotification, style: Style) -> String {
             style.dim(&format!("[log {}]", log.level.as_str()))
         );
     }
-    format!("{} {params}", style.dim(&format!("[{method}]")))
+    match params {
+        Value::Null => style.dim(&format!("[{method}]")),
+        params => format!("{} {params}", style.dim(&format!("[{method}]"))),
+    }
 }
 
 /// Draws a call's progress: a bar redrawn in place on a terminal, else one line per update.
