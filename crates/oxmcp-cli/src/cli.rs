@@ -198,6 +198,60 @@ Examples:
         #[arg(long)]
         json: bool,
     },
+    /// Add a server to an app's MCP config (Claude Desktop, Claude Code, Cursor, VS Code,
+    /// Gemini CLI, a project's .mcp.json).
+    #[command(
+        after_help = "The file is the app's default on this platform unless --config-path \
+says otherwise. Every other entry and every byte outside the new one stay as they were; the \
+file is replaced atomically and the old one kept as FILE.bak. An entry of the same name is \
+replaced only with --force.
+
+Examples:
+  oxmcp install claude-desktop notes -- npx -y my-notes-server
+  oxmcp install cursor weather --env API_KEY=xyz -- /usr/local/bin/weather-mcp
+  oxmcp install vscode remote --url https://example.com/mcp --dry-run
+  oxmcp install mcp-json tools --config-path ./.mcp.json -- cargo run -q -p my-server"
+    )]
+    Install {
+        /// Which app's config to write.
+        #[arg(value_enum)]
+        app: crate::install::App,
+        /// The entry's name.
+        name: String,
+        /// An environment variable for a stdio server, as `KEY=VALUE` (repeatable).
+        #[arg(long = "env", value_name = "K=V", conflicts_with = "url")]
+        env: Vec<String>,
+        /// The config file to write instead of the app's default.
+        #[arg(long, value_name = "FILE")]
+        config_path: Option<std::path::PathBuf>,
+        /// A Streamable HTTP server's URL.
+        #[arg(
+            long,
+            value_name = "URL",
+            conflicts_with = "command",
+            required_unless_present = "command"
+        )]
+        url: Option<String>,
+        /// Print the change instead of writing it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace an entry of the same name.
+        #[arg(long)]
+        force: bool,
+        /// A stdio server's command and arguments, after `--`.
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  oxmcp completions bash > ~/.local/share/bash-completion/completions/oxmcp
+  oxmcp completions zsh > ~/.zfunc/_oxmcp
+  oxmcp completions fish > ~/.config/fish/completions/oxmcp.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// How a command that may be asked questions prints and answers.

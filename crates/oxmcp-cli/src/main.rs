@@ -5,7 +5,9 @@ mod args;
 mod cli;
 mod commands;
 mod error;
+mod install;
 mod interact;
+mod jsonedit;
 mod render;
 mod target;
 
@@ -98,5 +100,35 @@ async fn run(command: Command) -> Result<u8, CliError> {
             target,
             json,
         } => commands::listen(&target, &resources, count, json).await,
+        Command::Install {
+            app,
+            name,
+            env,
+            config_path,
+            url,
+            dry_run,
+            force,
+            command,
+        } => {
+            let server = match url {
+                Some(url) => install::Server::Http { url },
+                None => install::Server::Stdio {
+                    command,
+                    env: env
+                        .iter()
+                        .map(|pair| {
+                            args::split_pair(pair).map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        })
+                        .collect::<Result<_, _>>()
+                        .map_err(CliError::usage)?,
+                },
+            };
+            install::install(app, &name, &server, config_path.as_deref(), dry_run, force)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(shell, &mut Cli::command(), "oxmcp", &mut std::io::stdout());
+            Ok(0)
+        }
     }
 }
