@@ -242,6 +242,43 @@ Examples:
         #[arg(last = true, value_name = "CMD")]
         command: Vec<String>,
     },
+    /// Sit between an app and a stdio server, passing every byte through, and write each
+    /// frame with its time and direction to a JSON-lines file.
+    #[command(
+        after_help = "Put it in the app's config in place of the server's command.
+
+Examples:
+  oxmcp record --out session.jsonl -- python server.py
+  (in an app's config: \"command\": \"oxmcp\", \"args\": [\"record\", \"--out\", \"/tmp/s.jsonl\", \"--\", \"python\", \"server.py\"])"
+    )]
+    Record {
+        /// The recording to write (JSON lines).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// The stdio server's command and arguments, after `--`.
+        #[arg(last = true, value_name = "CMD", required = true)]
+        command: Vec<String>,
+    },
+    /// Send a recording's client frames to a server again and report where its answers
+    /// differ (ids and times aside): a regression test for servers.
+    #[command(after_help = "Exit status 1 when an answer differs.
+
+Examples:
+  oxmcp replay session.jsonl -- python server.py
+  oxmcp replay session.jsonl --json -- ./target/debug/my-server")]
+    Replay {
+        /// A recording made by `oxmcp record`.
+        file: std::path::PathBuf,
+        /// How long to wait for each answer.
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+        timeout: Duration,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The stdio server's command and arguments, after `--`.
+        #[arg(last = true, value_name = "CMD", required = true)]
+        command: Vec<String>,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   oxmcp completions bash > ~/.local/share/bash-completion/completions/oxmcp

@@ -8,6 +8,7 @@ mod error;
 mod install;
 mod interact;
 mod jsonedit;
+mod record;
 mod render;
 mod target;
 
@@ -125,6 +126,13 @@ async fn run(command: Command) -> Result<u8, CliError> {
             };
             install::install(app, &name, &server, config_path.as_deref(), dry_run, force)
         }
+        Command::Record { out, command } => record::record(&out, &command).await,
+        Command::Replay {
+            file,
+            timeout,
+            json,
+            command,
+        } => record::replay(&file, &command, timeout, json).await,
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
             clap_complete::generate(shell, &mut Cli::command(), "oxmcp", &mut std::io::stdout());
