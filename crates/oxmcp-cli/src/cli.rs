@@ -279,6 +279,21 @@ Examples:
         #[arg(last = true, value_name = "CMD", required = true)]
         command: Vec<String>,
     },
+    /// Create a new MCP server project: a tool, a resource, a prompt, a test and a README.
+    #[command(after_help = "Examples:
+  oxmcp new my-server && cd my-server && cargo test
+  oxmcp new my-web-server --http
+  oxmcp new my-server --oxmcp-path ~/src/oxmcp    (against a local checkout, offline)")]
+    New {
+        /// The project's (and folder's) name.
+        name: String,
+        /// Serve Streamable HTTP instead of stdio.
+        #[arg(long)]
+        http: bool,
+        /// Depend on the oxmcp checkout in DIR instead of crates.io.
+        #[arg(long, value_name = "DIR")]
+        oxmcp_path: Option<std::path::PathBuf>,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   oxmcp completions bash > ~/.local/share/bash-completion/completions/oxmcp

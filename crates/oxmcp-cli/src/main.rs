@@ -10,6 +10,7 @@ mod interact;
 mod jsonedit;
 mod record;
 mod render;
+mod scaffold;
 mod target;
 
 use std::process::ExitCode;
@@ -133,6 +134,11 @@ async fn run(command: Command) -> Result<u8, CliError> {
             json,
             command,
         } => record::replay(&file, &command, timeout, json).await,
+        Command::New {
+            name,
+            http,
+            oxmcp_path,
+        } => scaffold::new(&name, http, oxmcp_path.as_deref()),
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
             clap_complete::generate(shell, &mut Cli::command(), "oxmcp", &mut std::io::stdout());
