@@ -37,6 +37,9 @@ const FEATURE_SETS: &[&str] = &[
     "auth",
 ];
 
+/// The npm package of the reference server-everything, relative to the repository root.
+const SERVER_EVERYTHING: &str = "interop/server-everything";
+
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
 
@@ -55,7 +58,9 @@ commands:
             against examples/quickstart and examples/everything in both eras (stdio, and
             everything over Streamable HTTP too), the TypeScript SDK client against
             everything over Streamable HTTP (npm ci in interop/typescript), then
-            `cargo test -p oxmcp --test interop`
+            `cargo test -p oxmcp --test interop`; then the oxmcp CLI against the Python
+            SDK's server and the reference server-everything (npm ci in
+            interop/server-everything): `cargo test -p oxmcp-cli --test foreign`
 {CONFORMANCE}
 
 environment:
@@ -223,6 +228,7 @@ fn ci() -> Result {
     // (oxmcp's client against the Python SDK's server) rather than skipping it.
     let root = root();
     let python = ensure_venv(&root)?;
+    ensure_server_everything(&root)?;
     step(
         "cargo test",
         with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
@@ -238,6 +244,27 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
     command
         .env("OXMCP_INTEROP_PYTHON", python)
         .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
+        .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
+}
+
+/// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.
+fn server_everything_entry(root: &Path) -> PathBuf {
+    root.join(SERVER_EVERYTHING)
+        .join("node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+}
+
+/// Installs the reference `@modelcontextprotocol/server-everything` (pinned in
+/// `interop/server-everything/package-lock.json`) unless it is there; the CLI's tests run it.
+fn ensure_server_everything(root: &Path) -> Result {
+    if server_everything_entry(root).is_file() {
+        return Ok(());
+    }
+    step(
+        "npm ci (the reference server-everything, interop/server-everything)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(root.join(SERVER_EVERYTHING)),
+    )
 }
 
 fn interop() -> Result {
@@ -248,6 +275,15 @@ fn interop() -> Result {
         "oxmcp client vs Python SDK server",
         with_interop_env(
             cargo().args(["test", "-p", "oxmcp", "--test", "interop"]),
+            &root,
+            &python,
+        ),
+    )?;
+    ensure_server_everything(&root)?;
+    step(
+        "oxmcp CLI vs Python SDK server and the reference server-everything",
+        with_interop_env(
+            cargo().args(["test", "-p", "oxmcp-cli", "--test", "foreign"]),
             &root,
             &python,
         ),

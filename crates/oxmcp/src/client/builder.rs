@@ -445,8 +445,22 @@ impl ClientBuilder {
                     Ok(Discovery::Modern(details)) => Ok((ProtocolVersion::V2026_07_28, *details)),
                     Ok(Discovery::Legacy(why)) => {
                         tracing::debug!(reason = %why, "falling back to the legacy handshake");
-                        self.initialize(peer, outbound, ProtocolVersion::LATEST_LEGACY)
+                        let modern = ProtocolVersion::V2026_07_28;
+                        match self
+                            .initialize(peer, outbound, ProtocolVersion::LATEST_LEGACY)
                             .await
+                        {
+                            // A modern server that answered the probe too late (a slow
+                            // start) now serves 2026-07-28 on this connection and refuses
+                            // `initialize`: ask again, as patiently as any request.
+                            Err(e) if supports_after_all(&e, modern) => {
+                                match self.discover(peer, outbound, None).await? {
+                                    Discovery::Modern(details) => Ok((modern, *details)),
+                                    Discovery::Legacy(_) => Err(e),
+                                }
+                            }
+                            outcome => outcome,
+                        }
                     }
                     Err(e) => Err(e),
                 };

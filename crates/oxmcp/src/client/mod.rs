@@ -217,6 +217,25 @@ impl Client {
         self.inner.child.as_ref()
     }
 
+    /// Waits until the connection has ended: the server closed it (a child server
+    /// exited, an HTTP stream ended for good) or [`close`](Self::close) was called.
+    /// Returns at once if it already has.
+    ///
+    /// ```no_run
+    /// # async fn run(client: oxmcp::client::Client) {
+    /// client.closed().await;
+    /// eprintln!("the server went away");
+    /// # }
+    /// ```
+    pub async fn closed(&self) {
+        self.inner.peer.closed().cancelled().await;
+    }
+
+    /// Whether the connection has ended (see [`closed`](Self::closed)).
+    pub fn is_closed(&self) -> bool {
+        self.inner.peer.closed().is_cancelled()
+    }
+
     /// Checks the server answers: `ping` with legacy servers, `server/discover` with modern
     /// ones (2026-07-28 has no ping).
     ///

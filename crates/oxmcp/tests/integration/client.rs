@@ -110,31 +110,36 @@ async fn timeouts_fire_and_the_server_is_told() {
     tap.assert_clean();
 }
 
-/// A scripted legacy-only server on an in-memory pipe: answers `server/discover` with
-/// method-not-found, then speaks 2025-06-18. Records every method it saw.
-async fn scripted_legacy_server(
-    discover_reply: Option<Value>,
-) -> (Client, Arc<Mutex<Vec<String>>>) {
+/// What a scripted server does with one message.
+enum Script {
+    /// Sends this reply.
+    Reply(Value),
+    /// Sends nothing.
+    Ignore,
+    /// Hangs up.
+    HangUp,
+}
+
+/// Runs a scripted server on the far end of an in-memory pipe; returns the client's ends.
+fn scripted_server<F, Fut>(
+    mut answer: F,
+) -> (
+    tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    tokio::io::WriteHalf<tokio::io::DuplexStream>,
+)
+where
+    F: FnMut(Value) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Script> + Send,
+{
     let (ours, theirs) = tokio::io::duplex(1 << 16);
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let log = seen.clone();
     tokio::spawn(async move {
         let (read, mut write) = tokio::io::split(theirs);
         let mut lines = BufReader::new(read).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            let msg: Value = serde_json::from_str(&line).unwrap();
-            let method = msg["method"].as_str().unwrap_or("").to_owned();
-            log.lock().unwrap().push(method.clone());
-            let reply = match method.as_str() {
-                "server/discover" => match &discover_reply {
-                    Some(error) => json!({"jsonrpc": "2.0", "id": msg["id"], "error": error}),
-                    None => continue, // stays silent: the client must time out and fall back
-                },
-                "initialize" => json!({"jsonrpc": "2.0", "id": msg["id"], "result": {
-                    "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
-                    "serverInfo": {"name": "scripted", "version": "0.1"}}}),
-                "tools/list" => json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": []}}),
-                _ => continue,
+            let reply = match answer(serde_json::from_str(&line).unwrap()).await {
+                Script::Reply(reply) => reply,
+                Script::Ignore => continue,
+                Script::HangUp => break,
             };
             write
                 .write_all(format!("{reply}\n").as_bytes())
@@ -142,7 +147,34 @@ async fn scripted_legacy_server(
                 .unwrap();
         }
     });
-    let (read, write) = tokio::io::split(ours);
+    tokio::io::split(ours)
+}
+
+/// A scripted legacy-only server on an in-memory pipe: answers `server/discover` with
+/// method-not-found, then speaks 2025-06-18. Records every method it saw.
+async fn scripted_legacy_server(
+    discover_reply: Option<Value>,
+) -> (Client, Arc<Mutex<Vec<String>>>) {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    let (read, write) = scripted_server(move |msg| {
+        let method = msg["method"].as_str().unwrap_or("").to_owned();
+        log.lock().unwrap().push(method.clone());
+        let reply = match method.as_str() {
+            "server/discover" => match &discover_reply {
+                Some(error) => json!({"jsonrpc": "2.0", "id": msg["id"], "error": error}),
+                // Stays silent: the client must time out and fall back.
+                None => return std::future::ready(Script::Ignore),
+            },
+            "initialize" => json!({"jsonrpc": "2.0", "id": msg["id"], "result": {
+                "protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                "serverInfo": {"name": "scripted", "version": "0.1"}}}),
+            "tools/list" => json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": []}}),
+            "test/hang_up" => return std::future::ready(Script::HangUp),
+            _ => return std::future::ready(Script::Ignore),
+        };
+        std::future::ready(Script::Reply(reply))
+    });
     let client = Client::builder()
         .probe_timeout(Duration::from_millis(200))
         .connect_io(read, write)
@@ -178,23 +210,14 @@ async fn falls_back_to_initialize_when_discover_goes_unanswered() {
 
 #[tokio::test]
 async fn a_modern_only_client_refuses_a_legacy_server() {
-    let (ours, theirs) = tokio::io::duplex(1 << 16);
-    tokio::spawn(async move {
-        let (read, mut write) = tokio::io::split(theirs);
-        let mut lines = BufReader::new(read).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let msg: Value = serde_json::from_str(&line).unwrap();
-            if msg["id"].is_null() {
-                continue;
-            }
-            let reply = json!({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": "nope"}});
-            write
-                .write_all(format!("{reply}\n").as_bytes())
-                .await
-                .unwrap();
-        }
+    let (read, write) = scripted_server(|msg| {
+        std::future::ready(match msg["id"].is_null() {
+            true => Script::Ignore,
+            false => Script::Reply(
+                json!({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32601, "message": "nope"}}),
+            ),
+        })
     });
-    let (read, write) = tokio::io::split(ours);
     let err = Client::builder()
         .era(EraChoice::Modern)
         .connect_io(read, write)
@@ -237,4 +260,59 @@ async fn dropping_a_call_cancels_it_on_the_server() {
         "the handler saw the cancellation"
     );
     tap.assert_clean();
+}
+
+#[tokio::test]
+async fn closed_resolves_when_the_server_goes_away() {
+    let (client, _) =
+        scripted_legacy_server(Some(json!({"code": -32601, "message": "Method not found"}))).await;
+    assert!(!client.is_closed());
+    // The scripted server hangs up instead of answering this.
+    let err = client
+        .request::<Value>("test/hang_up", serde_json::Map::new(), CallOptions::new())
+        .await
+        .unwrap_err();
+    assert!(err.is_closed(), "{err}");
+    tokio::time::timeout(Duration::from_secs(5), client.closed())
+        .await
+        .expect("closed() resolves once the server has hung up");
+    assert!(client.is_closed());
+    // A second wait returns at once.
+    client.closed().await;
+}
+
+/// A modern server slow to answer its first `server/discover` (slower than the probe
+/// timeout), which then serves 2026-07-28 on the connection and refuses `initialize`, as
+/// the Python SDK's stdio server does when it starts slowly.
+#[tokio::test]
+async fn a_probe_answered_late_is_asked_again_when_initialize_is_refused() {
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (read, write) = scripted_server(move |msg| {
+        let first = first.clone();
+        async move {
+            Script::Reply(match msg["method"].as_str().unwrap_or("") {
+                "server/discover" => {
+                    if first.swap(false, Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    json!({"jsonrpc": "2.0", "id": msg["id"], "result": {
+                        "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}},
+                        "_meta": {"io.modelcontextprotocol/serverInfo":
+                            {"name": "slow-start", "version": "1"}}}})
+                }
+                "initialize" => json!({"jsonrpc": "2.0", "id": msg["id"], "error": {
+                    "code": -32022,
+                    "message": "connection is serving the 2026-07-28 protocol",
+                    "data": {"requested": "2025-11-25", "supported": ["2026-07-28"]}}}),
+                _ => return Script::Ignore,
+            })
+        }
+    });
+    let client = Client::builder()
+        .probe_timeout(Duration::from_millis(100))
+        .connect_io(read, write)
+        .await
+        .expect("connects in the modern era after all");
+    assert_eq!(client.protocol_version(), ProtocolVersion::V2026_07_28);
+    assert_eq!(client.server_info().unwrap().name, "slow-start");
 }

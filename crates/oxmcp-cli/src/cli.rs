@@ -1,0 +1,375 @@
+//! The command line: every command, its arguments and its help.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::target::Target;
+
+/// Inspect, call and watch any MCP server, in either protocol era, over stdio or
+/// Streamable HTTP.
+#[derive(Debug, Parser)]
+#[command(
+    name = "oxmcp",
+    version,
+    about,
+    after_help = "\
+A server is named the same way for every command:
+  --url URL                      a Streamable HTTP endpoint
+  --config FILE --server NAME    an entry of an mcpServers JSON file (Claude Desktop, Cursor, VS Code)
+  -- CMD ARGS...                 a stdio server to start, at the end of the line
+
+Examples:
+  oxmcp inspect -- python server.py
+  oxmcp list tools --url http://127.0.0.1:3000/mcp
+  oxmcp call add a=1 b=2 -- ./my-server
+  oxmcp read file:///notes.txt --config ~/.cursor/mcp.json --server notes
+
+Exit status: 0 on success, 1 when the server could not be reached or answered with an
+error, 2 on a usage error (bad arguments), 3 when a tool reported an error (isError)."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show everything about a server: info, era, capabilities, tools, resources, prompts.
+    #[command(after_help = "Examples:
+  oxmcp inspect -- npx -y @modelcontextprotocol/server-everything
+  oxmcp inspect --url http://127.0.0.1:3000/mcp --json")]
+    Inspect {
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+        /// Print one JSON object instead of a report.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the server's tools, resources, resource templates or prompts (every page).
+    #[command(after_help = "Examples:
+  oxmcp list tools -- ./my-server
+  oxmcp list resources --url http://127.0.0.1:3000/mcp --json")]
+    List {
+        /// What to list.
+        #[arg(value_enum)]
+        kind: ListKind,
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Call a tool; `key=value` arguments are typed by the tool's input schema.
+    #[command(
+        after_help = "Arguments: `a=1` is the number 1 when the schema says integer or \
+number, the string \"1\" when it says string; arrays and objects are given as JSON \
+(`tags=[\"x\",\"y\"]`). `--args` gives them all as one JSON object; `key=value` pairs override it.
+
+Examples:
+  oxmcp call add a=1 b=2 -- ./my-server
+  oxmcp call search --args '{\"query\": \"rust\", \"limit\": 5}' --url http://127.0.0.1:3000/mcp
+  oxmcp call greet name=Ada --json -- python server.py"
+    )]
+    Call {
+        /// The tool's name.
+        tool: String,
+        /// Arguments, as `key=value`.
+        #[arg(value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+        /// All arguments as one JSON object.
+        #[arg(long = "args", value_name = "JSON")]
+        args_json: Option<String>,
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+        /// Output and questions.
+        #[command(flatten)]
+        manner: Manner,
+    },
+    /// Read a resource.
+    #[command(after_help = "Examples:
+  oxmcp read file:///notes.txt -- ./my-server
+  oxmcp read test://static-text --url http://127.0.0.1:3000/mcp --json")]
+    Read {
+        /// The resource's URI.
+        uri: String,
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+        /// Output and questions.
+        #[command(flatten)]
+        manner: Manner,
+    },
+    /// Get a prompt, with `key=value` arguments.
+    #[command(after_help = "Examples:
+  oxmcp prompt review language=rust -- ./my-server
+  oxmcp prompt greeting --json --url http://127.0.0.1:3000/mcp")]
+    Prompt {
+        /// The prompt's name.
+        name: String,
+        /// Arguments, as `key=value` (prompt arguments are strings).
+        #[arg(value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+        /// Output and questions.
+        #[command(flatten)]
+        manner: Manner,
+    },
+    /// Ask for completions of a prompt's or resource template's argument.
+    #[command(after_help = "Examples:
+  oxmcp complete --prompt review language ru -- ./my-server
+  oxmcp complete --template 'file:///{path}' path src/ --url http://127.0.0.1:3000/mcp
+  oxmcp complete --prompt review style t --context language=rust -- ./my-server")]
+    Complete {
+        /// The prompt whose argument to complete.
+        #[arg(
+            long,
+            value_name = "NAME",
+            required_unless_present = "template",
+            conflicts_with = "template"
+        )]
+        prompt: Option<String>,
+        /// The resource template (its URI template) whose variable to complete.
+        #[arg(long, value_name = "URI")]
+        template: Option<String>,
+        /// The argument's name.
+        argument: String,
+        /// The value typed so far.
+        #[arg(default_value = "")]
+        value: String,
+        /// Arguments already resolved, as `key=value`.
+        #[arg(long = "context", value_name = "KEY=VALUE")]
+        context: Vec<String>,
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the server answers, and show round-trip times.
+    #[command(
+        after_help = "Legacy servers are sent `ping`; modern ones (2026-07-28 has no \
+ping) `server/discover`.
+
+Examples:
+  oxmcp ping -- ./my-server
+  oxmcp ping --count 10 --url http://127.0.0.1:3000/mcp"
+    )]
+    Ping {
+        /// How many round trips.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+        count: u32,
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+        /// Print the times as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the server's notifications as they come (list changes, resource updates, logs).
+    #[command(
+        after_help = "With a modern server this opens a `subscriptions/listen` stream; \
+with a legacy one it prints what the session receives (and subscribes to each --resource). \
+It runs until interrupted, the server ends, or --count notifications were printed.
+
+Examples:
+  oxmcp listen -- ./my-server
+  oxmcp listen --resource file:///notes.txt --url http://127.0.0.1:3000/mcp --json"
+    )]
+    Listen {
+        /// Also subscribe to updates of this resource (repeatable).
+        #[arg(long = "resource", value_name = "URI")]
+        resources: Vec<String>,
+        /// Stop after this many notifications.
+        #[arg(long)]
+        count: Option<u64>,
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+        /// Print each notification as a line of JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a server to an app's MCP config (Claude Desktop, Claude Code, Cursor, VS Code,
+    /// Gemini CLI, a project's .mcp.json).
+    #[command(
+        after_help = "The file is the app's default on this platform unless --config-path \
+says otherwise. Every other entry and every byte outside the new one stay as they were; the \
+file is replaced atomically and the old one kept as FILE.bak. An entry of the same name is \
+replaced only with --force.
+
+Examples:
+  oxmcp install claude-desktop notes -- npx -y my-notes-server
+  oxmcp install cursor weather --env API_KEY=xyz -- /usr/local/bin/weather-mcp
+  oxmcp install vscode remote --url https://example.com/mcp --dry-run
+  oxmcp install mcp-json tools --config-path ./.mcp.json -- cargo run -q -p my-server"
+    )]
+    Install {
+        /// Which app's config to write.
+        #[arg(value_enum)]
+        app: crate::install::App,
+        /// The entry's name.
+        name: String,
+        /// An environment variable for a stdio server, as `KEY=VALUE` (repeatable).
+        #[arg(long = "env", value_name = "K=V", conflicts_with = "url")]
+        env: Vec<String>,
+        /// The config file to write instead of the app's default.
+        #[arg(long, value_name = "FILE")]
+        config_path: Option<std::path::PathBuf>,
+        /// A Streamable HTTP server's URL.
+        #[arg(
+            long,
+            value_name = "URL",
+            conflicts_with = "command",
+            required_unless_present = "command"
+        )]
+        url: Option<String>,
+        /// Print the change instead of writing it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Replace an entry of the same name.
+        #[arg(long)]
+        force: bool,
+        /// A stdio server's command and arguments, after `--`.
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+    /// Sit between an app and a stdio server, passing every byte through, and write each
+    /// frame with its time and direction to a JSON-lines file.
+    #[command(
+        after_help = "Put it in the app's config in place of the server's command.
+
+Examples:
+  oxmcp record --out session.jsonl -- python server.py
+  (in an app's config: \"command\": \"oxmcp\", \"args\": [\"record\", \"--out\", \"/tmp/s.jsonl\", \"--\", \"python\", \"server.py\"])"
+    )]
+    Record {
+        /// The recording to write (JSON lines).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// The stdio server's command and arguments, after `--`.
+        #[arg(last = true, value_name = "CMD", required = true)]
+        command: Vec<String>,
+    },
+    /// Send a recording's client frames to a server again and report where its answers
+    /// differ (ids and times aside): a regression test for servers.
+    #[command(after_help = "Exit status 1 when an answer differs.
+
+Examples:
+  oxmcp replay session.jsonl -- python server.py
+  oxmcp replay session.jsonl --json -- ./target/debug/my-server")]
+    Replay {
+        /// A recording made by `oxmcp record`.
+        file: std::path::PathBuf,
+        /// How long to wait for each answer.
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+        timeout: Duration,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The stdio server's command and arguments, after `--`.
+        #[arg(last = true, value_name = "CMD", required = true)]
+        command: Vec<String>,
+    },
+    /// Create a new MCP server project: a tool, a resource, a prompt, a test and a README.
+    #[command(after_help = "Examples:
+  oxmcp new my-server && cd my-server && cargo test
+  oxmcp new my-web-server --http
+  oxmcp new my-server --oxmcp-path ~/src/oxmcp    (against a local checkout, offline)")]
+    New {
+        /// The project's (and folder's) name.
+        name: String,
+        /// Serve Streamable HTTP instead of stdio.
+        #[arg(long)]
+        http: bool,
+        /// Depend on the oxmcp checkout in DIR instead of crates.io.
+        #[arg(long, value_name = "DIR")]
+        oxmcp_path: Option<std::path::PathBuf>,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  oxmcp completions bash > ~/.local/share/bash-completion/completions/oxmcp
+  oxmcp completions zsh > ~/.zfunc/_oxmcp
+  oxmcp completions fish > ~/.config/fish/completions/oxmcp.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How a command that may be asked questions prints and answers.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Manner {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Refuse the server's elicitation and sampling requests instead of asking.
+    #[arg(long)]
+    pub non_interactive: bool,
+}
+
+/// What `oxmcp list` lists.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListKind {
+    /// Tools.
+    Tools,
+    /// Resources.
+    Resources,
+    /// Resource templates.
+    Templates,
+    /// Prompts.
+    Prompts,
+}
+
+/// Parses a duration: `30` (seconds), `30s`, `500ms`, `2m`; `0` waits forever.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && n * scale < 1e9 => {
+            Ok(Duration::from_secs_f64(n * scale))
+        }
+        _ => Err(format!(
+            "expected a duration such as 30, 30s, 500ms or 2m, got {text:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        let err = parse_duration("soon").unwrap_err();
+        assert!(err.contains("expected a duration"), "{err}");
+        assert!(parse_duration("-1").is_err());
+    }
+}

@@ -1,0 +1,148 @@
+//! `oxmcp`: inspect, list, call and watch any MCP server, in either protocol era, over
+//! stdio or Streamable HTTP. See `oxmcp --help`.
+
+mod args;
+mod cli;
+mod commands;
+mod error;
+mod install;
+mod interact;
+mod jsonedit;
+mod record;
+mod render;
+mod scaffold;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+use crate::render::Style;
+
+fn main() -> ExitCode {
+    // Arguments first: `--help` and `--version` start nothing.
+    let cli = Cli::parse();
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("oxmcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{} {e}", Style::stderr().red("error:"));
+            ExitCode::from(e.code())
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<u8, CliError> {
+    match command {
+        Command::Inspect { target, json } => commands::inspect(&target, json).await,
+        Command::List { kind, target, json } => commands::list(&target, kind, json).await,
+        Command::Call {
+            tool,
+            pairs,
+            args_json,
+            target,
+            manner,
+        } => commands::call(&target, &tool, &pairs, args_json.as_deref(), manner).await,
+        Command::Read {
+            uri,
+            target,
+            manner,
+        } => commands::read(&target, &uri, manner).await,
+        Command::Prompt {
+            name,
+            pairs,
+            target,
+            manner,
+        } => commands::prompt(&target, &name, &pairs, manner).await,
+        Command::Complete {
+            prompt,
+            template,
+            argument,
+            value,
+            context,
+            target,
+            json,
+        } => {
+            commands::complete(
+                &target,
+                prompt.as_deref(),
+                template.as_deref(),
+                &argument,
+                &value,
+                &context,
+                json,
+            )
+            .await
+        }
+        Command::Ping {
+            count,
+            target,
+            json,
+        } => commands::ping(&target, count, json).await,
+        Command::Listen {
+            resources,
+            count,
+            target,
+            json,
+        } => commands::listen(&target, &resources, count, json).await,
+        Command::Install {
+            app,
+            name,
+            env,
+            config_path,
+            url,
+            dry_run,
+            force,
+            command,
+        } => {
+            let server = match url {
+                Some(url) => install::Server::Http { url },
+                None => install::Server::Stdio {
+                    command,
+                    env: env
+                        .iter()
+                        .map(|pair| {
+                            args::split_pair(pair).map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        })
+                        .collect::<Result<_, _>>()
+                        .map_err(CliError::usage)?,
+                },
+            };
+            install::install(app, &name, &server, config_path.as_deref(), dry_run, force)
+        }
+        Command::Record { out, command } => record::record(&out, &command).await,
+        Command::Replay {
+            file,
+            timeout,
+            json,
+            command,
+        } => record::replay(&file, &command, timeout, json).await,
+        Command::New {
+            name,
+            http,
+            oxmcp_path,
+        } => scaffold::new(&name, http, oxmcp_path.as_deref()),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(shell, &mut Cli::command(), "oxmcp", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
