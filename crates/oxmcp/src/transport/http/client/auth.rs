@@ -14,7 +14,8 @@ use crate::error::Result;
 /// A boxed future, for the object-safe hook.
 pub(crate) type HookFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What the server answered that the hook may act on.
+/// What the server answered that the hook may act on (only `client::oauth` reads it).
+#[cfg_attr(not(feature = "oauth"), allow(dead_code))]
 pub(crate) struct Challenge<'a> {
     /// 401 or 403.
     pub(crate) status: StatusCode,
