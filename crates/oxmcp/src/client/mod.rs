@@ -209,6 +209,12 @@ impl Client {
         &self.inner.server.capabilities
     }
 
+    /// The settings the server advertised for extension `id` (SEP-2133), if it offers it.
+    /// Extensions the client does not know are kept here too, and otherwise ignored.
+    pub fn server_extension(&self, id: &str) -> Option<&oxmcp_protocol::JsonObject> {
+        self.inner.server.capabilities.extensions.as_ref()?.get(id)
+    }
+
     /// The server process, when the client started it.
     #[cfg(feature = "stdio")]
     pub fn child_process(&self) -> Option<&ChildProcess> {

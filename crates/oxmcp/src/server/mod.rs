@@ -45,6 +45,7 @@ mod completion;
 mod connection;
 mod context;
 mod error;
+mod extension;
 mod extract;
 mod handle;
 mod handler;
@@ -77,6 +78,7 @@ use oxmcp_protocol::tools::Tool;
 pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
 pub use error::ToolError;
+pub use extension::{Extension, MethodRequest, MethodResult};
 pub use extract::{Args, FromRequest, Request, ResourceUri, State, Target, Uri};
 pub use handle::{AddError, ServerHandle};
 pub use handler::Handler;
@@ -122,6 +124,10 @@ pub struct Router<S = ()> {
     max_uri_length: usize,
     request_state: ask::StateSettings,
     layers: Option<middleware::Endpoint>,
+    /// Extensions advertised, by identifier, with their settings.
+    extensions: std::collections::BTreeMap<String, oxmcp_protocol::JsonObject>,
+    /// Methods extensions added.
+    methods: Vec<(String, extension::MethodHandler)>,
     /// The state, once given: what the handlers a [`ServerHandle`] adds run with.
     state: Arc<std::sync::OnceLock<S>>,
 }
@@ -150,6 +156,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             layers: None,
             max_uri_length: resource::DEFAULT_MAX_URI_LENGTH,
             request_state: ask::StateSettings::default(),
+            extensions: std::collections::BTreeMap::new(),
+            methods: Vec::new(),
             state: Arc::default(),
         }
     }
@@ -308,6 +316,55 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// Installs an [`Extension`]: its identifier and settings are advertised under
+    /// `capabilities.extensions` (in `server/discover` and `initialize`), and what it
+    /// brings (tools, resources, layers, methods) is added by its
+    /// [`install`](Extension::install).
+    ///
+    /// # Panics
+    /// If the identifier is not a vendor prefix, a `/` and a name
+    /// (`io.modelcontextprotocol/tasks`), or an extension of that identifier is installed
+    /// already.
+    pub fn extension<E: Extension<S>>(mut self, extension: E) -> Self {
+        let id = extension.id().to_owned();
+        assert!(
+            extension::valid_id(&id),
+            "extension identifier {id:?} is not a vendor prefix, a '/' and a name (e.g. \"com.example/audit\")"
+        );
+        assert!(
+            !self.extensions.contains_key(&id),
+            "an extension {id:?} is installed already"
+        );
+        self.extensions.insert(id, extension.settings());
+        extension.install(self)
+    }
+
+    /// Adds a JSON-RPC method, for an [`Extension`] to bring its own (`tasks/get`,
+    /// `skills/list`). The handler gets the params and the request's [`Context`] and
+    /// answers a JSON object; a modern request's result gets `resultType: "complete"`
+    /// (unless the handler set one) and the server's `_meta`. The router's layers see these
+    /// requests like any other.
+    ///
+    /// # Panics
+    /// If the protocol defines the method already, or it was added before.
+    pub fn method<F, Fut>(mut self, name: &str, handler: F) -> Self
+    where
+        F: Fn(MethodRequest) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = MethodResult> + Send + 'static,
+    {
+        assert!(
+            !connection::is_core_method(name),
+            "{name:?} is a method of the protocol; an extension cannot replace it"
+        );
+        assert!(
+            !self.methods.iter().any(|(n, _)| n == name),
+            "a method {name:?} is added already"
+        );
+        self.methods
+            .push((name.to_owned(), extension::method_handler(handler)));
+        self
+    }
+
     /// How long the requests still running when a byte-stream connection's input ends
     /// (stdio: stdin closed) may take to be answered (default 5 s). Those still running
     /// then are cancelled. Requests waiting on the client (an elicitation, a sampling
@@ -408,6 +465,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             layers: self.layers,
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
+            extensions: self.extensions,
+            methods: self.methods,
             state: Arc::default(),
         }
     }
@@ -479,6 +538,8 @@ impl Router<()> {
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
             layers: self.layers,
+            extensions: self.extensions,
+            methods: self.methods.into_iter().collect(),
         });
         shared
     }

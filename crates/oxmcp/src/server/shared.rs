@@ -112,6 +112,8 @@ pub(crate) struct Config {
     pub(crate) sealer: super::ask::Sealer,
     /// The router's layers, around every request (`None`: no layers).
     pub(crate) layers: Option<super::middleware::Endpoint>,
+    /// Methods extensions added, by name.
+    pub(crate) methods: std::collections::HashMap<String, super::extension::MethodHandler>,
     discover: String,
 }
 
@@ -136,6 +138,8 @@ pub(crate) struct Settings {
     pub(crate) max_uri_length: usize,
     pub(crate) request_state: super::ask::StateSettings,
     pub(crate) layers: Option<super::middleware::Endpoint>,
+    pub(crate) extensions: std::collections::BTreeMap<String, oxmcp_protocol::JsonObject>,
+    pub(crate) methods: std::collections::HashMap<String, super::extension::MethodHandler>,
 }
 
 impl Shared {
@@ -154,6 +158,9 @@ impl Shared {
         capabilities.prompts = Some(prompts);
         capabilities.logging = Some(Default::default());
         capabilities.completions = Some(Default::default());
+        if !settings.extensions.is_empty() {
+            capabilities.extensions = Some(settings.extensions);
+        }
 
         let mut server_info_meta = Meta::new();
         server_info_meta.insert(
@@ -186,6 +193,7 @@ impl Shared {
         let config = Config {
             sealer,
             layers: settings.layers,
+            methods: settings.methods,
             tools_shape: shape(settings.cache.tools),
             resources_shape: shape(settings.cache.resources),
             prompts_shape: shape(settings.cache.prompts),

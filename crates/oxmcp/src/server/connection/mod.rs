@@ -53,6 +53,11 @@ const KNOWN_METHODS: &[&str] = &[
     "subscriptions/listen",
 ];
 
+/// Whether the protocol defines `method` (in some revision): an extension may not add it.
+pub(crate) fn is_core_method(method: &str) -> bool {
+    KNOWN_METHODS.contains(&method)
+}
+
 /// Methods that exist only in the legacy revisions.
 const LEGACY_ONLY: &[&str] = &[
     "initialize",
@@ -211,6 +216,18 @@ impl Connection {
             shared: self.shared.clone(),
             method,
         });
+        Self::context_with(env, cx, mrtr, target, arguments)
+    }
+
+    /// The context of a request; `mrtr` says how a modern one may ask questions (`None`:
+    /// it may not).
+    fn context_with(
+        env: Env,
+        cx: RequestCx,
+        mrtr: Option<super::context::Mrtr>,
+        target: Target,
+        arguments: Option<&RawValue>,
+    ) -> Context {
         Context::new(ContextParts {
             extensions: env.extensions,
             cancel: cx.cancel,
@@ -612,7 +629,7 @@ impl Connection {
     ) -> Dispatch {
         let this = self;
         if !KNOWN_METHODS.contains(&method) {
-            return Dispatch::Now(Err(ErrorObject::method_not_found(method)));
+            return this.extension_method(method, params, cx, extensions);
         }
         // `initialize` opens a legacy session, unless the request speaks a modern revision
         // (its `_meta` names one): there the method does not exist.
@@ -646,6 +663,40 @@ impl Connection {
             "logging/setLevel" => Dispatch::Now(set_level(&env, params)),
             _ => Dispatch::Now(Err(ErrorObject::method_not_found(method))),
         }
+    }
+
+    /// A method an extension added; an unknown one is not found.
+    fn extension_method(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        cx: RequestCx,
+        extensions: http::Extensions,
+    ) -> Dispatch {
+        let Some(handler) = self.shared.config().methods.get(method).cloned() else {
+            return Dispatch::Now(Err(ErrorObject::method_not_found(method)));
+        };
+        let mut env = match self.resolve(method, params) {
+            Ok(env) => env,
+            Err(error) => return Dispatch::Now(Err(error)),
+        };
+        env.extensions = extensions;
+        let server_meta = env
+            .version
+            .is_modern()
+            .then(|| serde_json::to_value(&self.shared.config().server_info_meta))
+            .and_then(Result::ok);
+        let target = Target::Method(method.to_owned());
+        let context = Self::context_with(env, cx, None, target, None);
+        let cancel = context.cancel_source();
+        let future = super::extension::run(
+            handler,
+            method.to_owned(),
+            params.map(RawValue::to_owned),
+            context,
+            server_meta,
+        );
+        Dispatch::LaterWith(Box::pin(future), cancel)
     }
 
     fn subscribe(&self, params: Option<&RawValue>, add: bool) -> Reply {
