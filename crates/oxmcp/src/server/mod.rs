@@ -66,6 +66,7 @@ mod session;
 mod shared;
 #[cfg(any(feature = "http-server", feature = "stdio"))]
 mod signal;
+pub mod tasks;
 mod tool;
 mod uri_template;
 
@@ -128,6 +129,8 @@ pub struct Router<S = ()> {
     extensions: std::collections::BTreeMap<String, oxmcp_protocol::JsonObject>,
     /// Methods extensions added.
     methods: Vec<(String, extension::MethodHandler)>,
+    /// The tasks extension's runtime, once installed.
+    tasks: Option<Arc<tasks::Runtime>>,
     /// The state, once given: what the handlers a [`ServerHandle`] adds run with.
     state: Arc<std::sync::OnceLock<S>>,
 }
@@ -158,6 +161,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             request_state: ask::StateSettings::default(),
             extensions: std::collections::BTreeMap::new(),
             methods: Vec::new(),
+            tasks: None,
             state: Arc::default(),
         }
     }
@@ -467,6 +471,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             request_state: self.request_state,
             extensions: self.extensions,
             methods: self.methods,
+            tasks: self.tasks,
             state: Arc::default(),
         }
     }
@@ -540,6 +545,7 @@ impl Router<()> {
             layers: self.layers,
             extensions: self.extensions,
             methods: self.methods.into_iter().collect(),
+            tasks: self.tasks,
         });
         shared
     }

@@ -114,6 +114,8 @@ pub(crate) struct Config {
     pub(crate) layers: Option<super::middleware::Endpoint>,
     /// Methods extensions added, by name.
     pub(crate) methods: std::collections::HashMap<String, super::extension::MethodHandler>,
+    /// The tasks extension's runtime, if it is installed.
+    pub(crate) tasks: Option<Arc<super::tasks::Runtime>>,
     discover: String,
 }
 
@@ -140,6 +142,7 @@ pub(crate) struct Settings {
     pub(crate) layers: Option<super::middleware::Endpoint>,
     pub(crate) extensions: std::collections::BTreeMap<String, oxmcp_protocol::JsonObject>,
     pub(crate) methods: std::collections::HashMap<String, super::extension::MethodHandler>,
+    pub(crate) tasks: Option<Arc<super::tasks::Runtime>>,
 }
 
 impl Shared {
@@ -194,6 +197,7 @@ impl Shared {
             sealer,
             layers: settings.layers,
             methods: settings.methods,
+            tasks: settings.tasks,
             tools_shape: shape(settings.cache.tools),
             resources_shape: shape(settings.cache.resources),
             prompts_shape: shape(settings.cache.prompts),

@@ -41,6 +41,7 @@ pub struct ToolDef<H, T> {
     input_schema: Option<JsonObject>,
     output_schema: Option<JsonObject>,
     layers: Option<super::middleware::Endpoint>,
+    task: Option<super::tasks::TaskSupport>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -56,6 +57,7 @@ pub fn tool<H, T>(handler: H) -> ToolDef<H, T> {
         input_schema: None,
         output_schema: None,
         layers: None,
+        task: None,
         _marker: PhantomData,
     }
 }
@@ -110,6 +112,15 @@ impl<H, T> ToolDef<H, T> {
     /// type.
     pub fn output_schema(mut self, schema: JsonObject) -> Self {
         self.output_schema = Some(schema);
+        self
+    }
+
+    /// Lets calls of this tool run as tasks (the [`tasks`](super::tasks) extension, which
+    /// must be installed): with [`TaskSupport::Optional`](super::tasks::TaskSupport), a
+    /// client that did not declare the extension gets a plain result; with `Required` it
+    /// gets a `-32021` error. `Forbidden` is the default.
+    pub fn task(mut self, support: super::tasks::TaskSupport) -> Self {
+        self.task = Some(support);
         self
     }
 
@@ -219,7 +230,8 @@ where
             self.handler,
             IntoToolResult::into_tool_result,
         ));
-        (def, Layered::around(erased, self.layers))
+        let erased = Layered::around(erased, self.layers);
+        (def, super::tasks::Tasked::around(erased, self.task))
     }
 }
 

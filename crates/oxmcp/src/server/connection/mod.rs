@@ -70,6 +70,9 @@ const LEGACY_ONLY: &[&str] = &[
 /// Methods that exist only in the modern revisions.
 const MODERN_ONLY: &[&str] = &["server/discover", "subscriptions/listen"];
 
+/// The id of the next connection.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 pub(crate) struct Connection {
     shared: Arc<Shared>,
     legacy: OnceLock<Arc<LegacySession>>,
@@ -80,6 +83,8 @@ pub(crate) struct Connection {
     listeners: Mutex<Vec<Listener>>,
     /// Fires when the client's input ends: open listen streams close gracefully.
     input_ended: CancellationToken,
+    /// Unique in the process: whose tasks a request without a requester may see.
+    id: u64,
 }
 
 /// The era-resolved facts about one request.
@@ -101,6 +106,7 @@ impl Connection {
             subscribed: Mutex::default(),
             listeners: Mutex::default(),
             input_ended: CancellationToken::new(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         });
         shared.register(&connection);
         connection
@@ -216,7 +222,18 @@ impl Connection {
             shared: self.shared.clone(),
             method,
         });
+        let mut env = env;
+        self.scope(&mut env);
         Self::context_with(env, cx, mrtr, target, arguments)
+    }
+
+    /// With tasks, says which connection a request came on: whose tasks it may see
+    /// when no layer named the requester.
+    fn scope(&self, env: &mut Env) {
+        if self.shared.config().tasks.is_some() {
+            env.extensions
+                .insert(super::tasks::ConnectionScope(self.id));
+        }
     }
 
     /// The context of a request; `mrtr` says how a modern one may ask questions (`None`:
@@ -320,6 +337,13 @@ impl Connection {
             }
         }
         let cancel = context.cancel_source();
+        let admitted = match tool.task_support() {
+            Some(support) if modern => match super::tasks::admit(&self.shared, support, context) {
+                Ok(runtime) => runtime.map(|runtime| (runtime, context.clone())),
+                Err(error) => return Dispatch::Now(Err(error)),
+            },
+            _ => None,
+        };
         let finish = Finish {
             run: tool_reply,
             cx: FinishCx {
@@ -327,7 +351,13 @@ impl Connection {
                 drive: modern.then(|| context.clone()),
             },
         };
-        Dispatch::LaterWith(tool.call_finish(request, &(), finish), cancel)
+        let call = tool.call_finish(request, &(), finish);
+        match admitted {
+            Some((runtime, context)) => {
+                Dispatch::LaterWith(runtime.escalate(context, call), cancel)
+            }
+            None => Dispatch::LaterWith(call, cancel),
+        }
     }
 
     /// `tools/call` and `prompts/get` with raw params (their params were not read with the
@@ -686,6 +716,7 @@ impl Connection {
             .is_modern()
             .then(|| serde_json::to_value(&self.shared.config().server_info_meta))
             .and_then(Result::ok);
+        self.scope(&mut env);
         let target = Target::Method(method.to_owned());
         let context = Self::context_with(env, cx, None, target, None);
         let cancel = context.cancel_source();

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use oxmcp::protocol::{JsonObject, ProtocolVersion};
-use oxmcp::server::middleware::{McpRequest, McpResponse};
+use oxmcp::server::middleware::McpRequest;
 use oxmcp::server::{tool, Context, Extension, MethodRequest, Router};
 use oxmcp::testing::TestClient;
 use serde_json::{json, Map, Value};
@@ -53,37 +53,12 @@ impl Extension for Audit {
                     format!("client declared: {}", ctx.client_extension(AUDIT).is_some())
                 }),
             )
-            .layer(tower::layer::layer_fn(move |inner| Recording {
-                inner,
-                seen: seen.clone(),
-            }))
-    }
-}
-
-#[derive(Clone)]
-struct Recording<S> {
-    inner: S,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl<S> tower::Service<McpRequest> for Recording<S>
-where
-    S: tower::Service<McpRequest, Response = McpResponse>,
-{
-    type Response = McpResponse;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: McpRequest) -> Self::Future {
-        self.seen.lock().unwrap().push(request.method().to_owned());
-        self.inner.call(request)
+            .layer(tower::util::MapRequestLayer::new(
+                move |request: McpRequest| {
+                    seen.lock().unwrap().push(request.method().to_owned());
+                    request
+                },
+            ))
     }
 }
 
