@@ -49,6 +49,7 @@ mod inbound;
 mod methods;
 mod mrtr;
 mod subscription;
+pub mod tasks;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -497,3 +497,98 @@ async fn tasks_expire_after_their_ttl_and_a_full_store_refuses_new_ones() {
     );
     raw.finish().await;
 }
+
+/// A client that declared the extension and answers forms with a counter.
+async fn task_client(declare: bool) -> oxmcp::testing::TestClient {
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    oxmcp::testing::TestClient::builder(router(Tasks::new(), Arc::default()))
+        .era(crate::support::modern())
+        .client(move |builder| {
+            let builder = builder.on_elicitation(move |_| {
+                let n = answered.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let mut content = serde_json::Map::new();
+                    content.insert("name".into(), json!(format!("n{n}")));
+                    Ok(oxmcp::protocol::elicitation::ElicitResult::accept(content))
+                }
+            });
+            if declare {
+                builder.extension(TASKS, Default::default())
+            } else {
+                builder
+            }
+        })
+        .connect()
+        .await
+        .unwrap()
+}
+
+fn text(result: &oxmcp::protocol::tools::CallToolResult) -> String {
+    serde_json::to_value(&result.content).unwrap()[0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_client_follows_a_task_to_its_result_answering_its_questions() {
+    let client = task_client(true).await;
+    let client = client.client();
+    assert_eq!(
+        text(&client.call_tool("wait", json!({})).await.unwrap()),
+        "waited"
+    );
+    let asked = client.call_tool("ask_in_task", json!({})).await.unwrap();
+    let mut names: Vec<String> = text(&asked).split(" and ").map(str::to_owned).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["\"n0\"", "\"n1\""],
+        "both questions answered by the handler"
+    );
+    let failed = client
+        .call_tool("protocol_error", json!({}))
+        .await
+        .unwrap_err();
+    assert!(failed.rpc_error().is_some(), "{failed}");
+    let tool_error = client.call_tool("tool_error", json!({})).await.unwrap();
+    assert_eq!(tool_error.is_error, Some(true));
+}
+
+#[tokio::test]
+async fn the_client_can_hold_a_task_poll_it_and_cancel_it() {
+    use oxmcp::client::tasks::ToolCall;
+    let client = task_client(true).await;
+    let client = client.client();
+    let ToolCall::Task(task) = client
+        .call_tool_as_task("forever", json!({}))
+        .await
+        .unwrap()
+    else {
+        panic!("forever runs as a task");
+    };
+    assert_eq!(task.id().len(), 32);
+    let state = task.state().await.unwrap();
+    assert_eq!(state.status, oxmcp::protocol::tasks::TaskStatus::Working);
+    assert!(state.ttl_ms.is_some() && state.poll_interval_ms.is_some());
+    task.cancel().await.unwrap();
+    let ended = task.wait().await.unwrap_err();
+    assert!(ended.is_cancelled(), "{ended}");
+    let ToolCall::Done(quick) = client.call_tool_as_task("quick", json!({})).await.unwrap() else {
+        panic!("quick answers at once");
+    };
+    assert_eq!(text(&quick), "at once");
+}
+
+#[tokio::test]
+async fn a_client_without_the_extension_gets_plain_results() {
+    use oxmcp::client::tasks::ToolCall;
+    let client = task_client(false).await;
+    let client = client.client();
+    let ToolCall::Done(result) = client.call_tool_as_task("wait", json!({})).await.unwrap() else {
+        panic!("no task for a client without the extension");
+    };
+    assert_eq!(text(&result), "waited");
+    let refused = client.call_tool("tool_error", json!({})).await.unwrap_err();
+    assert_eq!(refused.rpc_code(), Some(-32021));
+}
