@@ -129,6 +129,10 @@ pub mod guide {
 
     #[doc = include_str!("../docs/guide/middleware.md")]
     pub mod middleware {}
+
+    #[cfg(feature = "client")]
+    #[doc = include_str!("../docs/guide/extensions.md")]
+    pub mod extensions {}
 }
 
 pub use error::{Error, Result};
