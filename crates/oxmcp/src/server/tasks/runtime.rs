@@ -101,8 +101,15 @@ impl Runtime {
             let mut live = runtime.live();
             let finisher = runtime.clone();
             let id = task_id.clone();
+            let ttl = runtime.ttl;
             let handle = tokio::spawn(async move {
-                let outcome = AssertUnwindSafe(call).catch_unwind().await;
+                // Past its ttl nobody can read the task: its handler stops then too.
+                let run = AssertUnwindSafe(call).catch_unwind();
+                let outcome = tokio::time::timeout(ttl, run).await.unwrap_or_else(|_| {
+                    Ok(Err(ErrorObject::internal(
+                        "the task outlived its ttl and was stopped",
+                    )))
+                });
                 finisher.finish(&id, outcome);
             });
             live.insert(

@@ -592,3 +592,27 @@ async fn a_client_without_the_extension_gets_plain_results() {
     let refused = client.call_tool("tool_error", json!({})).await.unwrap_err();
     assert_eq!(refused.rpc_code(), Some(-32021));
 }
+
+#[tokio::test]
+async fn a_handler_that_outlives_its_tasks_ttl_is_stopped() {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let tasks = Tasks::new().ttl(Duration::from_millis(100));
+    let mut raw = Raw::start(router(tasks, dropped.clone()));
+    let (_, task_id) = create(&mut raw, "forever").await;
+    for _ in 0..300 {
+        if dropped.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the handler was dropped at the ttl"
+    );
+    assert_eq!(
+        code(&get(&mut raw, &task_id).await),
+        -32602,
+        "and the task is gone"
+    );
+    raw.finish().await;
+}
