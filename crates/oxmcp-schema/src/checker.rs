@@ -62,7 +62,8 @@ struct Pending {
 /// - the **definition**: the request or notification definition of the method (e.g.
 ///   `tools/call` -> `CallToolRequest`), and for a response the result definition of
 ///   the method it answers (`CallToolResult`, `EmptyResult` for `ping`,
-///   `InputRequiredResult` for a modern `resultType: "input_required"`, ...) or the
+///   `InputRequiredResult` for a modern `resultType: "input_required"`, the generic
+///   `Result` for another modern `resultType`, an extension's, ...) or the
 ///   error-response definitions.
 ///
 /// A method unknown to the schema of its revision (including a known method sent in
@@ -352,8 +353,17 @@ impl MessageChecker {
         let Some(shape) = schema.result_shape(&pending.method) else {
             return check(schema, schema.result_envelope, message, at);
         };
-        let input_required = version.is_modern()
-            && result.get("resultType").and_then(Value::as_str) == Some("input_required");
+        let result_type = result.get("resultType").and_then(Value::as_str);
+        let input_required = version.is_modern() && result_type == Some("input_required");
+        // `resultType` is an open string: another value is an extension's result (the
+        // tasks extension's `"task"`), which the core schema describes only as a `Result`.
+        if version.is_modern()
+            && !matches!(result_type, None | Some("complete" | "input_required"))
+            && schema.has_def("Result")
+        {
+            check(schema, "Result", result, &format!("{at}/result"))?;
+            return check(schema, schema.result_envelope, message, at);
+        }
         let def = if pending.task && schema.has_def("CreateTaskResult") {
             "CreateTaskResult"
         } else if input_required {

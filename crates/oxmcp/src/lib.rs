@@ -145,6 +145,10 @@ pub mod guide {
     #[cfg(feature = "auth")]
     #[doc = include_str!("../docs/guide/securing.md")]
     pub mod securing {}
+
+    #[cfg(feature = "client")]
+    #[doc = include_str!("../docs/guide/extensions.md")]
+    pub mod extensions {}
 }
 
 pub use error::{Error, Result};

@@ -357,9 +357,11 @@ async fn prompt_with_image() -> Vec<PromptMessage> {
 
 /// The `everything` router.
 pub fn router() -> Router {
-    let router = Router::new()
-        .name("oxmcp-everything")
-        .version(env!("CARGO_PKG_VERSION"));
+    let router = crate::tasks::install(
+        Router::new()
+            .name("oxmcp-everything")
+            .version(env!("CARGO_PKG_VERSION")),
+    );
     let handle = router.handle();
     router
         .instructions("A test server exposing every MCP feature, for conformance testing.")

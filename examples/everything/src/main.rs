@@ -7,6 +7,7 @@
 
 mod fixtures;
 mod mrtr;
+mod tasks;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> oxmcp::Result<()> {

@@ -46,6 +46,8 @@ pub struct ClientBuilder {
     capabilities: ClientCapabilities,
     /// Set by [`ClientBuilder::capabilities`]: handlers then declare nothing.
     capabilities_explicit: bool,
+    /// Extensions declared with [`ClientBuilder::extension`], whatever the capabilities.
+    extensions: std::collections::BTreeMap<String, oxmcp_protocol::JsonObject>,
     handlers: Handlers,
     max_input_rounds: usize,
     era: EraChoice,
@@ -68,6 +70,7 @@ impl ClientBuilder {
             info: Implementation::new("oxmcp-client", env!("CARGO_PKG_VERSION")),
             capabilities: ClientCapabilities::default(),
             capabilities_explicit: false,
+            extensions: std::collections::BTreeMap::new(),
             handlers: Handlers::default(),
             max_input_rounds: DEFAULT_MAX_INPUT_ROUNDS,
             era: EraChoice::Auto,
@@ -102,6 +105,19 @@ impl ClientBuilder {
     pub fn capabilities(mut self, capabilities: ClientCapabilities) -> Self {
         self.capabilities = capabilities;
         self.capabilities_explicit = true;
+        self
+    }
+
+    /// Declares support for an extension (SEP-2133), with its settings (`{}` for none),
+    /// under `capabilities.extensions`; added to the capabilities whether or not they were
+    /// set explicitly. What the server offers is in
+    /// [`Client::server_extension`](super::Client::server_extension).
+    pub fn extension(
+        mut self,
+        id: impl Into<String>,
+        settings: oxmcp_protocol::JsonObject,
+    ) -> Self {
+        self.extensions.insert(id.into(), settings);
         self
     }
 
@@ -373,6 +389,25 @@ impl ClientBuilder {
 
     /// Connects over an already running transport.
     pub(crate) async fn connect_parts<R: FrameSource + 'static>(
+        self,
+        peer: Peer,
+        outbound: Outbound,
+        source: R,
+        child: super::ChildSlot,
+    ) -> Result<Client> {
+        let mut this = self;
+        if !this.extensions.is_empty() {
+            let declared = this
+                .capabilities
+                .extensions
+                .get_or_insert_with(Default::default);
+            declared.extend(std::mem::take(&mut this.extensions));
+        }
+        this.connect_declared(peer, outbound, source, child).await
+    }
+
+    /// [`Self::connect_parts`], the extensions merged into the capabilities.
+    async fn connect_declared<R: FrameSource + 'static>(
         self,
         peer: Peer,
         outbound: Outbound,

@@ -23,6 +23,24 @@ use serde_json::{Map, Value};
 use super::{CallOptions, Client};
 use crate::error::{Error, Result};
 
+/// The params of a `tools/call`.
+pub(super) fn tool_params(name: &str, arguments: impl Serialize) -> Result<Map<String, Value>> {
+    let mut params = Map::new();
+    params.insert("name".into(), Value::String(name.to_owned()));
+    match serde_json::to_value(arguments).map_err(|e| Error::serde("serialize the arguments", e))? {
+        Value::Null => {}
+        args @ Value::Object(_) => {
+            params.insert("arguments".into(), args);
+        }
+        _ => {
+            return Err(Error::protocol(
+                "tool arguments must serialize to a JSON object",
+            ))
+        }
+    }
+    Ok(params)
+}
+
 impl Client {
     /// One page of the server's tools.
     ///
@@ -48,10 +66,12 @@ impl Client {
     /// A tool that fails in a way the model should see answers `Ok` with `is_error`
     /// set; `Err` means the call itself failed. When a modern server needs input first
     /// (sampling, elicitation, roots), the client's handlers answer it and the call is
-    /// retried for you.
+    /// retried for you. When the server runs the call as a task (the client declared the
+    /// [`tasks`](super::tasks) extension), the task is followed to its end the same way.
     ///
     /// # Errors
-    /// If the request fails, times out, or the server answers with a JSON-RPC error.
+    /// If the request fails, times out, or the server answers with a JSON-RPC error (for
+    /// a task: it failed, or was cancelled).
     pub async fn call_tool(&self, name: &str, arguments: impl Serialize) -> Result<CallToolResult> {
         self.call_tool_with(name, arguments, CallOptions::default())
             .await
@@ -67,22 +87,14 @@ impl Client {
         arguments: impl Serialize,
         options: CallOptions,
     ) -> Result<CallToolResult> {
-        let mut params = Map::new();
-        params.insert("name".into(), Value::String(name.to_owned()));
-        match serde_json::to_value(arguments)
-            .map_err(|e| Error::serde("serialize the arguments", e))?
-        {
-            Value::Null => {}
-            args @ Value::Object(_) => {
-                params.insert("arguments".into(), args);
-            }
-            _ => {
-                return Err(Error::protocol(
-                    "tool arguments must serialize to a JSON object",
-                ))
-            }
+        let params = tool_params(name, arguments)?;
+        let raw = self
+            .request_raw(method::TOOLS_CALL, params, options)
+            .await?;
+        match self.tool_call(&raw)? {
+            super::tasks::ToolCall::Done(result) => Ok(result),
+            super::tasks::ToolCall::Task(task) => task.wait().await,
         }
-        self.request(method::TOOLS_CALL, params, options).await
     }
 
     /// One page of the server's resources.

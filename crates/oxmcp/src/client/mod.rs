@@ -51,6 +51,7 @@ mod mrtr;
 #[cfg(feature = "oauth")]
 pub mod oauth;
 mod subscription;
+pub mod tasks;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -209,6 +210,12 @@ impl Client {
     /// The server's capabilities.
     pub fn server_capabilities(&self) -> &ServerCapabilities {
         &self.inner.server.capabilities
+    }
+
+    /// The settings the server advertised for extension `id` (SEP-2133), if it offers it.
+    /// Extensions the client does not know are kept here too, and otherwise ignored.
+    pub fn server_extension(&self, id: &str) -> Option<&oxmcp_protocol::JsonObject> {
+        self.inner.server.capabilities.extensions.as_ref()?.get(id)
     }
 
     /// The server process, when the client started it.

@@ -71,7 +71,7 @@ impl Client {
                 params.insert("requestState".into(), Value::String(state));
             }
             let raw = self.send_once(method, params, &options).await?;
-            let required = match classify(&raw)? {
+            let required = match classify(&raw, method)? {
                 Outcome::Complete => return Ok(raw),
                 Outcome::InputRequired(required) => required,
             };
@@ -101,6 +101,19 @@ impl Client {
     }
 
     /// Answers every input request of one round, concurrently.
+    /// Answers the server's input requests with the client's handlers: the
+    /// `inputResponses` of the retry (or of `tasks/update`), by key.
+    pub(super) async fn fulfil_raw(
+        &self,
+        origin: &str,
+        requests: &RawValue,
+        options: &CallOptions,
+    ) -> Result<Map<String, Value>> {
+        let requests: BTreeMap<String, RawInputRequest> = serde_json::from_str(requests.get())
+            .map_err(|e| Error::serde("decode the task's inputRequests", e))?;
+        self.fulfil(origin, requests, options).await
+    }
+
     async fn fulfil(
         &self,
         origin: &str,
@@ -137,8 +150,8 @@ impl Client {
     }
 }
 
-/// Reads a result's `resultType`.
-fn classify(raw: &RawValue) -> Result<Outcome> {
+/// A result's `resultType`, if it has one.
+pub(super) fn result_type(raw: &RawValue) -> Result<Option<std::borrow::Cow<'_, str>>> {
     #[derive(Deserialize)]
     struct Peek<'a> {
         #[serde(rename = "resultType", borrow, default)]
@@ -146,8 +159,15 @@ fn classify(raw: &RawValue) -> Result<Outcome> {
     }
     let peek: Peek<'_> =
         serde_json::from_str(raw.get()).map_err(|e| Error::serde("decode the result", e))?;
-    match peek.result_type.as_deref() {
+    Ok(peek.result_type)
+}
+
+/// Reads a result's `resultType`.
+fn classify(raw: &RawValue, method: &str) -> Result<Outcome> {
+    match result_type(raw)?.as_deref() {
         None | Some("complete") => Ok(Outcome::Complete),
+        // A task (the tasks extension), for the caller to follow.
+        Some("task") if method == TOOLS_CALL => Ok(Outcome::Complete),
         Some("input_required") => serde_json::from_str(raw.get())
             .map(Outcome::InputRequired)
             .map_err(|e| Error::serde("decode the input_required result", e)),

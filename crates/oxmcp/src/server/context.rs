@@ -59,6 +59,8 @@ struct Inner {
     /// The multi round-trip round of a modern request that asks the client questions,
     /// opened by its first question (or by a retry's state).
     round: OnceLock<Arc<super::ask::Round>>,
+    /// Where the questions of a call that became a task go.
+    task: OnceLock<Arc<super::tasks::TaskInput>>,
     /// Wakes whatever drives the handler when a question is left open.
     driver: AtomicWaker,
     /// What layers attached to the request.
@@ -182,6 +184,7 @@ impl Context {
                 arguments: parts.arguments,
                 mrtr: parts.mrtr,
                 round: OnceLock::new(),
+                task: OnceLock::new(),
                 driver: AtomicWaker::new(),
                 extensions: std::sync::Mutex::new(parts.extensions),
             }),
@@ -362,6 +365,17 @@ impl Context {
     /// Lets a modern request ask the client questions in rounds (the first call wins).
     pub(crate) fn set_round(&self, round: Arc<super::ask::Round>) {
         let _ = self.inner.round.set(round);
+    }
+
+    /// From now on, the questions of this request's handler park its task (the call became
+    /// a task; the first call wins).
+    pub(crate) fn set_task_input(&self, input: Arc<super::tasks::TaskInput>) {
+        let _ = self.inner.task.set(input);
+    }
+
+    /// Where the questions of a call that became a task go, once it did.
+    pub(crate) fn task_input(&self) -> Option<&Arc<super::tasks::TaskInput>> {
+        self.inner.task.get()
     }
 
     /// The round of a modern request that asks questions, once one is open.

@@ -146,6 +146,11 @@ pub trait ErasedHandler<S, O>: Send + Sync {
         None
     }
 
+    /// Whether this tool may run as a task (tools only).
+    fn task_support(&self) -> Option<super::tasks::TaskSupport> {
+        None
+    }
+
     /// [`ErasedHandler::call`], then `finish` on the outcome, in one boxed future.
     fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
     where

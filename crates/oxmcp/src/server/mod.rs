@@ -47,6 +47,7 @@ mod completion;
 mod connection;
 mod context;
 mod error;
+mod extension;
 mod extract;
 mod handle;
 mod handler;
@@ -67,6 +68,7 @@ mod session;
 mod shared;
 #[cfg(any(feature = "http-server", feature = "stdio"))]
 mod signal;
+pub mod tasks;
 mod tool;
 mod uri_template;
 
@@ -79,6 +81,7 @@ use oxmcp_protocol::tools::Tool;
 pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
 pub use error::ToolError;
+pub use extension::{Extension, MethodRequest, MethodResult};
 pub use extract::{Args, FromRequest, Request, ResourceUri, State, Target, Uri};
 pub use handle::{AddError, ServerHandle};
 pub use handler::Handler;
@@ -126,6 +129,12 @@ pub struct Router<S = ()> {
     layers: Option<middleware::Endpoint>,
     #[cfg(feature = "auth")]
     scope_policy: Option<Arc<auth::ScopePolicy>>,
+    /// Extensions advertised, by identifier, with their settings.
+    extensions: std::collections::BTreeMap<String, oxmcp_protocol::JsonObject>,
+    /// Methods extensions added.
+    methods: Vec<(String, extension::MethodHandler)>,
+    /// The tasks extension's runtime, once installed.
+    tasks: Option<Arc<tasks::Runtime>>,
     /// The state, once given: what the handlers a [`ServerHandle`] adds run with.
     state: Arc<std::sync::OnceLock<S>>,
 }
@@ -156,6 +165,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             scope_policy: None,
             max_uri_length: resource::DEFAULT_MAX_URI_LENGTH,
             request_state: ask::StateSettings::default(),
+            extensions: std::collections::BTreeMap::new(),
+            methods: Vec::new(),
+            tasks: None,
             state: Arc::default(),
         }
     }
@@ -323,6 +335,55 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// Installs an [`Extension`]: its identifier and settings are advertised under
+    /// `capabilities.extensions` (in `server/discover` and `initialize`), and what it
+    /// brings (tools, resources, layers, methods) is added by its
+    /// [`install`](Extension::install).
+    ///
+    /// # Panics
+    /// If the identifier is not a vendor prefix, a `/` and a name
+    /// (`io.modelcontextprotocol/tasks`), or an extension of that identifier is installed
+    /// already.
+    pub fn extension<E: Extension<S>>(mut self, extension: E) -> Self {
+        let id = extension.id().to_owned();
+        assert!(
+            extension::valid_id(&id),
+            "extension identifier {id:?} is not a vendor prefix, a '/' and a name (e.g. \"com.example/audit\")"
+        );
+        assert!(
+            !self.extensions.contains_key(&id),
+            "an extension {id:?} is installed already"
+        );
+        self.extensions.insert(id, extension.settings());
+        extension.install(self)
+    }
+
+    /// Adds a JSON-RPC method, for an [`Extension`] to bring its own (`tasks/get`,
+    /// `skills/list`). The handler gets the params and the request's [`Context`] and
+    /// answers a JSON object; a modern request's result gets `resultType: "complete"`
+    /// (unless the handler set one) and the server's `_meta`. The router's layers see these
+    /// requests like any other.
+    ///
+    /// # Panics
+    /// If the protocol defines the method already, or it was added before.
+    pub fn method<F, Fut>(mut self, name: &str, handler: F) -> Self
+    where
+        F: Fn(MethodRequest) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = MethodResult> + Send + 'static,
+    {
+        assert!(
+            !connection::is_core_method(name),
+            "{name:?} is a method of the protocol; an extension cannot replace it"
+        );
+        assert!(
+            !self.methods.iter().any(|(n, _)| n == name),
+            "a method {name:?} is added already"
+        );
+        self.methods
+            .push((name.to_owned(), extension::method_handler(handler)));
+        self
+    }
+
     /// How long the requests still running when a byte-stream connection's input ends
     /// (stdio: stdin closed) may take to be answered (default 5 s). Those still running
     /// then are cancelled. Requests waiting on the client (an elicitation, a sampling
@@ -425,6 +486,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             scope_policy: self.scope_policy,
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
+            extensions: self.extensions,
+            methods: self.methods,
+            tasks: self.tasks,
             state: Arc::default(),
         }
     }
@@ -498,6 +562,9 @@ impl Router<()> {
             layers: self.layers,
             #[cfg(feature = "auth")]
             scope_policy: self.scope_policy,
+            extensions: self.extensions,
+            methods: self.methods.into_iter().collect(),
+            tasks: self.tasks,
         });
         shared
     }

@@ -115,6 +115,10 @@ pub(crate) struct Config {
     /// Default scopes, their hierarchy and the per-item check (feature `auth`).
     #[cfg(feature = "auth")]
     pub(crate) scope_policy: Option<std::sync::Arc<super::auth::ScopePolicy>>,
+    /// Methods extensions added, by name.
+    pub(crate) methods: std::collections::HashMap<String, super::extension::MethodHandler>,
+    /// The tasks extension's runtime, if it is installed.
+    pub(crate) tasks: Option<Arc<super::tasks::Runtime>>,
     discover: String,
 }
 
@@ -141,6 +145,9 @@ pub(crate) struct Settings {
     pub(crate) layers: Option<super::middleware::Endpoint>,
     #[cfg(feature = "auth")]
     pub(crate) scope_policy: Option<std::sync::Arc<super::auth::ScopePolicy>>,
+    pub(crate) extensions: std::collections::BTreeMap<String, oxmcp_protocol::JsonObject>,
+    pub(crate) methods: std::collections::HashMap<String, super::extension::MethodHandler>,
+    pub(crate) tasks: Option<Arc<super::tasks::Runtime>>,
 }
 
 impl Shared {
@@ -159,6 +166,9 @@ impl Shared {
         capabilities.prompts = Some(prompts);
         capabilities.logging = Some(Default::default());
         capabilities.completions = Some(Default::default());
+        if !settings.extensions.is_empty() {
+            capabilities.extensions = Some(settings.extensions);
+        }
 
         let mut server_info_meta = Meta::new();
         server_info_meta.insert(
@@ -193,6 +203,8 @@ impl Shared {
             layers: settings.layers,
             #[cfg(feature = "auth")]
             scope_policy: settings.scope_policy,
+            methods: settings.methods,
+            tasks: settings.tasks,
             tools_shape: shape(settings.cache.tools),
             resources_shape: shape(settings.cache.resources),
             prompts_shape: shape(settings.cache.prompts),

@@ -42,6 +42,7 @@ pub struct ToolDef<H, T> {
     output_schema: Option<JsonObject>,
     layers: Option<super::middleware::Endpoint>,
     scopes: Option<std::sync::Arc<[String]>>,
+    task: Option<super::tasks::TaskSupport>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -58,6 +59,7 @@ pub fn tool<H, T>(handler: H) -> ToolDef<H, T> {
         output_schema: None,
         layers: None,
         scopes: None,
+        task: None,
         _marker: PhantomData,
     }
 }
@@ -112,6 +114,15 @@ impl<H, T> ToolDef<H, T> {
     /// type.
     pub fn output_schema(mut self, schema: JsonObject) -> Self {
         self.output_schema = Some(schema);
+        self
+    }
+
+    /// Lets calls of this tool run as tasks (the [`tasks`](super::tasks) extension, which
+    /// must be installed): with [`TaskSupport::Optional`](super::tasks::TaskSupport), a
+    /// client that did not declare the extension gets a plain result; with `Required` it
+    /// gets a `-32021` error. `Forbidden` is the default.
+    pub fn task(mut self, support: super::tasks::TaskSupport) -> Self {
+        self.task = Some(support);
         self
     }
 
@@ -235,7 +246,8 @@ where
             self.handler,
             IntoToolResult::into_tool_result,
         ));
-        (def, Layered::around(erased, self.layers, self.scopes))
+        let erased = Layered::around(erased, self.layers, self.scopes);
+        (def, super::tasks::Tasked::around(erased, self.task))
     }
 }
 

@@ -15,6 +15,7 @@ mod client_features;
 #[cfg(feature = "stdio")]
 mod client_stdio;
 mod echoes;
+mod extensions;
 mod features;
 #[cfg(all(feature = "http-server", feature = "http-client"))]
 mod head_of_line;

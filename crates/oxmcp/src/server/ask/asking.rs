@@ -29,6 +29,9 @@ pub(crate) enum Channel {
     Legacy,
     /// A modern request that may end with `InputRequiredResult`.
     Modern(Arc<Round>),
+    /// A call that became a task: its questions park the task until `tasks/update`
+    /// answers them.
+    Task(Arc<crate::server::tasks::TaskInput>),
     /// A request that may not ask anything (its method has no multi round-trip form).
     Unavailable(String),
 }
@@ -66,6 +69,7 @@ impl Asking<'_> {
                     Err(AskError::ended(method))
                 }
             },
+            Channel::Task(task) => task.ask(kind, method, request, self.key.as_deref()).await,
             Channel::Legacy => {
                 let params = params_of(&request).map(|p| p.to_string());
                 let raw = self

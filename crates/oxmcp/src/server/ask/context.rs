@@ -12,6 +12,9 @@ use crate::server::Context;
 
 impl Context {
     fn channel(&self) -> Channel {
+        if let Some(task) = self.task_input() {
+            return Channel::Task(task.clone());
+        }
         if self.protocol_version().is_legacy() {
             return Channel::Legacy;
         }

@@ -301,6 +301,7 @@ pub(crate) fn salient(
     let (name, uri) = match target {
         Target::Tool(name) | Target::Prompt(name) => (Some(name.as_str()), None),
         Target::Resource { uri, .. } => (None, Some(uri.as_str())),
+        Target::Method(_) => (None, None),
     };
     serde_json::value::to_raw_value(&Salient {
         name,

@@ -53,6 +53,11 @@ const KNOWN_METHODS: &[&str] = &[
     "subscriptions/listen",
 ];
 
+/// Whether the protocol defines `method` (in some revision): an extension may not add it.
+pub(crate) fn is_core_method(method: &str) -> bool {
+    KNOWN_METHODS.contains(&method)
+}
+
 /// Methods that exist only in the legacy revisions.
 const LEGACY_ONLY: &[&str] = &[
     "initialize",
@@ -65,6 +70,9 @@ const LEGACY_ONLY: &[&str] = &[
 /// Methods that exist only in the modern revisions.
 const MODERN_ONLY: &[&str] = &["server/discover", "subscriptions/listen"];
 
+/// The id of the next connection.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 pub(crate) struct Connection {
     shared: Arc<Shared>,
     legacy: OnceLock<Arc<LegacySession>>,
@@ -75,6 +83,8 @@ pub(crate) struct Connection {
     listeners: Mutex<Vec<Listener>>,
     /// Fires when the client's input ends: open listen streams close gracefully.
     input_ended: CancellationToken,
+    /// Unique in the process: whose tasks a request without a requester may see.
+    id: u64,
 }
 
 /// The era-resolved facts about one request.
@@ -96,6 +106,7 @@ impl Connection {
             subscribed: Mutex::default(),
             listeners: Mutex::default(),
             input_ended: CancellationToken::new(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         });
         shared.register(&connection);
         connection
@@ -211,6 +222,29 @@ impl Connection {
             shared: self.shared.clone(),
             method,
         });
+        let mut env = env;
+        self.scope(&mut env);
+        Self::context_with(env, cx, mrtr, target, arguments)
+    }
+
+    /// With tasks, says which connection a request came on: whose tasks it may see
+    /// when no layer named the requester.
+    fn scope(&self, env: &mut Env) {
+        if self.shared.config().tasks.is_some() {
+            env.extensions
+                .insert(super::tasks::ConnectionScope(self.id));
+        }
+    }
+
+    /// The context of a request; `mrtr` says how a modern one may ask questions (`None`:
+    /// it may not).
+    fn context_with(
+        env: Env,
+        cx: RequestCx,
+        mrtr: Option<super::context::Mrtr>,
+        target: Target,
+        arguments: Option<&RawValue>,
+    ) -> Context {
         Context::new(ContextParts {
             extensions: env.extensions,
             cancel: cx.cancel,
@@ -303,6 +337,13 @@ impl Connection {
             }
         }
         let cancel = context.cancel_source();
+        let admitted = match tool.task_support() {
+            Some(support) if modern => match super::tasks::admit(&self.shared, support, context) {
+                Ok(runtime) => runtime.map(|runtime| (runtime, context.clone())),
+                Err(error) => return Dispatch::Now(Err(error)),
+            },
+            _ => None,
+        };
         let finish = Finish {
             run: tool_reply,
             cx: FinishCx {
@@ -310,7 +351,13 @@ impl Connection {
                 drive: modern.then(|| context.clone()),
             },
         };
-        Dispatch::LaterWith(tool.call_finish(request, &(), finish), cancel)
+        let call = tool.call_finish(request, &(), finish);
+        match admitted {
+            Some((runtime, context)) => {
+                Dispatch::LaterWith(runtime.escalate(context, call), cancel)
+            }
+            None => Dispatch::LaterWith(call, cancel),
+        }
     }
 
     /// `tools/call` and `prompts/get` with raw params (their params were not read with the
@@ -633,7 +680,7 @@ impl Connection {
     ) -> Dispatch {
         let this = self;
         if !KNOWN_METHODS.contains(&method) {
-            return Dispatch::Now(Err(ErrorObject::method_not_found(method)));
+            return this.extension_method(method, params, cx, extensions);
         }
         // `initialize` opens a legacy session, unless the request speaks a modern revision
         // (its `_meta` names one): there the method does not exist.
@@ -684,6 +731,41 @@ impl Connection {
             let _ = (env, scopes, target);
             Ok(())
         }
+    }
+
+    /// A method an extension added; an unknown one is not found.
+    fn extension_method(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        cx: RequestCx,
+        extensions: http::Extensions,
+    ) -> Dispatch {
+        let Some(handler) = self.shared.config().methods.get(method).cloned() else {
+            return Dispatch::Now(Err(ErrorObject::method_not_found(method)));
+        };
+        let mut env = match self.resolve(method, params) {
+            Ok(env) => env,
+            Err(error) => return Dispatch::Now(Err(error)),
+        };
+        env.extensions = extensions;
+        let server_meta = env
+            .version
+            .is_modern()
+            .then(|| serde_json::to_value(&self.shared.config().server_info_meta))
+            .and_then(Result::ok);
+        self.scope(&mut env);
+        let target = Target::Method(method.to_owned());
+        let context = Self::context_with(env, cx, None, target, None);
+        let cancel = context.cancel_source();
+        let future = super::extension::run(
+            handler,
+            method.to_owned(),
+            params.map(RawValue::to_owned),
+            context,
+            server_meta,
+        );
+        Dispatch::LaterWith(Box::pin(future), cancel)
     }
 
     fn subscribe(&self, params: Option<&RawValue>, add: bool) -> Reply {

@@ -46,6 +46,8 @@ pub enum Target {
         /// The template variables, in template order (empty for a static resource).
         variables: Vec<(String, String)>,
     },
+    /// A method an [`Extension`](crate::server::Extension) added.
+    Method(String),
 }
 
 impl Request {
@@ -54,10 +56,10 @@ impl Request {
         self.context.target()
     }
 
-    /// The tool or prompt name, or the resource URI.
+    /// The tool, prompt or method name, or the resource URI.
     pub fn name(&self) -> &str {
         match self.target() {
-            Target::Tool(name) | Target::Prompt(name) => name,
+            Target::Tool(name) | Target::Prompt(name) | Target::Method(name) => name,
             Target::Resource { uri, .. } => uri,
         }
     }

@@ -52,6 +52,8 @@ pub(crate) struct Summary<'a> {
     pub(crate) name: Option<Cow<'a, str>>,
     /// `params.uri`, when a string.
     pub(crate) uri: Option<Cow<'a, str>>,
+    /// `params.taskId`, when a string (the tasks extension's methods).
+    pub(crate) task_id: Option<Cow<'a, str>>,
     /// `params._meta["io.modelcontextprotocol/protocolVersion"]`, when a string.
     pub(crate) version: Option<Cow<'a, str>>,
     /// Whether `params._meta["io.modelcontextprotocol/clientCapabilities"]` is there.
@@ -100,6 +102,7 @@ impl<'a> Summary<'a> {
             answer: object.contains_key("result") || object.contains_key("error"),
             name: str_of(params.and_then(|p| p.get("name"))),
             uri: str_of(params.and_then(|p| p.get("uri"))),
+            task_id: str_of(params.and_then(|p| p.get("taskId"))),
             version: str_of(meta.and_then(|m| m.get(oxmcp_protocol::meta::PROTOCOL_VERSION))),
             capabilities: meta
                 .and_then(|m| m.get(oxmcp_protocol::meta::CLIENT_CAPABILITIES))
@@ -208,18 +211,19 @@ fn fast(text: &str) -> Option<Summary<'_>> {
         return None;
     }
     let probe: Probe<'_> = serde_json::from_str(text).ok()?;
-    let (name, uri, version, capabilities, arguments) = match probe.params.0 {
+    let (name, uri, task_id, version, capabilities, arguments) = match probe.params.0 {
         Some(params) => {
             let meta = params.meta.0.unwrap_or_default();
             (
                 params.name.0,
                 params.uri.0,
+                params.task_id.0,
                 meta.version.0,
                 meta.capabilities,
                 params.arguments.map(Arguments::Raw),
             )
         }
-        None => (None, None, None, false, None),
+        None => (None, None, None, None, false, None),
     };
     Some(Summary {
         shape: Some(Shape::Object),
@@ -232,6 +236,7 @@ fn fast(text: &str) -> Option<Summary<'_>> {
         answer: probe.result || probe.error,
         name,
         uri,
+        task_id,
         version,
         capabilities,
         arguments,
@@ -260,6 +265,8 @@ struct Params<'a> {
     name: Text<'a>,
     #[serde(default, borrow)]
     uri: Text<'a>,
+    #[serde(default, borrow, rename = "taskId")]
+    task_id: Text<'a>,
     #[serde(default, borrow, rename = "_meta")]
     meta: Object<Meta<'a>>,
     #[serde(default, borrow, deserialize_with = "present")]

@@ -388,6 +388,10 @@ fn check_modern(
     let name_key = match method {
         "tools/call" | "prompts/get" => Some(("name", &request.name)),
         "resources/read" => Some(("uri", &request.uri)),
+        // The tasks extension's routing header (SEP-2663), where it is installed.
+        "tasks/get" | "tasks/update" | "tasks/cancel" if inner.shared.config().tasks.is_some() => {
+            Some(("taskId", &request.task_id))
+        }
         _ => None,
     };
     if let Some((key, expected)) = name_key {

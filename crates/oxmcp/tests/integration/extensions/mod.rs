@@ -1,0 +1,4 @@
+//! Extensions (SEP-2133): the framework, then each extension the SDK ships.
+
+mod framework;
+mod tasks;
