@@ -21,6 +21,8 @@ mod http_server;
 mod lifecycle;
 mod logging;
 mod middleware;
+#[cfg(feature = "otel")]
+mod otel;
 mod questions;
 mod rpc;
 mod runtime_registry;

@@ -75,6 +75,9 @@ pub(crate) struct Connection {
     listeners: Mutex<Vec<Listener>>,
     /// Fires when the client's input ends: open listen streams close gracefully.
     input_ended: CancellationToken,
+    /// How the connection is carried, for the spans: `network.transport` and the session id.
+    #[cfg(feature = "otel")]
+    wire: OnceLock<(&'static str, Option<String>)>,
 }
 
 /// The era-resolved facts about one request.
@@ -96,6 +99,8 @@ impl Connection {
             subscribed: Mutex::default(),
             listeners: Mutex::default(),
             input_ended: CancellationToken::new(),
+            #[cfg(feature = "otel")]
+            wire: OnceLock::new(),
         });
         shared.register(&connection);
         connection
@@ -717,6 +722,35 @@ impl Responder for ConnectionHandler {
         self.0
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
+    }
+
+    #[cfg(feature = "otel")]
+    fn facts(&self, params: Option<&RawValue>) -> crate::otel::Facts {
+        let wire = self.0.wire.get();
+        crate::otel::Facts {
+            version: self.0.peek_version(params),
+            session: wire.and_then(|(_, session)| session.clone()),
+            transport: Some(wire.map_or("pipe", |(transport, _)| transport)),
+        }
+    }
+}
+
+impl ConnectionHandler {
+    /// Tells the spans how this connection is carried (`network.transport`, without it
+    /// `pipe`) and its session id (feature `otel`; nothing otherwise).
+    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
+    pub(crate) fn describe(
+        &self,
+        transport: &'static str,
+        session: Option<&dyn std::fmt::Display>,
+    ) {
+        #[cfg(feature = "otel")]
+        let _ = self
+            .0
+            .wire
+            .set((transport, session.map(ToString::to_string)));
+        #[cfg(not(feature = "otel"))]
+        let _ = (transport, session);
     }
 }
 
