@@ -22,7 +22,7 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 9] = [
+const FEATURE_SETS: [&str; 11] = [
     "",
     "server",
     "client",
@@ -32,6 +32,8 @@ const FEATURE_SETS: [&str; 9] = [
     "http-server",
     "http-client",
     "macros",
+    "server,otel",
+    "client,otel",
 ];
 
 /// The pip requirements of the interop venv, relative to the repository root.
