@@ -108,6 +108,8 @@
 //! and says where to add a transport, an extractor, a layer or a method.
 
 mod error;
+#[cfg(all(feature = "metrics", any(feature = "server", feature = "client")))]
+pub mod metrics;
 #[cfg(all(feature = "otel", any(feature = "server", feature = "client")))]
 pub(crate) mod otel;
 #[cfg(any(feature = "server", feature = "client"))]
