@@ -10,7 +10,11 @@
 //!   `gen_ai_tool_name`, `gen_ai_prompt_name`, `mcp_protocol_version`,
 //!   `network_transport` and `error_type` (the JSON-RPC error code, `tool_error` for a
 //!   tool result with `isError`, `timeout`...);
+//! - `mcp_server_session_duration_seconds` and `mcp_client_session_duration_seconds`:
+//!   histograms of the sessions that ended, by `mcp_protocol_version` and
+//!   `network_transport`;
 //! - `mcp_server_requests_in_flight`: requests being answered now;
+//! - `mcp_server_sessions_open`: legacy sessions open now;
 //! - `mcp_server_errors_total` and `mcp_client_errors_total`: failed operations by
 //!   `error_type`.
 //!
@@ -73,7 +77,10 @@ pub struct Metrics {
 struct Inner {
     server: Family,
     client: Family,
+    server_sessions: Family,
+    client_sessions: Family,
     in_flight: AtomicI64,
+    open_sessions: AtomicI64,
 }
 
 /// One histogram (and its error counter) by label set.
@@ -170,6 +177,16 @@ impl Metrics {
             "mcp_client_operation_duration_seconds",
             "The duration of an MCP request or notification as observed on the sender, from the time it was sent until the response or ack is received.",
         );
+        self.inner.server_sessions.render(
+            &mut out,
+            "mcp_server_session_duration_seconds",
+            "The duration of an MCP session as observed on the server.",
+        );
+        self.inner.client_sessions.render(
+            &mut out,
+            "mcp_client_session_duration_seconds",
+            "The duration of an MCP session as observed on the client.",
+        );
         self.inner.server.render_errors(
             &mut out,
             "mcp_server_errors_total",
@@ -184,6 +201,11 @@ impl Metrics {
             out,
             "# HELP mcp_server_requests_in_flight MCP requests being answered now.\n# TYPE mcp_server_requests_in_flight gauge\nmcp_server_requests_in_flight {}",
             self.inner.in_flight.load(Ordering::Relaxed).max(0)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP mcp_server_sessions_open MCP sessions open now (legacy sessions, every transport).\n# TYPE mcp_server_sessions_open gauge\nmcp_server_sessions_open {}",
+            self.inner.open_sessions.load(Ordering::Relaxed).max(0)
         );
         out
     }
@@ -297,6 +319,8 @@ impl MetricsLayer {
 struct Measured {
     started: Instant,
     server: bool,
+    /// A session's span rather than an operation's.
+    session: bool,
     /// A request (it has an id), not a notification.
     request: bool,
     labels: [Option<String>; LABELS.len()],
@@ -354,10 +378,18 @@ where
         if meta.target() != crate::otel::TARGET {
             return;
         }
-        let server = meta.name() == "mcp.server";
+        let server = matches!(meta.name(), "mcp.server" | "mcp.server.session");
+        let session = meta.name().ends_with(".session");
+        if server && session {
+            self.metrics
+                .inner
+                .open_sessions
+                .fetch_add(1, Ordering::Relaxed);
+        }
         let mut measured = Measured {
             started: Instant::now(),
             server,
+            session,
             request: false,
             labels: Default::default(),
         };
@@ -387,10 +419,18 @@ where
         if measured.server && measured.request {
             self.metrics.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
         }
-        let family = if measured.server {
-            &self.metrics.inner.server
-        } else {
-            &self.metrics.inner.client
+        if measured.server && measured.session {
+            self.metrics
+                .inner
+                .open_sessions
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+        let inner = &self.metrics.inner;
+        let family = match (measured.server, measured.session) {
+            (true, false) => &inner.server,
+            (false, false) => &inner.client,
+            (true, true) => &inner.server_sessions,
+            (false, true) => &inner.client_sessions,
         };
         KEY.with(|key| {
             let mut key = key.borrow_mut();

@@ -107,6 +107,34 @@ fn named_target(method: &str) -> bool {
     matches!(method, "tools/call" | "prompts/get")
 }
 
+/// A span that lasts as long as a session (`mcp.server.session` or `mcp.client.session`):
+/// dropped with the session, it gives the conventions' session duration. Never entered,
+/// and a root (a child would keep the span it was made in open).
+pub(crate) fn session(server: bool, version: ProtocolVersion, transport: Option<&str>) -> Span {
+    if !on() {
+        return Span::none();
+    }
+    if server {
+        tracing::info_span!(
+            target: TARGET,
+            parent: None,
+            "mcp.server.session",
+            otel.kind = "server",
+            mcp.protocol.version = version.as_str(),
+            network.transport = transport,
+        )
+    } else {
+        tracing::info_span!(
+            target: TARGET,
+            parent: None,
+            "mcp.client.session",
+            otel.kind = "client",
+            mcp.protocol.version = version.as_str(),
+            network.transport = transport,
+        )
+    }
+}
+
 /// The span of a message this side received: `id` is `None` for a notification.
 pub(crate) fn receive(
     method: &str,

@@ -250,7 +250,26 @@ async fn metrics_count_the_calls_and_real_prometheus_reads_them() {
     assert_eq!(status, 503);
     assert!(body.contains("draining"), "{body}");
 
-    drop(client);
+    // Sessions: the legacy session's end gives the session durations on both sides.
+    client.close().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let text = loop {
+        let (_, text) = get(addr, "/metrics").await;
+        if text.contains("mcp_server_sessions_open 0") || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    for side in ["server", "client"] {
+        assert!(
+            text.lines().any(|l| l
+                .starts_with(&format!("mcp_{side}_session_duration_seconds_count{{"))
+                && l.contains("mcp_protocol_version=\"2025-11-25\"")
+                && l.ends_with(" 1")),
+            "{side}: {text}"
+        );
+    }
+    assert!(text.contains("mcp_server_sessions_open 0"), "{text}");
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }

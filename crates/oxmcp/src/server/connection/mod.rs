@@ -78,6 +78,9 @@ pub(crate) struct Connection {
     /// How the connection is carried, for the spans: `network.transport` and the session id.
     #[cfg(feature = "otel")]
     wire: OnceLock<(&'static str, Option<String>)>,
+    /// Lasts as long as the legacy session (its duration, for the metrics).
+    #[cfg(feature = "otel")]
+    session_span: OnceLock<tracing::Span>,
 }
 
 /// The era-resolved facts about one request.
@@ -101,6 +104,8 @@ impl Connection {
             input_ended: CancellationToken::new(),
             #[cfg(feature = "otel")]
             wire: OnceLock::new(),
+            #[cfg(feature = "otel")]
+            session_span: OnceLock::new(),
         });
         shared.register(&connection);
         connection
@@ -199,6 +204,12 @@ impl Connection {
             return Err(ErrorObject::invalid_request("already initialized"));
         }
         tracing::debug!(%version, "legacy session initialized");
+        #[cfg(feature = "otel")]
+        let _ = self.session_span.set(crate::otel::session(
+            true,
+            version,
+            Some(self.wire.get().map_or("pipe", |(transport, _)| transport)),
+        ));
         Ok(self.shared.config().initialize_result(version))
     }
 

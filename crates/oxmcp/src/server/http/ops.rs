@@ -25,21 +25,10 @@ pub(crate) struct Ops {
 }
 
 impl Ops {
-    /// The answer to a request for `path`, if it is one of the operations endpoints;
-    /// `sessions` is the number of open legacy sessions, when known.
-    pub(crate) fn answer(&self, path: &str, sessions: Option<usize>) -> Option<Response<Body>> {
+    /// The answer to a request for `path`, if it is one of the operations endpoints.
+    pub(crate) fn answer(&self, path: &str) -> Option<Response<Body>> {
         let response = match path {
-            METRICS_PATH => {
-                let mut text = self.metrics.render();
-                if let Some(open) = sessions {
-                    text.push_str(
-                        "# HELP mcp_server_sessions_open Legacy Streamable HTTP sessions open now.\n\
-                         # TYPE mcp_server_sessions_open gauge\n",
-                    );
-                    text.push_str(&format!("mcp_server_sessions_open {open}\n"));
-                }
-                reply(StatusCode::OK, Metrics::CONTENT_TYPE, text)
-            }
+            METRICS_PATH => reply(StatusCode::OK, Metrics::CONTENT_TYPE, self.metrics.render()),
             HEALTHZ_PATH => reply(StatusCode::OK, "text/plain", "ok\n".into()),
             READYZ_PATH => match self.health.readiness() {
                 Ok(()) => reply(StatusCode::OK, "text/plain", "ready\n".into()),
@@ -94,7 +83,7 @@ pub async fn serve_operations(
     let app = axum::Router::new().fallback(move |request: http::Request<Body>| {
         let ops = ops.clone();
         async move {
-            ops.answer(request.uri().path(), None).unwrap_or_else(|| {
+            ops.answer(request.uri().path()).unwrap_or_else(|| {
                 reply(
                     StatusCode::NOT_FOUND,
                     "text/plain",

@@ -189,8 +189,7 @@ impl HttpServe {
         }
     }
 
-    /// Also serves `/metrics` (these metrics in the Prometheus text format, with the
-    /// number of open sessions), `/healthz` and `/readyz` on the same listener (feature
+    /// Also serves `/metrics` (these metrics in the Prometheus text format), `/healthz` and `/readyz` on the same listener (feature
     /// `metrics`). `/readyz` answers 503 once the server starts shutting down.
     #[cfg(feature = "metrics")]
     pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
@@ -324,9 +323,10 @@ impl HttpServe {
                 let ops = ops.clone();
                 async move {
                     #[cfg(feature = "metrics")]
-                    if let Some(answer) = ops.as_ref().and_then(|ops| {
-                        ops.answer(request.uri().path(), Some(service.session_count()))
-                    }) {
+                    if let Some(answer) = ops
+                        .as_ref()
+                        .and_then(|ops| ops.answer(request.uri().path()))
+                    {
                         return Ok(answer);
                     }
                     Ok::<_, Infallible>(route(&service, remote, request).await)
