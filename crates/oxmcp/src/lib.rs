@@ -133,6 +133,10 @@ pub mod guide {
 
     #[doc = include_str!("../docs/guide/middleware.md")]
     pub mod middleware {}
+
+    #[cfg(all(feature = "metrics", feature = "http-server"))]
+    #[doc = include_str!("../docs/guide/operations.md")]
+    pub mod operations {}
 }
 
 pub use error::{Error, Result};
