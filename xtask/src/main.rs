@@ -35,6 +35,10 @@ const FEATURE_SETS: &[&str] = &[
     "macros",
     "auth-server",
     "auth",
+    "server,otel",
+    "client,otel",
+    "server,metrics",
+    "http-server,metrics",
 ];
 
 /// The npm package of the reference server-everything, relative to the repository root.
@@ -229,6 +233,7 @@ fn ci() -> Result {
     let root = root();
     let python = ensure_venv(&root)?;
     ensure_server_everything(&root)?;
+    ensure_prometheus()?;
     step(
         "cargo test",
         with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
@@ -429,12 +434,38 @@ fn venv_works(python: &Path) -> bool {
     ok
 }
 
-/// Installs python3 and python3-venv with apt-get (CI machines run as root).
-fn install_python_venv() -> Result {
+/// Runs `apt-get update`, once per xtask run (CI machines run as root).
+fn apt_update_once() -> Result {
+    static UPDATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if UPDATED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Ok(());
+    }
     step(
         "apt-get update",
         Command::new("apt-get").arg("update").stdin(Stdio::null()),
-    )?;
+    )
+}
+
+/// Makes sure `promtool` and `prometheus` (Debian's `prometheus` package) are installed:
+/// the metrics tests check the `/metrics` exposition with them.
+fn ensure_prometheus() -> Result {
+    let present = |tool: &str| runs(Command::new(tool).arg("--version"));
+    if present("promtool") && present("prometheus") {
+        return Ok(());
+    }
+    apt_update_once()?;
+    step(
+        "apt-get install prometheus",
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends", "prometheus"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null()),
+    )
+}
+
+/// Installs python3 and python3-venv with apt-get (CI machines run as root).
+fn install_python_venv() -> Result {
+    apt_update_once()?;
     step(
         "apt-get install python3 python3-venv",
         Command::new("apt-get")

@@ -109,6 +109,10 @@
 //! and says where to add a transport, an extractor, a layer or a method.
 
 mod error;
+#[cfg(all(feature = "metrics", any(feature = "server", feature = "client")))]
+pub mod metrics;
+#[cfg(all(feature = "otel", any(feature = "server", feature = "client")))]
+pub(crate) mod otel;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) mod rpc;
 #[cfg(any(feature = "server", feature = "client"))]
@@ -149,6 +153,10 @@ pub mod guide {
     #[cfg(feature = "client")]
     #[doc = include_str!("../docs/guide/extensions.md")]
     pub mod extensions {}
+
+    #[cfg(all(feature = "metrics", feature = "http-server"))]
+    #[doc = include_str!("../docs/guide/operations.md")]
+    pub mod operations {}
 }
 
 pub use error::{Error, Result};

@@ -3,41 +3,124 @@
 //! progress, sampling and elicitation), in both protocol eras.
 //!
 //! It serves stdio by default; `--http ADDR` serves Streamable HTTP at `http://ADDR/mcp`
-//! instead (both eras on that one URL). See `EXPECTATIONS.md` for what each fixture must do.
+//! instead (both eras on that one URL). `--metrics` adds `/metrics` (Prometheus),
+//! `/healthz` and `/readyz` on the same listener; `--otlp URL` exports the MCP spans to an
+//! OTLP/HTTP collector (`URL/v1/traces`). `RUST_LOG` sets what is logged on stderr. See `EXPECTATIONS.md` for what each fixture must do.
 
 mod fixtures;
 mod mrtr;
 mod tasks;
 
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use oxmcp::metrics::{Metrics, MetricsLayer};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::Layer as _;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> oxmcp::Result<()> {
+    let options = Options::parse();
+    let metrics = Metrics::new();
+    let tracer = match options.otlp.as_deref().map(otlp_tracer).transpose() {
+        Ok(tracer) => tracer,
+        Err(error) => {
+            eprintln!("everything: --otlp: {error}");
+            std::process::exit(2);
+        }
+    };
     // Colour only for a person at a terminal: hosts write server stderr to log files.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(colour)
-        .with_env_filter(
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        );
+    // The metrics and the exporter see oxmcp's MCP spans whatever RUST_LOG says.
+    let mcp_spans = || Targets::new().with_target("oxmcp::otel", tracing::Level::INFO);
+    let measure = options
+        .metrics
+        .then(|| MetricsLayer::new(metrics.clone()).with_filter(mcp_spans()));
+    let export = tracer.as_ref().map(|(_, tracer)| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer.clone())
+            .with_filter(mcp_spans())
+    });
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(measure)
+        .with(export)
         .init();
-    match http_address() {
+
+    let served = match options.http {
+        Some(addr) if options.metrics => fixtures::router().http(addr).metrics(metrics).await,
         Some(addr) => fixtures::router().serve_http(addr).await,
         None => fixtures::router().serve_stdio().await,
+    };
+    if let Some((provider, _)) = tracer {
+        // Sends the spans still batched.
+        let _ = provider.shutdown();
+    }
+    served
+}
+
+/// The command line: `[--http ADDR] [--metrics] [--otlp URL]`.
+#[derive(Default)]
+struct Options {
+    /// Serve Streamable HTTP at `http://ADDR/mcp` instead of stdio.
+    http: Option<String>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` beside `/mcp` (with `--http`).
+    metrics: bool,
+    /// Export the MCP spans over OTLP/HTTP to this collector (`http://host:4318`).
+    otlp: Option<String>,
+}
+
+impl Options {
+    fn parse() -> Options {
+        let mut options = Options::default();
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+                None => (arg, None),
+            };
+            match flag.as_str() {
+                "--http" => options.http = inline.or_else(|| args.next()),
+                "--otlp" => options.otlp = inline.or_else(|| args.next()),
+                "--metrics" => options.metrics = true,
+                _ => {}
+            }
+        }
+        options
     }
 }
 
-/// The address after `--http`, if given (`--http ADDR` or `--http=ADDR`).
-fn http_address() -> Option<String> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--http" {
-            return args.next();
-        }
-        if let Some(addr) = arg.strip_prefix("--http=") {
-            return Some(addr.to_owned());
-        }
-    }
-    None
+/// A tracer whose spans go to the OTLP/HTTP collector at `url` (its `/v1/traces`).
+fn otlp_tracer(url: &str) -> Result<(SdkTracerProvider, SdkTracer), String> {
+    let endpoint = if url.ends_with("/v1/traces") {
+        url.to_owned()
+    } else {
+        format!("{}/v1/traces", url.trim_end_matches('/'))
+    };
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            Resource::builder()
+                .with_service_name("oxmcp-everything")
+                .build(),
+        )
+        .build();
+    let tracer = provider.tracer("oxmcp-everything");
+    Ok((provider, tracer))
 }

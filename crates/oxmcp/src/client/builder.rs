@@ -455,6 +455,8 @@ impl ClientBuilder {
                 child,
                 driver: std::sync::Mutex::new(Some(driver)),
                 close_hook: std::sync::Mutex::new(None),
+                #[cfg(feature = "otel")]
+                session_span: crate::otel::session(false, version, None),
             }),
         })
     }

@@ -103,6 +103,10 @@ struct Inner {
     /// delete the session).
     #[cfg_attr(not(feature = "http-client"), allow(dead_code))]
     close_hook: std::sync::Mutex<Option<CloseHook>>,
+    /// Lasts as long as the client (its session's duration, for the metrics).
+    #[cfg(feature = "otel")]
+    #[allow(dead_code)]
+    session_span: tracing::Span,
 }
 
 /// A transport's last words, run by [`Client::close`].

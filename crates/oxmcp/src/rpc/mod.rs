@@ -134,6 +134,14 @@ pub(crate) trait Responder: Send + Sync + 'static {
     /// Called on the reader for every notification the engine does not consume itself.
     fn on_notification(&self, method: &str, params: Option<&RawValue>, cx: NotificationCx<'_>);
 
+    /// What the spans of received messages say about this connection; `params` are the
+    /// message's.
+    #[cfg(feature = "otel")]
+    fn facts(&self, params: Option<&RawValue>) -> crate::otel::Facts {
+        let _ = params;
+        crate::otel::Facts::default()
+    }
+
     /// Whether a JSON-RPC batch is acceptable now (2025-03-26 sessions only).
     fn accepts_batches(&self) -> bool {
         false
@@ -155,6 +163,16 @@ pub(crate) trait Responder: Send + Sync + 'static {
     fn null_unknown_ids(&self) -> bool {
         false
     }
+}
+
+/// Whether the params of `method` are read eagerly ([`Responder::eager`]): not while
+/// spans are recorded, which read them raw.
+fn eager_params<H: Responder>(handler: &H, method: &str) -> bool {
+    #[cfg(feature = "otel")]
+    if crate::otel::on() {
+        return false;
+    }
+    handler.eager(method)
 }
 
 /// What a handler gets with a notification.
@@ -306,7 +324,11 @@ impl Peer {
         keep: Option<&mut Option<Queued>>,
     ) {
         let mut eager: Option<H::Eager<'_>> = None;
-        match frame::decode_with(frame, &|method: &str| handler.eager(method), &mut eager) {
+        match frame::decode_with(
+            frame,
+            &|method: &str| eager_params(&**handler, method),
+            &mut eager,
+        ) {
             Decoded::Single(Ok(message)) => {
                 self.handle_message(message, &mut eager, handler, outbound, joined, keep)
                     .await
@@ -452,11 +474,23 @@ impl Peer {
             peer: self.clone(),
             cancel: None,
         };
+        #[cfg(feature = "otel")]
+        let span = match params {
+            Params::Raw(raw) => crate::otel::receive(method, Some(&id), raw, || handler.facts(raw)),
+            Params::Eager => tracing::Span::none(),
+        };
+        #[cfg(feature = "otel")]
+        let entered = span.enter();
         let dispatched = match (params, eager.as_mut()) {
             (Params::Eager, Some(params)) => handler.on_eager_request(method, params, cx),
             (Params::Raw(params), _) => handler.on_request(method, params, cx),
             // The slot is filled whenever the message says so (never reached).
             (Params::Eager, None) => handler.on_request(method, None, cx),
+        };
+        #[cfg(feature = "otel")]
+        let dispatched = {
+            drop(entered);
+            crate::otel::dispatched(span, method, dispatched)
         };
         let (future, cancel) = match dispatched {
             Dispatch::Now(reply) => return Started::Replied(id, reply),
@@ -643,6 +677,10 @@ impl Peer {
         handler: &Arc<H>,
         outbound: &Outbound,
     ) {
+        #[cfg(feature = "otel")]
+        let span = crate::otel::receive(method, None, params, || handler.facts(params));
+        #[cfg(feature = "otel")]
+        let _entered = span.enter();
         match method {
             "notifications/cancelled" => {
                 #[derive(Deserialize)]

@@ -93,6 +93,33 @@ impl Peer {
         params: Option<&str>,
         options: RequestOptions,
     ) -> Result<Box<RawValue>, Error> {
+        #[cfg(feature = "otel")]
+        {
+            let (span, traced) = crate::otel::send(method, Some(&id), params);
+            if !span.is_disabled() {
+                use tracing::Instrument;
+                let params = traced.as_deref().or(params);
+                let outcome = self
+                    .send_request(outbound, id, method, params, options)
+                    .instrument(span.clone())
+                    .await;
+                crate::otel::record_outcome(&span, method == "tools/call", &outcome);
+                return outcome;
+            }
+        }
+        self.send_request(outbound, id, method, params, options)
+            .await
+    }
+
+    /// [`Peer::request`], outside any span.
+    async fn send_request(
+        &self,
+        outbound: &Outbound,
+        id: RequestId,
+        method: &str,
+        params: Option<&str>,
+        options: RequestOptions,
+    ) -> Result<Box<RawValue>, Error> {
         if self.inner.closed.is_cancelled() {
             return Err(Error::closed());
         }
@@ -195,6 +222,15 @@ impl Peer {
         method: &str,
         params: Option<&str>,
     ) -> Result<(), Error> {
+        #[cfg(feature = "otel")]
+        {
+            let (span, traced) = crate::otel::send(method, None, params);
+            let _entered = span.enter();
+            let frame = frame::encode_notification(method, traced.as_deref().or(params));
+            drop(_entered);
+            return outbound.send(frame).await;
+        }
+        #[cfg(not(feature = "otel"))]
         outbound
             .send(frame::encode_notification(method, params))
             .await

@@ -25,7 +25,11 @@ mod http_client;
 mod http_server;
 mod lifecycle;
 mod logging;
+#[cfg(all(feature = "metrics", feature = "http-server", feature = "http-client"))]
+mod metrics;
 mod middleware;
+#[cfg(feature = "otel")]
+mod otel;
 mod questions;
 mod rpc;
 mod runtime_registry;

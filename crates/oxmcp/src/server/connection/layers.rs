@@ -55,7 +55,7 @@ impl Connection {
     }
 
     /// The revision a request speaks, as far as can be told before it is routed.
-    fn peek_version(&self, params: Option<&RawValue>) -> Option<ProtocolVersion> {
+    pub(super) fn peek_version(&self, params: Option<&RawValue>) -> Option<ProtocolVersion> {
         let named = params
             .and_then(|raw| serde_json::from_str::<ParamsPeek<'_>>(raw.get()).ok())
             .and_then(|peek| peek.meta)

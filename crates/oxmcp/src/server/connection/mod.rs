@@ -85,6 +85,12 @@ pub(crate) struct Connection {
     input_ended: CancellationToken,
     /// Unique in the process: whose tasks a request without a requester may see.
     id: u64,
+    /// How the connection is carried, for the spans: `network.transport` and the session id.
+    #[cfg(feature = "otel")]
+    wire: OnceLock<(&'static str, Option<String>)>,
+    /// Lasts as long as the legacy session (its duration, for the metrics).
+    #[cfg(feature = "otel")]
+    session_span: OnceLock<tracing::Span>,
 }
 
 /// The era-resolved facts about one request.
@@ -107,6 +113,10 @@ impl Connection {
             listeners: Mutex::default(),
             input_ended: CancellationToken::new(),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            #[cfg(feature = "otel")]
+            wire: OnceLock::new(),
+            #[cfg(feature = "otel")]
+            session_span: OnceLock::new(),
         });
         shared.register(&connection);
         connection
@@ -205,6 +215,12 @@ impl Connection {
             return Err(ErrorObject::invalid_request("already initialized"));
         }
         tracing::debug!(%version, "legacy session initialized");
+        #[cfg(feature = "otel")]
+        let _ = self.session_span.set(crate::otel::session(
+            true,
+            version,
+            Some(self.wire.get().map_or("pipe", |(transport, _)| transport)),
+        ));
         Ok(self.shared.config().initialize_result(version))
     }
 
@@ -836,6 +852,35 @@ impl Responder for ConnectionHandler {
         self.0
             .session()
             .is_some_and(|s| s.version <= ProtocolVersion::V2025_06_18)
+    }
+
+    #[cfg(feature = "otel")]
+    fn facts(&self, params: Option<&RawValue>) -> crate::otel::Facts {
+        let wire = self.0.wire.get();
+        crate::otel::Facts {
+            version: self.0.peek_version(params),
+            session: wire.and_then(|(_, session)| session.clone()),
+            transport: Some(wire.map_or("pipe", |(transport, _)| transport)),
+        }
+    }
+}
+
+impl ConnectionHandler {
+    /// Tells the spans how this connection is carried (`network.transport`, without it
+    /// `pipe`) and its session id (feature `otel`; nothing otherwise).
+    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
+    pub(crate) fn describe(
+        &self,
+        transport: &'static str,
+        session: Option<&dyn std::fmt::Display>,
+    ) {
+        #[cfg(feature = "otel")]
+        let _ = self
+            .0
+            .wire
+            .set((transport, session.map(ToString::to_string)));
+        #[cfg(not(feature = "otel"))]
+        let _ = (transport, session);
     }
 }
 

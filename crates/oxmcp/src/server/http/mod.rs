@@ -21,6 +21,8 @@ mod auth;
 mod body;
 mod config;
 mod guard;
+#[cfg(feature = "metrics")]
+mod ops;
 mod params;
 mod post;
 mod serve;
@@ -34,6 +36,8 @@ pub use config::{
     DEFAULT_MAX_SESSIONS_PER_PEER, DEFAULT_SESSION_IDLE,
 };
 pub(crate) use guard::RemoteAddr;
+#[cfg(feature = "metrics")]
+pub use ops::{serve_operations, HEALTHZ_PATH, METRICS_PATH, READYZ_PATH};
 pub use serve::{
     HttpServe, DEFAULT_GRACE, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, MCP_PATH,
 };

@@ -156,6 +156,9 @@ pub struct HttpServe {
     grace: Duration,
     header_timeout: Option<Duration>,
     max_connections: usize,
+    /// `/metrics`, `/healthz` and `/readyz`, when asked for.
+    #[cfg(feature = "metrics")]
+    ops: Option<super::ops::Ops>,
 }
 
 impl std::fmt::Debug for HttpServe {
@@ -181,7 +184,25 @@ impl HttpServe {
             grace: DEFAULT_GRACE,
             header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            #[cfg(feature = "metrics")]
+            ops: None,
         }
+    }
+
+    /// Also serves `/metrics` (these metrics in the Prometheus text format), `/healthz` and `/readyz` on the same listener (feature
+    /// `metrics`). `/readyz` answers 503 once the server starts shutting down.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.ops.get_or_insert_with(Default::default).metrics = metrics;
+        self
+    }
+
+    /// What `/readyz` answers by (and serves `/metrics`, `/healthz` and `/readyz` as
+    /// [`metrics`](HttpServe::metrics) does). Feature `metrics`.
+    #[cfg(feature = "metrics")]
+    pub fn health(mut self, health: crate::metrics::Health) -> Self {
+        self.ops.get_or_insert_with(Default::default).health = health;
+        self
     }
 
     /// The endpoint's settings. Unless they name allowed hosts, DNS-rebinding protection
@@ -260,6 +281,8 @@ impl HttpServe {
             }
         });
 
+        #[cfg(feature = "metrics")]
+        let ops = self.ops.map(Arc::new);
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(self.header_timeout);
@@ -292,9 +315,22 @@ impl HttpServe {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
             let service = service.clone();
+            #[cfg(feature = "metrics")]
+            let ops = ops.clone();
             let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let service = service.clone();
-                async move { Ok::<_, Infallible>(route(&service, remote, request).await) }
+                #[cfg(feature = "metrics")]
+                let ops = ops.clone();
+                async move {
+                    #[cfg(feature = "metrics")]
+                    if let Some(answer) = ops
+                        .as_ref()
+                        .and_then(|ops| ops.answer(request.uri().path()))
+                    {
+                        return Ok(answer);
+                    }
+                    Ok::<_, Infallible>(route(&service, remote, request).await)
+                }
             });
             let connection = http.serve_connection(TokioIo::new(tcp), handler);
             let stopping = stopping.clone();
@@ -323,6 +359,10 @@ impl HttpServe {
             });
         }
         drop(listener);
+        #[cfg(feature = "metrics")]
+        if let Some(ops) = &ops {
+            ops.health.drain();
+        }
         tracing::debug!("stopping: no new connections");
         stopping.cancel();
         service.shutdown();

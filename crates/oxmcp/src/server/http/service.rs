@@ -82,6 +82,7 @@ pub(crate) struct Inner {
 impl McpService {
     pub(crate) fn new(shared: Arc<Shared>, max_in_flight: usize, config: HttpConfig) -> Self {
         let modern = Router::connection(&shared, max_in_flight);
+        modern.1.describe("tcp", None);
         McpService {
             inner: Arc::new(Inner {
                 shared,

@@ -49,8 +49,10 @@ impl Session {
     /// A new session; not registered yet (that happens once `initialize` succeeded).
     pub(crate) fn new(inner: &Arc<Inner>, client: Option<IpAddr>) -> Arc<Session> {
         let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
+        let id = SessionId::random();
+        handler.describe("tcp", Some(&id));
         Arc::new(Session {
-            id: SessionId::random(),
+            id,
             peer,
             handler,
             client,
