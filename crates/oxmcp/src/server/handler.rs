@@ -140,6 +140,12 @@ pub trait ErasedHandler<S, O>: Send + Sync {
         None
     }
 
+    /// Argument values a transform fixed (and hid from the schema): put over the client's
+    /// arguments before the call.
+    fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
+        None
+    }
+
     /// [`ErasedHandler::call`], then `finish` on the outcome, in one boxed future.
     fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
     where
@@ -256,6 +262,10 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithState<S, O> {
         self.inner.layers()
     }
 
+    fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
+        self.inner.preset()
+    }
+
     fn call_finish(&self, request: Request, _state: &S2, finish: Finish<O>) -> BoxFuture<Reply>
     where
         O: Send + 'static,
@@ -301,5 +311,9 @@ impl<S, O> ErasedHandler<S, O> for Layered<S, O> {
 
     fn layers(&self) -> Option<&super::middleware::Endpoint> {
         Some(&self.layers)
+    }
+
+    fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
+        self.inner.preset()
     }
 }

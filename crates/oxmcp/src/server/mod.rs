@@ -42,6 +42,7 @@
 
 pub mod ask;
 mod completion;
+pub mod compose;
 mod connection;
 mod context;
 mod error;
@@ -124,6 +125,8 @@ pub struct Router<S = ()> {
     layers: Option<middleware::Endpoint>,
     /// The state, once given: what the handlers a [`ServerHandle`] adds run with.
     state: Arc<std::sync::OnceLock<S>>,
+    /// Routers mounted in this one ([`Router::mount`]).
+    mounts: Vec<Arc<compose::Link>>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for Router<S> {
@@ -151,6 +154,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             max_uri_length: resource::DEFAULT_MAX_URI_LENGTH,
             request_state: ask::StateSettings::default(),
             state: Arc::default(),
+            mounts: Vec::new(),
         }
     }
 
@@ -409,12 +413,14 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
             state: Arc::default(),
+            mounts: self.mounts,
         }
     }
 
-    /// The tool definitions, in listing order.
+    /// The tool definitions, in listing order (mounted routers' last).
     pub fn tools(&self) -> impl Iterator<Item = &Tool> {
-        self.tools.iter().map(|(_, def, _)| def)
+        let mounted = self.mounts.iter().flat_map(|m| m.listed.iter());
+        self.tools.iter().map(|(_, def, _)| def).chain(mounted)
     }
 }
 
@@ -471,6 +477,7 @@ impl Router<()> {
                 (template, parts.def, entry)
             }));
         shared.prompts.insert_all(self.prompts);
+        compose::attach(&shared, self.mounts);
         shared.configure(Settings {
             info: self.info,
             instructions: self.instructions,

@@ -10,6 +10,7 @@ mod client;
 mod client_features;
 #[cfg(feature = "stdio")]
 mod client_stdio;
+mod compose;
 mod echoes;
 mod features;
 #[cfg(all(feature = "http-server", feature = "http-client"))]
