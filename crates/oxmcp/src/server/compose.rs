@@ -60,6 +60,11 @@ use super::uri_template::UriTemplate;
 use super::Router;
 use crate::rpc::BoxFuture;
 
+#[cfg(feature = "client")]
+mod proxy;
+#[cfg(feature = "client")]
+pub use proxy::Proxy;
+
 /// How a router is mounted: its prefix, the separator between prefix and name, and
 /// transforms of its tools. See [`Router::mount_with`].
 #[derive(Debug, Clone)]

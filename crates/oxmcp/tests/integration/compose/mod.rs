@@ -1,6 +1,8 @@
 //! Composition: routers mounted in routers, tools transformed.
 
 mod mount;
+#[cfg(feature = "client")]
+mod proxy;
 mod transform;
 
 use oxmcp::protocol::content::ContentBlock;
