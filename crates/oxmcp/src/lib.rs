@@ -129,6 +129,10 @@ pub mod guide {
 
     #[doc = include_str!("../docs/guide/middleware.md")]
     pub mod middleware {}
+
+    #[cfg(all(feature = "client", feature = "stdio"))]
+    #[doc = include_str!("../docs/guide/composition.md")]
+    pub mod composition {}
 }
 
 pub use error::{Error, Result};

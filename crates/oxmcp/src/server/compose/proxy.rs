@@ -36,7 +36,9 @@ use crate::server::{Context, Router};
 /// - calls, prompt requests, reads and prompt-argument completions, with their errors;
 /// - progress of a call, forwarded to the request that made it;
 /// - cancellation: a request the front cancels is cancelled at the back end;
-/// - the back end's log messages and resource updates;
+/// - the back end's log messages, and updates of its resources (the proxy subscribes to
+///   every resource the back end lists, when it offers subscriptions; a modern back end's
+///   list is the one when the proxy started);
 /// - the back end's questions (elicitation, sampling, roots), asked of the proxy's own
 ///   client in its era: a real request for a legacy client, an `InputRequiredResult` for a
 ///   modern one (whose retry runs the call again at the back end, where the answer is
@@ -81,6 +83,8 @@ struct Relay {
     /// The keys the back end's items hold in the front registries: tools, prompts,
     /// resources, templates.
     held: Mutex<[Vec<String>; 4]>,
+    /// The back-end resources subscribed to (legacy back end).
+    subscribed: Mutex<std::collections::HashSet<String>>,
     /// Serializes the re-listings that `list_changed` starts.
     syncing: tokio::sync::Mutex<()>,
 }
@@ -191,10 +195,14 @@ impl Relay {
             return Ok(());
         }
         let caps = client.server_capabilities();
-        let filter = SubscriptionFilter::new()
+        let mut filter = SubscriptionFilter::new()
             .with_tools_list_changed(caps.tools.is_some())
             .with_prompts_list_changed(caps.prompts.is_some())
             .with_resources_list_changed(caps.resources.is_some());
+        if caps.resources.as_ref().and_then(|r| r.subscribe) == Some(true) {
+            let uris = self.held.lock().expect("proxy lock")[2].clone();
+            filter = filter.with_resource_subscriptions(uris);
+        }
         let mut stream = client.listen(filter).await?;
         let relay = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -337,6 +345,8 @@ impl Relay {
                     }),
                     completers: Vec::new(),
                 };
+                self.subscribe(resources.iter().map(|def| def.uri.as_str()))
+                    .await;
                 let items = resources.into_iter().map(|def| {
                     let e = entry(def.mime_type.clone());
                     (def.uri.clone(), def, e)
@@ -363,6 +373,33 @@ impl Relay {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Subscribes to updates of the back end's resources at `uris` that it was not
+    /// subscribed to yet (a legacy back end that offers subscriptions; a modern one's are
+    /// named by the listen stream), so that their updates reach the proxy's subscribers.
+    async fn subscribe(&self, uris: impl Iterator<Item = &str>) {
+        let client = self.client();
+        let offered = client
+            .server_capabilities()
+            .resources
+            .as_ref()
+            .and_then(|r| r.subscribe)
+            == Some(true);
+        if !offered || client.protocol_version().is_modern() {
+            return;
+        }
+        let new: Vec<String> = {
+            let mut subscribed = self.subscribed.lock().expect("proxy lock");
+            uris.filter(|uri| subscribed.insert((*uri).to_owned()))
+                .map(str::to_owned)
+                .collect()
+        };
+        for uri in new {
+            if let Err(e) = client.subscribe_resource(&uri).await {
+                tracing::warn!(%uri, error = %e, "the proxy could not subscribe to a back-end resource");
+            }
+        }
     }
 
     /// Completes an argument of the back end's prompt `prompt`.

@@ -104,6 +104,27 @@ async fn proxied(back: Router, back_era: EraChoice) -> Router {
     proxy.router(client).await.expect("list the back end")
 }
 
+/// A legacy client of `router`, and the notifications it receives.
+async fn listening(
+    router: Router,
+) -> (
+    TestClient,
+    tokio::sync::mpsc::UnboundedReceiver<oxmcp::protocol::message::ServerNotification>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = TestClient::builder(router)
+        .era(legacy())
+        .client(|b| {
+            b.on_notification(move |n| {
+                let _ = tx.send(n);
+            })
+        })
+        .connect()
+        .await
+        .expect("connect to the proxy");
+    (client, rx)
+}
+
 fn pairs() -> [(EraChoice, EraChoice); 4] {
     [
         (legacy(), legacy()),
@@ -255,17 +276,7 @@ async fn list_changes_pass_through() {
         let back = back_end();
         let handle = back.handle();
         let router = proxied(back, back_era).await;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let client = TestClient::builder(router)
-            .era(legacy())
-            .client(|b| {
-                b.on_notification(move |n| {
-                    let _ = tx.send(n);
-                })
-            })
-            .connect()
-            .await
-            .unwrap();
+        let (client, mut rx) = listening(router).await;
         handle.add_tool("late", || async { "late" }).unwrap();
         let note = tokio::time::timeout(Duration::from_secs(5), rx.recv())
             .await
@@ -282,4 +293,46 @@ async fn list_changes_pass_through() {
         let r = client.call_tool("late", json!({})).await.unwrap();
         assert_eq!(text(&r), "late");
     }
+}
+
+/// An update of a back-end resource reaches the proxy's subscribers.
+#[tokio::test]
+async fn resource_updates_pass_through() {
+    for back_era in [legacy(), modern()] {
+        let back = back_end();
+        let handle = back.handle();
+        let router = proxied(back, back_era).await;
+        let (client, mut rx) = listening(router).await;
+        client.subscribe_resource("mem://readme").await.unwrap();
+        handle.notify_resource_updated("mem://readme");
+        let note = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("notified within 5 s")
+            .unwrap();
+        let oxmcp::protocol::message::ServerNotification::ResourceUpdated(updated) = note else {
+            panic!("expected a resource update, got {note:?}");
+        };
+        assert_eq!(updated.uri, "mem://readme", "{back_era:?} back");
+    }
+}
+
+/// A proxy mounts like any router: namespaced, and the back end's later changes reach
+/// the mounting router's clients.
+#[tokio::test]
+async fn a_mounted_proxy_follows_its_back_end() {
+    let back = back_end();
+    let handle = back.handle();
+    let router: Router = Router::new().mount("back", proxied(back, modern()).await);
+    let (client, mut rx) = listening(router).await;
+    let r = client
+        .call_tool("back_echo", json!({"text": "via mount"}))
+        .await
+        .unwrap();
+    assert_eq!(text(&r), "echo: via mount");
+    handle.add_tool("late", || async { "late" }).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("notified within 5 s");
+    let r = client.call_tool("back_late", json!({})).await.unwrap();
+    assert_eq!(text(&r), "late");
 }
