@@ -104,33 +104,21 @@ impl Proxy {
     /// messages are relayed to the proxy's own clients, and it declares the capabilities
     /// to answer them.
     pub fn client(&self, builder: ClientBuilder) -> ClientBuilder {
-        let (elicit, sample, roots, notes) = (
-            self.relay.clone(),
-            self.relay.clone(),
-            self.relay.clone(),
-            Arc::downgrade(&self.relay),
-        );
+        // Weak: the relay holds the client, whose handlers these are.
+        let relay = Arc::downgrade(&self.relay);
+        let (elicit, sample, roots, notes) = (relay.clone(), relay.clone(), relay.clone(), relay);
         builder
             .on_elicitation(move |params| {
                 let relay = elicit.clone();
-                async move {
-                    let ctx = relay.asker()?;
-                    Ok(ctx.elicit_with(params).await?)
-                }
+                async move { Ok(Relay::asker_of(&relay)?.elicit_with(params).await?) }
             })
             .on_sampling(move |params| {
                 let relay = sample.clone();
-                async move {
-                    let ctx = relay.asker()?;
-                    Ok(ctx.sample(params).await?)
-                }
+                async move { Ok(Relay::asker_of(&relay)?.sample(params).await?) }
             })
             .on_roots(move || {
                 let relay = roots.clone();
-                async move {
-                    let ctx = relay.asker()?;
-                    Ok(ctx.list_roots().await?)
-                }
+                async move { Ok(Relay::asker_of(&relay)?.list_roots().await?) }
             })
             .on_notification(move |note| {
                 if let Some(relay) = notes.upgrade() {
@@ -168,6 +156,14 @@ impl Relay {
         self.client
             .get()
             .expect("the proxy's client is set before it serves")
+    }
+
+    /// [`Relay::asker`] of a relay that may be gone.
+    fn asker_of(relay: &Weak<Relay>) -> Result<Context, ErrorObject> {
+        match relay.upgrade() {
+            Some(relay) => relay.asker(),
+            None => Err(ErrorObject::internal("the proxy has stopped")),
+        }
     }
 
     /// The front request a back-end question belongs to.
