@@ -75,6 +75,8 @@ impl std::fmt::Debug for Proxy {
 #[derive(Default)]
 struct Relay {
     client: OnceLock<Client>,
+    /// The longest a back-end call may take ([`Proxy::timeout`]).
+    timeout: OnceLock<std::time::Duration>,
     /// The front router's shared state, to change its lists and announce updates.
     front: OnceLock<Weak<Shared>>,
     /// The front requests whose back-end call is in flight.
@@ -98,6 +100,15 @@ impl Proxy {
     /// A proxy, before its client connects.
     pub fn new() -> Self {
         Proxy::default()
+    }
+
+    /// The longest one back-end call (a tool call, a prompt, a read) may take, progress or
+    /// not; past it the front request fails with an error that says so. Without it, the
+    /// client's own timeouts apply ([`ClientBuilder::request_timeout`]). The first value
+    /// set is kept.
+    pub fn timeout(self, timeout: std::time::Duration) -> Self {
+        let _ = self.relay.timeout.set(timeout);
+        self
     }
 
     /// Prepares the client that reaches the back end: its questions, notifications and log
@@ -258,7 +269,10 @@ impl Relay {
     where
         F: AsyncFnOnce(&Client, CallOptions) -> crate::Result<T>,
     {
-        let mut options = CallOptions::new().timeout(std::time::Duration::from_secs(24 * 3600));
+        let mut options = CallOptions::new();
+        if let Some(cap) = self.timeout.get() {
+            options = options.max_timeout(*cap);
+        }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         if ctx.progress_token().is_some() {
             options = options.on_progress(move |p| {

@@ -54,6 +54,17 @@ async fn ask_name(ctx: Context) -> Result<String, ToolError> {
 /// How many back-end `slow` calls saw their cancellation.
 static BACK_END_CANCELLED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Waits (5 s at most) for a back-end call to be cancelled after `before` were.
+async fn back_end_cancelled_since(before: usize) {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while BACK_END_CANCELLED.load(std::sync::atomic::Ordering::SeqCst) == before {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the back-end call is cancelled within 5 s");
+}
+
 /// Counts a back-end call that ends before it finished (dropped: cancelled).
 struct Unfinished(bool);
 
@@ -91,11 +102,14 @@ fn back_end() -> Router {
 
 /// The back end served on one end of a pipe, the proxy's client on the other.
 async fn proxied(back: Router, back_era: EraChoice) -> Router {
+    proxied_with(Proxy::new(), back, back_era).await
+}
+
+async fn proxied_with(proxy: Proxy, back: Router, back_era: EraChoice) -> Router {
     let (a, b) = tokio::io::duplex(1 << 16);
     let (ar, aw) = tokio::io::split(a);
     tokio::spawn(back.serve_io(ar, aw));
     let (br, bw) = tokio::io::split(b);
-    let proxy = Proxy::new();
     let client = proxy
         .client(Client::builder().era(back_era))
         .connect_io(br, bw)
@@ -255,13 +269,7 @@ async fn progress_and_cancellation_pass_through() {
             "a cancelled call fails on the client's side"
         );
         let before = cancelled_count;
-        tokio::time::timeout(Duration::from_secs(5), async {
-            while BACK_END_CANCELLED.load(std::sync::atomic::Ordering::SeqCst) == before {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await
-        .expect("the back-end call is cancelled within 5 s");
+        back_end_cancelled_since(before).await;
         assert_eq!(
             *seen.lock().unwrap(),
             [(1.0, Some(2.0), Some("half".to_owned()))]
@@ -335,4 +343,23 @@ async fn a_mounted_proxy_follows_its_back_end() {
         .expect("notified within 5 s");
     let r = client.call_tool("back_late", json!({})).await.unwrap();
     assert_eq!(text(&r), "late");
+}
+
+/// A back-end call past the proxy's timeout fails at the front, and is cancelled at the
+/// back end.
+#[tokio::test]
+async fn a_back_end_call_past_the_proxy_timeout_fails() {
+    let proxy = Proxy::new().timeout(Duration::from_millis(200));
+    let router = proxied_with(proxy, back_end(), modern()).await;
+    let client = front(router, legacy()).await;
+    let before = BACK_END_CANCELLED.load(std::sync::atomic::Ordering::SeqCst);
+    let outcome = tokio::time::timeout(Duration::from_secs(5), client.call_tool("slow", json!({})))
+        .await
+        .expect("answered within 5 s");
+    let message = match outcome {
+        Ok(result) => text(&result),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("time"), "{message}");
+    back_end_cancelled_since(before).await;
 }
