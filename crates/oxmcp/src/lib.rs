@@ -157,6 +157,10 @@ pub mod guide {
     #[cfg(all(feature = "metrics", feature = "http-server"))]
     #[doc = include_str!("../docs/guide/operations.md")]
     pub mod operations {}
+
+    #[cfg(all(feature = "client", feature = "stdio"))]
+    #[doc = include_str!("../docs/guide/composition.md")]
+    pub mod composition {}
 }
 
 pub use error::{Error, Result};

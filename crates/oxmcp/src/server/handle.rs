@@ -248,9 +248,7 @@ impl<S> ServerHandle<S> {
     /// Tells every subscriber of `uri` that it changed: legacy sessions that sent
     /// `resources/subscribe` and modern `subscriptions/listen` streams that named it.
     pub fn notify_resource_updated(&self, uri: &str) {
-        for connection in self.shared.connections() {
-            connection.notify_resource_updated(uri);
-        }
+        self.shared.resource_updated(uri);
     }
 
     /// Announces that the tool list changed, without changing the registry: for tools whose
@@ -270,8 +268,6 @@ impl<S> ServerHandle<S> {
     }
 
     fn list_changed(&self, kind: ListKind) {
-        for connection in self.shared.connections() {
-            connection.notify_list_changed(kind);
-        }
+        self.shared.list_changed(kind);
     }
 }

@@ -151,6 +151,12 @@ pub trait ErasedHandler<S, O>: Send + Sync {
         None
     }
 
+    /// Argument values a transform fixed (and hid from the schema): put over the client's
+    /// arguments before the call.
+    fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
+        None
+    }
+
     /// [`ErasedHandler::call`], then `finish` on the outcome, in one boxed future.
     fn call_finish(&self, request: Request, state: &S, finish: Finish<O>) -> BoxFuture<Reply>
     where
@@ -271,12 +277,20 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithState<S, O> {
         self.inner.scopes()
     }
 
+    fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
+        self.inner.preset()
+    }
+
     fn call_finish(&self, request: Request, _state: &S2, finish: Finish<O>) -> BoxFuture<Reply>
     where
         O: Send + 'static,
     {
         self.inner.call_finish(request, &self.state, finish)
     }
+    fn task_support(&self) -> Option<crate::server::tasks::TaskSupport> {
+        self.inner.task_support()
+    }
+
 }
 
 /// A handler with layers of its own around its calls (which the connection applies), or
@@ -328,4 +342,12 @@ impl<S, O> ErasedHandler<S, O> for Layered<S, O> {
     fn scopes(&self) -> Option<&[String]> {
         self.scopes.as_deref()
     }
+
+    fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
+        self.inner.preset()
+    }
+    fn task_support(&self) -> Option<crate::server::tasks::TaskSupport> {
+        self.inner.task_support()
+    }
+
 }

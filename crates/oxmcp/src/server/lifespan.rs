@@ -90,6 +90,10 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithLateState<S, O> {
         self.inner.layers()
     }
 
+    fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
+        self.inner.preset()
+    }
+
     fn call_finish(&self, request: Request, _state: &S2, finish: Finish<O>) -> BoxFuture<Reply>
     where
         O: Send + 'static,
@@ -101,6 +105,14 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithLateState<S, O> {
             ),
         }
     }
+    fn scopes(&self) -> Option<&[String]> {
+        self.inner.scopes()
+    }
+
+    fn task_support(&self) -> Option<crate::server::tasks::TaskSupport> {
+        self.inner.task_support()
+    }
+
 }
 
 /// Builds the erased startup hook that fills `cell`.
@@ -128,6 +140,9 @@ where
 pub(crate) struct Hooks {
     pub(crate) startup: Mutex<Option<Startup>>,
     shutdown: Mutex<Option<ShutdownFn>>,
+    /// The hooks of the routers mounted in this one, started after its own and stopped
+    /// before.
+    pub(crate) children: Mutex<Vec<Arc<super::shared::Shared>>>,
 }
 
 impl Hooks {
@@ -138,16 +153,34 @@ impl Hooks {
             let shutdown = startup().await.map_err(crate::Error::startup)?;
             *self.shutdown.lock().expect("hooks lock") = shutdown;
         }
+        let children = self.children.lock().expect("hooks lock").clone();
+        for child in children {
+            start_child(child).await?;
+        }
         Ok(())
     }
 
     /// Runs the shutdown hook, once.
     pub(crate) async fn stop(&self) {
+        let children = self.children.lock().expect("hooks lock").clone();
+        for child in children {
+            stop_child(child).await;
+        }
         let shutdown = self.shutdown.lock().expect("hooks lock").take();
         if let Some(shutdown) = shutdown {
             shutdown().await;
         }
     }
+}
+
+/// A mounted router's startup (boxed: the hooks nest).
+fn start_child(child: Arc<super::shared::Shared>) -> BoxFuture<crate::Result<()>> {
+    Box::pin(async move { child.hooks.start().await })
+}
+
+/// A mounted router's shutdown (boxed: the hooks nest).
+fn stop_child(child: Arc<super::shared::Shared>) -> BoxFuture<()> {
+    Box::pin(async move { child.hooks.stop().await })
 }
 
 impl<S> Clone for LateState<S> {

@@ -109,7 +109,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// What runs a request once the layers let it through, given back its params and
 /// extensions.
 pub(crate) type Next =
-    Box<dyn FnOnce(Option<Box<RawValue>>, http::Extensions) -> BoxFuture<Reply> + Send>;
+    Box<dyn FnOnce(Option<Box<RawValue>>, http::Extensions) -> BoxFuture<McpResponse> + Send>;
 
 /// A request on its way through the layers.
 pub struct McpRequest {
@@ -260,7 +260,7 @@ impl McpResponse {
         }
     }
 
-    fn from_reply(reply: Reply) -> Self {
+    pub(crate) fn from_reply(reply: Reply) -> Self {
         McpResponse {
             outcome: Outcome::Reply(reply),
         }
@@ -301,6 +301,20 @@ impl Endpoint {
     /// `stack` (or a bare endpoint) with `layer` around it.
     pub(crate) fn stack(stack: Option<Endpoint>, layer: impl McpLayer) -> Option<Endpoint> {
         Some(layer.wrap(stack.unwrap_or_else(Endpoint::base)))
+    }
+
+    /// `outer` around `inner`: a request goes through `outer`'s layers, then `inner`'s
+    /// (a mounted router's layers around its items' own).
+    pub(crate) fn nest(outer: &Endpoint, inner: Option<&Endpoint>) -> Endpoint {
+        match inner {
+            None => outer.clone(),
+            Some(inner) => Endpoint {
+                service: BoxCloneSyncService::new(Nest {
+                    outer: outer.clone(),
+                    inner: inner.clone(),
+                }),
+            },
+        }
     }
 
     /// Runs `request` through the stack; `tool_failure` makes a tool call's failure into
@@ -378,6 +392,40 @@ impl Service<McpRequest> for Endpoint {
     }
 }
 
+/// Two stacks, one inside the other: what the outer lets through enters the inner one,
+/// which then runs the request's continuation.
+#[derive(Clone)]
+struct Nest {
+    outer: Endpoint,
+    inner: Endpoint,
+}
+
+impl Service<McpRequest> for Nest {
+    type Response = McpResponse;
+    type Error = BoxError;
+    type Future = BoxFuture<Result<McpResponse, BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), BoxError>> {
+        self.outer.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: McpRequest) -> Self::Future {
+        let (method, id, version) = (request.method.clone(), request.id.clone(), request.version);
+        let inner = self.inner.clone();
+        if let Some(run) = request.next.take() {
+            request.next = Some(Box::new(move |params, extensions| {
+                let request = McpRequest::new(method, id, params, version, extensions, run);
+                Box::pin(
+                    inner
+                        .oneshot(request)
+                        .map(|answer| answer.unwrap_or_else(McpResponse::from_layer_error)),
+                )
+            }));
+        }
+        self.outer.call(request)
+    }
+}
+
 /// The innermost service: runs the request's continuation with its extensions.
 #[derive(Clone, Copy)]
 struct RunNext;
@@ -398,7 +446,7 @@ impl Service<McpRequest> for RunNext {
                     request.params.take(),
                     std::mem::take(&mut request.extensions),
                 );
-                Box::pin(answer.map(|reply| Ok(McpResponse::from_reply(reply))))
+                Box::pin(answer.map(Ok))
             }
             None => Box::pin(std::future::ready(Ok(McpResponse::error(
                 ErrorObject::internal("a layer passed on a request that had been answered"),

@@ -44,6 +44,7 @@ pub mod ask;
 #[cfg(feature = "auth")]
 pub mod auth;
 mod completion;
+pub mod compose;
 mod connection;
 mod context;
 mod error;
@@ -137,6 +138,8 @@ pub struct Router<S = ()> {
     tasks: Option<Arc<tasks::Runtime>>,
     /// The state, once given: what the handlers a [`ServerHandle`] adds run with.
     state: Arc<std::sync::OnceLock<S>>,
+    /// Routers mounted in this one ([`Router::mount`]).
+    mounts: Vec<Arc<compose::Link>>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for Router<S> {
@@ -169,6 +172,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             methods: Vec::new(),
             tasks: None,
             state: Arc::default(),
+            mounts: Vec::new(),
         }
     }
 
@@ -490,12 +494,14 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             methods: self.methods,
             tasks: self.tasks,
             state: Arc::default(),
+            mounts: self.mounts,
         }
     }
 
-    /// The tool definitions, in listing order.
+    /// The tool definitions, in listing order (mounted routers' last).
     pub fn tools(&self) -> impl Iterator<Item = &Tool> {
-        self.tools.iter().map(|(_, def, _)| def)
+        let mounted = self.mounts.iter().flat_map(|m| m.listed.iter());
+        self.tools.iter().map(|(_, def, _)| def).chain(mounted)
     }
 }
 
@@ -552,6 +558,7 @@ impl Router<()> {
                 (template, parts.def, entry)
             }));
         shared.prompts.insert_all(self.prompts);
+        compose::attach(&shared, self.mounts);
         shared.configure(Settings {
             info: self.info,
             instructions: self.instructions,

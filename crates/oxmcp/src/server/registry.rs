@@ -228,6 +228,36 @@ impl<E: Clone> Registry<E> {
         }
     }
 
+    /// Removes the items under `old` and adds `new` in one change; an item whose key is
+    /// registered, and not under `old`, is not added: its key is returned.
+    pub(crate) fn replace<'a, D: Serialize + 'a>(
+        &self,
+        old: &[String],
+        new: impl IntoIterator<Item = (&'a String, &'a D, &'a E)>,
+    ) -> Vec<String>
+    where
+        E: 'a,
+    {
+        let new: Vec<_> = new
+            .into_iter()
+            .map(|(key, def, entry)| (key.clone(), Item::new(def, entry.clone())))
+            .collect();
+        self.change(|items| {
+            for key in old {
+                items.shift_remove(key);
+            }
+            let mut refused = Vec::new();
+            for (key, item) in new {
+                if items.contains_key(&key) {
+                    refused.push(key);
+                } else {
+                    items.insert(key, item);
+                }
+            }
+            refused
+        })
+    }
+
     /// Removes an item; returns whether it was there.
     pub(crate) fn remove(&self, key: &str) -> bool {
         self.change(|items| items.shift_remove(key).is_some())

@@ -132,7 +132,20 @@ pub(crate) struct Shared {
     config: OnceLock<Config>,
     connections: Mutex<Vec<Weak<Connection>>>,
     pub(crate) hooks: super::lifespan::Hooks,
+    /// Who follows this server's changes: the routers it is mounted in.
+    followers: Mutex<Vec<Follower>>,
 }
+
+/// A change a server announces, for the routers it is mounted in.
+pub(crate) enum Change<'a> {
+    /// A list changed.
+    List(super::connection::ListKind),
+    /// A resource changed.
+    Updated(&'a str),
+}
+
+/// What follows a server's changes.
+pub(crate) type Follower = Box<dyn Fn(&Change<'_>) + Send + Sync>;
 
 /// The settings a router collected, turned into a [`Config`].
 pub(crate) struct Settings {
@@ -233,6 +246,38 @@ impl Shared {
         let mut connections = self.connections.lock().expect("connections lock");
         connections.retain(|c| c.strong_count() > 0);
         connections.push(Arc::downgrade(connection));
+    }
+
+    /// Calls `follower` on every change this server announces from now on.
+    pub(crate) fn follow(&self, follower: Follower) {
+        self.followers
+            .lock()
+            .expect("followers lock")
+            .push(follower);
+    }
+
+    fn announce(&self, change: &Change<'_>) {
+        for follower in self.followers.lock().expect("followers lock").iter() {
+            follower(change);
+        }
+    }
+
+    /// Tells every connection (and every router this one is mounted in) that a list
+    /// changed.
+    pub(crate) fn list_changed(&self, kind: super::connection::ListKind) {
+        for connection in self.connections() {
+            connection.notify_list_changed(kind);
+        }
+        self.announce(&Change::List(kind));
+    }
+
+    /// Tells every subscriber of `uri` (and every router this one is mounted in) that it
+    /// changed.
+    pub(crate) fn resource_updated(&self, uri: &str) {
+        for connection in self.connections() {
+            connection.notify_resource_updated(uri);
+        }
+        self.announce(&Change::Updated(uri));
     }
 
     /// The live connections.

@@ -14,6 +14,7 @@ mod client;
 mod client_features;
 #[cfg(feature = "stdio")]
 mod client_stdio;
+mod compose;
 mod echoes;
 mod extensions;
 mod features;

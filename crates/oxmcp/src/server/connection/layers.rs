@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures_util::FutureExt as _;
+
 use oxmcp_protocol::ProtocolVersion;
 use serde_json::value::RawValue;
 
@@ -11,7 +13,7 @@ use super::Connection;
 use crate::rpc::{Dispatch, Reply, RequestCx};
 use crate::server::ask::salient;
 use crate::server::context::Context;
-use crate::server::middleware::{Endpoint, McpRequest, Next};
+use crate::server::middleware::{Endpoint, McpRequest, McpResponse, Next};
 use crate::server::reply::finish_tool;
 
 impl Connection {
@@ -32,8 +34,12 @@ impl Connection {
         let owned = method.to_owned();
         let next: Next = Box::new(move |params, extensions| {
             match this.route(&owned, params.as_deref(), cx, extensions) {
-                Dispatch::Now(reply) => Box::pin(std::future::ready(reply)),
-                Dispatch::Later(future) | Dispatch::LaterWith(future, _) => future,
+                Dispatch::Now(reply) => {
+                    Box::pin(std::future::ready(McpResponse::from_reply(reply)))
+                }
+                Dispatch::Later(future) | Dispatch::LaterWith(future, _) => {
+                    Box::pin(future.map(McpResponse::from_reply))
+                }
             }
         });
         let request = McpRequest::new(
@@ -88,7 +94,7 @@ pub(super) fn item_layers(
     let handler_context = context.clone();
     let next: Next = Box::new(move |_, extensions| {
         handler_context.set_extensions(extensions);
-        future
+        Box::pin(future.map(McpResponse::from_reply))
     });
     let request = McpRequest::new(
         method,

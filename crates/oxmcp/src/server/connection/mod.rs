@@ -485,10 +485,18 @@ impl Connection {
                     return Dispatch::Now(self.finish_tool(error.into_outcome(version), version));
                 }
             }
+            let preset;
+            let arguments = match tool.entry.preset() {
+                Some(fixed) => {
+                    preset = crate::server::compose::with_preset(call.arguments, fixed);
+                    Some(&*preset)
+                }
+                None => call.arguments,
+            };
             let retry = call.retry();
             let target = Target::Tool(call.name.clone().into_owned());
             let request = Request {
-                context: self.context(env, cx, "tools/call", target, call.arguments),
+                context: self.context(env, cx, "tools/call", target, arguments),
             };
             let Some(layers) = tool.entry.layers() else {
                 return self.run_tool(&tool.entry, request, retry);

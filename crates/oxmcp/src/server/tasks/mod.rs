@@ -227,6 +227,14 @@ impl<S> ErasedHandler<S, CallToolResult> for Tasked<S> {
     fn task_support(&self) -> Option<TaskSupport> {
         Some(self.support)
     }
+    fn scopes(&self) -> Option<&[String]> {
+        self.inner.scopes()
+    }
+
+    fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
+        self.inner.preset()
+    }
+
 }
 
 /// Whether a modern call of a tool with `support` may become a task: the runtime to run
