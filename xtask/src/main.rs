@@ -22,7 +22,7 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 9] = [
+const FEATURE_SETS: [&str; 10] = [
     "",
     "server",
     "client",
@@ -31,6 +31,7 @@ const FEATURE_SETS: [&str; 9] = [
     "server,client",
     "http-server",
     "http-client",
+    "sse-server",
     "macros",
 ];
 

@@ -3,7 +3,8 @@
 //! progress, sampling and elicitation), in both protocol eras.
 //!
 //! It serves stdio by default; `--http ADDR` serves Streamable HTTP at `http://ADDR/mcp`
-//! instead (both eras on that one URL). See `EXPECTATIONS.md` for what each fixture must do.
+//! instead (both eras on that one URL), and on the same listener the HTTP+SSE transport of
+//! 2024-11-05 (`/sse`, `/messages`). See `EXPECTATIONS.md` for what each fixture must do.
 
 mod fixtures;
 mod mrtr;

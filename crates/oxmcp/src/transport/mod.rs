@@ -8,6 +8,8 @@
 //! [`Router::serve_io`]: crate::server::Router::serve_io
 //! [`ClientBuilder::connect_io`]: crate::client::ClientBuilder::connect_io
 
+#[cfg(feature = "sse-server")]
+pub(crate) mod channel;
 #[cfg(feature = "http-client")]
 pub(crate) mod http;
 pub(crate) mod lines;

@@ -25,3 +25,5 @@ mod questions;
 mod rpc;
 mod runtime_registry;
 mod tools;
+#[cfg(feature = "http-server")]
+mod transports;

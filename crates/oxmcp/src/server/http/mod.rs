@@ -12,6 +12,11 @@
 //! - **anything else** (2026-07-28): the modern way. No session: every `POST` carries its
 //!   own `_meta`, and its `Mcp-Method` / `Mcp-Name` headers must agree with the body.
 //!
+//! With the `sse-server` feature, [`McpService::sse`] gives the HTTP+SSE transport of
+//! 2024-11-05 ([`SseService`]: `GET /sse`, `POST /messages?session_id=…`) for the same
+//! router and settings, and [`Router::http`](crate::server::Router::http) serves it beside
+//! `/mcp`.
+//!
 //! A response is JSON unless something must go out before it (progress, logs, a request to
 //! the client), in which case the `POST` is answered with an SSE stream that ends after the
 //! response.
@@ -19,6 +24,8 @@
 mod body;
 mod config;
 mod guard;
+#[cfg(feature = "sse-server")]
+mod legacy_sse;
 mod params;
 mod post;
 mod serve;
@@ -32,6 +39,8 @@ pub use config::{
     DEFAULT_MAX_SESSIONS_PER_PEER, DEFAULT_SESSION_IDLE,
 };
 pub(crate) use guard::RemoteAddr;
+#[cfg(feature = "sse-server")]
+pub use legacy_sse::{SseService, MESSAGES_PATH, SSE_PATH};
 pub use serve::{
     HttpServe, DEFAULT_GRACE, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, MCP_PATH,
 };

@@ -132,7 +132,9 @@ async fn bind(addr: impl ToSocketAddrs) -> crate::Result<TcpListener> {
 }
 
 /// A router about to be served over Streamable HTTP (at `/mcp`), from [`Router::http`]
-/// or [`Router::http_on`]. Awaiting it serves until asked to stop.
+/// or [`Router::http_on`]. Awaiting it serves until asked to stop. With the `sse-server`
+/// feature, the same listener also serves the HTTP+SSE transport of 2024-11-05 at `/sse`
+/// and `/messages` (see `SseService`).
 ///
 /// By default it stops on `SIGTERM` or Ctrl-C (`SIGINT`); [`shutdown`](HttpServe::shutdown)
 /// adds a future of your own, [`no_signal_handlers`](HttpServe::no_signal_handlers) leaves
@@ -350,12 +352,20 @@ impl IntoFuture for HttpServe {
     }
 }
 
-/// One request of a served connection: MCP at [`MCP_PATH`], `404` elsewhere.
+/// One request of a served connection: MCP at [`MCP_PATH`] (and the HTTP+SSE paths with
+/// `sse-server`), `404` elsewhere.
 async fn route(
     service: &McpService,
     remote: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Response<Body> {
+    #[cfg(feature = "sse-server")]
+    if matches!(request.uri().path(), super::SSE_PATH | super::MESSAGES_PATH) {
+        request
+            .extensions_mut()
+            .insert(crate::server::http::RemoteAddr(remote));
+        return service.sse().handle(request).await;
+    }
     if request.uri().path() != MCP_PATH {
         let mut response = Response::new(Body::from(format!(
             "not found: the MCP endpoint is {MCP_PATH}"

@@ -1,0 +1,29 @@
+//! The transports beside Streamable HTTP, over real TCP: HTTP+SSE (2024-11-05) on the
+//! same listener and router as `/mcp`.
+
+#[cfg(feature = "sse-server")]
+mod sse;
+
+use std::time::Duration;
+
+use oxmcp::server::http::HttpConfig;
+use oxmcp::server::Router;
+
+pub(crate) use crate::http_server::Server;
+
+/// Serves `router` on a loopback port with `config`.
+pub(crate) async fn start(router: Router, config: HttpConfig) -> Server {
+    Server::start_router(router, config, |serve| serve).await
+}
+
+/// Waits (5 s at most) until `condition` holds.
+pub(crate) async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
