@@ -22,7 +22,7 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 10] = [
+const FEATURE_SETS: [&str; 11] = [
     "",
     "server",
     "client",
@@ -32,6 +32,7 @@ const FEATURE_SETS: [&str; 10] = [
     "http-server",
     "http-client",
     "sse-server",
+    "sse-client",
     "macros",
 ];
 

@@ -48,6 +48,8 @@ mod http;
 mod inbound;
 mod methods;
 mod mrtr;
+#[cfg(feature = "sse-client")]
+mod sse;
 mod subscription;
 
 use std::sync::{Arc, Mutex};

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "sse-server")]
 mod sse;
+#[cfg(all(feature = "sse-server", feature = "sse-client"))]
+mod sse_client;
 
 use std::time::Duration;
 

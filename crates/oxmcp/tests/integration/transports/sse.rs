@@ -31,7 +31,7 @@ impl Drop for SetOnDrop {
     }
 }
 
-fn router(cancelled: Arc<AtomicBool>) -> Router {
+pub(super) fn router(cancelled: Arc<AtomicBool>) -> Router {
     Router::new()
         .name("sse-test")
         .tool("echo", echo)

@@ -20,11 +20,15 @@
 
 mod conn;
 mod frame;
+#[cfg(feature = "sse-client")]
+mod legacy_sse;
 mod sse;
 
 use std::time::Duration;
 
 pub(crate) use conn::start;
+#[cfg(feature = "sse-client")]
+pub(crate) use legacy_sse::start_sse;
 
 use crate::error::{Error, Result};
 
