@@ -52,7 +52,7 @@ struct Guests {
     guests: u32,
 }
 
-async fn ask(ctx: Context) -> Result<String, ToolError> {
+pub(crate) async fn ask(ctx: Context) -> Result<String, ToolError> {
     match ctx.elicit::<Guests>("How many guests?").await? {
         Elicitation::Accept(g) => Ok(format!("{} guests", g.guests)),
         other => Ok(format!("no answer: {:?}", other.action())),

@@ -35,6 +35,7 @@ pub(super) fn router(cancelled: Arc<AtomicBool>) -> Router {
     Router::new()
         .name("sse-test")
         .tool("echo", echo)
+        .tool("ask", crate::http_server::ask)
         .tool("forever", move || {
             let cancelled = cancelled.clone();
             async move {
