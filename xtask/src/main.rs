@@ -22,7 +22,7 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 11] = [
+const FEATURE_SETS: [&str; 12] = [
     "",
     "server",
     "client",
@@ -33,6 +33,7 @@ const FEATURE_SETS: [&str; 11] = [
     "http-client",
     "sse-server",
     "sse-client",
+    "ws-server",
     "macros",
 ];
 

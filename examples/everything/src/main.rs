@@ -4,7 +4,7 @@
 //!
 //! It serves stdio by default; `--http ADDR` serves Streamable HTTP at `http://ADDR/mcp`
 //! instead (both eras on that one URL), and on the same listener the HTTP+SSE transport of
-//! 2024-11-05 (`/sse`, `/messages`). See `EXPECTATIONS.md` for what each fixture must do.
+//! 2024-11-05 (`/sse`, `/messages`) and WebSocket (`/ws`, subprotocol `mcp`). See `EXPECTATIONS.md` for what each fixture must do.
 
 mod fixtures;
 mod mrtr;

@@ -8,7 +8,7 @@
 //! [`Router::serve_io`]: crate::server::Router::serve_io
 //! [`ClientBuilder::connect_io`]: crate::client::ClientBuilder::connect_io
 
-#[cfg(any(feature = "sse-server", feature = "sse-client"))]
+#[cfg(any(feature = "sse-server", feature = "sse-client", feature = "ws-server"))]
 pub(crate) mod channel;
 #[cfg(feature = "http-client")]
 pub(crate) mod http;

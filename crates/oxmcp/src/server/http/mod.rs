@@ -17,6 +17,9 @@
 //! router and settings, and [`Router::http`](crate::server::Router::http) serves it beside
 //! `/mcp`.
 //!
+//! With the `ws-server` feature, [`McpService::ws`] gives the WebSocket transport
+//! ([`WsService`], subprotocol `mcp`), served at `/ws` by `Router::http`.
+//!
 //! A response is JSON unless something must go out before it (progress, logs, a request to
 //! the client), in which case the `POST` is answered with an SSE stream that ends after the
 //! response.
@@ -33,6 +36,8 @@ mod service;
 mod session;
 mod sse;
 mod store;
+#[cfg(feature = "ws-server")]
+mod ws;
 
 pub use config::{
     HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_SESSIONS,
@@ -48,3 +53,5 @@ pub use service::McpService;
 pub use store::{
     EventStore, InMemoryEventStore, StoredEvent, DEFAULT_STREAM_BYTES, DEFAULT_TOTAL_BYTES,
 };
+#[cfg(feature = "ws-server")]
+pub use ws::{WsService, SUBPROTOCOL, WS_PATH};

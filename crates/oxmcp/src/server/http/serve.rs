@@ -298,7 +298,10 @@ impl HttpServe {
                 let service = service.clone();
                 async move { Ok::<_, Infallible>(route(&service, remote, request).await) }
             });
-            let connection = http.serve_connection(TokioIo::new(tcp), handler);
+            // Upgrades are served (WebSocket); without a `101` answer, nothing changes.
+            let connection = http
+                .serve_connection(TokioIo::new(tcp), handler)
+                .with_upgrades();
             let stopping = stopping.clone();
             let force = force.clone();
             connections.spawn(async move {
@@ -365,6 +368,13 @@ async fn route(
             .extensions_mut()
             .insert(crate::server::http::RemoteAddr(remote));
         return service.sse().handle(request).await;
+    }
+    #[cfg(feature = "ws-server")]
+    if request.uri().path() == super::WS_PATH {
+        request
+            .extensions_mut()
+            .insert(crate::server::http::RemoteAddr(remote));
+        return service.ws().handle(request).await;
     }
     if request.uri().path() != MCP_PATH {
         let mut response = Response::new(Body::from(format!(

@@ -5,6 +5,8 @@
 mod sse;
 #[cfg(all(feature = "sse-server", feature = "sse-client"))]
 mod sse_client;
+#[cfg(all(feature = "sse-server", feature = "ws-server"))]
+mod ws;
 
 use std::time::Duration;
 
@@ -13,8 +15,10 @@ use oxmcp::server::Router;
 
 pub(crate) use crate::http_server::Server;
 
-/// Serves `router` on a loopback port with `config`.
+/// Serves `router` on a loopback port with `config` (WebSocket pings every 100 ms).
 pub(crate) async fn start(router: Router, config: HttpConfig) -> Server {
+    #[cfg(feature = "ws-server")]
+    let config = config.ws_ping_interval(Duration::from_millis(100));
     Server::start_router(router, config, |serve| serve).await
 }
 
