@@ -22,7 +22,7 @@ mod conformance;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
-const FEATURE_SETS: [&str; 12] = [
+const FEATURE_SETS: [&str; 13] = [
     "",
     "server",
     "client",
@@ -34,6 +34,7 @@ const FEATURE_SETS: [&str; 12] = [
     "sse-server",
     "sse-client",
     "ws-server",
+    "ws-client",
     "macros",
 ];
 

@@ -51,6 +51,8 @@ mod mrtr;
 #[cfg(feature = "sse-client")]
 mod sse;
 mod subscription;
+#[cfg(feature = "ws-client")]
+mod ws;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

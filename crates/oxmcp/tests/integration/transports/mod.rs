@@ -33,3 +33,32 @@ pub(crate) async fn eventually(what: &str, mut condition: impl FnMut() -> bool) 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Calls the `ask` tool (which elicits 3 guests) through a client of each era that
+/// `connect` opens: the server's question and the client's answer cross the transport.
+#[cfg(feature = "client")]
+pub(crate) async fn ask_in_both_eras<F, Fut>(connect: F)
+where
+    F: Fn(oxmcp::client::ClientBuilder) -> Fut,
+    Fut: std::future::Future<Output = oxmcp::Result<oxmcp::client::Client>>,
+{
+    use oxmcp::client::{Client, EraChoice};
+    use oxmcp::protocol::ProtocolVersion;
+    use serde_json::json;
+
+    for era in [
+        EraChoice::Auto,
+        EraChoice::Legacy(ProtocolVersion::V2025_11_25),
+    ] {
+        let builder = Client::builder().era(era).on_elicitation(|_| async move {
+            let mut answers = serde_json::Map::new();
+            answers.insert("guests".into(), json!(3));
+            Ok(oxmcp::protocol::ElicitResult::accept(answers))
+        });
+        let client = connect(builder).await.unwrap();
+        let out = client.call_tool("ask", json!({})).await.unwrap();
+        let out = serde_json::to_value(&out.content).unwrap();
+        assert_eq!(out[0]["text"], "3 guests");
+        client.close().await.unwrap();
+    }
+}

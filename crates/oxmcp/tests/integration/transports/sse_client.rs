@@ -78,23 +78,7 @@ async fn a_url_that_is_no_sse_stream_keeps_the_first_error() {
 #[tokio::test]
 async fn the_server_asks_the_client_over_the_stream() {
     let server = start(router(Arc::default()), HttpConfig::new()).await;
-    for era in [
-        EraChoice::Auto,
-        EraChoice::Legacy(ProtocolVersion::V2025_11_25),
-    ] {
-        let client = Client::builder()
-            .era(era)
-            .on_elicitation(|_| async move {
-                let mut answers = serde_json::Map::new();
-                answers.insert("guests".into(), json!(4));
-                Ok(oxmcp::protocol::ElicitResult::accept(answers))
-            })
-            .connect_sse(format!("http://{}/sse", server.addr))
-            .await
-            .unwrap();
-        let out = client.call_tool("ask", json!({})).await.unwrap();
-        assert_eq!(text(&out), "4 guests");
-        client.close().await.unwrap();
-    }
+    let url = format!("http://{}/sse", server.addr);
+    super::ask_in_both_eras(|builder| builder.connect_sse(url.clone())).await;
     server.shutdown().await;
 }

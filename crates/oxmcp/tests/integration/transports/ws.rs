@@ -163,3 +163,17 @@ async fn a_peer_that_never_reads_is_closed() {
         "a close frame with code 1008"
     );
 }
+
+#[cfg(feature = "ws-client")]
+#[tokio::test]
+async fn connect_ws_in_both_eras_with_questions() {
+    let server = start(router(Arc::default()), HttpConfig::new()).await;
+    let url = format!("ws://{}/ws", server.addr);
+    super::ask_in_both_eras(|builder| builder.connect_ws(url.clone())).await;
+    let error = oxmcp::client::Client::builder()
+        .connect_ws(format!("ws://{}/mcp", server.addr))
+        .await
+        .unwrap_err();
+    assert!(error.http_status().is_some(), "{error}");
+    server.shutdown().await;
+}
