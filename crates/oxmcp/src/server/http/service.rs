@@ -363,6 +363,7 @@ macro_rules! http_service {
         }
     };
 }
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
 pub(crate) use http_service;
 
 http_service!(McpService);
