@@ -3,9 +3,11 @@
 //! progress, sampling and elicitation), in both protocol eras.
 //!
 //! It serves stdio by default; `--http ADDR` serves Streamable HTTP at `http://ADDR/mcp`
-//! instead (both eras on that one URL). `--metrics` adds `/metrics` (Prometheus),
-//! `/healthz` and `/readyz` on the same listener; `--otlp URL` exports the MCP spans to an
-//! OTLP/HTTP collector (`URL/v1/traces`). `RUST_LOG` sets what is logged on stderr. See `EXPECTATIONS.md` for what each fixture must do.
+//! instead (both eras on that one URL), and on the same listener the HTTP+SSE transport of
+//! 2024-11-05 (`/sse`, `/messages`) and WebSocket (`/ws`, subprotocol `mcp`). `--metrics`
+//! adds `/metrics` (Prometheus), `/healthz` and `/readyz` on the same listener; `--otlp URL`
+//! exports the MCP spans to an OTLP/HTTP collector (`URL/v1/traces`). `RUST_LOG` sets what
+//! is logged on stderr. See `EXPECTATIONS.md` for what each fixture must do.
 
 mod fixtures;
 mod mrtr;

@@ -382,7 +382,7 @@ impl ClientBuilder {
     }
 
     /// The bound on server requests handled at once.
-    #[cfg(feature = "http-client")]
+    #[cfg(any(feature = "http-client", feature = "ws-client"))]
     pub(crate) fn max_in_flight(&self) -> usize {
         self.max_in_flight
     }

@@ -50,8 +50,12 @@ mod methods;
 mod mrtr;
 #[cfg(feature = "oauth")]
 pub mod oauth;
+#[cfg(feature = "sse-client")]
+mod sse;
 mod subscription;
 pub mod tasks;
+#[cfg(feature = "ws-client")]
+mod ws;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -284,7 +284,6 @@ impl<S> ErasedHandler<S, CallToolResult> for Preset<S> {
     fn task_support(&self) -> Option<crate::server::tasks::TaskSupport> {
         self.inner.task_support()
     }
-
 }
 
 /// The client's arguments (an object, or none) with the fixed ones put over them.

@@ -290,7 +290,6 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithState<S, O> {
     fn task_support(&self) -> Option<crate::server::tasks::TaskSupport> {
         self.inner.task_support()
     }
-
 }
 
 /// A handler with layers of its own around its calls (which the connection applies), or
@@ -349,5 +348,4 @@ impl<S, O> ErasedHandler<S, O> for Layered<S, O> {
     fn task_support(&self) -> Option<crate::server::tasks::TaskSupport> {
         self.inner.task_support()
     }
-
 }

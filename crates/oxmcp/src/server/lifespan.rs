@@ -112,7 +112,6 @@ impl<S: Send + Sync, S2, O> ErasedHandler<S2, O> for WithLateState<S, O> {
     fn task_support(&self) -> Option<crate::server::tasks::TaskSupport> {
         self.inner.task_support()
     }
-
 }
 
 /// Builds the erased startup hook that fills `cell`.

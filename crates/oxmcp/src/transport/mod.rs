@@ -8,6 +8,13 @@
 //! [`Router::serve_io`]: crate::server::Router::serve_io
 //! [`ClientBuilder::connect_io`]: crate::client::ClientBuilder::connect_io
 
+#[cfg(any(
+    feature = "sse-server",
+    feature = "sse-client",
+    feature = "ws-server",
+    feature = "ws-client"
+))]
+pub(crate) mod channel;
 #[cfg(feature = "http-client")]
 pub(crate) mod http;
 pub(crate) mod lines;
@@ -15,6 +22,8 @@ pub(crate) mod lines;
 pub(crate) mod memory;
 #[cfg(feature = "stdio")]
 pub mod stdio;
+#[cfg(feature = "ws-client")]
+pub(crate) mod ws;
 
 use std::sync::Arc;
 

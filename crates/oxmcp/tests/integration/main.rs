@@ -6,10 +6,10 @@
 mod support;
 
 mod ask;
-#[cfg(feature = "auth-server")]
-mod auth_server;
 #[cfg(feature = "auth")]
 mod auth;
+#[cfg(feature = "auth-server")]
+mod auth_server;
 mod client;
 mod client_features;
 #[cfg(feature = "stdio")]
@@ -35,3 +35,5 @@ mod questions;
 mod rpc;
 mod runtime_registry;
 mod tools;
+#[cfg(feature = "http-server")]
+mod transports;

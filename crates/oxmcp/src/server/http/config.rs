@@ -66,6 +66,8 @@ pub struct HttpConfig {
     pub(crate) cors: bool,
     pub(crate) retry: Duration,
     pub(crate) keep_alive: Duration,
+    #[cfg_attr(not(feature = "ws-server"), allow(dead_code))]
+    pub(crate) ws_ping: Duration,
     pub(crate) event_store: Arc<dyn EventStore>,
     #[cfg(feature = "auth")]
     pub(crate) auth: Option<crate::server::auth::ProtectedResource>,
@@ -106,6 +108,7 @@ impl Default for HttpConfig {
             cors: false,
             retry: Duration::from_millis(1000),
             keep_alive: Duration::from_secs(15),
+            ws_ping: Duration::from_secs(20),
             event_store: Arc::new(InMemoryEventStore::default()),
             #[cfg(feature = "auth")]
             auth: None,
@@ -223,6 +226,14 @@ impl HttpConfig {
     /// proxies and clients from closing it (default 15 s).
     pub fn sse_keep_alive(mut self, every: Duration) -> Self {
         self.keep_alive = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How often a quiet WebSocket connection is pinged (default 20 s); one that has sent
+    /// nothing, not even the pong, by the next ping is closed (code 1008).
+    #[cfg(feature = "ws-server")]
+    pub fn ws_ping_interval(mut self, every: Duration) -> Self {
+        self.ws_ping = every.max(Duration::from_millis(10));
         self
     }
 

@@ -12,6 +12,14 @@
 //! - **anything else** (2026-07-28): the modern way. No session: every `POST` carries its
 //!   own `_meta`, and its `Mcp-Method` / `Mcp-Name` headers must agree with the body.
 //!
+//! With the `sse-server` feature, [`McpService::sse`] gives the HTTP+SSE transport of
+//! 2024-11-05 ([`SseService`]: `GET /sse`, `POST /messages?session_id=…`) for the same
+//! router and settings, and [`Router::http`](crate::server::Router::http) serves it beside
+//! `/mcp`.
+//!
+//! With the `ws-server` feature, [`McpService::ws`] gives the WebSocket transport
+//! ([`WsService`], subprotocol `mcp`), served at `/ws` by `Router::http`.
+//!
 //! A response is JSON unless something must go out before it (progress, logs, a request to
 //! the client), in which case the `POST` is answered with an SSE stream that ends after the
 //! response.
@@ -21,6 +29,8 @@ mod auth;
 mod body;
 mod config;
 mod guard;
+#[cfg(feature = "sse-server")]
+mod legacy_sse;
 #[cfg(feature = "metrics")]
 mod ops;
 mod params;
@@ -30,12 +40,16 @@ mod service;
 mod session;
 mod sse;
 mod store;
+#[cfg(feature = "ws-server")]
+mod ws;
 
 pub use config::{
     HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_SESSIONS_PER_PEER, DEFAULT_SESSION_IDLE,
 };
 pub(crate) use guard::RemoteAddr;
+#[cfg(feature = "sse-server")]
+pub use legacy_sse::{SseService, MESSAGES_PATH, SSE_PATH};
 #[cfg(feature = "metrics")]
 pub use ops::{serve_operations, HEALTHZ_PATH, METRICS_PATH, READYZ_PATH};
 pub use serve::{
@@ -45,3 +59,5 @@ pub use service::McpService;
 pub use store::{
     EventStore, InMemoryEventStore, StoredEvent, DEFAULT_STREAM_BYTES, DEFAULT_TOTAL_BYTES,
 };
+#[cfg(feature = "ws-server")]
+pub use ws::{WsService, SUBPROTOCOL, WS_PATH};

@@ -132,7 +132,9 @@ async fn bind(addr: impl ToSocketAddrs) -> crate::Result<TcpListener> {
 }
 
 /// A router about to be served over Streamable HTTP (at `/mcp`), from [`Router::http`]
-/// or [`Router::http_on`]. Awaiting it serves until asked to stop.
+/// or [`Router::http_on`]. Awaiting it serves until asked to stop. With the `sse-server`
+/// feature, the same listener also serves the HTTP+SSE transport of 2024-11-05 at `/sse`
+/// and `/messages` (see `SseService`).
 ///
 /// By default it stops on `SIGTERM` or Ctrl-C (`SIGINT`); [`shutdown`](HttpServe::shutdown)
 /// adds a future of your own, [`no_signal_handlers`](HttpServe::no_signal_handlers) leaves
@@ -332,7 +334,10 @@ impl HttpServe {
                     Ok::<_, Infallible>(route(&service, remote, request).await)
                 }
             });
-            let connection = http.serve_connection(TokioIo::new(tcp), handler);
+            // Upgrades are served (WebSocket); without a `101` answer, nothing changes.
+            let connection = http
+                .serve_connection(TokioIo::new(tcp), handler)
+                .with_upgrades();
             let stopping = stopping.clone();
             let force = force.clone();
             connections.spawn(async move {
@@ -390,7 +395,8 @@ impl IntoFuture for HttpServe {
     }
 }
 
-/// One request of a served connection: MCP at [`MCP_PATH`], `404` elsewhere.
+/// One request of a served connection: MCP at [`MCP_PATH`] (and the HTTP+SSE paths with
+/// `sse-server`), `404` elsewhere.
 async fn route(
     service: &McpService,
     remote: SocketAddr,
@@ -401,6 +407,20 @@ async fn route(
         if request.uri().path() == resource.metadata_path() {
             return resource.metadata_response(request.method());
         }
+    }
+    #[cfg(feature = "sse-server")]
+    if matches!(request.uri().path(), super::SSE_PATH | super::MESSAGES_PATH) {
+        request
+            .extensions_mut()
+            .insert(crate::server::http::RemoteAddr(remote));
+        return service.sse().handle(request).await;
+    }
+    #[cfg(feature = "ws-server")]
+    if request.uri().path() == super::WS_PATH {
+        request
+            .extensions_mut()
+            .insert(crate::server::http::RemoteAddr(remote));
+        return service.ws().handle(request).await;
     }
     if request.uri().path() != MCP_PATH {
         let mut response = Response::new(Body::from(format!(

@@ -1,12 +1,8 @@
 //! The `tower::Service`: routes each HTTP request to its era and method.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll};
 
 use axum::body::{Body, HttpBody};
 use bytes::Bytes;
@@ -77,6 +73,9 @@ pub(crate) struct Inner {
     started: OnceCell<Result<(), String>>,
     pub(crate) shutdown: CancellationToken,
     reaper: std::sync::Once,
+    /// The sessions of the HTTP+SSE transport mounted beside this endpoint.
+    #[cfg(feature = "sse-server")]
+    pub(crate) sse: super::legacy_sse::Sessions,
 }
 
 impl McpService {
@@ -95,6 +94,8 @@ impl McpService {
                 started: OnceCell::new(),
                 shutdown: CancellationToken::new(),
                 reaper: std::sync::Once::new(),
+                #[cfg(feature = "sse-server")]
+                sse: super::legacy_sse::Sessions::default(),
             }),
         }
     }
@@ -133,6 +134,8 @@ impl McpService {
         for session in sessions {
             session.end(inner);
         }
+        #[cfg(feature = "sse-server")]
+        inner.sse.end_all();
     }
 
     /// How many legacy sessions are alive.
@@ -171,32 +174,42 @@ impl McpService {
         response
     }
 
+    /// Checks what every request of this endpoint (and of the transports mounted beside
+    /// it) must pass before it is served: the Host/Origin guard and the router's startup.
+    /// The peer's address (from [`RemoteAddr`] or axum's `ConnectInfo`), or the refusal.
+    pub(crate) async fn admit(
+        &self,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<Option<std::net::SocketAddr>, Response<Body>> {
+        let remote = extensions.get::<RemoteAddr>().map(|r| r.0).or_else(|| {
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0)
+        });
+        if let Err(reason) = guard::check(&self.inner.config, headers, remote) {
+            tracing::debug!(%reason, "refused a request");
+            return Err(plain(StatusCode::FORBIDDEN, reason));
+        }
+        if let Err(reason) = self.started().await {
+            return Err(plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("server startup failed: {reason}"),
+            ));
+        }
+        Ok(remote)
+    }
+
     async fn route<B>(&self, request: Request<B>) -> Response<Body>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let inner = &self.inner;
-        let remote = request
-            .extensions()
-            .get::<RemoteAddr>()
-            .map(|r| r.0)
-            .or_else(|| {
-                request
-                    .extensions()
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map(|c| c.0)
-            });
-        if let Err(reason) = guard::check(&inner.config, request.headers(), remote) {
-            tracing::debug!(%reason, "refused a request");
-            return plain(StatusCode::FORBIDDEN, reason);
-        }
-        if let Err(reason) = self.started().await {
-            return plain(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("server startup failed: {reason}"),
-            );
-        }
+        let remote = match self.admit(request.headers(), request.extensions()).await {
+            Ok(remote) => remote,
+            Err(refused) => return refused,
+        };
         let method = request.method().clone();
         #[cfg(feature = "auth")]
         let (caller, deferred) = match super::auth::gate(inner, &method, request.headers()).await {
@@ -205,47 +218,12 @@ impl McpService {
             super::auth::Gate::NeedsBody(challenge) => (None, Some(challenge)),
         };
         match method {
-            Method::OPTIONS => {
-                let mut response = empty(StatusCode::NO_CONTENT);
-                guard::preflight_headers(response.headers_mut());
-                response
-            }
+            Method::OPTIONS => preflight(),
             Method::POST => {
                 let (parts, body) = request.into_parts();
-                let read = read_body(body, inner.config.body_limit);
-                let body = match tokio::time::timeout(inner.config.body_timeout, read).await {
-                    Ok(Ok(body)) => body,
-                    Err(_) => {
-                        let mut response = plain(
-                            StatusCode::REQUEST_TIMEOUT,
-                            format!(
-                                "the request body did not arrive within {:?}",
-                                inner.config.body_timeout
-                            ),
-                        );
-                        // The rest of the body may still come: do not read it.
-                        response
-                            .headers_mut()
-                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                        return response;
-                    }
-                    Ok(Err(e)) => {
-                        if e.downcast_ref::<http_body_util::LengthLimitError>()
-                            .is_some()
-                        {
-                            return plain(
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                                format!(
-                                    "request body larger than {} bytes",
-                                    inner.config.body_limit
-                                ),
-                            );
-                        }
-                        return plain(
-                            StatusCode::BAD_REQUEST,
-                            format!("could not read the body: {e}"),
-                        );
-                    }
+                let body = match read_limited(&inner.config, body).await {
+                    Ok(body) => body,
+                    Err(refused) => return refused,
                 };
                 let client = guard::client_ip(&inner.config, &parts.headers, remote);
                 let post = super::post::post(inner, &parts.headers, body.clone(), client);
@@ -269,14 +247,63 @@ impl McpService {
             Method::GET => super::session::get(inner, request.headers()),
             #[cfg(not(feature = "auth"))]
             Method::DELETE => super::session::delete(inner, request.headers()),
-            _ => {
-                let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-                response.headers_mut().insert(
-                    header::ALLOW,
-                    HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
-                );
-                response
+            _ => not_allowed("GET, POST, DELETE, OPTIONS"),
+        }
+    }
+}
+
+/// The answer to a CORS preflight.
+pub(crate) fn preflight() -> Response<Body> {
+    let mut response = empty(StatusCode::NO_CONTENT);
+    guard::preflight_headers(response.headers_mut());
+    response
+}
+
+/// `405`, naming the methods that are allowed.
+pub(crate) fn not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// Reads a request body within the endpoint's size and time limits, or says why not.
+pub(crate) async fn read_limited<B>(config: &HttpConfig, body: B) -> Result<Bytes, Response<Body>>
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let read = read_body(body, config.body_limit);
+    match tokio::time::timeout(config.body_timeout, read).await {
+        Ok(Ok(body)) => Ok(body),
+        Err(_) => {
+            let mut response = plain(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {:?}",
+                    config.body_timeout
+                ),
+            );
+            // The rest of the body may still come: do not read it.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(response)
+        }
+        Ok(Err(e)) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return Err(plain(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body larger than {} bytes", config.body_limit),
+                ));
             }
+            Err(plain(
+                StatusCode::BAD_REQUEST,
+                format!("could not read the body: {e}"),
+            ))
         }
     }
 }
@@ -331,24 +358,39 @@ impl Inner {
     }
 }
 
-impl<B> tower::Service<Request<B>> for McpService
-where
-    B: HttpBody<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+/// Implements `tower::Service` for an endpoint type with an
+/// `async fn handle(&self, Request<B>) -> Response<Body>`.
+macro_rules! http_service {
+    ($service:ty) => {
+        impl<B> tower::Service<http::Request<B>> for $service
+        where
+            B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+            B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        {
+            type Response = http::Response<axum::body::Body>;
+            type Error = std::convert::Infallible;
+            type Future = std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+            >;
 
-    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
+            fn poll_ready(
+                &mut self,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                std::task::Poll::Ready(Ok(()))
+            }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move { Ok(this.handle(request).await) })
-    }
+            fn call(&mut self, request: http::Request<B>) -> Self::Future {
+                let this = self.clone();
+                Box::pin(async move { Ok(this.handle(request).await) })
+            }
+        }
+    };
 }
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
+pub(crate) use http_service;
+
+http_service!(McpService);
 
 /// Reads a whole body of at most `limit` bytes. A body of one chunk (the usual case) is
 /// kept as it came, without a copy or a list of chunks.
@@ -480,4 +522,21 @@ pub(crate) fn routes_legacy(headers: &HeaderMap, initialize: bool) -> bool {
     is_legacy_header(version)
         || (version.is_some_and(|v| ProtocolVersion::parse(v).is_none())
             && (initialize || headers.contains_key(&SESSION_ID)))
+}
+
+/// The refusal of a transport that cannot yet carry a caller's identity (HTTP+SSE,
+/// WebSocket) on an endpoint that requires one: it must never let a request past the
+/// protected resource's checks.
+#[cfg(all(feature = "auth", any(feature = "sse-server", feature = "ws-server")))]
+pub(crate) fn refuse_unprotected_transport(
+    inner: &Inner,
+    transport: &str,
+) -> Option<Response<Body>> {
+    inner.config.auth.as_ref()?;
+    let mut response = Response::new(Body::from(format!(
+        "{transport} is not available on this server, which requires authorization: use the Streamable HTTP endpoint {}",
+        super::MCP_PATH
+    )));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    Some(response)
 }

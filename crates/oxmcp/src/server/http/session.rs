@@ -225,7 +225,7 @@ pub(crate) fn make_room(inner: &Inner, client: Option<IpAddr>) -> Result<(), &'s
 pub(crate) struct SessionId(u128);
 
 impl SessionId {
-    fn random() -> SessionId {
+    pub(crate) fn random() -> SessionId {
         SessionId(crate::server::random_u128())
     }
 

@@ -234,7 +234,6 @@ impl<S> ErasedHandler<S, CallToolResult> for Tasked<S> {
     fn preset(&self) -> Option<&oxmcp_protocol::JsonObject> {
         self.inner.preset()
     }
-
 }
 
 /// Whether a modern call of a tool with `support` may become a task: the runtime to run

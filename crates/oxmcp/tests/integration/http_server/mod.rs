@@ -5,7 +5,7 @@ mod hostile;
 mod replies;
 #[cfg(unix)]
 mod signal;
-mod wire;
+pub(crate) mod wire;
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -52,7 +52,7 @@ struct Guests {
     guests: u32,
 }
 
-async fn ask(ctx: Context) -> Result<String, ToolError> {
+pub(crate) async fn ask(ctx: Context) -> Result<String, ToolError> {
     match ctx.elicit::<Guests>("How many guests?").await? {
         Elicitation::Accept(g) => Ok(format!("{} guests", g.guests)),
         other => Ok(format!("no answer: {:?}", other.action())),
@@ -108,8 +108,8 @@ async fn regional(Args(args): Args<Regional>) -> String {
     args.region
 }
 
-struct Server {
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
     handle: ServerHandle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<oxmcp::Result<()>>,
@@ -129,7 +129,7 @@ impl Server {
     }
 
     /// Serves `router` rather than the tests' usual one.
-    async fn start_router(
+    pub(crate) async fn start_router(
         router: Router,
         config: HttpConfig,
         settings: impl FnOnce(oxmcp::server::http::HttpServe) -> oxmcp::server::http::HttpServe,
@@ -153,7 +153,7 @@ impl Server {
         }
     }
 
-    async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         let _ = self.stop.take().unwrap().send(());
         tokio::time::timeout(Duration::from_secs(5), self.task)
             .await
@@ -162,7 +162,8 @@ impl Server {
             .unwrap();
     }
 
-    fn client(&self) -> Client {
+    /// A raw client of this server.
+    pub(crate) fn client(&self) -> Client {
         Client {
             addr: self.addr,
             tap: SchemaTap::new(),

@@ -12,42 +12,44 @@ use tokio::net::TcpStream;
 
 use crate::support::SchemaTap;
 
-pub(super) enum BodyMode {
+pub(crate) enum BodyMode {
     Length(usize),
     Chunked,
     Eof,
 }
 
-pub(super) struct Resp {
-    pub(super) status: u16,
-    pub(super) headers: Vec<(String, String)>,
-    pub(super) reader: BufReader<TcpStream>,
-    pub(super) mode: BodyMode,
-    pub(super) buf: Vec<u8>,
-    pub(super) done: bool,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) reader: BufReader<TcpStream>,
+    pub(crate) mode: BodyMode,
+    pub(crate) buf: Vec<u8>,
+    pub(crate) done: bool,
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Event {
-    pub(super) id: Option<String>,
-    pub(super) data: String,
-    pub(super) retry: Option<String>,
+pub(crate) struct Event {
+    pub(crate) id: Option<String>,
+    pub(crate) data: String,
+    pub(crate) retry: Option<String>,
+    /// The event's type (`event:`), when it names one.
+    pub(crate) event: Option<String>,
 }
 
 impl Resp {
-    pub(super) fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub(super) fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.header("content-type").unwrap_or("")
     }
 
     /// Reads more of the decoded body into `buf`; false at its end.
-    pub(super) async fn fill(&mut self) -> bool {
+    pub(crate) async fn fill(&mut self) -> bool {
         if self.done {
             return false;
         }
@@ -87,12 +89,12 @@ impl Resp {
         }
     }
 
-    pub(super) async fn text(mut self) -> String {
+    pub(crate) async fn text(mut self) -> String {
         while self.fill().await {}
         String::from_utf8(self.buf).unwrap()
     }
 
-    pub(super) async fn next_line(&mut self) -> Option<String> {
+    pub(crate) async fn next_line(&mut self) -> Option<String> {
         loop {
             if let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = self.buf.drain(..=i).collect();
@@ -106,7 +108,7 @@ impl Resp {
     }
 
     /// The next SSE event (5 s at most); `None` when the stream ended.
-    pub(super) async fn next_event(&mut self) -> Option<Event> {
+    pub(crate) async fn next_event(&mut self) -> Option<Event> {
         tokio::time::timeout(Duration::from_secs(5), async {
             let mut event = Event::default();
             let mut any = false;
@@ -125,6 +127,7 @@ impl Resp {
                     "id" => event.id = Some(value.to_owned()),
                     "data" => event.data.push_str(value),
                     "retry" => event.retry = Some(value.to_owned()),
+                    "event" => event.event = Some(value.to_owned()),
                     _ => {}
                 }
             }
@@ -134,16 +137,16 @@ impl Resp {
     }
 }
 
-pub(super) struct Client {
-    pub(super) addr: SocketAddr,
-    pub(super) tap: Arc<SchemaTap>,
-    pub(super) session: Option<String>,
-    pub(super) version: Option<String>,
+pub(crate) struct Client {
+    pub(crate) addr: SocketAddr,
+    pub(crate) tap: Arc<SchemaTap>,
+    pub(crate) session: Option<String>,
+    pub(crate) version: Option<String>,
 }
 
 impl Client {
     /// Sends one request; `headers` override the defaults (an empty value removes one).
-    pub(super) async fn send(
+    pub(crate) async fn send(
         &self,
         method: &str,
         headers: &[(&str, &str)],
@@ -155,9 +158,32 @@ impl Client {
 
     /// Sends one request (as [`Client::send`] does) without reading the response: the
     /// caller may hang up before any comes.
-    pub(super) async fn send_only(
+    pub(crate) async fn send_only(
         &self,
         method: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> TcpStream {
+        self.send_only_to(method, "/mcp", headers, body).await
+    }
+
+    /// Sends one request to `target` (a path and query) and reads the response head.
+    pub(crate) async fn send_to(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Resp {
+        let stream = self.send_only_to(method, target, headers, body).await;
+        Client::read_response(stream).await
+    }
+
+    /// [`Client::send_only`] to `target` (a path and query).
+    pub(crate) async fn send_only_to(
+        &self,
+        method: &str,
+        target: &str,
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> TcpStream {
@@ -184,7 +210,7 @@ impl Client {
                 all.push(((*name).to_owned(), (*value).to_owned()));
             }
         }
-        let mut request = format!("{method} /mcp HTTP/1.1\r\n");
+        let mut request = format!("{method} {target} HTTP/1.1\r\n");
         for (name, value) in &all {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -196,7 +222,7 @@ impl Client {
     }
 
     /// Reads the response to a request [`Client::send_only`] sent.
-    async fn read_response(stream: TcpStream) -> Resp {
+    pub(crate) async fn read_response(stream: TcpStream) -> Resp {
         let mut reader = BufReader::new(stream);
         let mut status_line = String::new();
         reader.read_line(&mut status_line).await.unwrap();
@@ -235,7 +261,7 @@ impl Client {
     }
 
     /// Resumes a stream after the event `last_event_id` (a `GET` with `Last-Event-ID`).
-    pub(super) async fn resume(&self, last_event_id: &str) -> Resp {
+    pub(crate) async fn resume(&self, last_event_id: &str) -> Resp {
         let headers = [
             ("accept", "text/event-stream"),
             ("last-event-id", last_event_id),
@@ -244,14 +270,14 @@ impl Client {
     }
 
     /// POSTs a well-formed message (schema-checked).
-    pub(super) async fn post(&self, message: &Value, headers: &[(&str, &str)]) -> Resp {
+    pub(crate) async fn post(&self, message: &Value, headers: &[(&str, &str)]) -> Resp {
         let body = message.to_string();
         self.tap.see(Direction::ClientToServer, &body);
         self.send("POST", headers, Some(&body)).await
     }
 
     /// Reads a JSON answer (schema-checked).
-    pub(super) async fn json(&self, resp: Resp) -> Value {
+    pub(crate) async fn json(&self, resp: Resp) -> Value {
         assert!(
             resp.content_type().starts_with("application/json"),
             "expected JSON, got {:?}",
@@ -263,7 +289,7 @@ impl Client {
     }
 
     /// The next message on an SSE stream (schema-checked), skipping priming events.
-    pub(super) async fn sse_message(&self, resp: &mut Resp) -> Option<(Option<String>, Value)> {
+    pub(crate) async fn sse_message(&self, resp: &mut Resp) -> Option<(Option<String>, Value)> {
         loop {
             let event = resp.next_event().await?;
             if event.data.trim().is_empty() {
@@ -275,7 +301,7 @@ impl Client {
     }
 
     /// The legacy handshake: sets the session id and version for later requests.
-    pub(super) async fn initialize(&mut self, capabilities: Value) -> Value {
+    pub(crate) async fn initialize(&mut self, capabilities: Value) -> Value {
         let resp = self
             .post(
                 &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
@@ -309,12 +335,12 @@ impl Client {
     }
 }
 
-pub(super) fn call(id: i64, name: &str, arguments: Value) -> Value {
+pub(crate) fn call(id: i64, name: &str, arguments: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": {"name": name, "arguments": arguments}})
 }
 
-pub(super) fn text_of(response: &Value) -> &str {
+pub(crate) fn text_of(response: &Value) -> &str {
     response["result"]["content"][0]["text"]
         .as_str()
         .unwrap_or_else(|| panic!("a text result: {response}"))

@@ -109,23 +109,7 @@ pub(crate) fn start(
     mut rx: mpsc::Receiver<OutFrame>,
     peer: Peer,
 ) -> Result<(HttpSource, crate::transport::CloseHook)> {
-    config.validate()?;
-    super::crypto_provider();
-    let url: reqwest::Url = config.url.parse().expect("validated");
-    let mut headers = HeaderMap::new();
-    for (name, value) in &config.headers {
-        headers.append(
-            HeaderName::from_bytes(name.as_bytes()).expect("validated"),
-            HeaderValue::from_str(value).expect("validated"),
-        );
-    }
-    let mut builder = reqwest::Client::builder();
-    if let Some(timeout) = config.connect_timeout {
-        builder = builder.connect_timeout(timeout);
-    }
-    let http = builder
-        .build()
-        .map_err(|e| Error::transport("build the HTTP client", e))?;
+    let (http, url, headers) = build(&config)?;
     let (tx, incoming) = mpsc::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
     let shared = Arc::new(Shared {
         http,
@@ -185,9 +169,34 @@ impl std::fmt::Display for SendFailure {
     }
 }
 
+/// Checks `config` and builds what its requests need: the HTTP client, the URL, the
+/// custom headers.
+pub(crate) fn build(
+    config: &HttpClientConfig,
+) -> Result<(reqwest::Client, reqwest::Url, HeaderMap)> {
+    config.validate()?;
+    super::crypto_provider();
+    let url: reqwest::Url = config.url.parse().expect("validated");
+    let mut headers = HeaderMap::new();
+    for (name, value) in &config.headers {
+        headers.append(
+            HeaderName::from_bytes(name.as_bytes()).expect("validated"),
+            HeaderValue::from_str(value).expect("validated"),
+        );
+    }
+    let mut builder = reqwest::Client::builder();
+    if let Some(timeout) = config.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    let http = builder
+        .build()
+        .map_err(|e| Error::transport("build the HTTP client", e))?;
+    Ok((http, url, headers))
+}
+
 /// The error of an HTTP request that got no response: the server could not be reached
 /// (refused, timed out, TLS), or the exchange broke off.
-fn send_error(e: reqwest::Error, connect_timeout: Option<Duration>) -> Error {
+pub(crate) fn send_error(e: reqwest::Error, connect_timeout: Option<Duration>) -> Error {
     if is_tls(&e) {
         Error::tls(e)
     } else if e.is_timeout() {
@@ -222,14 +231,14 @@ fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// A response body read up to a limit.
-struct Body {
-    bytes: Vec<u8>,
+pub(crate) struct Body {
+    pub(crate) bytes: Vec<u8>,
     /// The body went on past the limit (`bytes` holds the start).
     over: bool,
 }
 
 /// Reads a body, stopping past `limit` bytes.
-async fn read_body(response: Response, limit: usize) -> Result<Body> {
+pub(crate) async fn read_body(response: Response, limit: usize) -> Result<Body> {
     let mut bytes = Vec::new();
     let mut chunks = response.bytes_stream();
     while let Some(chunk) = chunks.next().await {

@@ -21,11 +21,15 @@
 pub(crate) mod auth;
 mod conn;
 mod frame;
+#[cfg(feature = "sse-client")]
+mod legacy_sse;
 mod sse;
 
 use std::time::Duration;
 
 pub(crate) use conn::start;
+#[cfg(feature = "sse-client")]
+pub(crate) use legacy_sse::start_sse;
 
 use crate::error::{Error, Result};
 

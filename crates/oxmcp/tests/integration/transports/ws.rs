@@ -1,0 +1,179 @@
+//! The WebSocket transport at `/ws`: subprotocol `mcp`, one message per text frame.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use oxmcp::server::http::HttpConfig;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::sse::router;
+use super::start;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(addr: std::net::SocketAddr, subprotocol: Option<&str>) -> Result<Socket, String> {
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    if let Some(subprotocol) = subprotocol {
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", subprotocol.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, response)) => {
+            assert_eq!(
+                response.headers()["sec-websocket-protocol"],
+                "mcp",
+                "the subprotocol is confirmed"
+            );
+            Ok(socket)
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(format!(
+            "{} {}",
+            response.status().as_u16(),
+            String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The next text message (5 s at most), as JSON.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::text(message.to_string()))
+        .await
+        .unwrap();
+}
+
+/// The close frame the server ends with (5 s at most).
+async fn close_code(socket: &mut Socket) -> CloseCode {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("closed within 5 s");
+        match message {
+            Some(Ok(Message::Close(Some(frame)))) => return frame.code,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_websocket_speaks_both_eras() {
+    let server = start(router(Arc::default()), HttpConfig::new()).await;
+    let mut socket = connect(server.addr, Some("mcp")).await.unwrap();
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "ws-test", "version": "1"}}}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut socket).await["result"]["protocolVersion"],
+        "2025-06-18"
+    );
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    send(
+        &mut socket,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": "over WebSocket"}}}),
+    )
+    .await;
+    let reply = next(&mut socket).await;
+    assert_eq!(reply["result"]["content"][0]["text"], "over WebSocket");
+
+    // A modern client on a socket of its own: no handshake, `_meta` on each request.
+    let mut modern = connect(server.addr, Some("mcp")).await.unwrap();
+    send(
+        &mut modern,
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "echo", "arguments": {"text": "modern"},
+            "_meta": crate::support::modern_meta()}}),
+    )
+    .await;
+    let reply = next(&mut modern).await;
+    assert_eq!(reply["result"]["content"][0]["text"], "modern", "{reply}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_handshakes_and_frames_are_refused_with_a_reason() {
+    let config = HttpConfig::new().body_limit(1024);
+    let server = start(router(Arc::default()), config).await;
+    let refused = connect(server.addr, None).await.unwrap_err();
+    assert!(refused.starts_with("400"), "{refused}");
+    assert!(refused.contains("subprotocol"), "{refused}");
+    let refused = connect(server.addr, Some("graphql-ws")).await.unwrap_err();
+    assert!(refused.starts_with("400"), "{refused}");
+
+    let mut socket = connect(server.addr, Some("mcp")).await.unwrap();
+    socket.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    assert_eq!(close_code(&mut socket).await, CloseCode::Unsupported);
+
+    let mut socket = connect(server.addr, Some("mcp")).await.unwrap();
+    let big = json!({"jsonrpc": "2.0", "method": "x", "params": {"pad": "x".repeat(4096)}});
+    let _ = socket.send(Message::text(big.to_string())).await;
+    assert_eq!(close_code(&mut socket).await, CloseCode::Size);
+}
+
+#[tokio::test]
+async fn a_peer_that_never_reads_is_closed() {
+    let server = start(router(Arc::default()), HttpConfig::new()).await;
+    // A handshake by hand; then the peer neither reads nor answers pings.
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let handshake = format!(
+        "GET /ws HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nupgrade: websocket\r\nconnection: upgrade\r\n\
+         sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         sec-websocket-protocol: mcp\r\n\r\n",
+        server.addr.port()
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut seen)).await;
+    assert!(read.is_ok(), "the server closed the connection");
+    assert!(seen.starts_with(b"HTTP/1.1 101"));
+    // The close frame's code: 1008 (policy: no pong).
+    assert!(
+        seen.windows(2).any(|w| w == [0x03, 0xf0]),
+        "a close frame with code 1008"
+    );
+}
+
+#[cfg(feature = "ws-client")]
+#[tokio::test]
+async fn connect_ws_in_both_eras_with_questions() {
+    let server = start(router(Arc::default()), HttpConfig::new()).await;
+    let url = format!("ws://{}/ws", server.addr);
+    super::ask_in_both_eras(|builder| builder.connect_ws(url.clone())).await;
+    let error = oxmcp::client::Client::builder()
+        .connect_ws(format!("ws://{}/mcp", server.addr))
+        .await
+        .unwrap_err();
+    assert!(error.http_status().is_some(), "{error}");
+    server.shutdown().await;
+}
