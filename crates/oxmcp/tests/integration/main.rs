@@ -21,6 +21,8 @@ mod http_server;
 mod lifecycle;
 mod logging;
 mod middleware;
+#[cfg(all(feature = "oauth", feature = "http-server"))]
+mod oauth;
 mod questions;
 mod rpc;
 mod runtime_registry;
