@@ -9,14 +9,15 @@
 //! Every connection is configured for OAuth through `oxmcp::client::oauth`, with one
 //! configuration per kind of grant, chosen from the context: client credentials when the
 //! context gives a client that acts for itself, a pre-registered client when it gives
-//! one, else the authorization code flow with a Client ID Metadata Document URL (and
-//! dynamic registration as fallback). The user agent stands in for a browser whose user
+//! one, a client assertion key, a workload's identity token or an enterprise user's ID
+//! token when it gives those, else the authorization code flow with a Client ID Metadata
+//! Document URL (dynamic registration as fallback) and DPoP where the server offers it. The user agent stands in for a browser whose user
 //! approves at once: it follows the authorization URL and reads the redirect.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use oxmcp::client::oauth::{AgentFuture, OAuth, UserAgent};
+use oxmcp::client::oauth::{AgentFuture, IdentityProvider, OAuth, SigningKey, UserAgent};
 use oxmcp::client::{Client, EraChoice, HttpClientConfig};
 use oxmcp::protocol::elicitation::{ElicitAction, ElicitRequestParams, ElicitResult};
 use oxmcp::protocol::{ErrorObject, ProtocolVersion};
@@ -129,27 +130,45 @@ impl UserAgent for ApprovingBrowser {
     }
 }
 
-/// The OAuth configuration for the kind of grant the context calls for.
-fn oauth(context: &Value) -> OAuth {
+/// The OAuth configuration for the kind of grant the context calls for: the
+/// credentials a deployment would be configured with.
+fn oauth(context: &Value) -> Result<OAuth, oxmcp::Error> {
     let field = |name: &str| context[name].as_str().unwrap_or_default().to_owned();
-    match context["name"].as_str() {
-        Some("auth/client-credentials-basic") => {
-            OAuth::client_credentials(field("client_id"), field("client_secret"))
+    let has = |name: &str| context[name].is_string();
+    Ok(if has("private_key_pem") {
+        // A service with a key pair registered at the authorization server.
+        let alg = context["signing_algorithm"].as_str().unwrap_or("ES256");
+        let key = SigningKey::from_pem(&field("private_key_pem"), alg)?;
+        OAuth::client_credentials_jwt(field("client_id"), key)
+    } else if has("idp_id_token") {
+        // An enterprise user signed in at their identity provider.
+        let idp = IdentityProvider::new(
+            field("idp_token_endpoint"),
+            field("idp_client_id"),
+            field("idp_id_token"),
+        );
+        OAuth::enterprise_managed(idp)
+            .client_id(field("client_id"))
+            .client_secret(field("client_secret"))
+    } else if has("valid_jwt") {
+        // A workload with an identity token from its platform.
+        OAuth::jwt_bearer(field("client_id"), field("valid_jwt"))
+    } else if context["name"].as_str() == Some("auth/client-credentials-basic") {
+        OAuth::client_credentials(field("client_id"), field("client_secret"))
+    } else {
+        let oauth = OAuth::authorization_code(ApprovingBrowser)
+            .client_name("oxmcp-conformance-client")
+            .client_metadata_url(CLIENT_METADATA_URL)
+            .dpop(true);
+        match context["client_secret"].as_str() {
+            Some(secret) => oauth.client_id(field("client_id")).client_secret(secret),
+            None => oauth,
         }
-        _ => {
-            let oauth = OAuth::authorization_code(ApprovingBrowser)
-                .client_name("oxmcp-conformance-client")
-                .client_metadata_url(CLIENT_METADATA_URL);
-            match context["client_secret"].as_str() {
-                Some(secret) => oauth.client_id(field("client_id")).client_secret(secret),
-                None => oauth,
-            }
-        }
-    }
+    })
 }
 
 async fn connect(url: &str) -> oxmcp::Result<Client> {
-    let config = HttpClientConfig::new(url).oauth(oauth(&context()));
+    let config = HttpClientConfig::new(url).oauth(oauth(&context())?);
     Client::builder()
         .name("oxmcp-conformance-client")
         .era(era())

@@ -116,6 +116,7 @@ pub(super) enum Verdict {
 
 pub(super) struct ScenarioResult {
     pub(super) name: String,
+    /// Run and reported, but not required (see [`Scenario::optional`]).
     pub(super) extension: bool,
     pub(super) checks: Option<Vec<Check>>,
     /// A crash or timeout of the suite process that the checks do not show.
@@ -123,10 +124,10 @@ pub(super) struct ScenarioResult {
 }
 
 impl ScenarioResult {
-    pub(super) fn new(scenario: &Scenario, checks: Option<Vec<Check>>) -> Self {
+    pub(super) fn new(scenario: &Scenario, kind: Kind, checks: Option<Vec<Check>>) -> Self {
         ScenarioResult {
             name: scenario.name.clone(),
-            extension: scenario.extension(),
+            extension: scenario.optional(kind),
             checks,
             process_error: None,
         }

@@ -31,6 +31,8 @@ mod metrics;
 mod middleware;
 #[cfg(feature = "otel")]
 mod otel;
+#[cfg(all(feature = "oauth", feature = "http-server"))]
+mod oauth;
 mod questions;
 mod rpc;
 mod runtime_registry;

@@ -137,6 +137,9 @@ pub(crate) struct ServerMetadata {
     pub(crate) client_id_metadata_document_supported: bool,
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
+    /// The JWS algorithms the server accepts in DPoP proofs (RFC 9449 §5.1).
+    #[serde(default)]
+    pub(crate) dpop_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 impl ServerMetadata {
@@ -153,6 +156,7 @@ impl ServerMetadata {
             code_challenge_methods_supported: None,
             client_id_metadata_document_supported: false,
             authorization_response_iss_parameter_supported: false,
+            dpop_signing_alg_values_supported: None,
         }
     }
 
@@ -163,6 +167,13 @@ impl ServerMetadata {
             Some(methods) => methods.iter().any(|m| m == method),
             None => method == "client_secret_basic",
         }
+    }
+
+    /// Whether the server takes DPoP proofs signed with `alg`.
+    pub(crate) fn supports_dpop(&self, alg: &str) -> bool {
+        self.dpop_signing_alg_values_supported
+            .as_ref()
+            .is_some_and(|a| a.iter().any(|x| x == alg))
     }
 
     pub(crate) fn supports_scope(&self, scope: &str) -> bool {

@@ -14,7 +14,13 @@
 //!   Metadata Document URL when the server supports them
 //!   ([`OAuth::client_metadata_url`]), else Dynamic Client Registration (RFC 7591).
 //! - **Flows**: authorization code with PKCE (S256), `state`, `resource` (RFC 8707) and
-//!   the `iss` check of RFC 9207; refresh (rotation kept); client credentials.
+//!   the `iss` check of RFC 9207; refresh (rotation kept); client credentials with a
+//!   secret or a signed JWT ([`OAuth::client_credentials_jwt`], RFC 7523 §2.2); the JWT
+//!   bearer grant for workload identity ([`OAuth::jwt_bearer`], RFC 7523 §2.1);
+//!   enterprise-managed authorization ([`OAuth::enterprise_managed`]: token exchange at
+//!   the identity provider, RFC 8693, then the JWT bearer grant).
+//! - **DPoP** ([`OAuth::dpop`], RFC 9449): sender-constrained tokens, a fresh proof on
+//!   every token and MCP request, server nonces honoured.
 //! - **Scopes**: the challenge's `scope`, else the resource's `scopes_supported`, else
 //!   none; `offline_access` added when the server supports it; a 403
 //!   `insufficient_scope` re-authorizes with the union of the scopes held and those
@@ -40,6 +46,9 @@
 
 mod agent;
 mod discovery;
+mod dpop;
+mod grants;
+mod jose;
 mod pkce;
 mod session;
 mod store;
@@ -47,6 +56,8 @@ mod store;
 use std::sync::Arc;
 
 pub use agent::{AgentFuture, HeadlessAgent, LoopbackAgent, UserAgent};
+pub use grants::{AssertionFile, AssertionSource, IdentityProvider};
+pub use jose::SigningKey;
 pub use store::{FileStore, MemoryStore, Registration, StoredAuth, TokenStore, Tokens};
 
 use crate::transport::http::client::{AuthSlot, HttpClientConfig};
@@ -58,6 +69,22 @@ enum Grant {
     AuthorizationCode(Arc<dyn UserAgent>),
     /// The client credentials grant: the client acts for itself.
     ClientCredentials,
+    /// The JWT bearer grant (RFC 7523 §2.1): a workload's identity token is the grant.
+    JwtBearer(Arc<dyn AssertionSource>),
+    /// Enterprise-managed authorization: token exchange at the identity provider, then
+    /// the JWT bearer grant with the identity assertion it issued.
+    Enterprise(IdentityProvider),
+}
+
+impl Grant {
+    fn name(&self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode(_) => "authorization_code",
+            Grant::ClientCredentials => "client_credentials",
+            Grant::JwtBearer(_) => "jwt_bearer",
+            Grant::Enterprise(_) => "enterprise_managed",
+        }
+    }
 }
 
 /// The OAuth settings of a connection. See the [module](self) documentation.
@@ -67,6 +94,8 @@ pub struct OAuth {
     grant: Grant,
     client_id: Option<String>,
     client_secret: Option<String>,
+    signing_key: Option<Arc<SigningKey>>,
+    dpop: bool,
     client_metadata_url: Option<String>,
     client_name: String,
     scopes: Option<Vec<String>>,
@@ -78,14 +107,9 @@ pub struct OAuth {
 impl std::fmt::Debug for OAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OAuth")
-            .field(
-                "grant",
-                &match self.grant {
-                    Grant::AuthorizationCode(_) => "authorization_code",
-                    Grant::ClientCredentials => "client_credentials",
-                },
-            )
+            .field("grant", &self.grant.name())
             .field("client_id", &self.client_id)
+            .field("dpop", &self.dpop)
             .field("client_metadata_url", &self.client_metadata_url)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
@@ -98,6 +122,8 @@ impl OAuth {
             grant,
             client_id: None,
             client_secret: None,
+            signing_key: None,
+            dpop: false,
             client_metadata_url: None,
             client_name: "oxmcp".to_owned(),
             scopes: None,
@@ -123,6 +149,50 @@ impl OAuth {
         Self::new(Grant::ClientCredentials)
             .client_id(client_id)
             .client_secret(client_secret)
+    }
+
+    /// The client credentials grant with `private_key_jwt` client authentication
+    /// (RFC 7523 §2.2): the client proves who it is with a JWT signed by `key`, whose
+    /// public half the authorization server knows.
+    pub fn client_credentials_jwt(client_id: impl Into<String>, key: SigningKey) -> Self {
+        Self::new(Grant::ClientCredentials)
+            .client_id(client_id)
+            .private_key_jwt(key)
+    }
+
+    /// The JWT bearer grant (RFC 7523 §2.1), for workload identity federation: the
+    /// workload's identity token (issued by its platform, trusted by the authorization
+    /// server) is exchanged for an access token. `client_id` is sent with the request
+    /// when the server wants one (token endpoint authentication `none`). A refused
+    /// assertion is reported, not retried with another grant.
+    pub fn jwt_bearer(client_id: impl Into<String>, assertion: impl AssertionSource) -> Self {
+        Self::new(Grant::JwtBearer(Arc::new(assertion))).client_id(client_id)
+    }
+
+    /// Enterprise-managed authorization (the SEP-990 extension): the user's ID token is
+    /// exchanged at `idp` (RFC 8693) for an identity assertion naming the MCP server's
+    /// authorization server and resource, which that server takes in a JWT bearer grant.
+    /// Give the client's credentials at the MCP server's authorization server with
+    /// [`client_id`](Self::client_id) and [`client_secret`](Self::client_secret).
+    pub fn enterprise_managed(idp: IdentityProvider) -> Self {
+        Self::new(Grant::Enterprise(idp))
+    }
+
+    /// Authenticates the (pre-registered) client at the token endpoint with a JWT signed
+    /// by `key` (`private_key_jwt`, RFC 7523 §2.2) instead of a secret.
+    pub fn private_key_jwt(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(Arc::new(key));
+        self
+    }
+
+    /// Uses DPoP (RFC 9449) when the authorization server supports it
+    /// (`dpop_signing_alg_values_supported` names ES256): the connection holds an ES256
+    /// key, proves possession of it on token requests and on every request to the MCP
+    /// server, and answers servers' `use_dpop_nonce` challenges. Tokens bound to the key
+    /// are only good for this connection (the key is not stored). Default `false`.
+    pub fn dpop(mut self, enabled: bool) -> Self {
+        self.dpop = enabled;
+        self
     }
 
     /// A client id registered beforehand with the authorization server (no dynamic

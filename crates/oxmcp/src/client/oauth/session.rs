@@ -14,6 +14,9 @@ use serde_json::{json, Value};
 use super::discovery::{
     read_limited, split_scopes, Discovery, Fetcher, ResourceMetadata, WwwAuthenticate,
 };
+use super::dpop::{Audience, Dpop, DPOP};
+use super::grants::IdentityProvider;
+use super::jose::client_assertion;
 use super::pkce::{random_token, Pkce};
 use super::store::{Registration, StoredAuth, Tokens};
 use super::{Grant, OAuth};
@@ -22,6 +25,15 @@ use crate::transport::http::client::auth::{AuthHook, Challenge, HookFuture};
 
 /// A token this close to expiry is refreshed before use.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+
+/// The JWT bearer grant type (RFC 7523 §2.1).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// The token exchange grant type (RFC 8693).
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The identity assertion authorization grant token type (SEP-990).
+const ID_JAG: &str = "urn:ietf:params:oauth:token-type:id-jag";
+/// The client assertion type of `private_key_jwt` (RFC 7523 §2.2).
+const JWT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 pub(crate) struct Session {
     config: OAuth,
@@ -33,6 +45,8 @@ pub(crate) struct Session {
     flow: tokio::sync::Mutex<()>,
     /// Step-ups since a request last succeeded.
     step_ups: AtomicUsize,
+    /// The DPoP key, made when a token is first requested from a server that takes DPoP.
+    dpop: std::sync::OnceLock<Dpop>,
 }
 
 #[derive(Default)]
@@ -129,6 +143,7 @@ impl Session {
             state: Mutex::default(),
             flow: tokio::sync::Mutex::new(()),
             step_ups: AtomicUsize::new(0),
+            dpop: std::sync::OnceLock::new(),
         }
     }
 
@@ -215,6 +230,7 @@ impl Session {
         let m = &d.metadata;
         if let Some(id) = &self.config.client_id {
             let method = match &self.config.client_secret {
+                _ if self.config.signing_key.is_some() => "private_key_jwt",
                 None => "none",
                 Some(_) if m.supports_auth_method("client_secret_basic") => "client_secret_basic",
                 Some(_) if m.supports_auth_method("client_secret_post") => "client_secret_post",
@@ -274,6 +290,7 @@ impl Session {
                 json!([agent.redirect_uri()]),
             ),
             Grant::ClientCredentials => (json!(["client_credentials"]), json!([])),
+            Grant::JwtBearer(_) | Grant::Enterprise(_) => (json!([JWT_BEARER]), json!([])),
         };
         let body = json!({
             "client_name": self.config.client_name,
@@ -329,7 +346,20 @@ impl Session {
         })
     }
 
+    /// The DPoP key, when DPoP is on and the authorization server takes ES256 proofs.
+    fn dpop_for(&self, d: &Discovery) -> Result<Option<&Dpop>> {
+        if !self.config.dpop || !d.metadata.supports_dpop("ES256") {
+            return Ok(None);
+        }
+        if self.dpop.get().is_none() {
+            let _ = self.dpop.set(Dpop::new()?);
+        }
+        Ok(self.dpop.get())
+    }
+
     /// Posts a token request with the client's authentication; the tokens it answers.
+    /// With DPoP, the request carries a proof, and is sent once more with the server's
+    /// nonce when it answers `use_dpop_nonce` (RFC 9449 §8).
     async fn token_request(
         &self,
         d: &Discovery,
@@ -346,44 +376,37 @@ impl Session {
         if let Some(resource) = &d.resource {
             params.push(("resource", resource.clone()));
         }
-        let mut request = self.http.post(endpoint);
-        let secret = client.client_secret.clone().unwrap_or_default();
-        match client.token_endpoint_auth_method.as_str() {
-            "client_secret_basic" => {
-                let enc =
-                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                let credentials =
-                    STANDARD.encode(format!("{}:{}", enc(&client.client_id), enc(&secret)));
-                request = request.header(AUTHORIZATION, format!("Basic {credentials}"));
+        let dpop = self.dpop_for(d)?;
+        let url = Url::parse(endpoint).map_err(|e| {
+            Error::auth(format!("the token_endpoint {endpoint:?} is not a URL")).with_source(e)
+        })?;
+        let what = format!("{grant} token request");
+        let mut attempts = 0;
+        let (status, bytes) = loop {
+            attempts += 1;
+            let mut params = params.clone();
+            let mut request = self.http.post(endpoint);
+            request = self.authenticate(request, &mut params, client, &d.issuer, None)?;
+            if let Some(dpop) = dpop {
+                let proof = dpop.proof(&Method::POST, &url, None, Audience::AuthorizationServer)?;
+                request = request.header(DPOP, proof);
             }
-            "client_secret_post" => {
-                params.push(("client_id", client.client_id.clone()));
-                params.push(("client_secret", secret));
+            let (status, headers, bytes) =
+                self.post_form(request, &params, endpoint, &what).await?;
+            if let Some(dpop) = dpop {
+                let fresh = dpop.remember_nonce(&headers, Audience::AuthorizationServer);
+                if status == StatusCode::BAD_REQUEST
+                    && fresh
+                    && attempts == 1
+                    && oauth_error(&bytes).as_deref() == Some("use_dpop_nonce")
+                {
+                    continue;
+                }
             }
-            _ => params.push(("client_id", client.client_id.clone())),
-        }
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
-            .finish();
-        let response = request
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                Error::auth(format!("the {grant} token request to {endpoint} failed"))
-                    .with_source(e)
-            })?;
-        let status = response.status();
-        let bytes = read_limited(response, endpoint, "token response").await?;
+            break (status, bytes);
+        };
         if !status.is_success() {
-            return Err(refusal(
-                endpoint,
-                &format!("{grant} token request"),
-                status,
-                &bytes,
-            ));
+            return Err(refusal(endpoint, &what, status, &bytes));
         }
         let answer: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
             Error::auth(format!(
@@ -396,8 +419,14 @@ impl Session {
             && !answer.token_type.eq_ignore_ascii_case("dpop")
         {
             return Err(Error::auth(format!(
-                "the token response of {endpoint} has token_type {:?} (expected Bearer)",
+                "the token response of {endpoint} has token_type {:?} (expected Bearer or DPoP)",
                 answer.token_type
+            )));
+        }
+        if answer.token_type.eq_ignore_ascii_case("dpop") && dpop.is_none() {
+            return Err(Error::auth(format!(
+                "the token response of {endpoint} has token_type DPoP, but no DPoP proof was \
+                 sent (expected Bearer)"
             )));
         }
         let expires_in = answer.expires_in.as_ref().and_then(|v| match v {
@@ -414,6 +443,146 @@ impl Session {
                 .scope
                 .or_else(|| (!requested.is_empty()).then(|| requested.join(" "))),
         })
+    }
+
+    /// Adds the client's authentication to a token request: HTTP Basic, the secret in
+    /// the body, a signed client assertion (audience: the issuer), or just the id.
+    /// `method` overrides the registration's.
+    fn authenticate(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        params: &mut Vec<(&'static str, String)>,
+        client: &Registration,
+        issuer: &str,
+        method: Option<&str>,
+    ) -> Result<reqwest::RequestBuilder> {
+        let secret = client.client_secret.clone().unwrap_or_default();
+        match method.unwrap_or(&client.token_endpoint_auth_method) {
+            "client_secret_basic" => {
+                let enc =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let credentials =
+                    STANDARD.encode(format!("{}:{}", enc(&client.client_id), enc(&secret)));
+                request = request.header(AUTHORIZATION, format!("Basic {credentials}"));
+            }
+            "client_secret_post" => {
+                params.push(("client_id", client.client_id.clone()));
+                params.push(("client_secret", secret));
+            }
+            "private_key_jwt" => {
+                let key = self.config.signing_key.as_deref().ok_or_else(|| {
+                    Error::auth(
+                        "the client is registered for private_key_jwt, but no signing key is \
+                         configured (OAuth::private_key_jwt)",
+                    )
+                })?;
+                params.push(("client_id", client.client_id.clone()));
+                params.push(("client_assertion_type", JWT_ASSERTION_TYPE.to_owned()));
+                params.push((
+                    "client_assertion",
+                    client_assertion(key, &client.client_id, issuer)?,
+                ));
+            }
+            _ => params.push(("client_id", client.client_id.clone())),
+        }
+        Ok(request)
+    }
+
+    /// Posts a form to an OAuth endpoint; its status, headers and (bounded) body.
+    async fn post_form(
+        &self,
+        request: reqwest::RequestBuilder,
+        params: &[(&'static str, String)],
+        endpoint: &str,
+        what: &str,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>)> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        let response = request
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Error::auth(format!("the {what} to {endpoint} failed")).with_source(e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = read_limited(response, endpoint, "token response").await?;
+        Ok((status, headers, bytes))
+    }
+
+    /// Token exchange at the enterprise identity provider (RFC 8693): the user's ID
+    /// token for an identity assertion (ID-JAG) for this authorization server and
+    /// resource.
+    async fn identity_assertion(
+        &self,
+        idp: &IdentityProvider,
+        d: &Discovery,
+        scopes: &[String],
+    ) -> Result<String> {
+        let endpoint = &idp.token_endpoint;
+        let mut params = vec![
+            ("grant_type", TOKEN_EXCHANGE.to_owned()),
+            ("requested_token_type", ID_JAG.to_owned()),
+            ("subject_token", idp.id_token.assertion().await?),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:id_token".to_owned(),
+            ),
+            ("audience", d.issuer.clone()),
+            (
+                "resource",
+                d.resource.clone().unwrap_or_else(|| self.server.clone()),
+            ),
+        ];
+        if !scopes.is_empty() {
+            params.push(("scope", scopes.join(" ")));
+        }
+        let client = Registration {
+            issuer: endpoint.clone(),
+            client_id: idp.client_id.clone(),
+            client_secret: idp.client_secret.clone(),
+            token_endpoint_auth_method: String::new(),
+        };
+        let method = if idp.client_secret.is_some() {
+            "client_secret_basic"
+        } else {
+            "none"
+        };
+        let request = self.authenticate(
+            self.http.post(endpoint),
+            &mut params,
+            &client,
+            endpoint,
+            Some(method),
+        )?;
+        let what = "token exchange (identity assertion)";
+        let (status, _, bytes) = self.post_form(request, &params, endpoint, what).await?;
+        if !status.is_success() {
+            return Err(refusal(endpoint, what, status, &bytes));
+        }
+        #[derive(Deserialize)]
+        struct Exchanged {
+            access_token: String,
+            #[serde(default)]
+            issued_token_type: Option<String>,
+        }
+        let answer: Exchanged = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::auth(format!(
+                "the token exchange response of {endpoint} is malformed (expected a JSON \
+                 object with a string `access_token`)"
+            ))
+            .with_source(e)
+        })?;
+        match answer.issued_token_type.as_deref() {
+            None | Some(ID_JAG) => Ok(answer.access_token),
+            Some(other) => Err(Error::auth(format!(
+                "the token exchange response of {endpoint} has issued_token_type {:?} \
+                 (expected {ID_JAG})",
+                oxmcp_protocol::error::echo(other)
+            ))),
+        }
     }
 
     /// Refreshes the access token; keeps the refresh token when no new one is issued.
@@ -466,9 +635,22 @@ impl Session {
                 self.authorization_code(agent.as_ref(), &d, &client, &scopes)
                     .await?
             }
-            Grant::ClientCredentials => {
+            grant => {
                 self.lock().requested = scopes.clone();
-                let mut params = vec![("grant_type", "client_credentials".to_owned())];
+                let mut params = match grant {
+                    Grant::JwtBearer(source) => vec![
+                        ("grant_type", JWT_BEARER.to_owned()),
+                        ("assertion", source.assertion().await?),
+                    ],
+                    Grant::Enterprise(idp) => vec![
+                        ("grant_type", JWT_BEARER.to_owned()),
+                        (
+                            "assertion",
+                            self.identity_assertion(idp, &d, &scopes).await?,
+                        ),
+                    ],
+                    _ => vec![("grant_type", "client_credentials".to_owned())],
+                };
                 if !scopes.is_empty() {
                     params.push(("scope", scopes.join(" ")));
                 }
@@ -548,6 +730,15 @@ impl Session {
                 .iter()
                 .filter_map(|v| v.to_str().ok()),
         );
+        // The MCP server wants a DPoP nonce (RFC 9449 §9): try again with it.
+        if let Some(dpop) = self.dpop.get() {
+            let fresh = dpop.remember_nonce(challenge.headers, Audience::ResourceServer);
+            if challenge.status == StatusCode::UNAUTHORIZED
+                && www.as_ref().and_then(|w| w.error.as_deref()) == Some("use_dpop_nonce")
+            {
+                return Ok(fresh);
+            }
+        }
         let _flow = self.flow.lock().await;
         // Another request renewed the token meanwhile: just try again with it.
         let current = self.tokens().as_ref().and_then(Self::authorization);
@@ -596,7 +787,7 @@ impl Session {
         Ok(true)
     }
 
-    async fn headers_for(&self) -> Result<HeaderMap> {
+    async fn headers_for(&self, method: &Method, url: &Url) -> Result<HeaderMap> {
         self.ensure_loaded()?;
         let mut headers = HeaderMap::new();
         let Some(mut tokens) = self.tokens() else {
@@ -617,6 +808,19 @@ impl Session {
         }
         if let Some(value) = Self::authorization(&tokens) {
             headers.insert(AUTHORIZATION, value);
+        }
+        if tokens.token_type.eq_ignore_ascii_case("dpop") {
+            if let Some(dpop) = self.dpop.get() {
+                let proof = dpop.proof(
+                    method,
+                    url,
+                    Some(&tokens.access_token),
+                    Audience::ResourceServer,
+                )?;
+                if let Ok(value) = HeaderValue::from_str(&proof) {
+                    headers.insert(DPOP, value);
+                }
+            }
         }
         Ok(headers)
     }
@@ -663,6 +867,12 @@ fn read_redirect(redirect: &str, state: &str, d: &Discovery) -> Result<String> {
     code.ok_or_else(|| Error::auth("the redirect has no `code` parameter"))
 }
 
+/// The `error` of an OAuth error response body.
+fn oauth_error(body: &[u8]) -> Option<String> {
+    let parsed: Value = serde_json::from_slice(body).ok()?;
+    parsed.get("error")?.as_str().map(str::to_owned)
+}
+
 /// An error status from an OAuth endpoint, with its `error` and `error_description`.
 fn refusal(url: &str, what: &str, status: StatusCode, body: &[u8]) -> Error {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
@@ -686,17 +896,20 @@ fn refusal(url: &str, what: &str, status: StatusCode, body: &[u8]) -> Error {
 impl AuthHook for Session {
     fn headers<'a>(
         &'a self,
-        _method: &'a Method,
-        _url: &'a Url,
+        method: &'a Method,
+        url: &'a Url,
     ) -> HookFuture<'a, Result<HeaderMap>> {
-        Box::pin(self.headers_for())
+        Box::pin(self.headers_for(method, url))
     }
 
     fn challenged<'a>(&'a self, challenge: Challenge<'a>) -> HookFuture<'a, Result<bool>> {
         Box::pin(self.on_challenge(challenge))
     }
 
-    fn answered(&self, _headers: &HeaderMap) {
+    fn answered(&self, headers: &HeaderMap) {
+        if let Some(dpop) = self.dpop.get() {
+            dpop.remember_nonce(headers, Audience::ResourceServer);
+        }
         self.step_ups.store(0, Ordering::Relaxed);
     }
 }
