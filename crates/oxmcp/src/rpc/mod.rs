@@ -284,33 +284,6 @@ impl Peer {
             .await;
     }
 
-    /// [`Peer::handle_frame`], for a caller whose task serves this frame and nothing else
-    /// (a modern Streamable HTTP `POST`): a lone request's handler runs here, in the
-    /// caller's task, instead of in a task of its own, which saves spawning one and waking
-    /// the caller from it. Nothing is held up by it, since the caller has nothing else to
-    /// read; a batch's requests still get a task each, to run side by side.
-    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
-    pub(crate) async fn handle_frame_inline<H: Responder>(
-        &self,
-        frame: &str,
-        handler: &Arc<H>,
-        outbound: &Outbound,
-    ) {
-        let mut kept = None;
-        self.handle_frame_joined(frame, handler, outbound, None, Some(&mut kept))
-            .await;
-        if let Some(queued) = kept {
-            let slot = self.inner.slots.try_take();
-            let id = queued.id.clone();
-            let run =
-                std::panic::AssertUnwindSafe(self.run_request(queued, slot, outbound.clone()));
-            // As when a request's task panics: it gets no answer, the caller goes on.
-            if futures_util::FutureExt::catch_unwind(run).await.is_err() {
-                tracing::error!(%id, "a request's handler panicked");
-            }
-        }
-    }
-
     /// [`Peer::handle_frame`]; with `joined`, the replies known at once (and the errors
     /// about the frame) are added there instead of being sent, for the caller to send
     /// together with others (a transport of newline-delimited frames); with `keep`, a
