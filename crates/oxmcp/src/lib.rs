@@ -123,6 +123,9 @@ pub mod server;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod testing;
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+
 /// Guides: one page per topic, with examples that compile.
 #[cfg(any(feature = "server", feature = "oauth"))]
 pub mod guide {

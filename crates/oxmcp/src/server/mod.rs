@@ -42,7 +42,7 @@
 
 pub mod ask;
 mod completion;
-mod connection;
+pub(crate) mod connection;
 mod context;
 mod error;
 mod extract;
@@ -66,7 +66,7 @@ mod shared;
 #[cfg(any(feature = "http-server", feature = "stdio"))]
 mod signal;
 mod tool;
-mod uri_template;
+pub(crate) mod uri_template;
 
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@
 //! the client), in which case the `POST` is answered with an SSE stream that ends after the
 //! response.
 
-mod body;
+pub(crate) mod body;
 mod config;
 mod guard;
 mod params;

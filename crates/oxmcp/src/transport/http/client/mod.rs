@@ -21,7 +21,7 @@
 pub(crate) mod auth;
 mod conn;
 mod frame;
-mod sse;
+pub(crate) mod sse;
 
 use std::time::Duration;
 
