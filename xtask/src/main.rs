@@ -51,7 +51,11 @@ commands:
             in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras), and
             scale-bench (idle sessions, 1000 tools, floods); then checks the budgets.
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
-            repetitions; `--strict`: exit non-zero when a budget fails or is not measured
+            repetitions; `--strict`: exit non-zero when a budget fails or is not measured.
+            Then the soak test: `--soak-minutes N` (default 10) of mixed load on the
+            everything server (both eras, stdio and HTTP, progress, cancellations, sessions
+            opened and dropped), failing on lost or duplicated responses, RSS growth after
+            the warm-up or fds left open; `--soak-only` runs just that
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
             against examples/quickstart and examples/everything in both eras (stdio, and
             everything over Streamable HTTP too), the TypeScript SDK client against

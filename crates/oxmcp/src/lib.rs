@@ -144,6 +144,10 @@ pub mod guide {
     #[cfg(feature = "auth-server")]
     #[doc = include_str!("../docs/guide/authorization_server.md")]
     pub mod authorization_server {}
+
+    #[cfg(feature = "server")]
+    #[doc = include_str!("../docs/guide/robustness.md")]
+    pub mod robustness {}
 }
 
 pub use error::{Error, Result};
