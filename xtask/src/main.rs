@@ -19,6 +19,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 mod bench;
 mod conformance;
+mod fuzz;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
@@ -55,13 +56,18 @@ const USAGE_HEAD: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, then conformance
+  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, each fuzz
+            target for 20 s, then conformance
   bench     build in release and measure oxmcp against the no-SDK floor, with rmcp as a
             reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
             in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras), and
             scale-bench (idle sessions, 1000 tools, floods); then checks the budgets.
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
-            repetitions; `--strict`: exit non-zero when a budget fails or is not measured
+            repetitions; `--strict`: exit non-zero when a budget fails or is not measured.
+            Then the soak test: `--soak-minutes N` (default 10) of mixed load on the
+            everything server (both eras, stdio and HTTP, progress, cancellations, sessions
+            opened and dropped), failing on lost or duplicated responses, RSS growth after
+            the warm-up or fds left open; `--soak-only` runs just that
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
             against examples/quickstart and examples/everything in both eras (stdio, and
             everything over Streamable HTTP too), the TypeScript SDK client against
@@ -77,7 +83,10 @@ environment:
 
 /// The usage text, with the `conformance` entry filled in.
 fn usage() -> String {
-    USAGE_HEAD.replace("{CONFORMANCE}", conformance::USAGE)
+    USAGE_HEAD.replace(
+        "{CONFORMANCE}",
+        &format!("{}\n{}", conformance::USAGE, fuzz::USAGE),
+    )
 }
 
 /// A failed step.
@@ -104,6 +113,7 @@ fn main() -> ExitCode {
         ["interop"] => interop(),
         ["bench", rest @ ..] => bench::bench(rest),
         ["conformance", rest @ ..] => conformance::conformance(rest),
+        ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         ["help" | "-h" | "--help"] => {
             println!("{}", usage());
             return ExitCode::SUCCESS;
@@ -243,6 +253,8 @@ fn ci() -> Result {
         with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
     )?;
     python_clients(&root, &python)?;
+    // Each fuzz target briefly: what a change broke in a decoder shows at once.
+    fuzz::run(20, None, false)?;
     // The official conformance suite, both versions, server and client scenarios.
     eprintln!("\n==> conformance");
     conformance::conformance(&[])

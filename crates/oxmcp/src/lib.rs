@@ -135,6 +135,9 @@ pub mod server;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod testing;
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
+
 /// Guides: one page per topic, with examples that compile.
 #[cfg(any(feature = "server", feature = "oauth"))]
 pub mod guide {
@@ -169,6 +172,10 @@ pub mod guide {
     #[cfg(all(feature = "client", feature = "stdio"))]
     #[doc = include_str!("../docs/guide/composition.md")]
     pub mod composition {}
+
+    #[cfg(feature = "server")]
+    #[doc = include_str!("../docs/guide/robustness.md")]
+    pub mod robustness {}
 }
 
 pub use error::{Error, Result};

@@ -45,7 +45,7 @@ pub mod ask;
 pub mod auth;
 mod completion;
 pub mod compose;
-mod connection;
+pub(crate) mod connection;
 mod context;
 mod error;
 mod extension;
@@ -71,7 +71,7 @@ mod shared;
 mod signal;
 pub mod tasks;
 mod tool;
-mod uri_template;
+pub(crate) mod uri_template;
 
 use std::sync::Arc;
 

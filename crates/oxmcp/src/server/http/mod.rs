@@ -26,7 +26,7 @@
 
 #[cfg(feature = "auth")]
 mod auth;
-mod body;
+pub(crate) mod body;
 mod config;
 mod guard;
 #[cfg(feature = "sse-server")]
