@@ -185,3 +185,66 @@ async fn a_legacy_question_to_a_client_that_never_answers_times_out() {
     assert!(text.contains("timed out"), "{text}");
     raw.finish().await;
 }
+
+#[tokio::test]
+async fn over_stdio_a_client_past_its_rate_is_told_when_to_retry() {
+    use oxmcp::server::limits::{RateLimit, RATE_LIMITED};
+    let router = Router::new().rate_limit(RateLimit::per_second(1.0).burst(2));
+    let mut raw = Raw::start(router);
+    raw.initialize("2025-11-25").await; // the first token
+    let ping = |id: i64| json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+    let response = raw.call(ping(1)).await;
+    assert!(response["result"].is_object(), "{response}");
+    let response = raw.call(ping(2)).await;
+    assert_eq!(code(&response), RATE_LIMITED, "{response}");
+    let message = response["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("rate limit exceeded: retry in"),
+        "{message}"
+    );
+    let wait = response["error"]["data"]["retryAfterMs"].as_u64().unwrap();
+    assert!(wait > 0 && wait <= 1000, "{wait}");
+    tokio::time::sleep(Duration::from_millis(wait + 20)).await;
+    let response = raw.call(ping(3)).await;
+    assert!(response["result"].is_object(), "a token again: {response}");
+    raw.finish().await;
+}
+
+#[tokio::test]
+async fn the_per_client_bound_holds_across_a_clients_requests() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let g = gate.clone();
+    let hold = move || {
+        let gate = g.clone();
+        async move {
+            gate.acquire().await.unwrap().forget();
+            "done".to_owned()
+        }
+    };
+    let router = Router::new()
+        .max_concurrent_per_client(1)
+        .tool("hold", hold);
+    let mut raw = Raw::start(router);
+    raw.initialize("2025-11-25").await;
+    raw.send(call(1, "hold")).await;
+    raw.send(call(2, "hold")).await;
+    // One runs, one waits: the third is refused.
+    let response = raw.call(call(3, "hold")).await;
+    assert_eq!(response["id"], 3, "{response}");
+    assert_eq!(code(&response), -32000, "{response}");
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("this client"),
+        "{response}"
+    );
+    gate.add_permits(2);
+    let mut ids = vec![
+        raw.recv().await["id"].clone(),
+        raw.recv().await["id"].clone(),
+    ];
+    ids.sort_by_key(|id| id.as_i64());
+    assert_eq!(ids, [json!(1), json!(2)]);
+    raw.finish().await;
+}
