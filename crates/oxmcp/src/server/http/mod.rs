@@ -40,6 +40,7 @@ mod service;
 mod session;
 mod sse;
 mod store;
+mod throttle;
 #[cfg(feature = "ws-server")]
 mod ws;
 
