@@ -284,14 +284,6 @@ impl Report {
     }
 }
 
-pub(super) fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Passed => "pass",
-        Verdict::Failed => "FAIL",
-        Verdict::Skipped => "skipped",
-    }
-}
-
 pub(super) fn one_line(text: &str) -> String {
     let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.chars().count() > 400 {
