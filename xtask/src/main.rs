@@ -44,6 +44,9 @@ const FEATURE_SETS: &[&str] = &[
     "client,otel",
     "server,metrics",
     "http-server,metrics",
+    "skills",
+    "server,skills",
+    "client,skills",
 ];
 
 /// The npm package of the reference server-everything, relative to the repository root.

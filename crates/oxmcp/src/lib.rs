@@ -132,6 +132,8 @@ pub mod auth_server;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "skills")]
+pub mod skills;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod testing;
 

@@ -70,6 +70,8 @@ mod session;
 mod shared;
 #[cfg(any(feature = "http-server", feature = "stdio"))]
 mod signal;
+#[cfg(feature = "skills")]
+mod skills;
 pub mod tasks;
 mod tool;
 pub(crate) mod uri_template;
@@ -99,6 +101,8 @@ pub use resource::{
 };
 pub use response::{IntoToolResult, Json};
 pub use shared::CacheHints;
+#[cfg(feature = "skills")]
+pub use skills::Skills;
 pub use tool::{tool, IntoTool, ToolDef};
 
 use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
