@@ -24,6 +24,8 @@
 //! any user name with the password in the environment variable `NOTES_PASSWORD`. Each
 //! `--client` registers a client up front (public, or confidential with `:SECRET`);
 //! clients may also register themselves (RFC 7591) or use a metadata document URL.
+//! `NOTES_ACCESS_TOKEN_TTL` (seconds, default 3600) sets how long its access tokens live,
+//! so that tests can watch a client refresh them.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -292,6 +294,12 @@ fn builtin_as(
     let mut builder = AuthorizationServer::builder(format!("http://{addr}"))
         .scopes(SCOPES)
         .resources([resource]);
+    if let Ok(ttl) = std::env::var("NOTES_ACCESS_TOKEN_TTL") {
+        let secs = ttl
+            .parse()
+            .map_err(|_| format!("NOTES_ACCESS_TOKEN_TTL={ttl:?}: expected a number of seconds"))?;
+        builder = builder.access_token_lifetime(std::time::Duration::from_secs(secs));
+    }
     builder = match &options.auto_approve {
         Some(subject) => builder.login(AutoApprove::new(subject.clone())),
         None => {
