@@ -74,7 +74,8 @@ commands:
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
             against examples/quickstart and examples/everything in both eras (stdio, and
             everything over Streamable HTTP too), the TypeScript SDK client against
-            everything over Streamable HTTP (npm ci in interop/typescript), then
+            everything over Streamable HTTP (npm ci in interop/typescript), both SDKs'
+            OAuth clients against `notes --builtin-as --auto-approve alice`, then
             `cargo test -p oxmcp --test interop`; then the oxmcp CLI against the Python
             SDK's server and the reference server-everything (npm ci in
             interop/server-everything): `cargo test -p oxmcp-cli --test foreign`
@@ -342,7 +343,7 @@ fn python_clients(root: &Path, python: &Path) -> Result {
 /// The official Python SDK client (both eras) and TypeScript SDK client against
 /// `everything --http` over Streamable HTTP.
 fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
-    let server = HttpServer::start(root, everything)?;
+    let server = HttpServer::start(root, everything, &[])?;
     let url = format!("http://127.0.0.1:{}/mcp", server.port);
     for era in ["legacy", "modern"] {
         step(
@@ -365,17 +366,43 @@ fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
         Command::new("node")
             .args(["client.mjs", &url])
             .current_dir(&typescript),
+    )?;
+    oauth_clients(root, python)
+}
+
+/// The official Python SDK client (with `mcp.client.auth`, both eras) and TypeScript SDK
+/// client (with an `OAuthClientProvider`) complete the authorization code flow against
+/// `notes --builtin-as --auto-approve alice` and call `add_note`; the browser step follows
+/// the authorization URL, which the auto-approving login redirects at once.
+fn oauth_clients(root: &Path, python: &Path) -> Result {
+    let notes = build_example(root, "notes")?;
+    let server = HttpServer::start(root, &notes, &["--builtin-as", "--auto-approve", "alice"])?;
+    let url = format!("http://127.0.0.1:{}/mcp", server.port);
+    for mode in ["legacy", "2026-07-28"] {
+        step(
+            &format!("Python SDK OAuth client vs notes --builtin-as, {mode}"),
+            Command::new(python)
+                .arg(root.join("interop/python/notes_oauth.py"))
+                .args(["--mode", mode, "--url", &url])
+                .current_dir(root),
+        )?;
+    }
+    step(
+        "TypeScript SDK OAuth client vs notes --builtin-as",
+        Command::new("node")
+            .args(["notes_oauth.mjs", &url])
+            .current_dir(root.join("interop/typescript")),
     )
 }
 
-/// `everything --http 127.0.0.1:<free port>`, killed when dropped.
+/// `<example> --http 127.0.0.1:<free port> <args>`, killed when dropped.
 struct HttpServer {
     child: std::process::Child,
     port: u16,
 }
 
 impl HttpServer {
-    fn start(root: &Path, binary: &Path) -> Result<HttpServer> {
+    fn start(root: &Path, binary: &Path, args: &[&str]) -> Result<HttpServer> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -384,10 +411,12 @@ impl HttpServer {
         let mut command = Command::new(binary);
         command
             .args(["--http", &address])
+            .args(args)
             .current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
-        eprintln!("\n==> start everything over Streamable HTTP");
+        let name = binary.file_stem().unwrap_or_default().to_string_lossy();
+        eprintln!("\n==> start {name} over Streamable HTTP");
         eprintln!("    $ {}", shown(&command));
         let child = command
             .spawn()
