@@ -161,6 +161,15 @@ pub mod guide {
     #[cfg(all(feature = "client", feature = "stdio"))]
     #[doc = include_str!("../docs/guide/composition.md")]
     pub mod composition {}
+
+    #[cfg(all(
+        feature = "sse-server",
+        feature = "ws-server",
+        feature = "sse-client",
+        feature = "ws-client"
+    ))]
+    #[doc = include_str!("../docs/guide/transports.md")]
+    pub mod transports {}
 }
 
 pub use error::{Error, Result};

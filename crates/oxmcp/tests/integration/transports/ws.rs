@@ -230,3 +230,25 @@ async fn connect_until(addr: std::net::SocketAddr) -> Socket {
     }
     panic!("no place given back within 2 s");
 }
+
+/// A message sent in fragments, each within the limit but together over it, is refused
+/// as a whole (close 1009) once the total passes the limit: fragments are not buffered
+/// without bound.
+#[tokio::test]
+async fn a_fragmented_message_over_the_limit_is_refused() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    let server = start(router(Arc::default()), HttpConfig::new().body_limit(1024)).await;
+    let mut socket = connect(server.addr, Some("mcp")).await.unwrap();
+    let part = "x".repeat(600);
+    let first = Frame::message(part.clone(), OpCode::Data(Data::Text), false);
+    socket.send(Message::Frame(first)).await.unwrap();
+    for _ in 0..3 {
+        let more = Frame::message(part.clone(), OpCode::Data(Data::Continue), false);
+        if socket.send(Message::Frame(more)).await.is_err() {
+            break; // closed already
+        }
+    }
+    assert_eq!(close_code(&mut socket).await, CloseCode::Size);
+    server.shutdown().await;
+}
