@@ -98,10 +98,10 @@ impl Drop for Slot {
 }
 
 /// Takes a place for a new connection of `client`, ending the least recently used idle
-/// Streamable HTTP session to make room if the caps are reached; `503` when every session
-/// is busy.
-pub(crate) fn hold(inner: &Arc<Inner>, client: Option<IpAddr>) -> Result<Slot, Response<Body>> {
-    super::session::make_room(inner, client).map_err(busy)?;
+/// Streamable HTTP session to make room if the caps are reached; why not when every
+/// session is busy (answer it with [`busy`]).
+pub(crate) fn hold(inner: &Arc<Inner>, client: Option<IpAddr>) -> Result<Slot, &'static str> {
+    super::session::make_room(inner, client)?;
     let mut counts = inner.held.lock();
     counts.total += 1;
     if let Some(client) = client {

@@ -267,7 +267,7 @@ impl SseService {
         let inner = &self.mcp.inner;
         let slot = match connect::hold(inner, client) {
             Ok(slot) => slot,
-            Err(refused) => return refused,
+            Err(why) => return connect::busy(why),
         };
         let stream = {
             let mut table = inner.sse.lock();

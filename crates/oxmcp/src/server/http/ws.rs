@@ -93,7 +93,7 @@ impl WsService {
         let client = guard::client_ip(&inner.config, request.headers(), remote);
         let slot = match connect::hold(inner, client) {
             Ok(slot) => slot,
-            Err(refused) => return refused,
+            Err(why) => return connect::busy(why),
         };
         let Some(upgrade) = request
             .extensions()
