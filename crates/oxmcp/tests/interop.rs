@@ -227,13 +227,20 @@ async fn oxmcp_sse_client_against_python_sdk_sse_server() {
     let (_server, url) = python_server_over("--sse", "/sse")
         .await
         .expect("start server.py --sse");
-    let client = Client::builder()
-        .name("oxmcp-interop-sse")
-        .request_timeout(Some(Duration::from_secs(30)))
-        .connect_sse(&url)
-        .await
-        .unwrap_or_else(|e| panic!("connect over HTTP+SSE: {e} ({e:?})"));
-    assert!(client.protocol_version().is_legacy());
-    exercise(&client).await;
-    client.close().await.unwrap();
+    // The SDK 2.x server also answers `server/discover` on this transport.
+    for (era, modern) in [
+        (EraChoice::Auto, true),
+        (EraChoice::Legacy(ProtocolVersion::V2025_11_25), false),
+    ] {
+        let client = Client::builder()
+            .name("oxmcp-interop-sse")
+            .era(era)
+            .request_timeout(Some(Duration::from_secs(30)))
+            .connect_sse(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect over HTTP+SSE ({era:?}): {e} ({e:?})"));
+        assert_eq!(client.protocol_version().is_modern(), modern, "{era:?}");
+        exercise(&client).await;
+        client.close().await.unwrap();
+    }
 }
