@@ -341,7 +341,9 @@ fn python_clients(root: &Path, python: &Path) -> Result {
 }
 
 /// The official Python SDK client (both eras) and TypeScript SDK client against
-/// `everything --http` over Streamable HTTP.
+/// `everything --http` over Streamable HTTP; the Python SDK's `sse_client` and the
+/// TypeScript SDK's `SSEClientTransport` against its HTTP+SSE transport (`/sse`), and the
+/// TypeScript SDK's `WebSocketClientTransport` against its WebSocket (`/ws`).
 fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
     let server = HttpServer::start(root, everything, &[])?;
     let url = format!("http://127.0.0.1:{}/mcp", server.port);
@@ -351,6 +353,17 @@ fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
             Command::new(python)
                 .arg(root.join("interop/python/everything_client.py"))
                 .args(["--era", era, "--url", &url])
+                .current_dir(root),
+        )?;
+    }
+    // The same server's HTTP+SSE transport of 2024-11-05, through the SDK's `sse_client`.
+    let sse = format!("http://127.0.0.1:{}/sse", server.port);
+    for era in ["legacy", "modern"] {
+        step(
+            &format!("Python SDK sse_client vs everything over HTTP+SSE, {era} era"),
+            Command::new(python)
+                .arg(root.join("interop/python/everything_client.py"))
+                .args(["--era", era, "--sse", &sse])
                 .current_dir(root),
         )?;
     }
@@ -365,6 +378,19 @@ fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
         "TypeScript SDK client vs everything over Streamable HTTP",
         Command::new("node")
             .args(["client.mjs", &url])
+            .current_dir(&typescript),
+    )?;
+    step(
+        "TypeScript SDK SSEClientTransport vs everything over HTTP+SSE",
+        Command::new("node")
+            .args(["client.mjs", "--transport", "sse", &sse])
+            .current_dir(&typescript),
+    )?;
+    let ws = format!("ws://127.0.0.1:{}/ws", server.port);
+    step(
+        "TypeScript SDK WebSocketClientTransport vs everything over WebSocket",
+        Command::new("node")
+            .args(["client.mjs", "--transport", "websocket", &ws])
             .current_dir(&typescript),
     )?;
     oauth_clients(root, python)

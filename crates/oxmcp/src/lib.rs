@@ -178,6 +178,15 @@ pub mod guide {
     #[cfg(feature = "server")]
     #[doc = include_str!("../docs/guide/robustness.md")]
     pub mod robustness {}
+
+    #[cfg(all(
+        feature = "sse-server",
+        feature = "ws-server",
+        feature = "sse-client",
+        feature = "ws-client"
+    ))]
+    #[doc = include_str!("../docs/guide/transports.md")]
+    pub mod transports {}
 }
 
 pub use error::{Error, Result};

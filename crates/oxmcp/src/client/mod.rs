@@ -74,6 +74,8 @@ use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "http-client")]
 pub use crate::transport::http::client::HttpClientConfig;
+#[cfg(feature = "ws-client")]
+pub use crate::transport::ws::WsClientConfig;
 pub use builder::{ClientBuilder, EraChoice};
 #[cfg(feature = "skills")]
 pub use skills::LoadedSkill;

@@ -28,6 +28,8 @@
 mod auth;
 pub(crate) mod body;
 mod config;
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
+mod connect;
 mod guard;
 #[cfg(feature = "sse-server")]
 mod legacy_sse;
