@@ -29,10 +29,10 @@ mod logging;
 #[cfg(all(feature = "metrics", feature = "http-server", feature = "http-client"))]
 mod metrics;
 mod middleware;
-#[cfg(feature = "otel")]
-mod otel;
 #[cfg(all(feature = "oauth", feature = "http-server"))]
 mod oauth;
+#[cfg(feature = "otel")]
+mod otel;
 mod questions;
 mod rpc;
 mod runtime_registry;
