@@ -1,9 +1,9 @@
 //! `Hub`: many back ends in one router, namespaced, filtered, timed out, restarted.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll};
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use oxmcp::client::ClientBuilder;
@@ -35,10 +35,28 @@ async fn slow() -> String {
     "late".into()
 }
 
-/// Reads through to `inner`, counting the `tools/list` requests that pass.
+/// Makes a [`Tap`] end its input: the server behind it sees end of input and stops, as a
+/// child process whose stdin closes.
+#[derive(Default)]
+struct Dead {
+    yes: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Dead {
+    fn kill(&self) {
+        self.yes.store(true, Ordering::SeqCst);
+        if let Some(waker) = self.waker.lock().unwrap().take() {
+            waker.wake();
+        }
+    }
+}
+
+/// Reads through to `inner`, counting the `tools/list` requests that pass, until killed.
 struct Tap<R> {
     inner: R,
     lists: Arc<AtomicUsize>,
+    dead: Arc<Dead>,
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Tap<R> {
@@ -47,6 +65,10 @@ impl<R: AsyncRead + Unpin> AsyncRead for Tap<R> {
         cx: &mut TaskContext<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        *self.dead.waker.lock().unwrap() = Some(cx.waker().clone());
+        if self.dead.yes.load(Ordering::SeqCst) {
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
         let read = String::from_utf8_lossy(&buf.filled()[before..]).into_owned();
@@ -56,12 +78,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for Tap<R> {
     }
 }
 
-/// A back end made by `make` for each (re)start, served on a pipe; the server task of the
-/// latest start can be stopped (the back end dies), and starts and `tools/list` requests
-/// are counted.
+/// A back end made by `make` for each (re)start, served on a pipe; the latest start can be
+/// stopped (the back end dies), and starts and `tools/list` requests are counted.
 #[derive(Clone, Default)]
 struct Spawner {
-    running: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
+    running: Arc<Mutex<Option<Arc<Dead>>>>,
     starts: Arc<AtomicUsize>,
     lists: Arc<AtomicUsize>,
 }
@@ -74,12 +95,14 @@ impl Spawner {
             async move {
                 let (a, b) = tokio::io::duplex(1 << 16);
                 let (ar, aw) = tokio::io::split(a);
+                let dead = Arc::new(Dead::default());
                 let tap = Tap {
                     inner: ar,
                     lists: this.lists.clone(),
+                    dead: dead.clone(),
                 };
-                let task = tokio::spawn(make().serve_io(tap, aw));
-                *this.running.lock().unwrap() = Some(task.abort_handle());
+                tokio::spawn(make().serve_io(tap, aw));
+                *this.running.lock().unwrap() = Some(dead);
                 this.starts.fetch_add(1, Ordering::SeqCst);
                 let (br, bw) = tokio::io::split(b);
                 builder.connect_io(br, bw).await
@@ -88,8 +111,8 @@ impl Spawner {
     }
 
     fn kill(&self) {
-        if let Some(task) = self.running.lock().unwrap().take() {
-            task.abort();
+        if let Some(dead) = self.running.lock().unwrap().take() {
+            dead.kill();
         }
     }
 }
@@ -105,11 +128,18 @@ fn beta() -> Router {
     Router::new().tool("echo", echo)
 }
 
-/// Waits (5 s at most) until the client lists exactly `names`.
+/// The tools a client lists, sorted.
+async fn sorted_names(client: &TestClient) -> Vec<String> {
+    let mut names = tool_names(client).await;
+    names.sort();
+    names
+}
+
+/// Waits (5 s at most) until the client lists exactly `names` (sorted), in any order.
 async fn lists(client: &TestClient, names: &[&str]) {
     let listed = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
-            let now = tool_names(client).await;
+            let now = sorted_names(client).await;
             if now == names {
                 return;
             }
@@ -120,7 +150,7 @@ async fn lists(client: &TestClient, names: &[&str]) {
     assert!(
         listed.is_ok(),
         "the hub lists {names:?} within 5 s; it lists {:?}",
-        tool_names(client).await
+        sorted_names(client).await
     );
 }
 
@@ -136,10 +166,8 @@ async fn several_back_ends_are_namespaced_filtered_and_renamed() {
         .backend(a.backend("gamma", alpha).allow(["greet"]))
         .router_backend(Mount::new("local"), Router::new().tool("greet", greet));
     let client = TestClient::new(hub.router().await.unwrap()).await.unwrap();
-    let mut names = tool_names(&client).await;
-    names.sort();
     assert_eq!(
-        names,
+        sorted_names(&client).await,
         [
             "alpha_echo",
             "alpha_greet",
@@ -285,7 +313,15 @@ async fn listings_are_cached_and_refreshed_on_list_changed() {
             let back = back.expect("started once");
             let (a, b) = tokio::io::duplex(1 << 16);
             let (ar, aw) = tokio::io::split(a);
-            tokio::spawn(back.serve_io(Tap { inner: ar, lists }, aw));
+            let dead = Arc::default();
+            tokio::spawn(back.serve_io(
+                Tap {
+                    inner: ar,
+                    lists,
+                    dead,
+                },
+                aw,
+            ));
             let (br, bw) = tokio::io::split(b);
             builder.connect_io(br, bw).await
         }
