@@ -270,6 +270,14 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
         .env("OXMCP_INTEROP_PYTHON", python)
         .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
+        .env("OXMCP_SERVER_FILESYSTEM", server_filesystem_entry(root))
+}
+
+/// Where the same `npm ci` puts the reference server-filesystem's entry point (the hub
+/// example's tests run it).
+fn server_filesystem_entry(root: &Path) -> PathBuf {
+    root.join(SERVER_EVERYTHING)
+        .join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js")
 }
 
 /// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.
@@ -278,10 +286,11 @@ fn server_everything_entry(root: &Path) -> PathBuf {
         .join("node_modules/@modelcontextprotocol/server-everything/dist/index.js")
 }
 
-/// Installs the reference `@modelcontextprotocol/server-everything` (pinned in
-/// `interop/server-everything/package-lock.json`) unless it is there; the CLI's tests run it.
+/// Installs the reference `@modelcontextprotocol/server-everything` and `server-filesystem`
+/// (pinned in `interop/server-everything/package-lock.json`) unless they are there; the
+/// CLI's and the hub example's tests run them.
 fn ensure_server_everything(root: &Path) -> Result {
-    if server_everything_entry(root).is_file() {
+    if server_everything_entry(root).is_file() && server_filesystem_entry(root).is_file() {
         return Ok(());
     }
     step(
@@ -309,6 +318,14 @@ fn interop() -> Result {
         "oxmcp CLI vs Python SDK server and the reference server-everything",
         with_interop_env(
             cargo().args(["test", "-p", "oxmcp-cli", "--test", "foreign"]),
+            &root,
+            &python,
+        ),
+    )?;
+    step(
+        "the hub example vs the Python SDK server and the reference server-filesystem",
+        with_interop_env(
+            cargo().args(["test", "-p", "hub", "--test", "foreign"]),
             &root,
             &python,
         ),
