@@ -376,7 +376,8 @@ impl Drop for ClientEntry {
 /// Who a request comes from, for the per-client limits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum ClientKey {
-    /// The authenticated subject.
+    /// The authenticated subject (feature `auth`).
+    #[cfg(feature = "auth")]
     Subject(String),
     /// A connection: a legacy session, a stdio pipe.
     Connection(u64),
