@@ -92,3 +92,63 @@ async fn a_client_past_its_rate_gets_429_with_retry_after() {
     assert!(wait > 1000 && wait <= 2000, "{wait}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_session_holds_at_most_its_cap_of_sse_streams() {
+    let router = Router::new().tool("echo", || async { "echo".to_owned() });
+    let config = HttpConfig::new()
+        .max_streams_per_session(2)
+        // Frequent comments: a stream the client closed is noticed at once.
+        .sse_keep_alive(Duration::from_millis(20));
+    let server = Server::start_router(router, config, |s| s).await;
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+    let accept = [("accept", "text/event-stream")];
+    let mut first = client.send("GET", &accept, None).await;
+    assert_eq!(first.status, 200);
+    let last = first.next_event().await.unwrap().id.unwrap();
+    let second = client.send("GET", &accept, None).await;
+    assert_eq!(second.status, 200);
+
+    // A third GET (a resumption counts too) is refused, saying why.
+    for headers in [
+        &accept[..],
+        &[accept[0], ("last-event-id", last.as_str())][..],
+    ] {
+        let refused = client.send("GET", headers, None).await;
+        assert_eq!(refused.status, 429);
+        let why = refused.text().await;
+        assert!(why.contains("at most 2 SSE streams"), "{why}");
+    }
+    // So is a request that could be answered with a stream: it does not start.
+    let refused = client
+        .post(&super::wire::call(7, "echo", json!({})), &[])
+        .await;
+    assert_eq!(refused.status, 429);
+    let answer = client.json(refused).await;
+    assert_eq!(answer["id"], 7);
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("too many open streams"), "{message}");
+    // A notification opens no stream: accepted.
+    let note =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99}});
+    assert_eq!(client.post(&note, &[]).await.status, 202);
+
+    // Closing a stream frees its place.
+    drop(first);
+    let reopened = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let resp = client.send("GET", &accept, None).await;
+            if resp.status == 200 {
+                return resp;
+            }
+            assert_eq!(resp.status, 429);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the closed stream's place is free within 5 s");
+    drop((second, reopened));
+    server.shutdown().await;
+}
