@@ -36,7 +36,7 @@ use tokio_util::task::TaskTracker;
 
 pub(crate) use frame::{Decoded, Message, Params};
 pub(crate) use outbound::{OutFrame, Outbound};
-#[cfg(feature = "client")]
+#[cfg(any(feature = "client", feature = "server"))]
 pub(crate) use request::RequestOptions;
 pub use request::{Progress, ProgressCallback};
 

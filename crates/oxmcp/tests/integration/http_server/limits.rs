@@ -152,3 +152,52 @@ async fn a_session_holds_at_most_its_cap_of_sse_streams() {
     drop((second, reopened));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_limits_file_bounds_the_http_server() {
+    use oxmcp::server::limits::Limits;
+    let limits: Limits = serde_json::from_str(
+        r#"{ "body_limit": 2000, "max_streams_per_session": 1, "max_sessions": 1,
+             "max_sessions_per_peer": 1, "request_timeout": "100ms" }"#,
+    )
+    .unwrap();
+    let router = Router::new()
+        .tool("echo", || async { "echo".to_owned() })
+        .tool("nap", || async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "late".to_owned()
+        })
+        .limits(limits);
+    // The endpoint's own settings say otherwise: the limits win.
+    let config = HttpConfig::new()
+        .body_limit(1 << 20)
+        .max_streams_per_session(8);
+    let server = Server::start_router(router, config, |s| s).await;
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+
+    // The body bound.
+    let big = super::wire::call(1, "echo", json!({"pad": "x".repeat(3000)}));
+    assert_eq!(client.post(&big, &[]).await.status, 413);
+    // The request timeout.
+    let resp = client
+        .post(&super::wire::call(2, "nap", json!({})), &[])
+        .await;
+    let answer = client.json(resp).await;
+    assert_eq!(
+        answer["error"]["code"],
+        oxmcp::server::limits::REQUEST_TIMED_OUT,
+        "{answer}"
+    );
+    // The stream cap.
+    let accept = [("accept", "text/event-stream")];
+    let stream = client.send("GET", &accept, None).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(client.send("GET", &accept, None).await.status, 429);
+    // The session cap: the one session is busy (its stream is open), so no other.
+    let other = server.client();
+    let resp = other.post(&super::init_message(), &[]).await;
+    assert_eq!(resp.status, 503);
+    drop(stream);
+    server.shutdown().await;
+}
