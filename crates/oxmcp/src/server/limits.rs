@@ -247,6 +247,8 @@ impl Enforcer {
             return Ok(());
         }
         let wait = Duration::from_secs_f64((1.0 - bucket.tokens) / rate.per_second);
+        #[cfg(feature = "metrics")]
+        crate::metrics::note(crate::metrics::Note::RateLimited);
         Err(rate_limited(wait))
     }
 

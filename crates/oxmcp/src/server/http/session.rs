@@ -158,7 +158,7 @@ impl Session {
                 (open < max).then_some(open + 1)
             });
         match taken {
-            Ok(_) => Ok(StreamSlot(self.clone())),
+            Ok(_) => Ok(StreamSlot::taken(self.clone())),
             Err(_) => Err(too_many_streams(max)),
         }
     }
@@ -168,7 +168,7 @@ impl Session {
     /// runs already), so POSTs arriving together may pass it by as many.
     pub(crate) fn stream_slot_now(self: &Arc<Self>) -> StreamSlot {
         self.sse_open.fetch_add(1, Ordering::AcqRel);
-        StreamSlot(self.clone())
+        StreamSlot::taken(self.clone())
     }
 
     /// Why a request that may answer with a stream is refused, if the session holds `max`
@@ -211,9 +211,20 @@ impl Session {
 /// One SSE body's place among the session's streams, given back when dropped.
 pub(crate) struct StreamSlot(Arc<Session>);
 
+impl StreamSlot {
+    /// The slot of a stream just counted in `session`.
+    fn taken(session: Arc<Session>) -> StreamSlot {
+        #[cfg(feature = "metrics")]
+        crate::metrics::note(crate::metrics::Note::StreamOpened);
+        StreamSlot(session)
+    }
+}
+
 impl Drop for StreamSlot {
     fn drop(&mut self) {
         self.0.sse_open.fetch_sub(1, Ordering::AcqRel);
+        #[cfg(feature = "metrics")]
+        crate::metrics::note(crate::metrics::Note::StreamClosed);
     }
 }
 

@@ -201,3 +201,46 @@ async fn a_limits_file_bounds_the_http_server() {
     drop(stream);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn rate_limit_refusals_and_open_streams_are_counted() {
+    use oxmcp::metrics::{Metrics, MetricsLayer};
+    use tracing_subscriber::layer::SubscriberExt;
+    let metrics = Metrics::new();
+    let subscriber = tracing_subscriber::registry().with(MetricsLayer::new(metrics.clone()));
+    // A current-thread runtime: the server's tasks see this subscriber too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let router = Router::new().rate_limit(RateLimit::per_second(0.01).burst(2));
+    // Frequent comments: a stream the client closed is noticed at once.
+    let config = HttpConfig::new().sse_keep_alive(Duration::from_millis(20));
+    let server = Server::start_router(router, config, |s| s).await;
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+    let stream = client
+        .send("GET", &[("accept", "text/event-stream")], None)
+        .await;
+    assert_eq!(stream.status, 200);
+    let ping = |id: i64| json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+    let mut refused = 0;
+    for id in 1..=4 {
+        let status = client.post(&ping(id), &[]).await.status;
+        assert!(status == 200 || status == 429, "{status}");
+        refused += usize::from(status == 429);
+    }
+    assert!(refused >= 2, "a burst of 2: {refused} of 4 refused");
+    let text = metrics.render();
+    let counted = format!("\nmcp_server_rate_limited_total {refused}\n");
+    assert!(text.contains(&counted), "{text}");
+    assert!(text.contains("\nmcp_server_streams_open 1\n"), "{text}");
+    super::super::metrics::promtool_check(&text).await;
+    drop(stream);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while !metrics.render().contains("\nmcp_server_streams_open 0\n") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    closed
+        .await
+        .expect("the closed stream is no longer counted");
+    server.shutdown().await;
+}
