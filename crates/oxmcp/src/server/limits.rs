@@ -403,8 +403,8 @@ impl Drop for ClientEntry {
 /// Who a request comes from, for the per-client limits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum ClientKey {
-    /// The authenticated subject.
-    #[cfg_attr(not(feature = "auth"), allow(dead_code))]
+    /// The authenticated subject (feature `auth`).
+    #[cfg(feature = "auth")]
     Subject(String),
     /// A connection: a legacy session, a stdio pipe.
     Connection(u64),

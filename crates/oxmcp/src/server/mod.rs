@@ -45,7 +45,7 @@ pub mod ask;
 pub mod auth;
 mod completion;
 pub mod compose;
-mod connection;
+pub(crate) mod connection;
 mod context;
 mod error;
 mod extension;
@@ -70,9 +70,11 @@ mod session;
 mod shared;
 #[cfg(any(feature = "http-server", feature = "stdio"))]
 mod signal;
+#[cfg(feature = "skills")]
+mod skills;
 pub mod tasks;
 mod tool;
-mod uri_template;
+pub(crate) mod uri_template;
 
 use std::sync::Arc;
 
@@ -99,6 +101,8 @@ pub use resource::{
 };
 pub use response::{IntoToolResult, Json};
 pub use shared::CacheHints;
+#[cfg(feature = "skills")]
+pub use skills::Skills;
 pub use tool::{tool, IntoTool, ToolDef};
 
 use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 mod layers;
 mod listen;
-mod params;
+pub(crate) mod params;
 
 use super::reply::{complete_result, drive, encode, encode_with_meta, finish_tool};
 use layers::item_layers;

@@ -26,8 +26,10 @@
 
 #[cfg(feature = "auth")]
 mod auth;
-mod body;
+pub(crate) mod body;
 mod config;
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
+mod connect;
 mod guard;
 #[cfg(feature = "sse-server")]
 mod legacy_sse;
