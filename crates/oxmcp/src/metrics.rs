@@ -15,11 +15,17 @@
 //!   `network_transport`;
 //! - `mcp_server_requests_in_flight`: requests being answered now;
 //! - `mcp_server_sessions_open`: legacy sessions open now;
+//! - `mcp_server_streams_open`: SSE streams open now on legacy Streamable HTTP sessions
+//!   (`GET` streams and streamed `POST` responses, which
+//!   [`HttpConfig::max_streams_per_session`](crate::server::http::HttpConfig::max_streams_per_session) bounds);
+//! - `mcp_server_rate_limited_total`: requests refused by the
+//!   [rate limit](crate::server::Router::rate_limit);
 //! - `mcp_server_errors_total` and `mcp_client_errors_total`: failed operations by
 //!   `error_type`.
 //!
-//! The layer sees the spans only if the subscriber lets them through: the spans are at
-//! level INFO with target `oxmcp::otel` (give the layer its own filter if the rest of
+//! The layer sees the spans (and the events the stream and rate-limit figures come from)
+//! only if the subscriber lets them through: they are at level INFO with target
+//! `oxmcp::otel` (give the layer its own filter if the rest of
 //! your subscriber filters more strictly).
 //!
 //! ```
@@ -38,7 +44,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -81,6 +87,44 @@ struct Inner {
     client_sessions: Family,
     in_flight: AtomicI64,
     open_sessions: AtomicI64,
+    open_streams: AtomicI64,
+    rate_limited: AtomicU64,
+}
+
+/// What the server tells the [`MetricsLayer`] besides its spans: events at target
+/// `oxmcp::otel`, told apart by name.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "http-server"), allow(dead_code))]
+pub(crate) enum Note {
+    /// A request refused by the rate limit.
+    RateLimited,
+    /// An SSE stream of a legacy session opened.
+    StreamOpened,
+    /// An SSE stream of a legacy session closed.
+    StreamClosed,
+}
+
+impl Note {
+    const RATE_LIMITED: &'static str = "mcp.server.rate_limited";
+    const STREAM_OPENED: &'static str = "mcp.server.stream.opened";
+    const STREAM_CLOSED: &'static str = "mcp.server.stream.closed";
+}
+
+/// Tells the metrics layer (if one is installed) of `what`: nothing happens unless a
+/// subscriber takes events of target `oxmcp::otel`.
+pub(crate) fn note(what: Note) {
+    use crate::otel::TARGET;
+    match what {
+        Note::RateLimited => {
+            tracing::event!(name: Note::RATE_LIMITED, target: TARGET, tracing::Level::INFO, "a request was refused by the rate limit")
+        }
+        Note::StreamOpened => {
+            tracing::event!(name: Note::STREAM_OPENED, target: TARGET, tracing::Level::INFO, "an SSE stream opened")
+        }
+        Note::StreamClosed => {
+            tracing::event!(name: Note::STREAM_CLOSED, target: TARGET, tracing::Level::INFO, "an SSE stream closed")
+        }
+    }
 }
 
 /// One histogram (and its error counter) by label set.
@@ -197,16 +241,39 @@ impl Metrics {
             "mcp_client_errors_total",
             "MCP operations this side sent that failed, by error type.",
         );
-        let _ = writeln!(
-            out,
-            "# HELP mcp_server_requests_in_flight MCP requests being answered now.\n# TYPE mcp_server_requests_in_flight gauge\nmcp_server_requests_in_flight {}",
-            self.inner.in_flight.load(Ordering::Relaxed).max(0)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP mcp_server_sessions_open MCP sessions open now (legacy sessions, every transport).\n# TYPE mcp_server_sessions_open gauge\nmcp_server_sessions_open {}",
-            self.inner.open_sessions.load(Ordering::Relaxed).max(0)
-        );
+        let gauge = |n: &AtomicI64| u64::try_from(n.load(Ordering::Relaxed)).unwrap_or(0);
+        let inner = &self.inner;
+        for (name, kind, help, value) in [
+            (
+                "mcp_server_requests_in_flight",
+                "gauge",
+                "MCP requests being answered now.",
+                gauge(&inner.in_flight),
+            ),
+            (
+                "mcp_server_sessions_open",
+                "gauge",
+                "MCP sessions open now (legacy sessions, every transport).",
+                gauge(&inner.open_sessions),
+            ),
+            (
+                "mcp_server_streams_open",
+                "gauge",
+                "SSE streams open now on legacy Streamable HTTP sessions.",
+                gauge(&inner.open_streams),
+            ),
+            (
+                "mcp_server_rate_limited_total",
+                "counter",
+                "MCP requests refused by the rate limit.",
+                inner.rate_limited.load(Ordering::Relaxed),
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
         out
     }
 
@@ -399,6 +466,26 @@ where
         }
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(measured);
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, _: LayerContext<'_, S>) {
+        let meta = event.metadata();
+        if meta.target() != crate::otel::TARGET {
+            return;
+        }
+        let inner = &self.metrics.inner;
+        match meta.name() {
+            Note::RATE_LIMITED => {
+                inner.rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
+            Note::STREAM_OPENED => {
+                inner.open_streams.fetch_add(1, Ordering::Relaxed);
+            }
+            Note::STREAM_CLOSED => {
+                inner.open_streams.fetch_sub(1, Ordering::Relaxed);
+            }
+            _ => {}
         }
     }
 

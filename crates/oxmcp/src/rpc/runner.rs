@@ -226,8 +226,8 @@ mod tests {
         let serving = tokio::spawn(crate::transport::lines::serve_lines(
             Peer::new(8),
             Arc::new(steps),
-            server_read,
-            server_write,
+            (server_read, server_write),
+            crate::transport::DEFAULT_MAX_FRAME,
             std::future::pending(),
         ));
         let (client_read, mut client_write) = tokio::io::split(client);

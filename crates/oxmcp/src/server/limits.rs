@@ -33,6 +33,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use futures_util::FutureExt as _;
 use oxmcp_protocol::jsonrpc::ErrorObject;
 
+mod config;
+
+pub use config::Limits;
+
 use super::middleware::{McpRequest, McpResponse};
 use super::Router;
 use crate::rpc::{CancelSource, Dispatch};
@@ -59,6 +63,8 @@ pub(crate) struct Settings {
     pub(crate) concurrent_per_client: Option<usize>,
     /// Requests one client may send, per second and in a burst.
     pub(crate) rate: Option<RateLimit>,
+    /// The [`Limits`] given with [`Router::limits`], for the transports to apply.
+    pub(crate) given: Option<Box<Limits>>,
 }
 
 impl Default for Settings {
@@ -69,11 +75,29 @@ impl Default for Settings {
             concurrent: None,
             concurrent_per_client: None,
             rate: None,
+            given: None,
         }
     }
 }
 
 impl<S> Router<S> {
+    /// Sets every bound that `limits` sets (see [`Limits`]; the others keep their values):
+    /// the router's own (timeouts, concurrency, rate, in-flight requests, shutdown grace)
+    /// at once, the transports' (frame size on stdio, bodies, connections, sessions and
+    /// streams over HTTP) when the router is served. Bounds set here win over the same ones
+    /// set on [`HttpConfig`](super::http::HttpConfig) or
+    /// [`HttpServe`](super::http::HttpServe); router methods called after this one win
+    /// over it.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        limits.apply_router(&mut self.limits, &mut self.max_in_flight, &mut self.grace);
+        self
+    }
+
+    /// The [`Limits`] given with [`Router::limits`], if any.
+    pub(crate) fn given_limits(&self) -> Option<&Limits> {
+        self.limits.given.as_deref()
+    }
+
     /// How long any request that runs a handler (a tool call, a prompt, a resource read, a
     /// completion, an extension's method) may take; default: no bound. Past it the
     /// handler's future is dropped, its cancellation token fires, and the client gets a
@@ -223,6 +247,8 @@ impl Enforcer {
             return Ok(());
         }
         let wait = Duration::from_secs_f64((1.0 - bucket.tokens) / rate.per_second);
+        #[cfg(feature = "metrics")]
+        crate::metrics::note(crate::metrics::Note::RateLimited);
         Err(rate_limited(wait))
     }
 

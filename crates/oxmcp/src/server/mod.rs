@@ -637,11 +637,12 @@ impl<S> Router<S> {
     {
         let router = ready::into_ready(self);
         let (max, grace) = (router.max_in_flight, router.grace);
+        let max_frame = limits::Limits::max_frame(router.given_limits());
         let shared = router.build();
         shared.hooks.start().await?;
         let (peer, handler) = (Peer::with_grace(max, grace), Router::handler(&shared));
         let stop = signal::terminate();
-        let served = crate::transport::stdio::serve_stdio(peer, handler, stop).await;
+        let served = crate::transport::stdio::serve_stdio(peer, handler, max_frame, stop).await;
         shared.hooks.stop().await;
         served.map_err(|e| crate::Error::transport("serve stdio", e))
     }
@@ -659,14 +660,15 @@ impl<S> Router<S> {
     {
         let router = ready::into_ready(self);
         let (max, grace) = (router.max_in_flight, router.grace);
+        let max_frame = limits::Limits::max_frame(router.given_limits());
         let shared = router.build();
         shared.hooks.start().await?;
         let (peer, handler) = (Peer::with_grace(max, grace), Router::handler(&shared));
         let served = crate::transport::lines::serve_lines(
             peer,
             handler,
-            reader,
-            writer,
+            (reader, writer),
+            max_frame,
             std::future::pending(),
         )
         .await;

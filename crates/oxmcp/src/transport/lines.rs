@@ -164,13 +164,14 @@ pub(crate) async fn write_lines<W: AsyncWrite + Unpin>(
     })
 }
 
-/// Serves one newline-delimited connection over any byte streams.
+/// Serves one newline-delimited connection over any byte streams, reading lines of at most
+/// `max_frame` bytes.
 #[cfg(feature = "server")]
 pub(crate) async fn serve_lines<H, R, W>(
     peer: crate::rpc::Peer,
     handler: std::sync::Arc<H>,
-    reader: R,
-    writer: W,
+    (reader, writer): (R, W),
+    max_frame: usize,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()>
 where
@@ -182,7 +183,7 @@ where
     let writer = tokio::spawn(write_lines(rx, writer));
     let source = LineReader::new(
         tokio::io::BufReader::with_capacity(64 * 1024, reader),
-        super::DEFAULT_MAX_FRAME,
+        max_frame,
     );
     let read = super::drive(peer, handler, source, outbound, stop).await;
     // Every outbound handle is gone once the handlers are done: the writer drains and ends.

@@ -24,9 +24,10 @@ use crate::rpc::{Peer, Responder};
 pub(crate) async fn serve_stdio<H: Responder>(
     peer: Peer,
     handler: Arc<H>,
+    max_frame: usize,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    super::lines::serve_lines(peer, handler, stdin(), stdout(), stop).await
+    super::lines::serve_lines(peer, handler, (stdin(), stdout()), max_frame, stop).await
 }
 
 #[cfg(feature = "server")]

@@ -248,3 +248,36 @@ async fn the_per_client_bound_holds_across_a_clients_requests() {
     assert_eq!(ids, [json!(1), json!(2)]);
     raw.finish().await;
 }
+
+#[tokio::test]
+async fn a_limits_file_bounds_a_stdio_server() {
+    use oxmcp::server::limits::{Limits, RATE_LIMITED};
+    let limits: Limits = serde_json::from_str(
+        r#"{ "max_frame_bytes": 300, "request_timeout": "200ms",
+             "rate_limit": { "per_second": 0.5, "burst": 4 } }"#,
+    )
+    .unwrap();
+    let seen = Seen::default();
+    let router = Router::new().tool("slow", seen.slow_tool()).limits(limits);
+    let mut raw = Raw::start(router);
+    raw.initialize("2025-11-25").await; // token 1
+                                        // The frame bound: a longer line is refused, saying why.
+    let long =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x".repeat(400)}});
+    let response = raw.call(long).await; // token not taken: the frame was never read
+    assert_eq!(code(&response), -32600, "{response}");
+    let message = response["error"]["message"].as_str().unwrap();
+    assert!(message.contains("message too large"), "{message}");
+    // The request timeout.
+    let response = raw.call(call(2, "slow")).await; // token 2
+    assert_eq!(code(&response), REQUEST_TIMED_OUT, "{response}");
+    seen.assert_cancelled().await;
+    // The rate limit: two tokens left, then refused.
+    let ping = |id: i64| json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+    for id in [3, 4] {
+        assert!(raw.call(ping(id)).await["result"].is_object());
+    }
+    let response = raw.call(ping(5)).await;
+    assert_eq!(code(&response), RATE_LIMITED, "{response}");
+    raw.finish().await;
+}

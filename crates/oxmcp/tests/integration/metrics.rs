@@ -57,6 +57,34 @@ fn installed(tool: &str) -> Option<&'static str> {
     None
 }
 
+/// Checks an exposition with `promtool check metrics` (when installed).
+pub(crate) async fn promtool_check(text: &str) {
+    let Some(promtool) = installed("promtool") else {
+        return;
+    };
+    let mut check = tokio::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .await
+        .unwrap();
+    let out = check.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -173,29 +201,7 @@ async fn metrics_count_the_calls_and_real_prometheus_reads_them() {
     assert!(text.contains("mcp_server_requests_in_flight 0"), "{text}");
 
     // promtool accepts the exposition as it is.
-    if let Some(promtool) = installed("promtool") {
-        let mut check = tokio::process::Command::new(promtool)
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        check
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .await
-            .unwrap();
-        let out = check.wait_with_output().await.unwrap();
-        assert!(
-            out.status.success(),
-            "promtool: {}{}\n{text}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    promtool_check(&text).await;
 
     // A real Prometheus scrapes the endpoint and counts the calls.
     if let Some(prometheus) = installed("prometheus") {

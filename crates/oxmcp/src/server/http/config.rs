@@ -16,6 +16,9 @@ pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
 pub const DEFAULT_MAX_SESSIONS_PER_PEER: usize = 1_000;
 /// The default time a request body may take to arrive whole: 30 seconds.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default largest number of SSE streams one legacy session may hold open at once
+/// (`GET` streams and `POST` responses streamed): 16.
+pub const DEFAULT_MAX_STREAMS_PER_SESSION: usize = 16;
 
 /// Which `Host` (and `Origin`) values the server accepts: protection against DNS
 /// rebinding.
@@ -57,6 +60,7 @@ pub struct HttpConfig {
     pub(crate) session_idle: Duration,
     pub(crate) max_sessions: usize,
     pub(crate) max_sessions_per_peer: usize,
+    pub(crate) max_streams_per_session: usize,
     pub(crate) body_timeout: Duration,
     pub(crate) host_check: HostCheck,
     pub(crate) host_check_explicit: bool,
@@ -80,6 +84,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("session_idle", &self.session_idle)
             .field("max_sessions", &self.max_sessions)
             .field("max_sessions_per_peer", &self.max_sessions_per_peer)
+            .field("max_streams_per_session", &self.max_streams_per_session)
             .field("body_timeout", &self.body_timeout)
             .field("host_check", &self.host_check)
             .field("allowed_hosts", &self.allowed_hosts)
@@ -99,6 +104,7 @@ impl Default for HttpConfig {
             session_idle: DEFAULT_SESSION_IDLE,
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_sessions_per_peer: DEFAULT_MAX_SESSIONS_PER_PEER,
+            max_streams_per_session: DEFAULT_MAX_STREAMS_PER_SESSION,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             host_check: HostCheck::Loopback,
             host_check_explicit: false,
@@ -118,8 +124,8 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     /// The defaults: 4 MiB bodies arriving within 30 s, sessions idle for 30 minutes are
-    /// forgotten, at most 10,000 sessions and 1,000 per peer address, loopback hosts only,
-    /// no CORS, an in-memory event store.
+    /// forgotten, at most 10,000 sessions and 1,000 per peer address, 16 SSE streams open
+    /// per session, loopback hosts only, no CORS, an in-memory event store.
     pub fn new() -> Self {
         Self::default()
     }
@@ -159,6 +165,18 @@ impl HttpConfig {
     /// proxy forwards (`X-Forwarded-For`).
     pub fn max_sessions_per_peer(mut self, max: usize) -> Self {
         self.max_sessions_per_peer = max.max(1);
+        self
+    }
+
+    /// The largest number of SSE streams one legacy session may hold open at once (default
+    /// 16, [`DEFAULT_MAX_STREAMS_PER_SESSION`]): its `GET` streams (the standalone stream
+    /// and resumptions with `Last-Event-ID`) and the `POST`s answered with a stream, until
+    /// their bodies end or the client closes them. A `GET` beyond it gets `429 Too Many
+    /// Requests`; so does a `POST` carrying a request, sent while the session holds that many
+    /// streams (with a JSON-RPC error, code -32000, for the request, which did not start).
+    /// Both say how many streams are allowed and what to do.
+    pub fn max_streams_per_session(mut self, max: usize) -> Self {
+        self.max_streams_per_session = max.max(1);
         self
     }
 

@@ -114,10 +114,16 @@ async fn legacy(
             Err((status, why)) => return plain(status, why),
         }
     };
+    let expected = body.expected_responses(session.handler.accepts_batches());
+    if expected > 0 && accept.sse {
+        if let Some((status, why)) = session.streams_full(inner.config.max_streams_per_session) {
+            let error = ErrorObject::new(crate::rpc::BUSY, why);
+            return rpc_error(status, body.id.as_ref(), &error);
+        }
+    }
     let _busy = session.busy();
     let close = CancellationToken::new();
     let (out, rx) = Outbound::closable(close.clone(), accept.sse);
-    let expected = body.expected_responses(session.handler.accepts_batches());
     let handling = handle_owned(&session.peer, &session.handler, frame, out);
     let mut replies = Replies { handling, rx };
     if expected == 0 {
@@ -268,7 +274,7 @@ fn stored_stream(
         status: Some(status_rx),
         close: Some(close),
         prime: true,
-        on_drop: Some(session.open_stream()),
+        on_drop: Some(session.open_stream(session.stream_slot_now())),
     };
     sse(follow.into_body())
 }

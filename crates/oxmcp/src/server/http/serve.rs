@@ -62,6 +62,10 @@ impl<S> Router<S> {
     {
         let router = ready_router(self);
         let max = router.max_in_flight;
+        let config = match router.given_limits() {
+            Some(limits) => limits.apply_http(config),
+            None => config,
+        };
         McpService::new(router.build(), max, config)
     }
 
@@ -252,7 +256,14 @@ impl HttpServe {
         self
     }
 
-    async fn run(self) -> crate::Result<()> {
+    async fn run(mut self) -> crate::Result<()> {
+        if let Some(limits) = self.router.given_limits() {
+            limits.apply_serve(
+                &mut self.grace,
+                &mut self.header_timeout,
+                &mut self.max_connections,
+            );
+        }
         let listener = self.listener.await?;
         let local = listener
             .local_addr()

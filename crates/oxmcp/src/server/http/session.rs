@@ -36,6 +36,9 @@ pub(crate) struct Session {
     last_seen: Mutex<Instant>,
     /// Response bodies open on this session (it is not idle while one is).
     open: AtomicUsize,
+    /// SSE bodies open on this session (`GET` streams and streamed `POST` responses), for
+    /// [`HttpConfig::max_streams_per_session`](super::HttpConfig::max_streams_per_session).
+    sse_open: AtomicUsize,
     /// The POST streams opened on this session, forgotten with it.
     streams: Mutex<Vec<String>>,
     /// Whether the standalone stream is set up (by the first `GET`).
@@ -59,6 +62,7 @@ impl Session {
             version: std::sync::OnceLock::new(),
             last_seen: Mutex::new(Instant::now()),
             open: AtomicUsize::new(0),
+            sse_open: AtomicUsize::new(0),
             streams: Mutex::default(),
             standalone: Once::new(),
             #[cfg(feature = "auth")]
@@ -135,14 +139,42 @@ impl Session {
         Busy(self.clone())
     }
 
-    /// Counts an open response body until the returned hook runs.
-    pub(crate) fn open_stream(self: &Arc<Self>) -> super::sse::OnDrop {
+    /// Counts an open SSE body, holding `slot`, until the returned hook runs.
+    pub(crate) fn open_stream(self: &Arc<Self>, slot: StreamSlot) -> super::sse::OnDrop {
         self.open.fetch_add(1, Ordering::Relaxed);
         let this = self.clone();
         Box::new(move |_| {
+            drop(slot);
             this.open.fetch_sub(1, Ordering::Relaxed);
             this.touch();
         })
+    }
+
+    /// One of the session's `max` stream slots, or the refusal (`429`) if all are taken.
+    pub(crate) fn stream_slot(self: &Arc<Self>, max: usize) -> Result<StreamSlot, Refusal> {
+        let taken = self
+            .sse_open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            });
+        match taken {
+            Ok(_) => Ok(StreamSlot::taken(self.clone())),
+            Err(_) => Err(too_many_streams(max)),
+        }
+    }
+
+    /// A stream slot for a `POST` that passed [`streams_full`](Session::streams_full) when
+    /// it arrived and now answers with a stream: taken even past the bound (the request
+    /// runs already), so POSTs arriving together may pass it by as many.
+    pub(crate) fn stream_slot_now(self: &Arc<Self>) -> StreamSlot {
+        self.sse_open.fetch_add(1, Ordering::AcqRel);
+        StreamSlot::taken(self.clone())
+    }
+
+    /// Why a request that may answer with a stream is refused, if the session holds `max`
+    /// streams already.
+    pub(crate) fn streams_full(&self, max: usize) -> Option<Refusal> {
+        (self.sse_open.load(Ordering::Acquire) >= max).then(|| too_many_streams(max))
     }
 
     /// Remembers a POST stream of this session, to forget it with the session. The list
@@ -174,6 +206,37 @@ impl Session {
             inner.config.event_store.remove_stream(&stream);
         }
     }
+}
+
+/// One SSE body's place among the session's streams, given back when dropped.
+pub(crate) struct StreamSlot(Arc<Session>);
+
+impl StreamSlot {
+    /// The slot of a stream just counted in `session`.
+    fn taken(session: Arc<Session>) -> StreamSlot {
+        #[cfg(feature = "metrics")]
+        crate::metrics::note(crate::metrics::Note::StreamOpened);
+        StreamSlot(session)
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.sse_open.fetch_sub(1, Ordering::AcqRel);
+        #[cfg(feature = "metrics")]
+        crate::metrics::note(crate::metrics::Note::StreamClosed);
+    }
+}
+
+/// The refusal of a stream past the session's bound.
+fn too_many_streams(max: usize) -> Refusal {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many open streams: this session may hold at most {max} SSE streams at once (GET streams and POST responses being streamed); close one (or wait for a streamed response to end) and retry"
+        )
+        .into(),
+    )
 }
 
 /// Keeps a session busy while alive.
@@ -354,6 +417,13 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
         Ok(session) => session,
         Err((status, why)) => return plain(status, why),
     };
+    let slot = match session.stream_slot(inner.config.max_streams_per_session) {
+        Ok(slot) => slot,
+        Err((status, why)) => {
+            tracing::debug!(session = %session.id, "refused a GET stream: {why}");
+            return plain(status, why);
+        }
+    };
     let store = &inner.config.event_store;
     let last = headers
         .get("last-event-id")
@@ -378,7 +448,7 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
                         status,
                         close: None,
                         prime: false,
-                        on_drop: Some(session.open_stream()),
+                        on_drop: Some(session.open_stream(slot)),
                     }
                 }
                 _ => {
@@ -405,7 +475,7 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
                 status,
                 close: None,
                 prime: true,
-                on_drop: Some(session.open_stream()),
+                on_drop: Some(session.open_stream(slot)),
             }
         }
     };

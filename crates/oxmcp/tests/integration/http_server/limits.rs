@@ -92,3 +92,155 @@ async fn a_client_past_its_rate_gets_429_with_retry_after() {
     assert!(wait > 1000 && wait <= 2000, "{wait}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_session_holds_at_most_its_cap_of_sse_streams() {
+    let router = Router::new().tool("echo", || async { "echo".to_owned() });
+    let config = HttpConfig::new()
+        .max_streams_per_session(2)
+        // Frequent comments: a stream the client closed is noticed at once.
+        .sse_keep_alive(Duration::from_millis(20));
+    let server = Server::start_router(router, config, |s| s).await;
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+    let accept = [("accept", "text/event-stream")];
+    let mut first = client.send("GET", &accept, None).await;
+    assert_eq!(first.status, 200);
+    let last = first.next_event().await.unwrap().id.unwrap();
+    let second = client.send("GET", &accept, None).await;
+    assert_eq!(second.status, 200);
+
+    // A third GET (a resumption counts too) is refused, saying why.
+    for headers in [
+        &accept[..],
+        &[accept[0], ("last-event-id", last.as_str())][..],
+    ] {
+        let refused = client.send("GET", headers, None).await;
+        assert_eq!(refused.status, 429);
+        let why = refused.text().await;
+        assert!(why.contains("at most 2 SSE streams"), "{why}");
+    }
+    // So is a request that could be answered with a stream: it does not start.
+    let refused = client
+        .post(&super::wire::call(7, "echo", json!({})), &[])
+        .await;
+    assert_eq!(refused.status, 429);
+    let answer = client.json(refused).await;
+    assert_eq!(answer["id"], 7);
+    assert_eq!(answer["error"]["code"], -32000, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("too many open streams"), "{message}");
+    // A notification opens no stream: accepted.
+    let note =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 99}});
+    assert_eq!(client.post(&note, &[]).await.status, 202);
+
+    // Closing a stream frees its place.
+    drop(first);
+    let reopened = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let resp = client.send("GET", &accept, None).await;
+            if resp.status == 200 {
+                return resp;
+            }
+            assert_eq!(resp.status, 429);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the closed stream's place is free within 5 s");
+    drop((second, reopened));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_limits_file_bounds_the_http_server() {
+    use oxmcp::server::limits::Limits;
+    let limits: Limits = serde_json::from_str(
+        r#"{ "body_limit": 2000, "max_streams_per_session": 1, "max_sessions": 1,
+             "max_sessions_per_peer": 1, "request_timeout": "100ms" }"#,
+    )
+    .unwrap();
+    let router = Router::new()
+        .tool("echo", || async { "echo".to_owned() })
+        .tool("nap", || async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "late".to_owned()
+        })
+        .limits(limits);
+    // The endpoint's own settings say otherwise: the limits win.
+    let config = HttpConfig::new()
+        .body_limit(1 << 20)
+        .max_streams_per_session(8);
+    let server = Server::start_router(router, config, |s| s).await;
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+
+    // The body bound.
+    let big = super::wire::call(1, "echo", json!({"pad": "x".repeat(3000)}));
+    assert_eq!(client.post(&big, &[]).await.status, 413);
+    // The request timeout.
+    let resp = client
+        .post(&super::wire::call(2, "nap", json!({})), &[])
+        .await;
+    let answer = client.json(resp).await;
+    assert_eq!(
+        answer["error"]["code"],
+        oxmcp::server::limits::REQUEST_TIMED_OUT,
+        "{answer}"
+    );
+    // The stream cap.
+    let accept = [("accept", "text/event-stream")];
+    let stream = client.send("GET", &accept, None).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(client.send("GET", &accept, None).await.status, 429);
+    // The session cap: the one session is busy (its stream is open), so no other.
+    let other = server.client();
+    let resp = other.post(&super::init_message(), &[]).await;
+    assert_eq!(resp.status, 503);
+    drop(stream);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_refusals_and_open_streams_are_counted() {
+    use oxmcp::metrics::{Metrics, MetricsLayer};
+    use tracing_subscriber::layer::SubscriberExt;
+    let metrics = Metrics::new();
+    let subscriber = tracing_subscriber::registry().with(MetricsLayer::new(metrics.clone()));
+    // A current-thread runtime: the server's tasks see this subscriber too.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let router = Router::new().rate_limit(RateLimit::per_second(0.01).burst(2));
+    // Frequent comments: a stream the client closed is noticed at once.
+    let config = HttpConfig::new().sse_keep_alive(Duration::from_millis(20));
+    let server = Server::start_router(router, config, |s| s).await;
+    let mut client = server.client();
+    client.initialize(json!({})).await;
+    let stream = client
+        .send("GET", &[("accept", "text/event-stream")], None)
+        .await;
+    assert_eq!(stream.status, 200);
+    let ping = |id: i64| json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+    let mut refused = 0;
+    for id in 1..=4 {
+        let status = client.post(&ping(id), &[]).await.status;
+        assert!(status == 200 || status == 429, "{status}");
+        refused += usize::from(status == 429);
+    }
+    assert!(refused >= 2, "a burst of 2: {refused} of 4 refused");
+    let text = metrics.render();
+    let counted = format!("\nmcp_server_rate_limited_total {refused}\n");
+    assert!(text.contains(&counted), "{text}");
+    assert!(text.contains("\nmcp_server_streams_open 1\n"), "{text}");
+    super::super::metrics::promtool_check(&text).await;
+    drop(stream);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while !metrics.render().contains("\nmcp_server_streams_open 0\n") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    closed
+        .await
+        .expect("the closed stream is no longer counted");
+    server.shutdown().await;
+}
