@@ -19,6 +19,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 mod bench;
 mod conformance;
+mod fuzz;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
@@ -43,6 +44,9 @@ const FEATURE_SETS: &[&str] = &[
     "client,otel",
     "server,metrics",
     "http-server,metrics",
+    "skills",
+    "server,skills",
+    "client,skills",
 ];
 
 /// The npm package of the reference server-everything, relative to the repository root.
@@ -59,7 +63,8 @@ const USAGE_HEAD: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, then conformance
+  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, each fuzz
+            target for 20 s, then conformance
   bench     build in release and measure oxmcp against the no-SDK floor, with rmcp as a
             reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
             in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras),
@@ -67,13 +72,18 @@ commands:
             at 16 clients, RSS per idle WebSocket), and scale-bench (idle sessions, 1000
             tools, floods); then checks the budgets.
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
-            repetitions; `--strict`: exit non-zero when a budget fails or is not measured
+            repetitions; `--strict`: exit non-zero when a budget fails or is not measured.
+            Then the soak test: `--soak-minutes N` (default 10) of mixed load on the
+            everything server (both eras, stdio and HTTP, progress, cancellations, sessions
+            opened and dropped), failing on lost or duplicated responses, RSS growth after
+            the warm-up or fds left open; `--soak-only` runs just that
   interop   set up the Python SDK venvs (target/interop/venv, and venv-v1 for the SDK
             1.x), run the Python SDK client against examples/quickstart and
             examples/everything in both eras (stdio, and everything over Streamable HTTP
             and HTTP+SSE too), the TypeScript SDK client against everything over
             Streamable HTTP, HTTP+SSE and WebSocket (npm ci in interop/typescript), the
-            SDK 1.x websocket_client against everything over WebSocket, then
+            SDK 1.x websocket_client against everything over WebSocket, both SDKs'
+            OAuth clients against `notes --builtin-as --auto-approve alice`, then
             `cargo test -p oxmcp --test interop`; then the oxmcp CLI against the Python
             SDK's server and the reference server-everything (npm ci in
             interop/server-everything): `cargo test -p oxmcp-cli --test foreign`
@@ -85,7 +95,10 @@ environment:
 
 /// The usage text, with the `conformance` entry filled in.
 fn usage() -> String {
-    USAGE_HEAD.replace("{CONFORMANCE}", conformance::USAGE)
+    USAGE_HEAD.replace(
+        "{CONFORMANCE}",
+        &format!("{}\n{}", conformance::USAGE, fuzz::USAGE),
+    )
 }
 
 /// A failed step.
@@ -112,6 +125,7 @@ fn main() -> ExitCode {
         ["interop"] => interop(),
         ["bench", rest @ ..] => bench::bench(rest),
         ["conformance", rest @ ..] => conformance::conformance(rest),
+        ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         ["help" | "-h" | "--help"] => {
             println!("{}", usage());
             return ExitCode::SUCCESS;
@@ -252,6 +266,8 @@ fn ci() -> Result {
         with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
     )?;
     python_clients(&root, &python)?;
+    // Each fuzz target briefly: what a change broke in a decoder shows at once.
+    fuzz::run(20, None, false)?;
     // The official conformance suite, both versions, server and client scenarios.
     eprintln!("\n==> conformance");
     conformance::conformance(&[])
@@ -265,6 +281,14 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
         .env("OXMCP_INTEROP_PYTHON_V1", venv_python(&root.join(VENV_V1)))
         .env("OXMCP_INTEROP_V1_DIR", root.join("interop/python-v1"))
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
+        .env("OXMCP_SERVER_FILESYSTEM", server_filesystem_entry(root))
+}
+
+/// Where the same `npm ci` puts the reference server-filesystem's entry point (the hub
+/// example's tests run it).
+fn server_filesystem_entry(root: &Path) -> PathBuf {
+    root.join(SERVER_EVERYTHING)
+        .join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js")
 }
 
 /// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.
@@ -273,10 +297,11 @@ fn server_everything_entry(root: &Path) -> PathBuf {
         .join("node_modules/@modelcontextprotocol/server-everything/dist/index.js")
 }
 
-/// Installs the reference `@modelcontextprotocol/server-everything` (pinned in
-/// `interop/server-everything/package-lock.json`) unless it is there; the CLI's tests run it.
+/// Installs the reference `@modelcontextprotocol/server-everything` and `server-filesystem`
+/// (pinned in `interop/server-everything/package-lock.json`) unless they are there; the
+/// CLI's and the hub example's tests run them.
 fn ensure_server_everything(root: &Path) -> Result {
-    if server_everything_entry(root).is_file() {
+    if server_everything_entry(root).is_file() && server_filesystem_entry(root).is_file() {
         return Ok(());
     }
     step(
@@ -305,6 +330,14 @@ fn interop() -> Result {
         "oxmcp CLI vs Python SDK server and the reference server-everything",
         with_interop_env(
             cargo().args(["test", "-p", "oxmcp-cli", "--test", "foreign"]),
+            &root,
+            &python,
+        ),
+    )?;
+    step(
+        "the hub example vs the Python SDK server and the reference server-filesystem",
+        with_interop_env(
+            cargo().args(["test", "-p", "hub", "--test", "foreign"]),
             &root,
             &python,
         ),
@@ -342,7 +375,7 @@ fn python_clients(root: &Path, python: &Path) -> Result {
 /// TypeScript SDK's `WebSocketClientTransport` and the Python SDK 1.x's `websocket_client`
 /// against its WebSocket (`/ws`).
 fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
-    let server = HttpServer::start(root, everything)?;
+    let server = HttpServer::start(root, everything, &[])?;
     let url = format!("http://127.0.0.1:{}/mcp", server.port);
     for era in ["legacy", "modern"] {
         step(
@@ -396,17 +429,43 @@ fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
             .arg(root.join("interop/python-v1/ws_client.py"))
             .arg(&ws)
             .current_dir(root),
+    )?;
+    oauth_clients(root, python)
+}
+
+/// The official Python SDK client (with `mcp.client.auth`, both eras) and TypeScript SDK
+/// client (with an `OAuthClientProvider`) complete the authorization code flow against
+/// `notes --builtin-as --auto-approve alice` and call `add_note`; the browser step follows
+/// the authorization URL, which the auto-approving login redirects at once.
+fn oauth_clients(root: &Path, python: &Path) -> Result {
+    let notes = build_example(root, "notes")?;
+    let server = HttpServer::start(root, &notes, &["--builtin-as", "--auto-approve", "alice"])?;
+    let url = format!("http://127.0.0.1:{}/mcp", server.port);
+    for mode in ["legacy", "2026-07-28"] {
+        step(
+            &format!("Python SDK OAuth client vs notes --builtin-as, {mode}"),
+            Command::new(python)
+                .arg(root.join("interop/python/notes_oauth.py"))
+                .args(["--mode", mode, "--url", &url])
+                .current_dir(root),
+        )?;
+    }
+    step(
+        "TypeScript SDK OAuth client vs notes --builtin-as",
+        Command::new("node")
+            .args(["notes_oauth.mjs", &url])
+            .current_dir(root.join("interop/typescript")),
     )
 }
 
-/// `everything --http 127.0.0.1:<free port>`, killed when dropped.
+/// `<example> --http 127.0.0.1:<free port> <args>`, killed when dropped.
 struct HttpServer {
     child: std::process::Child,
     port: u16,
 }
 
 impl HttpServer {
-    fn start(root: &Path, binary: &Path) -> Result<HttpServer> {
+    fn start(root: &Path, binary: &Path, args: &[&str]) -> Result<HttpServer> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -415,10 +474,12 @@ impl HttpServer {
         let mut command = Command::new(binary);
         command
             .args(["--http", &address])
+            .args(args)
             .current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
-        eprintln!("\n==> start everything over Streamable HTTP");
+        let name = binary.file_stem().unwrap_or_default().to_string_lossy();
+        eprintln!("\n==> start {name} over Streamable HTTP");
         eprintln!("    $ {}", shown(&command));
         let child = command
             .spawn()

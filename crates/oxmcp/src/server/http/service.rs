@@ -232,6 +232,7 @@ impl McpService {
                 };
                 let client = guard::client_ip(&inner.config, &parts.headers, remote);
                 let post = super::post::post(inner, &parts.headers, body.clone(), client);
+                let post = crate::server::limits::with_peer(client, post);
                 #[cfg(feature = "auth")]
                 if let Some(challenge) = deferred {
                     return super::auth::refuse_post(inner, &challenge, &body);

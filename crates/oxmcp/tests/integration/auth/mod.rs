@@ -3,6 +3,7 @@
 //! a tiny in-test authorization server publishes the key set and answers introspection.
 
 mod keys;
+mod tasks;
 
 use std::collections::HashMap;
 use std::future::IntoFuture;
@@ -126,12 +127,7 @@ async fn serve(protect: impl FnOnce(&str) -> ProtectedResource) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let resource = protect(&format!("http://{addr}/mcp"));
-    let serve = router()
-        .http_on(listener)
-        .config(HttpConfig::new().auth(resource))
-        .no_signal_handlers();
-    tokio::spawn(serve.into_future());
-    addr
+    spawn_protected(router(), listener, resource)
 }
 
 /// A server whose tokens are JWTs of `issuer` (keys by discovery), audience its own URL.
@@ -155,7 +151,23 @@ async fn call_modern(addr: SocketAddr, token: Option<&str>, tool: &str) -> reqwe
     post_modern(addr, token, "tools/call", Some(tool), params).await
 }
 
-/// A modern request: `params` get the `_meta`, the headers name `method` (and `name`).
+/// Serves `router` on `listener`, guarded by `resource`, in the background.
+fn spawn_protected(
+    router: Router,
+    listener: tokio::net::TcpListener,
+    resource: ProtectedResource,
+) -> SocketAddr {
+    let addr = listener.local_addr().unwrap();
+    let serve = router
+        .http_on(listener)
+        .config(HttpConfig::new().auth(resource))
+        .no_signal_handlers();
+    tokio::spawn(serve.into_future());
+    addr
+}
+
+/// A modern request: `params` get the `_meta` (unless they have one), the headers name
+/// `method` (and `name`).
 async fn post_modern(
     addr: SocketAddr,
     token: Option<&str>,
@@ -163,7 +175,9 @@ async fn post_modern(
     name: Option<&str>,
     mut params: Value,
 ) -> reqwest::Response {
-    params["_meta"] = modern_meta();
+    if params.get("_meta").is_none() {
+        params["_meta"] = modern_meta();
+    }
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
     let mut request = http()
         .post(format!("http://{addr}/mcp"))
@@ -742,12 +756,7 @@ async fn serve_scoped(optional: bool) -> SocketAddr {
             "secret://{id}",
             oxmcp::server::resource(secret).scopes(["notes:admin"]),
         );
-    let serve = router
-        .http_on(listener)
-        .config(HttpConfig::new().auth(resource))
-        .no_signal_handlers();
-    tokio::spawn(serve.into_future());
-    addr
+    spawn_protected(router, listener, resource)
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ mod conn;
 mod frame;
 #[cfg(feature = "sse-client")]
 mod legacy_sse;
-mod sse;
+pub(crate) mod sse;
 
 use std::time::Duration;
 
