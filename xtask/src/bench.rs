@@ -122,6 +122,19 @@ pub fn bench(args: &[&str]) -> Result {
             .arg(format!("oxmcp={} --http {{addr}}", echo.display()))
             .arg(format!("rmcp={} --http {{addr}}", rmcp.display())),
     );
+    // HTTP+SSE and WebSocket against Streamable HTTP, one listener, 16 clients each; then
+    // the memory of idle WebSocket connections. Pinned like the others.
+    let mut transports = on_one_cpu(pin, &bin("transport-bench"));
+    transports.args([
+        "--requests",
+        requests,
+        "--reps",
+        reps,
+        "--idle",
+        if quick { "500" } else { "1000" },
+        "--json",
+    ]);
+    run.step("HTTP+SSE and WebSocket vs Streamable HTTP", &mut transports);
     let scale = bin("scale-bench");
     if scale.is_file() {
         // Pinned as well: the 1-vs-1000 tools ratio swung by ±10% with the server and its
@@ -373,6 +386,40 @@ fn check(lines: &[Json]) -> Vec<Budget> {
             verdict: verdict(ratio, |r| r <= 1.25),
         });
     }
+    // HTTP+SSE and WebSocket: server CPU per call at 16 clients against Streamable HTTP on
+    // the same listener, in the same run.
+    for era in ["legacy", "modern"] {
+        for transport in ["http+sse", "websocket"] {
+            let row = find(
+                lines,
+                &[
+                    ("bench", "transports"),
+                    ("era", era),
+                    ("transport", transport),
+                ],
+                &[("clients", 16.0)],
+            );
+            let ratio = row.and_then(|r| number(r, &["cpu_ratio_to_streamable"]));
+            budgets.push(Budget {
+                name: format!("{transport} server CPU/call vs Streamable HTTP, {era}, 16 clients"),
+                figure: shown(row.and_then(|r| number(r, &["cpu_us_per_call"])), "µs"),
+                ratio,
+                limit: "≤ ×1.3".into(),
+                rmcp: "n/a".into(),
+                verdict: verdict(ratio, |r| r <= 1.3),
+            });
+        }
+    }
+    let idle_ws = find(lines, &[("bench", "idle-ws"), ("server", "oxmcp")], &[])
+        .and_then(|l| number(l, &["rss_per_connection_bytes"]));
+    budgets.push(Budget {
+        name: "RSS per idle WebSocket connection".into(),
+        figure: shown(idle_ws, "B"),
+        ratio: None,
+        limit: "≤ 4096 B".into(),
+        rmcp: "n/a".into(),
+        verdict: verdict(idle_ws, |b| b <= 4096.0),
+    });
     // Idle stdio RSS right after the handshake: the worst median over the settings.
     let idle = |name: &str| {
         lines
@@ -521,6 +568,9 @@ mod tests {
             r#"{"bench":"http","era":"modern","clients":16,"server":"oxmcp","cpu_us_per_call":10.0,"cpu_ratio_to_baseline":1.2}"#,
             r#"{"bench":"http","era":"modern","clients":16,"server":"rmcp","unsupported":true}"#,
             r#"{"bench":"flood","server":"oxmcp","era":"legacy","requests":50000,"answered":49999,"peak_rss_bytes":1000}"#,
+            r#"{"bench":"transports","era":"legacy","clients":16,"transport":"websocket","cpu_us_per_call":30.0,"cpu_ratio_to_streamable":0.8}"#,
+            r#"{"bench":"transports","era":"legacy","clients":16,"transport":"http+sse","cpu_us_per_call":50.0,"cpu_ratio_to_streamable":1.4}"#,
+            r#"{"bench":"idle-ws","server":"oxmcp","sockets":1000,"rss_per_connection_bytes":5000.0}"#,
         ]
         .iter()
         .map(|l| json::parse(l).unwrap())
@@ -552,6 +602,20 @@ mod tests {
         assert_eq!(
             by_name("RSS per idle legacy HTTP session").verdict,
             Verdict::NotMeasured
+        );
+        let ws = by_name("websocket server CPU/call vs Streamable HTTP, legacy, 16 clients");
+        assert_eq!((ws.verdict, ws.ratio), (Verdict::Pass, Some(0.8)));
+        assert_eq!(
+            by_name("http+sse server CPU/call vs Streamable HTTP, legacy, 16 clients").verdict,
+            Verdict::Fail
+        );
+        assert_eq!(
+            by_name("http+sse server CPU/call vs Streamable HTTP, modern, 16 clients").verdict,
+            Verdict::NotMeasured
+        );
+        assert_eq!(
+            by_name("RSS per idle WebSocket connection").verdict,
+            Verdict::Fail
         );
         assert!(table(&budgets).contains("not measured"));
     }

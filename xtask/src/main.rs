@@ -54,6 +54,10 @@ const SERVER_EVERYTHING: &str = "interop/server-everything";
 
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
+/// The Python SDK 1.x (its WebSocket transport), in a venv of its own.
+const REQUIREMENTS_V1: &str = "interop/python-v1/requirements.txt";
+/// Where the venv of the Python SDK 1.x goes, relative to the repository root.
+const VENV_V1: &str = "target/interop/venv-v1";
 
 const USAGE_HEAD: &str = "\
 usage: cargo xtask <command>
@@ -63,18 +67,22 @@ commands:
             target for 20 s, then conformance
   bench     build in release and measure oxmcp against the no-SDK floor, with rmcp as a
             reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
-            in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras), and
-            scale-bench (idle sessions, 1000 tools, floods); then checks the budgets.
+            in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras),
+            HTTP+SSE and WebSocket against Streamable HTTP (transport-bench: CPU per call
+            at 16 clients, RSS per idle WebSocket), and scale-bench (idle sessions, 1000
+            tools, floods); then checks the budgets.
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
             repetitions; `--strict`: exit non-zero when a budget fails or is not measured.
             Then the soak test: `--soak-minutes N` (default 10) of mixed load on the
             everything server (both eras, stdio and HTTP, progress, cancellations, sessions
             opened and dropped), failing on lost or duplicated responses, RSS growth after
             the warm-up or fds left open; `--soak-only` runs just that
-  interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
-            against examples/quickstart and examples/everything in both eras (stdio, and
-            everything over Streamable HTTP too), the TypeScript SDK client against
-            everything over Streamable HTTP (npm ci in interop/typescript), both SDKs'
+  interop   set up the Python SDK venvs (target/interop/venv, and venv-v1 for the SDK
+            1.x), run the Python SDK client against examples/quickstart and
+            examples/everything in both eras (stdio, and everything over Streamable HTTP
+            and HTTP+SSE too), the TypeScript SDK client against everything over
+            Streamable HTTP, HTTP+SSE and WebSocket (npm ci in interop/typescript), the
+            SDK 1.x websocket_client against everything over WebSocket, both SDKs'
             OAuth clients against `notes --builtin-as --auto-approve alice`, then
             `cargo test -p oxmcp --test interop`; then the oxmcp CLI against the Python
             SDK's server and the reference server-everything (npm ci in
@@ -250,6 +258,7 @@ fn ci() -> Result {
     // (oxmcp's client against the Python SDK's server) rather than skipping it.
     let root = root();
     let python = ensure_venv(&root)?;
+    ensure_venv_v1(&root)?;
     ensure_server_everything(&root)?;
     ensure_prometheus()?;
     step(
@@ -264,11 +273,13 @@ fn ci() -> Result {
     conformance::conformance(&[])
 }
 
-/// Points the Rust interop test at the venv's Python and the scripts.
+/// Points the Rust interop test at the venvs' Pythons and the scripts.
 fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) -> &'a mut Command {
     command
         .env("OXMCP_INTEROP_PYTHON", python)
         .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
+        .env("OXMCP_INTEROP_PYTHON_V1", venv_python(&root.join(VENV_V1)))
+        .env("OXMCP_INTEROP_V1_DIR", root.join("interop/python-v1"))
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
         .env("OXMCP_SERVER_FILESYSTEM", server_filesystem_entry(root))
 }
@@ -304,6 +315,7 @@ fn ensure_server_everything(root: &Path) -> Result {
 fn interop() -> Result {
     let root = root();
     let python = ensure_venv(&root)?;
+    ensure_venv_v1(&root)?;
     python_clients(&root, &python)?;
     step(
         "oxmcp client vs Python SDK server",
@@ -360,7 +372,8 @@ fn python_clients(root: &Path, python: &Path) -> Result {
 /// The official Python SDK client (both eras) and TypeScript SDK client against
 /// `everything --http` over Streamable HTTP; the Python SDK's `sse_client` and the
 /// TypeScript SDK's `SSEClientTransport` against its HTTP+SSE transport (`/sse`), and the
-/// TypeScript SDK's `WebSocketClientTransport` against its WebSocket (`/ws`).
+/// TypeScript SDK's `WebSocketClientTransport` and the Python SDK 1.x's `websocket_client`
+/// against its WebSocket (`/ws`).
 fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
     let server = HttpServer::start(root, everything, &[])?;
     let url = format!("http://127.0.0.1:{}/mcp", server.port);
@@ -409,6 +422,13 @@ fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
         Command::new("node")
             .args(["client.mjs", "--transport", "websocket", &ws])
             .current_dir(&typescript),
+    )?;
+    step(
+        "Python SDK 1.x websocket_client vs everything over WebSocket",
+        Command::new(venv_python(&root.join(VENV_V1)))
+            .arg(root.join("interop/python-v1/ws_client.py"))
+            .arg(&ws)
+            .current_dir(root),
     )?;
     oauth_clients(root, python)
 }
@@ -574,14 +594,21 @@ fn install_python_venv() -> Result {
 
 /// Makes sure `target/interop/venv` exists with the pinned requirements; returns its python.
 fn ensure_venv(root: &Path) -> Result<PathBuf> {
-    let requirements = root.join(REQUIREMENTS);
+    ensure_venv_at(root, REQUIREMENTS, "target/interop/venv")
+}
+
+/// The venv of the Python SDK 1.x (`target/interop/venv-v1`, `interop/python-v1`): its
+/// python.
+fn ensure_venv_v1(root: &Path) -> Result<PathBuf> {
+    ensure_venv_at(root, REQUIREMENTS_V1, VENV_V1)
+}
+
+/// A venv at `venv` (relative to the root) with the pins of `requirements` installed.
+fn ensure_venv_at(root: &Path, requirements_path: &str, venv: &str) -> Result<PathBuf> {
+    let requirements = root.join(requirements_path);
     let pins = pinned(&requirements)?;
-    let venv = root.join("target/interop/venv");
-    let python = venv.join(if cfg!(windows) {
-        "Scripts/python.exe"
-    } else {
-        "bin/python"
-    });
+    let venv = root.join(venv);
+    let python = venv_python(&venv);
 
     if !runs(Command::new(&python).args(["-c", "import sys"])) {
         let base: PathBuf = env::var_os("OXMCP_PYTHON3")
@@ -606,7 +633,7 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
             ]),
         )?;
         step(
-            "create the interop venv",
+            &format!("create the interop venv {}", venv.display()),
             Command::new(&base)
                 .args([OsStr::new("-m"), OsStr::new("venv"), OsStr::new("--clear")])
                 .arg(&venv),
@@ -624,7 +651,7 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
         );
     } else {
         step(
-            "install the Python SDK into the interop venv",
+            &format!("install {requirements_path} into {}", venv.display()),
             Command::new(&python)
                 .args([
                     "-m",
@@ -639,7 +666,7 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
         )?;
         if !installed(&python, &pins) {
             return Err(Failure(format!(
-                "after pip install, the venv still lacks the versions pinned in {REQUIREMENTS}"
+                "after pip install, the venv still lacks the versions pinned in {requirements_path}"
             )));
         }
     }
@@ -656,6 +683,8 @@ fn pinned(requirements: &Path) -> Result<Vec<(String, String)>> {
         .filter(|line| !line.is_empty())
         .filter_map(|line| {
             let (name, version) = line.split_once("==")?;
+            // `mcp[ws]`: the distribution is `mcp`, the extra only adds dependencies.
+            let name = name.split('[').next().unwrap_or_default();
             Some((name.trim().to_owned(), version.trim().to_owned()))
         })
         .collect();
@@ -666,6 +695,15 @@ fn pinned(requirements: &Path) -> Result<Vec<(String, String)>> {
         )));
     }
     Ok(pins)
+}
+
+/// The python of the venv at `venv`.
+fn venv_python(venv: &Path) -> PathBuf {
+    venv.join(if cfg!(windows) {
+        "Scripts/python.exe"
+    } else {
+        "bin/python"
+    })
 }
 
 /// Whether the venv's python has exactly the pinned versions.
