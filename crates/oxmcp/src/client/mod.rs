@@ -75,6 +75,8 @@ use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "http-client")]
 pub use crate::transport::http::client::HttpClientConfig;
+#[cfg(feature = "ws-client")]
+pub use crate::transport::ws::WsClientConfig;
 pub use builder::{ClientBuilder, EraChoice};
 pub use cache::ResponseCache;
 #[cfg(feature = "skills")]
