@@ -308,6 +308,7 @@ fn rate_limited(wait: Duration) -> ErrorObject {
 }
 
 /// When a refused request may be retried, if its error says so (a rate limit).
+#[cfg(feature = "http-server")]
 pub(crate) fn retry_after(error: &ErrorObject) -> Option<Duration> {
     if error.code != RATE_LIMITED {
         return None;

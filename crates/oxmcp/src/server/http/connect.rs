@@ -19,7 +19,8 @@ use super::service::Inner;
 pub(crate) type Caller = Option<crate::server::auth::Authn>;
 /// Who a connection's messages come from (nothing to know without the `auth` feature).
 #[cfg(not(feature = "auth"))]
-pub(crate) type Caller = ();
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Caller;
 
 /// Authenticates the request that opens a connection (`GET /sse`, the WebSocket upgrade):
 /// its caller, or the `401`/`403` challenge that refuses it.
@@ -32,7 +33,7 @@ pub(crate) async fn authenticate(
     #[cfg(not(feature = "auth"))]
     {
         let _ = (inner, headers);
-        Ok(())
+        Ok(Caller)
     }
 }
 
@@ -43,7 +44,7 @@ pub(crate) async fn as_caller<F: Future>(caller: Caller, connection: F) -> F::Ou
     return crate::server::auth::with_caller(caller, connection).await;
     #[cfg(not(feature = "auth"))]
     {
-        let () = caller;
+        let Caller = caller;
         connection.await
     }
 }
