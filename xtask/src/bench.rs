@@ -420,6 +420,21 @@ fn check(lines: &[Json]) -> Vec<Budget> {
         rmcp: "n/a".into(),
         verdict: verdict(idle_ws, |b| b <= 4096.0),
     });
+    // Output validation: a structured tool's call with its result checked against its
+    // schema, as a ratio to the same call unchecked (in-process, one in flight).
+    let validation = find(lines, &[("bench", "output-validation")], &[]);
+    let ratio = validation.and_then(|l| number(l, &["ratio"]));
+    budgets.push(Budget {
+        name: "tools/call with output validation vs without".into(),
+        figure: shown(
+            validation.and_then(|l| number(l, &["ns_per_call_with"])),
+            "ns",
+        ),
+        ratio,
+        limit: "≤ ×1.25".into(),
+        rmcp: "-".into(),
+        verdict: verdict(ratio, |r| r <= 1.25),
+    });
     // Idle stdio RSS right after the handshake: the worst median over the settings.
     let idle = |name: &str| {
         lines

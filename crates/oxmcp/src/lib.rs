@@ -122,6 +122,8 @@ pub mod metrics;
 #[cfg(all(feature = "otel", any(feature = "server", feature = "client")))]
 pub(crate) mod otel;
 #[cfg(any(feature = "server", feature = "client"))]
+pub(crate) mod output_schema;
+#[cfg(any(feature = "server", feature = "client"))]
 pub(crate) mod rpc;
 #[cfg(any(feature = "server", feature = "client"))]
 pub mod transport;

@@ -9,6 +9,7 @@
 //! exports the MCP spans to an OTLP/HTTP collector (`URL/v1/traces`). `RUST_LOG` sets what
 //! is logged on stderr. See `EXPECTATIONS.md` for what each fixture must do.
 
+mod apps;
 mod fixtures;
 mod mrtr;
 mod tasks;

@@ -40,6 +40,7 @@
 //! session with `initialize`, and modern clients (2026-07-28) whose every request carries
 //! its protocol version and capabilities in `_meta`.
 
+pub mod apps;
 pub mod ask;
 #[cfg(feature = "auth")]
 pub mod auth;

@@ -10,6 +10,7 @@ mod ask;
 mod auth;
 #[cfg(feature = "auth-server")]
 mod auth_server;
+mod cache;
 mod client;
 mod client_features;
 #[cfg(feature = "stdio")]
@@ -34,6 +35,7 @@ mod middleware;
 mod oauth;
 #[cfg(feature = "otel")]
 mod otel;
+mod output_validation;
 mod questions;
 mod rpc;
 mod runtime_registry;
