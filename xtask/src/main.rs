@@ -43,10 +43,15 @@ const FEATURE_SETS: &[&str] = &[
     "client,otel",
     "server,metrics",
     "http-server,metrics",
+    "openapi",
 ];
 
 /// The npm package of the reference server-everything, relative to the repository root.
 const SERVER_EVERYTHING: &str = "interop/server-everything";
+
+/// The npm package of the real-world OpenAPI documents the OpenAPI import is tested on,
+/// relative to the repository root.
+const OPENAPI_DOCUMENTS: &str = "interop/openapi";
 
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
@@ -237,6 +242,7 @@ fn ci() -> Result {
     let root = root();
     let python = ensure_venv(&root)?;
     ensure_server_everything(&root)?;
+    ensure_openapi_documents(&root)?;
     ensure_prometheus()?;
     step(
         "cargo test",
@@ -254,6 +260,27 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
         .env("OXMCP_INTEROP_PYTHON", python)
         .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
+        .env("OXMCP_GITHUB_OPENAPI", github_openapi(root))
+}
+
+/// Where `npm ci` in `interop/openapi` puts GitHub's REST API description.
+fn github_openapi(root: &Path) -> PathBuf {
+    root.join(OPENAPI_DOCUMENTS)
+        .join("node_modules/@octokit/openapi/generated/api.github.com.json")
+}
+
+/// Installs `@octokit/openapi` (pinned in `interop/openapi/package-lock.json`) unless it
+/// is there: the OpenAPI import's tests turn GitHub's REST description into tools.
+fn ensure_openapi_documents(root: &Path) -> Result {
+    if github_openapi(root).is_file() {
+        return Ok(());
+    }
+    step(
+        "npm ci (GitHub's OpenAPI description, interop/openapi)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(root.join(OPENAPI_DOCUMENTS)),
+    )
 }
 
 /// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.

@@ -58,6 +58,8 @@ mod lifespan;
 #[cfg(feature = "tracing-layer")]
 mod log_layer;
 pub mod middleware;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod prompt;
 mod ready;
 mod registry;

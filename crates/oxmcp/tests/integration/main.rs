@@ -31,6 +31,8 @@ mod metrics;
 mod middleware;
 #[cfg(all(feature = "oauth", feature = "http-server"))]
 mod oauth;
+#[cfg(feature = "openapi")]
+mod openapi;
 #[cfg(feature = "otel")]
 mod otel;
 mod questions;
