@@ -161,6 +161,14 @@ impl Backend {
             match p.location {
                 Location::Path => {
                     let text = simple(&value);
+                    // A segment of dots would be resolved away by the URL parser, reaching
+                    // another path of the API than the operation's.
+                    if text.is_empty() || text.bytes().all(|b| b == b'.') {
+                        return Err(ToolError::invalid_arguments(format!(
+                            "`{}` (path parameter) must not be empty, `.` or `..`",
+                            p.arg
+                        )));
+                    }
                     let encoded = utf8_percent_encode(&text, PATH_VALUE).to_string();
                     path = path.replace(&format!("{{{}}}", p.name), &encoded);
                 }
@@ -182,6 +190,13 @@ impl Backend {
             return Err(ToolError::invalid_arguments(format!(
                 "unknown argument `{unknown}`; expected one of: {}",
                 expected.join(", ")
+            )));
+        }
+        if let Some(open) = path.find('{') {
+            let name = path[open + 1..].split('}').next().unwrap_or("");
+            return Err(ToolError::invalid_arguments(format!(
+                "the path `{}` has a parameter `{name}` the operation does not declare",
+                op.path
             )));
         }
         let url = format!("{}{path}", self.base_url);

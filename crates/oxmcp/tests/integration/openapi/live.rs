@@ -347,6 +347,24 @@ async fn failures_are_tool_errors_that_say_what_happened() {
         "invalid arguments: missing required argument `petId` (path parameter)"
     );
 
+    // A path parameter cannot climb out of the operation's path.
+    for id in ["..", ".", ""] {
+        let r = client
+            .call_tool("getPet", json!({"petId": id}))
+            .await
+            .unwrap();
+        assert_eq!(r.is_error, Some(true));
+        assert_eq!(
+            text(&r),
+            "invalid arguments: `petId` (path parameter) must not be empty, `.` or `..`"
+        );
+    }
+    let r = client
+        .call_tool("getPet", json!({"petId": "../private"}))
+        .await
+        .unwrap();
+    assert_eq!(r.structured_content.unwrap()["path"], "/pets/..%2Fprivate");
+
     let router: Router = pets(&format!("http://{addr}"))
         .auth(|_request: reqwest::Request| async move {
             Err(ToolError::execution("no token: log in first"))
