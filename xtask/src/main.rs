@@ -44,6 +44,7 @@ const FEATURE_SETS: &[&str] = &[
     "client,otel",
     "server,metrics",
     "http-server,metrics",
+    "openapi",
     "skills",
     "server,skills",
     "client,skills",
@@ -51,6 +52,10 @@ const FEATURE_SETS: &[&str] = &[
 
 /// The npm package of the reference server-everything, relative to the repository root.
 const SERVER_EVERYTHING: &str = "interop/server-everything";
+
+/// The npm package of the real-world OpenAPI documents the OpenAPI import is tested on,
+/// relative to the repository root.
+const OPENAPI_DOCUMENTS: &str = "interop/openapi";
 
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
@@ -260,6 +265,7 @@ fn ci() -> Result {
     let python = ensure_venv(&root)?;
     ensure_venv_v1(&root)?;
     ensure_server_everything(&root)?;
+    ensure_openapi_documents(&root)?;
     ensure_prometheus()?;
     step(
         "cargo test",
@@ -281,6 +287,7 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
         .env("OXMCP_INTEROP_PYTHON_V1", venv_python(&root.join(VENV_V1)))
         .env("OXMCP_INTEROP_V1_DIR", root.join("interop/python-v1"))
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
+        .env("OXMCP_GITHUB_OPENAPI", github_openapi(root))
         .env("OXMCP_SERVER_FILESYSTEM", server_filesystem_entry(root))
 }
 
@@ -289,6 +296,26 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
 fn server_filesystem_entry(root: &Path) -> PathBuf {
     root.join(SERVER_EVERYTHING)
         .join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js")
+}
+
+/// Where `npm ci` in `interop/openapi` puts GitHub's REST API description.
+fn github_openapi(root: &Path) -> PathBuf {
+    root.join(OPENAPI_DOCUMENTS)
+        .join("node_modules/@octokit/openapi/generated/api.github.com.json")
+}
+
+/// Installs `@octokit/openapi` (pinned in `interop/openapi/package-lock.json`) unless it
+/// is there: the OpenAPI import's tests turn GitHub's REST description into tools.
+fn ensure_openapi_documents(root: &Path) -> Result {
+    if github_openapi(root).is_file() {
+        return Ok(());
+    }
+    step(
+        "npm ci (GitHub's OpenAPI description, interop/openapi)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(root.join(OPENAPI_DOCUMENTS)),
+    )
 }
 
 /// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.

@@ -60,6 +60,8 @@ pub mod limits;
 #[cfg(feature = "tracing-layer")]
 mod log_layer;
 pub mod middleware;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod prompt;
 mod ready;
 mod registry;

@@ -33,6 +33,8 @@ mod metrics;
 mod middleware;
 #[cfg(all(feature = "oauth", feature = "http-server"))]
 mod oauth;
+#[cfg(feature = "openapi")]
+mod openapi;
 #[cfg(feature = "otel")]
 mod otel;
 mod output_validation;
