@@ -71,6 +71,10 @@ pub fn bench(args: &[&str]) -> Result {
         cargo().args(["build", "--release", "-p", "echo"]),
     )?;
     step(
+        "build the hub in release",
+        cargo().args(["build", "--release", "-p", "hub"]),
+    )?;
+    step(
         "build the rmcp reference server in release",
         cargo().args([
             "build",
@@ -112,8 +116,24 @@ pub fn bench(args: &[&str]) -> Result {
         ])
         .arg(format!("floor={}", bin("floor-stdio").display()))
         .arg(format!("oxmcp={}", echo.display()))
-        .arg(format!("rmcp={}", rmcp.display()));
+        .arg(format!("rmcp={}", rmcp.display()))
+        // The same echo server behind the oxmcp proxy, stdio on both sides.
+        .arg(format!(
+            "proxy={} {}",
+            bin("proxy-stdio").display(),
+            echo.display()
+        ));
     run.step("stdio round trips", &mut compare);
+    run.step(
+        "tools/list: a hub of 10 back ends vs one server (hub-bench)",
+        Command::new(bin("hub-bench"))
+            .args(["--reps", reps, "--backends", "10", "--json"])
+            .args(["--requests", if quick { "500" } else { "2000" }])
+            .arg("--hub")
+            .arg(bin("hub"))
+            .arg("--server")
+            .arg(&echo),
+    );
     run.step(
         "Streamable HTTP round trips",
         Command::new(bin("http-bench"))
@@ -361,6 +381,53 @@ fn check(lines: &[Json]) -> Vec<Budget> {
             verdict: verdict(ratio, |r| r <= 1.5),
         });
     }
+    // The proxy (stdio front, stdio back, echo behind it) at 1 in flight: its client-observed
+    // latency against a direct call plus one more hop (the floor's round trip), and its own
+    // CPU per call (the proxy process only) against the floor's.
+    for era in ["legacy", "modern"] {
+        let p50 =
+            |name: &str| summary(name, era, 1.0).and_then(|s| number(s, &["median", "p50_us"]));
+        let proxy = summary("proxy", era, 1.0);
+        let latency = match (p50("proxy"), p50("oxmcp"), p50("floor")) {
+            (Some(proxy), Some(direct), Some(hop)) => Some(proxy / (direct + hop)),
+            _ => None,
+        };
+        budgets.push(Budget {
+            name: format!("proxy latency p50 / (direct + one hop), {era}"),
+            figure: shown(p50("proxy"), "µs"),
+            ratio: latency,
+            limit: "≤ ×1.3".into(),
+            rmcp: "-".into(),
+            verdict: verdict(latency, |r| r <= 1.3),
+        });
+        let cpu = proxy.and_then(|s| number(s, &["ratio", "cpu_us_per_call"]));
+        budgets.push(Budget {
+            name: format!("proxy CPU/call, {era}, 1 in flight"),
+            figure: shown(
+                proxy.and_then(|s| number(s, &["median", "cpu_us_per_call"])),
+                "µs",
+            ),
+            ratio: cpu,
+            limit: "≤ ×2.0".into(),
+            rmcp: "-".into(),
+            verdict: verdict(cpu, |r| r <= 2.0),
+        });
+    }
+    // A hub of 10 back ends answering tools/list from its cache, against one server.
+    let hub = find(
+        lines,
+        &[("kind", "summary"), ("name", "hub-tools-list")],
+        &[],
+    );
+    let ratio = hub.and_then(|s| number(s, &["ratio", "hub_us"]));
+    budgets.push(Budget {
+        name: "hub of 10: tools/list vs one server".into(),
+        figure: shown(hub.and_then(|s| number(s, &["median", "hub_us"])), "µs"),
+        ratio,
+        limit: "≤ ×1.5".into(),
+        rmcp: "-".into(),
+        verdict: verdict(ratio, |r| r <= 1.5),
+    });
     // HTTP: server CPU per call with 16 clients.
     for era in ["legacy", "modern"] {
         let http = |server: &str| {

@@ -267,6 +267,7 @@ fn ci() -> Result {
     ensure_server_everything(&root)?;
     ensure_openapi_documents(&root)?;
     ensure_prometheus()?;
+    ensure_postgresql()?;
     step(
         "cargo test",
         with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
@@ -591,32 +592,39 @@ fn ensure_prometheus() -> Result {
     if present("promtool") && present("prometheus") {
         return Ok(());
     }
+    apt_install(&["prometheus"])
+}
+
+/// Installs Debian packages with apt-get (CI machines run as root).
+fn apt_install(packages: &[&str]) -> Result {
     apt_update_once()?;
     step(
-        "apt-get install prometheus",
+        &format!("apt-get install {}", packages.join(" ")),
         Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "prometheus"])
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .stdin(Stdio::null()),
     )
 }
 
+/// Installs Debian's `postgresql` unless `initdb` is there: the database example's tests
+/// start a real PostgreSQL (`examples/database/tests/postgres.rs`).
+fn ensure_postgresql() -> Result {
+    let installed = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .flatten()
+            .any(|v| v.path().join("bin/initdb").is_file())
+    });
+    if installed {
+        return Ok(());
+    }
+    apt_install(&["postgresql"])
+}
+
 /// Installs python3 and python3-venv with apt-get (CI machines run as root).
 fn install_python_venv() -> Result {
-    apt_update_once()?;
-    step(
-        "apt-get install python3 python3-venv",
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "python3",
-                "python3-venv",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null()),
-    )
+    apt_install(&["python3", "python3-venv"])
 }
 
 /// Makes sure `target/interop/venv` exists with the pinned requirements; returns its python.

@@ -100,7 +100,8 @@ pub use oxmcp_macros::debug_handler;
 pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
 pub use ready::ReadyToServe;
 pub use resource::{
-    files, resource, Blob, FileContents, FilePath, IntoResource, IntoResourceContents, ResourceDef,
+    files, mime_type_for, resource, Blob, FileContents, FilePath, IntoResource,
+    IntoResourceContents, ResourceDef,
 };
 pub use response::{IntoToolResult, Json};
 pub use shared::CacheHints;
