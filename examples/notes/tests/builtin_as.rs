@@ -176,3 +176,46 @@ async fn oxmcp_client_authorizes_refreshes_and_steps_up() {
         "1: buy milk (alice)"
     );
 }
+
+/// The authorization server's routes are served by the SDK's HTTP server, so they keep its
+/// rules: a token request in flight when `SIGTERM` arrives is answered, then the process
+/// exits 0 (it used to be killed by the signal, mid-request).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_as_drains_and_exits_0_on_sigterm() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut notes = start(&["--auto-approve", "alice"], 60).await;
+    // A token request whose body is still on its way when the signal comes.
+    let mut stream = tokio::net::TcpStream::connect(&notes.addr).await.unwrap();
+    let body = "grant_type=client_credentials&client_id=nobody";
+    let head = format!(
+        "POST /token HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        notes.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = notes.child.id().expect("notes runs").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer))
+        .await
+        .expect("answered within 5 s")
+        .unwrap();
+    // An unknown client: the token endpoint's own error, not a dropped connection.
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("invalid_client"), "{answer}");
+    let status = tokio::time::timeout(Duration::from_secs(5), notes.child.wait())
+        .await
+        .expect("notes stopped within 5 s")
+        .unwrap();
+    assert!(status.success(), "notes exited with {status}");
+}

@@ -3,6 +3,7 @@
 
 mod hostile;
 mod replies;
+mod routes;
 #[cfg(unix)]
 mod signal;
 pub(crate) mod wire;
