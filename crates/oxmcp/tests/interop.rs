@@ -15,6 +15,10 @@ use oxmcp::protocol::ProtocolVersion;
 use oxmcp::transport::stdio::{ChildCommand, StderrMode};
 use serde_json::json;
 
+#[cfg(feature = "oauth")]
+#[path = "interop/oauth.rs"]
+mod oauth;
+
 fn python_server() -> Option<ChildCommand> {
     let python = std::env::var_os("OXMCP_INTEROP_PYTHON");
     let dir = std::env::var_os("OXMCP_INTEROP_DIR");
@@ -146,6 +150,15 @@ async fn oxmcp_client_against_python_sdk_server() {
 
 /// Starts `server.py --http PORT`; the child dies with the handle.
 async fn python_http_server() -> Option<(tokio::process::Child, String)> {
+    python_script_http("server.py", &[]).await
+}
+
+/// Starts `SCRIPT --http PORT ARGS` from the interop directory; the child dies with the
+/// handle. Returns it and the MCP endpoint's URL.
+async fn python_script_http(
+    script: &str,
+    args: &[&str],
+) -> Option<(tokio::process::Child, String)> {
     let python = std::env::var_os("OXMCP_INTEROP_PYTHON")?;
     let dir = PathBuf::from(std::env::var_os("OXMCP_INTEROP_DIR")?);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -154,8 +167,9 @@ async fn python_http_server() -> Option<(tokio::process::Child, String)> {
         .ok()?
         .port();
     let child = tokio::process::Command::new(python)
-        .arg(dir.join("server.py"))
+        .arg(dir.join(script))
         .args(["--http", &port.to_string()])
+        .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -168,7 +182,7 @@ async fn python_http_server() -> Option<(tokio::process::Child, String)> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the Python SDK HTTP server did not start listening on port {port}");
+    panic!("the Python SDK HTTP server ({script}) did not start listening on port {port}");
 }
 
 async fn answers_http(port: u16) -> bool {

@@ -55,7 +55,7 @@ mod store;
 
 use std::sync::Arc;
 
-pub use agent::{AgentFuture, HeadlessAgent, LoopbackAgent, UserAgent};
+pub use agent::{AgentFuture, AutoApproveAgent, HeadlessAgent, LoopbackAgent, UserAgent};
 pub use grants::{AssertionFile, AssertionSource, IdentityProvider};
 pub use jose::SigningKey;
 pub use store::{FileStore, MemoryStore, Registration, StoredAuth, TokenStore, Tokens};

@@ -464,6 +464,10 @@ impl Session {
                 let credentials =
                     STANDARD.encode(format!("{}:{}", enc(&client.client_id), enc(&secret)));
                 request = request.header(AUTHORIZATION, format!("Basic {credentials}"));
+                // The id in the body too: RFC 6749 allows it (it is no credential), and
+                // authorization servers that look the client up by it before checking
+                // the header (the official Python SDK's) refuse the request without it.
+                params.push(("client_id", client.client_id.clone()));
             }
             "client_secret_post" => {
                 params.push(("client_id", client.client_id.clone()));
@@ -958,6 +962,43 @@ mod tests {
         // A trailing-slash variant is another issuer (RFC 9207 §2.4).
         assert!(check_iss(Some("https://as.example/"), issuer, true).is_err());
         assert!(check_iss(Some("https://evil.example"), issuer, false).is_err());
+    }
+}
+
+#[cfg(test)]
+mod client_authentication {
+    use super::*;
+
+    #[test]
+    fn basic_authentication_names_the_client_in_the_body_too() {
+        let session = Session::new(
+            OAuth::client_credentials("app", "s3cret"),
+            "https://mcp.example/mcp".into(),
+        );
+        let client = Registration {
+            issuer: "https://as.example".into(),
+            client_id: "app".into(),
+            client_secret: Some("s3cret".into()),
+            token_endpoint_auth_method: "client_secret_basic".into(),
+        };
+        let mut params = vec![("grant_type", "client_credentials".to_owned())];
+        let request = session
+            .authenticate(
+                reqwest::Client::new().post("https://as.example/token"),
+                &mut params,
+                &client,
+                "https://as.example",
+                None,
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            request.headers()[AUTHORIZATION],
+            format!("Basic {}", STANDARD.encode("app:s3cret"))
+        );
+        assert!(params.contains(&("client_id", "app".to_owned())));
+        assert!(!params.iter().any(|(k, _)| *k == "client_secret"));
     }
 }
 
