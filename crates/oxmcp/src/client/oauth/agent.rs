@@ -39,11 +39,11 @@ impl LoopbackAgent {
     /// If the port cannot be bound.
     pub async fn bind(port: u16) -> Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
-            Error::auth("could not listen for the redirect on 127.0.0.1").with_source(e)
+            user_agent_error("could not listen for the redirect on 127.0.0.1").with_source(e)
         })?;
         let port = listener
             .local_addr()
-            .map_err(|e| Error::auth("could not listen for the redirect").with_source(e))?
+            .map_err(|e| user_agent_error("could not listen for the redirect").with_source(e))?
             .port();
         Ok(LoopbackAgent {
             listener,
@@ -62,11 +62,10 @@ impl LoopbackAgent {
 
     async fn wait_redirect(&self) -> Result<String> {
         loop {
-            let (stream, _) = self
-                .listener
-                .accept()
-                .await
-                .map_err(|e| Error::auth("waiting for the redirect failed").with_source(e))?;
+            let (stream, _) =
+                self.listener.accept().await.map_err(|e| {
+                    user_agent_error("waiting for the redirect failed").with_source(e)
+                })?;
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
             let mut reader = BufReader::new(read.take(8192));
@@ -173,10 +172,10 @@ impl UserAgent for HeadlessAgent {
             BufReader::new(tokio::io::stdin().take(16 * 1024))
                 .read_line(&mut line)
                 .await
-                .map_err(|e| Error::auth("could not read the redirect URL").with_source(e))?;
+                .map_err(|e| user_agent_error("could not read the redirect URL").with_source(e))?;
             let line = line.trim();
             if line.is_empty() {
-                return Err(Error::auth(
+                return Err(user_agent_error(
                     "no redirect URL was entered (expected the URL the browser was sent to)",
                 ));
             }
@@ -234,9 +233,10 @@ impl UserAgent for AutoApproveAgent {
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(30))
                 .build()
-                .map_err(|e| Error::auth("could not build an HTTP client").with_source(e))?;
+                .map_err(|e| user_agent_error("could not build an HTTP client").with_source(e))?;
             let response = http.get(url).send().await.map_err(|e| {
-                Error::auth(format!("could not request the authorization URL {url}")).with_source(e)
+                user_agent_error(format!("could not request the authorization URL {url}"))
+                    .with_source(e)
             })?;
             let status = response.status();
             let location = response
@@ -245,7 +245,7 @@ impl UserAgent for AutoApproveAgent {
                 .and_then(|v| v.to_str().ok());
             match location {
                 Some(location) if status.is_redirection() => Ok(location.to_owned()),
-                _ => Err(Error::auth(format!(
+                _ => Err(user_agent_error(format!(
                     "the authorization endpoint answered HTTP {status} without a redirect \
                      (expected an authorization server that approves at once; a login page \
                      needs a user: use LoopbackAgent)"
@@ -253,4 +253,12 @@ impl UserAgent for AutoApproveAgent {
             }
         })
     }
+}
+
+/// The user agent step failed ([`OAuthError::UserAgent`](crate::OAuthError::UserAgent)).
+fn user_agent_error(message: impl Into<String>) -> Error {
+    crate::OAuthError::UserAgent {
+        message: message.into(),
+    }
+    .into()
 }
