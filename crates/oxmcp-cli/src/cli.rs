@@ -198,6 +198,27 @@ Examples:
         #[arg(long)]
         json: bool,
     },
+    /// Open the dev console: a local web page with the message log and the server's tools.
+    #[command(
+        after_help = "The console listens on 127.0.0.1 (a random port unless --port) and prints its \
+URL, which carries an unguessable token: other local pages cannot drive it. It runs until \
+interrupted.
+
+Examples:
+  oxmcp dev -- ./my-server
+  oxmcp dev --port 7000 --open --url http://127.0.0.1:3000/mcp"
+    )]
+    Dev {
+        /// The port to listen on (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Open the page in the browser.
+        #[arg(long)]
+        open: bool,
+        /// The server.
+        #[command(flatten)]
+        target: Target,
+    },
     /// Add a server to an app's MCP config (Claude Desktop, Claude Code, Cursor, VS Code,
     /// Gemini CLI, a project's .mcp.json).
     #[command(

@@ -34,7 +34,7 @@ impl Session {
     ) -> Result<Session, CliError> {
         let endpoint = target.resolve()?;
         let builder = interact::with_handlers(target.builder(), ask).on_notification(notify);
-        let client = endpoint.connect(builder).await?;
+        let client = endpoint.connect(builder, target.login()).await?;
         Ok(Session { client })
     }
 

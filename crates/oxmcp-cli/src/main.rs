@@ -4,10 +4,12 @@
 mod args;
 mod cli;
 mod commands;
+mod dev;
 mod error;
 mod install;
 mod interact;
 mod jsonedit;
+mod login;
 mod record;
 mod render;
 mod scaffold;
@@ -102,6 +104,7 @@ async fn run(command: Command) -> Result<u8, CliError> {
             target,
             json,
         } => commands::listen(&target, &resources, count, json).await,
+        Command::Dev { port, open, target } => dev::dev(&target, port, open).await,
         Command::Install {
             app,
             name,

@@ -3,20 +3,22 @@
 //! A target is `--url URL`, `-- CMD ARGS…` or `--config FILE --server NAME`; [`Target::resolve`]
 //! turns it into an [`Endpoint`], and [`Endpoint::connect`] into a [`Client`]. An HTTP
 //! endpoint is connected through [`Endpoint::http_config`], the one place where
-//! per-server HTTP settings (headers now; credentials such as OAuth tokens later) are
-//! applied.
+//! per-server HTTP settings (headers, and the OAuth login of a server that asks for one,
+//! see [`crate::login`]) are applied.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use oxmcp::client::oauth::OAuth;
 use oxmcp::client::{Client, ClientBuilder, EraChoice, HttpClientConfig};
 use oxmcp::protocol::ProtocolVersion;
 use oxmcp::transport::stdio::{ChildCommand, StderrMode};
 use serde_json::Value;
 
 use crate::error::CliError;
+use crate::login::Login;
 
 /// The server a command talks to.
 #[derive(Debug, Clone, Args)]
@@ -52,6 +54,10 @@ pub struct Target {
     /// 500ms, 2m; 0 waits forever.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::cli::parse_duration, help_heading = "Server")]
     pub timeout: Duration,
+    /// When an HTTP server asks you to sign in (OAuth), print the URL to open instead of
+    /// opening the browser.
+    #[arg(long, help_heading = "Server")]
+    pub no_browser: bool,
     /// The stdio server to start: its command and arguments, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -120,11 +126,19 @@ impl Target {
         }
         builder
     }
+
+    /// How to sign in when an HTTP server asks for OAuth.
+    pub fn login(&self) -> Login {
+        Login {
+            no_browser: self.no_browser,
+        }
+    }
 }
 
 impl Endpoint {
-    /// Connects with `builder`'s settings.
-    pub async fn connect(&self, builder: ClientBuilder) -> Result<Client, CliError> {
+    /// Connects with `builder`'s settings; an HTTP server that asks for OAuth gets the
+    /// `login` (unless the user gave an `Authorization` header).
+    pub async fn connect(&self, builder: ClientBuilder, login: Login) -> Result<Client, CliError> {
         match self {
             Endpoint::Stdio { program, args, env } => {
                 let mut command = ChildCommand::new(program)
@@ -138,27 +152,43 @@ impl Endpoint {
                     CliError::from(e).context(format!("starting and connecting to {program:?}"))
                 })
             }
-            Endpoint::Http { url, .. } => builder
-                .connect_http_with(self.http_config())
-                .await
-                .map_err(|e| CliError::from(e).context(format!("connecting to {url}"))),
+            Endpoint::Http { url, .. } => {
+                let oauth = match self.has_authorization() {
+                    true => None,
+                    false => Some(login.oauth().await?),
+                };
+                builder
+                    .connect_http_with(self.http_config(oauth))
+                    .await
+                    .map_err(|e| CliError::from(e).context(format!("connecting to {url}")))
+            }
         }
     }
 
-    /// The HTTP settings of an HTTP endpoint: its URL and headers. Credentials for the
-    /// server (an `Authorization` header from a login) belong here.
+    /// Whether the user gave this HTTP endpoint its own `Authorization` header.
+    fn has_authorization(&self) -> bool {
+        matches!(self, Endpoint::Http { headers, .. }
+            if headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization")))
+    }
+
+    /// The HTTP settings of an HTTP endpoint: its URL, headers, and the OAuth login used
+    /// when the server answers 401.
     ///
     /// # Panics
     /// On a stdio endpoint.
-    pub fn http_config(&self) -> HttpClientConfig {
+    pub fn http_config(&self, oauth: Option<OAuth>) -> HttpClientConfig {
         let Endpoint::Http { url, headers } = self else {
             panic!("http_config of a stdio endpoint")
         };
-        headers
+        let config = headers
             .iter()
             .fold(HttpClientConfig::new(url), |c, (k, v)| {
                 c.header(k.clone(), v.clone())
-            })
+            });
+        match oauth {
+            Some(oauth) => config.oauth(oauth),
+            None => config,
+        }
     }
 }
 

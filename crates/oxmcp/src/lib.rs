@@ -96,6 +96,14 @@
 //! | `tracing-layer` | no | `server::ClientLogLayer`: a handler's `tracing` events go to its client as log messages |
 //! | `http-server` | no | the Streamable HTTP server |
 //! | `http-client` | no | the Streamable HTTP client |
+//! | `auth` | no | the OAuth 2.1 resource server: token verifiers, Protected Resource Metadata and challenges on the HTTP server, the `Auth` extractor, scopes per item |
+//! | `oauth` | no | OAuth 2.1 for the HTTP client (`client::oauth`): discovery, registration, every grant the conformance suite tests, DPoP |
+//! | `otel` | no | a span per MCP request and notification on both sides (OpenTelemetry conventions for MCP), trace context in `_meta` |
+//! | `metrics` | no | MCP metrics in the Prometheus text format, `/metrics`, `/healthz`, `/readyz` |
+//! | `sse-server` | no | the 2024-11-05 HTTP+SSE transport beside Streamable HTTP (`/sse`, `/messages`) |
+//! | `sse-client` | no | the HTTP+SSE client, and the Streamable HTTP client's fallback to it |
+//! | `ws-server` | no | WebSocket (subprotocol `mcp`) on the same listener (`/ws`) |
+//! | `ws-client` | no | the WebSocket client |
 //! | `auth-server` | no | [`auth_server`]: a built-in OAuth 2.1 authorization server (metadata, JWKS, authorize, token, registration, revocation) as an axum router |
 //! | `macros` | no | `server::debug_handler`: on a handler that does not compile, an error that points at the argument or return type at fault |
 //!
@@ -124,8 +132,13 @@ pub mod auth_server;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "skills")]
+pub mod skills;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod testing;
+
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 
 /// Guides: one page per topic, with examples that compile.
 #[cfg(any(feature = "server", feature = "oauth"))]
@@ -161,6 +174,19 @@ pub mod guide {
     #[cfg(all(feature = "client", feature = "stdio"))]
     #[doc = include_str!("../docs/guide/composition.md")]
     pub mod composition {}
+
+    #[cfg(feature = "server")]
+    #[doc = include_str!("../docs/guide/robustness.md")]
+    pub mod robustness {}
+
+    #[cfg(all(
+        feature = "sse-server",
+        feature = "ws-server",
+        feature = "sse-client",
+        feature = "ws-client"
+    ))]
+    #[doc = include_str!("../docs/guide/transports.md")]
+    pub mod transports {}
 }
 
 pub use error::{Error, OAuthError, Result};

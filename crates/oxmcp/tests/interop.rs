@@ -150,13 +150,31 @@ async fn oxmcp_client_against_python_sdk_server() {
 
 /// Starts `server.py --http PORT`; the child dies with the handle.
 async fn python_http_server() -> Option<(tokio::process::Child, String)> {
-    python_script_http("server.py", &[]).await
+    python_server_over("--http", "/mcp").await
+}
+
+/// Starts `server.py FLAG PORT` (`--http`, `--sse`); the child dies with the handle, and
+/// the URL of `path` on it.
+async fn python_server_over(flag: &str, path: &str) -> Option<(tokio::process::Child, String)> {
+    python_script_over("server.py", flag, path, &[]).await
 }
 
 /// Starts `SCRIPT --http PORT ARGS` from the interop directory; the child dies with the
 /// handle. Returns it and the MCP endpoint's URL.
+#[cfg_attr(not(feature = "oauth"), allow(dead_code))]
 async fn python_script_http(
     script: &str,
+    args: &[&str],
+) -> Option<(tokio::process::Child, String)> {
+    python_script_over(script, "--http", "/mcp", args).await
+}
+
+/// Starts `SCRIPT FLAG PORT ARGS` from the interop directory; the child dies with the
+/// handle. Returns it and the URL of `path` on it.
+async fn python_script_over(
+    script: &str,
+    flag: &str,
+    path: &str,
     args: &[&str],
 ) -> Option<(tokio::process::Child, String)> {
     let python = std::env::var_os("OXMCP_INTEROP_PYTHON")?;
@@ -168,7 +186,7 @@ async fn python_script_http(
         .port();
     let child = tokio::process::Command::new(python)
         .arg(dir.join(script))
-        .args(["--http", &port.to_string()])
+        .args([flag, &port.to_string()])
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -178,7 +196,7 @@ async fn python_script_http(
     // Ready once it answers an HTTP request (accepting TCP comes before the app is up).
     for _ in 0..300 {
         if answers_http(port).await {
-            return Some((child, format!("http://127.0.0.1:{port}/mcp")));
+            return Some((child, format!("http://127.0.0.1:{port}{path}")));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -219,6 +237,34 @@ async fn oxmcp_http_client_against_python_sdk_http_server() {
             .connect_http(&url)
             .await
             .unwrap_or_else(|e| panic!("connect over HTTP ({era:?}): {e} ({e:?})"));
+        assert_eq!(client.protocol_version().is_modern(), modern, "{era:?}");
+        exercise(&client).await;
+        client.close().await.unwrap();
+    }
+}
+
+/// oxmcp's HTTP+SSE client (2024-11-05) against the Python SDK's `mcp.server.sse`.
+#[cfg(feature = "sse-client")]
+#[tokio::test]
+async fn oxmcp_sse_client_against_python_sdk_sse_server() {
+    if python_server().is_none() {
+        return;
+    }
+    let (_server, url) = python_server_over("--sse", "/sse")
+        .await
+        .expect("start server.py --sse");
+    // The SDK 2.x server also answers `server/discover` on this transport.
+    for (era, modern) in [
+        (EraChoice::Auto, true),
+        (EraChoice::Legacy(ProtocolVersion::V2025_11_25), false),
+    ] {
+        let client = Client::builder()
+            .name("oxmcp-interop-sse")
+            .era(era)
+            .request_timeout(Some(Duration::from_secs(30)))
+            .connect_sse(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect over HTTP+SSE ({era:?}): {e} ({e:?})"));
         assert_eq!(client.protocol_version().is_modern(), modern, "{era:?}");
         exercise(&client).await;
         client.close().await.unwrap();

@@ -191,3 +191,31 @@ pub fn with(args: &[&str], target: &[String]) -> Vec<String> {
         .chain(target.iter().cloned())
         .collect()
 }
+
+/// One plain HTTP/1.1 request to `url` (`http://HOST/PATH`); returns the status code, the
+/// raw head (status line and headers) and the body.
+pub fn http(url: &str, method: &str, body: &str) -> (u16, String, String) {
+    use std::io::Write as _;
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (status, head.to_owned(), body.to_owned())
+}

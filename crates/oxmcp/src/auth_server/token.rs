@@ -286,39 +286,75 @@ fn storage(e: impl std::fmt::Display) -> OAuthError {
     )
 }
 
-async fn authorization_code(inner: &Inner, client: &Client, params: &Params) -> Outcome {
-    let code = params.require("code")?;
-    let grant = match inner
-        .store
-        .redeem_code(&hashed(code))
-        .await
-        .map_err(storage)?
-    {
+/// What is being redeemed: an authorization code or a refresh token.
+#[derive(Clone, Copy)]
+enum Redeeming {
+    Code,
+    Refresh,
+}
+
+/// The grant a code or refresh token stands for, if `client` may use it. A replay revokes
+/// the grant's family (a code's until its refresh tokens would expire, a refresh token's
+/// until it would have) and is refused, as are unknown ones and another client's.
+async fn settle(
+    inner: &Inner,
+    client: &Client,
+    redeemed: Redeemed,
+    what: Redeeming,
+) -> Result<Grant, OAuthError> {
+    let (name, revoked, unknown) = match what {
+        Redeeming::Code => (
+            "the authorization code",
+            "the tokens issued from it are revoked",
+            "is invalid or expired",
+        ),
+        Redeeming::Refresh => (
+            "the refresh token",
+            "every token of its family is revoked",
+            "is invalid, expired or revoked",
+        ),
+    };
+    let grant = match redeemed {
         Redeemed::Fresh(grant) => grant,
         Redeemed::Replayed(grant) => {
+            let until = match what {
+                Redeeming::Code => SystemTime::now() + inner.ttl.refresh,
+                Redeeming::Refresh => grant.expires_at,
+            };
             inner
                 .store
-                .revoke_family(grant.family, SystemTime::now() + inner.ttl.refresh)
+                .revoke_family(grant.family, until)
                 .await
                 .map_err(storage)?;
             return Err(OAuthError::new(
                 "invalid_grant",
-                "the authorization code was already used; the tokens issued from it are revoked",
+                format!("{name} was already used; {revoked}"),
             ));
         }
         Redeemed::Unknown => {
             return Err(OAuthError::new(
                 "invalid_grant",
-                "the authorization code is invalid or expired",
+                format!("{name} {unknown}"),
             ))
         }
     };
     if grant.client_id != client.client_id {
         return Err(OAuthError::new(
             "invalid_grant",
-            "the authorization code was issued to another client",
+            format!("{name} was issued to another client"),
         ));
     }
+    Ok(grant)
+}
+
+async fn authorization_code(inner: &Inner, client: &Client, params: &Params) -> Outcome {
+    let code = params.require("code")?;
+    let redeemed = inner
+        .store
+        .redeem_code(&hashed(code))
+        .await
+        .map_err(storage)?;
+    let grant = settle(inner, client, redeemed, Redeeming::Code).await?;
     if let Some(expected) = &grant.redirect_uri {
         if params.get("redirect_uri") != Some(expected.as_str()) {
             return Err(OAuthError::new(
@@ -384,37 +420,12 @@ async fn refresh(inner: &Inner, client: &Client, params: &Params) -> Outcome {
         ));
     }
     let token = params.require("refresh_token")?;
-    let grant = match inner
+    let redeemed = inner
         .store
         .redeem_refresh(&hashed(token))
         .await
-        .map_err(storage)?
-    {
-        Redeemed::Fresh(grant) => grant,
-        Redeemed::Replayed(grant) => {
-            inner
-                .store
-                .revoke_family(grant.family, grant.expires_at)
-                .await
-                .map_err(storage)?;
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "the refresh token was already used; every token of its family is revoked",
-            ));
-        }
-        Redeemed::Unknown => {
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "the refresh token is invalid, expired or revoked",
-            ))
-        }
-    };
-    if grant.client_id != client.client_id {
-        return Err(OAuthError::new(
-            "invalid_grant",
-            "the refresh token was issued to another client",
-        ));
-    }
+        .map_err(storage)?;
+    let grant = settle(inner, client, redeemed, Redeeming::Refresh).await?;
     if inner
         .store
         .family_revoked(&grant.family)

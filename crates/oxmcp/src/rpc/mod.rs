@@ -36,7 +36,7 @@ use tokio_util::task::TaskTracker;
 
 pub(crate) use frame::{Decoded, Message, Params};
 pub(crate) use outbound::{OutFrame, Outbound};
-#[cfg(feature = "client")]
+#[cfg(any(feature = "client", feature = "server"))]
 pub(crate) use request::RequestOptions;
 pub use request::{Progress, ProgressCallback};
 
@@ -215,6 +215,9 @@ struct PeerInner {
     closed: CancellationToken,
     /// Set with `closed`: checking a token takes its lock, this is one load.
     is_closed: AtomicBool,
+    /// The other side's input has ended: a request sent from now on can get no answer.
+    /// Written and read under the `pending` lock.
+    input_ended: AtomicBool,
 }
 
 impl Peer {
@@ -243,6 +246,7 @@ impl Peer {
                 tasks: TaskTracker::new(),
                 closed: CancellationToken::new(),
                 is_closed: AtomicBool::new(false),
+                input_ended: AtomicBool::new(false),
             }),
         }
     }
@@ -282,33 +286,6 @@ impl Peer {
     ) {
         self.handle_frame_joined(frame, handler, outbound, None, None)
             .await;
-    }
-
-    /// [`Peer::handle_frame`], for a caller whose task serves this frame and nothing else
-    /// (a modern Streamable HTTP `POST`): a lone request's handler runs here, in the
-    /// caller's task, instead of in a task of its own, which saves spawning one and waking
-    /// the caller from it. Nothing is held up by it, since the caller has nothing else to
-    /// read; a batch's requests still get a task each, to run side by side.
-    #[cfg_attr(not(feature = "http-server"), allow(dead_code))]
-    pub(crate) async fn handle_frame_inline<H: Responder>(
-        &self,
-        frame: &str,
-        handler: &Arc<H>,
-        outbound: &Outbound,
-    ) {
-        let mut kept = None;
-        self.handle_frame_joined(frame, handler, outbound, None, Some(&mut kept))
-            .await;
-        if let Some(queued) = kept {
-            let slot = self.inner.slots.try_take();
-            let id = queued.id.clone();
-            let run =
-                std::panic::AssertUnwindSafe(self.run_request(queued, slot, outbound.clone()));
-            // As when a request's task panics: it gets no answer, the caller goes on.
-            if futures_util::FutureExt::catch_unwind(run).await.is_err() {
-                tracing::error!(%id, "a request's handler panicked");
-            }
-        }
     }
 
     /// [`Peer::handle_frame`]; with `joined`, the replies known at once (and the errors
@@ -744,9 +721,13 @@ impl Peer {
 
     /// The other side's input has ended: no answer to a request we sent can arrive any
     /// more, so every such request fails at once (a handler waiting on the client's answer
-    /// to an elicitation or a sampling request then finishes).
+    /// to an elicitation or a sampling request then finishes), and so does every request
+    /// sent from now on (a handler that asks only after the input ended).
     pub(crate) fn input_ended(&self) {
-        self.inner.pending.lock().expect("pending lock").clear();
+        let mut pending = self.inner.pending.lock().expect("pending lock");
+        self.inner.input_ended.store(true, Ordering::Release);
+        pending.clear();
+        drop(pending);
         self.inner.progress.lock().expect("progress lock").clear();
     }
 

@@ -118,8 +118,9 @@ impl UserAgent for LoopbackAgent {
     }
 }
 
-/// Launches the system's URL opener, detached; failures are only logged.
-fn open_in_browser(url: &str) {
+/// Opens `url` in the system browser (`open`, `xdg-open` or the Windows URL handler),
+/// detached; failures are only logged.
+pub fn open_in_browser(url: &str) {
     let (program, args): (&str, Vec<&str>) = if cfg!(target_os = "macos") {
         ("open", vec![url])
     } else if cfg!(windows) {

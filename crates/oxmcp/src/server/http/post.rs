@@ -1,12 +1,13 @@
 //! `POST`: one JSON-RPC message (or a 2025-03-26 batch), answered with JSON or SSE.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Body;
 use bytes::Bytes;
-use futures_util::future::{FusedFuture, FutureExt};
+use futures_util::future::FusedFuture;
 use http::{header, HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
@@ -117,7 +118,7 @@ async fn legacy(
     let close = CancellationToken::new();
     let (out, rx) = Outbound::closable(close.clone(), accept.sse);
     let expected = body.expected_responses(session.handler.accepts_batches());
-    let handling = handle_inline(&session.peer, &session.handler, frame, out);
+    let handling = handle_owned(&session.peer, &session.handler, frame, out);
     let mut replies = Replies { handling, rx };
     if expected == 0 {
         replies.finish().await;
@@ -131,6 +132,15 @@ async fn legacy(
     if let Some(response) = super::auth::step_up(inner, first.error, &first.text) {
         replies.finish().await;
         return response;
+    }
+    if expected == 1 {
+        if let Some(response) = super::throttle::refusal(&first) {
+            replies.finish().await;
+            if initialize {
+                session.end(inner);
+            }
+            return response;
+        }
     }
     let mut extra = HeaderMap::new();
     if initialize {
@@ -206,11 +216,9 @@ impl<H: FusedFuture<Output = ()> + Unpin> Replies<H> {
         H: Send + 'static,
     {
         let Replies { handling, rx } = self;
-        let drained = drain(rx);
-        if !handling.is_terminated() {
-            tokio::spawn(handling);
-        }
-        drained
+        // The handling, if not done, goes on in a task of its own when dropped here.
+        drop(handling);
+        drain(rx)
     }
 }
 
@@ -437,25 +445,59 @@ fn check_modern(
     Ok(())
 }
 
-/// Handles a POST's message: the POST's task runs a lone request's handler itself (the
-/// task serves nothing else, so nothing waits behind it); should the answer stream, the
-/// handling moves into a task of its own ([`Replies::hand_over`]).
-fn handle_inline<H: Responder>(
+/// Handles a POST's message (each request's handler runs in a task of its own), as a
+/// future the POST owns: should the answer stream, or the POST be dropped, the handling
+/// goes on in a task of its own ([`Replies::hand_over`], [`Detach`]).
+fn handle_owned<H: Responder>(
     peer: &Peer,
     handler: &Arc<H>,
     frame: &Bytes,
     out: Outbound,
-) -> Pin<Box<impl FusedFuture<Output = ()> + Send + 'static>> {
+) -> Detach<impl Future<Output = ()> + Send + 'static> {
     let (peer, handler, frame) = (peer.clone(), handler.clone(), frame.clone());
-    Box::pin(
-        async move {
-            // Checked by the caller already.
-            if let Ok(text) = std::str::from_utf8(&frame) {
-                peer.handle_frame_inline(text, &handler, &out).await;
+    Detach(Some(Box::pin(async move {
+        // Checked by the caller already.
+        if let Ok(text) = std::str::from_utf8(&frame) {
+            peer.handle_frame_joined(text, &handler, &out, None, None)
+                .await;
+        }
+    })))
+}
+
+/// A POST's handling, polled by the POST's task; if the POST is dropped before the handling
+/// ends (the client went away, which cancels the request), the handling goes on in a task
+/// of its own rather than being dropped mid-way.
+struct Detach<F: Future<Output = ()> + Send + 'static>(Option<Pin<Box<F>>>);
+
+impl<F: Future<Output = ()> + Send + 'static> Future for Detach<F> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let Some(future) = self.0.as_mut() else {
+            return std::task::Poll::Ready(());
+        };
+        let polled = future.as_mut().poll(cx);
+        if polled.is_ready() {
+            self.0 = None;
+        }
+        polled
+    }
+}
+
+impl<F: Future<Output = ()> + Send + 'static> FusedFuture for Detach<F> {
+    fn is_terminated(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl<F: Future<Output = ()> + Send + 'static> Drop for Detach<F> {
+    fn drop(&mut self) {
+        if let Some(future) = self.0.take() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(future);
             }
         }
-        .fuse(),
-    )
+    }
 }
 
 /// The modern way: no session, each POST stands alone.
@@ -489,7 +531,7 @@ async fn modern(
         }
     }
     let (out, rx) = Outbound::channel();
-    let handling = handle_inline(&peer, handler, frame, out);
+    let handling = handle_owned(&peer, handler, frame, out);
     let mut replies = Replies { handling, rx };
     if body.expected_responses(false) == 0 {
         replies.finish().await;
@@ -511,6 +553,10 @@ async fn modern(
     }
     if first.is_response {
         guard.disarm();
+        if let Some(response) = super::throttle::refusal(&first) {
+            replies.finish().await;
+            return response;
+        }
         if accept.json || !accept.sse {
             replies.finish().await;
             let status = modern_status(first.error);

@@ -32,6 +32,9 @@ pub(crate) struct SseParser {
     /// The last byte fed was `\r` (a following `\n` belongs to the same line break).
     after_cr: bool,
     oversized: bool,
+    /// The line being read went over the limit: its rest is dropped, and it is neither a
+    /// field nor the blank line that ends an event.
+    skipping: bool,
     max: usize,
 }
 
@@ -60,7 +63,9 @@ impl SseParser {
                     self.after_cr = chunk[i] == b'\r';
                     chunk = &chunk[i + 1..];
                     let line = std::mem::take(&mut self.buf);
-                    self.line(&line, out);
+                    if !std::mem::take(&mut self.skipping) {
+                        self.line(&line, out);
+                    }
                 }
                 None => {
                     self.push(chunk);
@@ -71,8 +76,12 @@ impl SseParser {
     }
 
     fn push(&mut self, bytes: &[u8]) {
+        if self.skipping {
+            return;
+        }
         if self.buf.len() + bytes.len() + self.current.data.len() > self.max {
             self.oversized = true;
+            self.skipping = true;
             self.buf.clear();
         } else {
             self.buf.extend_from_slice(bytes);
@@ -173,5 +182,36 @@ mod tests {
         parser.feed(b"data: 123456\n\ndata: ok\n\n", &mut out);
         assert!(matches!(out[0], SseItem::TooLarge));
         assert!(matches!(&out[1], SseItem::Event(e) if e.data == "ok"));
+    }
+
+    /// Found by fuzzing (`fuzz/` target `sse`): a line over the limit was read as the
+    /// blank line that ends an event when it came in one piece, and its tail as a field
+    /// of its own when it came in several.
+    #[test]
+    fn a_line_over_the_limit_is_dropped_whole_however_it_is_cut() {
+        let long = format!("data: {}data: injected\n", "x".repeat(20));
+        let parse = |chunk: usize| {
+            let mut parser = SseParser::new(16);
+            let mut out = Vec::new();
+            for piece in long.as_bytes().chunks(chunk) {
+                parser.feed(piece, &mut out);
+            }
+            // No blank line yet: no event, and not a fake "too large" one.
+            assert!(out.is_empty(), "chunk {chunk}: {out:?}");
+            parser.feed(b"\ndata: ok\n\n", &mut out);
+            out
+        };
+        for chunk in [long.len(), 10, 3, 1] {
+            let out = parse(chunk);
+            assert_eq!(out.len(), 2, "chunk {chunk}: {out:?}");
+            assert!(
+                matches!(out[0], SseItem::TooLarge),
+                "chunk {chunk}: {out:?}"
+            );
+            assert!(
+                matches!(&out[1], SseItem::Event(e) if e.data == "ok"),
+                "chunk {chunk}"
+            );
+        }
     }
 }
