@@ -16,6 +16,10 @@ use oxmcp::protocol::ProtocolVersion;
 use oxmcp::transport::stdio::{ChildCommand, StderrMode};
 use serde_json::json;
 
+#[cfg(feature = "oauth")]
+#[path = "interop/oauth.rs"]
+mod oauth;
+
 fn python_server() -> Option<ChildCommand> {
     let python = std::env::var_os("OXMCP_INTEROP_PYTHON");
     let dir = std::env::var_os("OXMCP_INTEROP_DIR");
@@ -153,9 +157,30 @@ async fn python_http_server() -> Option<(tokio::process::Child, String)> {
 /// Starts `server.py FLAG PORT` (`--http`, `--sse`); the child dies with the handle, and
 /// the URL of `path` on it.
 async fn python_server_over(flag: &str, path: &str) -> Option<(tokio::process::Child, String)> {
+    python_script_over("server.py", flag, path, &[]).await
+}
+
+/// Starts `SCRIPT --http PORT ARGS` from the interop directory; the child dies with the
+/// handle. Returns it and the MCP endpoint's URL.
+#[cfg_attr(not(feature = "oauth"), allow(dead_code))]
+async fn python_script_http(
+    script: &str,
+    args: &[&str],
+) -> Option<(tokio::process::Child, String)> {
+    python_script_over(script, "--http", "/mcp", args).await
+}
+
+/// Starts `SCRIPT FLAG PORT ARGS` from the interop directory; the child dies with the
+/// handle. Returns it and the URL of `path` on it.
+async fn python_script_over(
+    script: &str,
+    flag: &str,
+    path: &str,
+    args: &[&str],
+) -> Option<(tokio::process::Child, String)> {
     let python = std::env::var_os("OXMCP_INTEROP_PYTHON")?;
     let dir = PathBuf::from(std::env::var_os("OXMCP_INTEROP_DIR")?);
-    spawn_listening(python, dir.join("server.py"), flag, path).await
+    spawn_listening(python, dir.join(script), flag, path, args).await
 }
 
 /// Starts `python script FLAG PORT` on a free port; the child dies with the handle, and
@@ -165,6 +190,7 @@ async fn spawn_listening(
     script: PathBuf,
     flag: &str,
     path: &str,
+    args: &[&str],
 ) -> Option<(tokio::process::Child, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .ok()?
@@ -172,8 +198,9 @@ async fn spawn_listening(
         .ok()?
         .port();
     let child = tokio::process::Command::new(python)
-        .arg(script)
+        .arg(&script)
         .args([flag, &port.to_string()])
+        .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -186,7 +213,10 @@ async fn spawn_listening(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the Python SDK HTTP server did not start listening on port {port}");
+    panic!(
+        "the Python SDK HTTP server ({}) did not start listening on port {port}",
+        script.display()
+    );
 }
 
 async fn answers_http(port: u16) -> bool {
@@ -300,7 +330,7 @@ async fn oxmcp_ws_client_against_python_sdk_v1_ws_server() {
         return;
     };
     let script = PathBuf::from(dir).join("ws_server.py");
-    let (_server, url) = spawn_listening(python, script, "--port", "/ws")
+    let (_server, url) = spawn_listening(python, script, "--port", "/ws", &[])
         .await
         .expect("start ws_server.py");
     let url = url.replacen("http://", "ws://", 1);
