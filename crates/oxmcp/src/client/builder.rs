@@ -55,6 +55,8 @@ pub struct ClientBuilder {
     max_timeout: Option<Duration>,
     probe_timeout: Duration,
     max_in_flight: usize,
+    /// Set by [`ClientBuilder::on_frame`].
+    pub(super) tap: Option<super::tap::FrameTap>,
 }
 
 impl Default for ClientBuilder {
@@ -78,6 +80,7 @@ impl ClientBuilder {
             max_timeout: None,
             probe_timeout: Duration::from_secs(5),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            tap: None,
         }
     }
 
@@ -360,7 +363,7 @@ impl ClientBuilder {
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         use crate::transport::lines::{write_lines, LineReader};
-        let (outbound, rx) = Outbound::channel();
+        let (outbound, rx) = self.outbound_channel();
         let peer = Peer::new(self.max_in_flight);
         let closed = peer.closed().clone();
         tokio::spawn(async move {
@@ -395,6 +398,10 @@ impl ClientBuilder {
         source: R,
         child: super::ChildSlot,
     ) -> Result<Client> {
+        let source = super::tap::Tapped {
+            inner: source,
+            tap: self.tap.clone(),
+        };
         let mut this = self;
         if !this.extensions.is_empty() {
             let declared = this

@@ -53,6 +53,7 @@ pub mod oauth;
 #[cfg(feature = "sse-client")]
 mod sse;
 mod subscription;
+mod tap;
 pub mod tasks;
 #[cfg(feature = "ws-client")]
 mod ws;
@@ -74,6 +75,7 @@ use tokio_util::sync::CancellationToken;
 pub use crate::transport::http::client::HttpClientConfig;
 pub use builder::{ClientBuilder, EraChoice};
 pub use subscription::Subscription;
+pub use tap::FrameDirection;
 
 use crate::error::{Error, Result};
 use crate::rpc::{Outbound, Peer, ProgressCallback, RequestOptions};

@@ -2,7 +2,7 @@
 
 use super::{Client, ClientBuilder};
 use crate::error::Result;
-use crate::rpc::{Outbound, Peer};
+use crate::rpc::Peer;
 
 impl ClientBuilder {
     /// Connects to the MCP server whose WebSocket endpoint is `url` (`ws://…`, for example
@@ -23,7 +23,7 @@ impl ClientBuilder {
     /// (its HTTP status is in [`Error::http_status`](crate::Error::http_status)) or the
     /// subprotocol, or no protocol revision is shared.
     pub async fn connect_ws(self, url: impl AsRef<str>) -> Result<Client> {
-        let (outbound, rx) = Outbound::channel();
+        let (outbound, rx) = self.outbound_channel();
         let peer = Peer::new(self.max_in_flight());
         let source = crate::transport::ws::start_ws(url.as_ref(), rx, peer.clone()).await?;
         self.connect_parts(peer, outbound, source, None).await

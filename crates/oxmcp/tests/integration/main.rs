@@ -12,6 +12,8 @@ mod auth;
 mod auth_server;
 mod client;
 mod client_features;
+#[cfg(feature = "http-client")]
+mod client_frames;
 #[cfg(feature = "stdio")]
 mod client_stdio;
 mod compose;
