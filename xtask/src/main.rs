@@ -48,6 +48,13 @@ const FEATURE_SETS: &[&str] = &[
 /// The npm package of the reference server-everything, relative to the repository root.
 const SERVER_EVERYTHING: &str = "interop/server-everything";
 
+/// The npm package of playwright-core, which drives the dev console in chromium for the
+/// CLI's browser test, relative to the repository root.
+const BROWSER_DRIVER: &str = "interop/browser";
+
+/// Debian's chromium, the browser of the CLI's browser test.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
 
@@ -68,7 +75,10 @@ commands:
             everything over Streamable HTTP (npm ci in interop/typescript), then
             `cargo test -p oxmcp --test interop`; then the oxmcp CLI against the Python
             SDK's server and the reference server-everything (npm ci in
-            interop/server-everything): `cargo test -p oxmcp-cli --test foreign`
+            interop/server-everything): `cargo test -p oxmcp-cli --test foreign`; and the
+            dev console in Debian's chromium (apt) driven by playwright-core (npm ci in
+            interop/browser): `cargo test -p oxmcp-cli --test browser`, screenshots in
+            <target>/artifacts
 {CONFORMANCE}
 
 environment:
@@ -237,6 +247,7 @@ fn ci() -> Result {
     let root = root();
     let python = ensure_venv(&root)?;
     ensure_server_everything(&root)?;
+    ensure_browser(&root)?;
     ensure_prometheus()?;
     step(
         "cargo test",
@@ -254,6 +265,37 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
         .env("OXMCP_INTEROP_PYTHON", python)
         .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
+        .env("OXMCP_PLAYWRIGHT_DIR", root.join(BROWSER_DRIVER))
+        .env("OXMCP_CHROMIUM", CHROMIUM)
+}
+
+/// Installs Debian's `chromium` (apt) and playwright-core (pinned in
+/// `interop/browser/package-lock.json`) unless they are there: the CLI's browser test
+/// drives the dev console with them.
+fn ensure_browser(root: &Path) -> Result {
+    if !Path::new(CHROMIUM).is_file() {
+        apt_update_once()?;
+        step(
+            "apt-get install chromium",
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdin(Stdio::null()),
+        )?;
+    }
+    let dir = root.join(BROWSER_DRIVER);
+    if dir
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        return Ok(());
+    }
+    step(
+        "npm ci (playwright-core, interop/browser)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir),
+    )
 }
 
 /// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.
@@ -284,6 +326,15 @@ fn interop() -> Result {
         "oxmcp client vs Python SDK server",
         with_interop_env(
             cargo().args(["test", "-p", "oxmcp", "--test", "interop"]),
+            &root,
+            &python,
+        ),
+    )?;
+    ensure_browser(&root)?;
+    step(
+        "oxmcp dev in a headless chromium",
+        with_interop_env(
+            cargo().args(["test", "-p", "oxmcp-cli", "--test", "browser"]),
             &root,
             &python,
         ),

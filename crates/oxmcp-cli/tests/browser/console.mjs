@@ -1,0 +1,89 @@
+// Drives the dev console (`oxmcp dev`) in a headless chromium with playwright-core:
+// calls a tool through its form, answers an elicitation, finds the frames in the log.
+// Screenshots go to the artifacts directory. Exits non-zero on any failure.
+//
+// usage: node console.mjs CONSOLE_URL ARTIFACTS_DIR
+// environment: OXMCP_PLAYWRIGHT_DIR (where playwright-core is installed: a directory
+// with node_modules), OXMCP_CHROMIUM (the browser, default /usr/bin/chromium).
+
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [url, artifacts] = process.argv.slice(2);
+if (!url || !artifacts) {
+  console.error("usage: node console.mjs CONSOLE_URL ARTIFACTS_DIR");
+  process.exit(2);
+}
+const require = createRequire(join(process.env.OXMCP_PLAYWRIGHT_DIR || process.cwd(), "package.json"));
+const { chromium } = require("playwright-core");
+mkdirSync(artifacts, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.OXMCP_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu"],
+});
+const problems = [];
+let page;
+try {
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(10_000);
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  page.on("console", (m) => { if (m.type() === "error") problems.push("console error: " + m.text()); });
+  await page.goto(url);
+  await page.locator("#status", { hasText: "connected over stdio" }).waitFor();
+
+  // A tool without arguments, through its form.
+  await page.locator('#list button.entry[data-name="test_simple_text"]').click();
+  await page.locator("#form-title", { hasText: "test_simple_text" }).waitFor();
+  await page.locator("#call").click();
+  await page.locator("#result pre.text").first().waitFor();
+  await page.screenshot({ path: join(artifacts, "console-tool-call.png") });
+
+  // A tool whose form has a field, and that asks the user (elicitation).
+  await page.locator('#list button.entry[data-name="test_elicitation"]').click();
+  await page.locator('#fields input[name="message"]').fill("Who are you?");
+  await page.locator("#call").click();
+  const ask = page.locator("#asks form.ask");
+  await ask.waitFor();
+  await ask.locator(".message", { hasText: "Who are you?" }).waitFor();
+  await ask.locator('input[name="username"]').fill("octocat");
+  await ask.locator('input[name="email"]').fill("octocat@example.com");
+  await page.screenshot({ path: join(artifacts, "console-elicitation.png") });
+  await ask.locator("button.accept").click();
+  await page.locator("#result", { hasText: "action=accept" }).waitFor();
+  await page.locator("#result", { hasText: "octocat" }).waitFor();
+  await ask.waitFor({ state: "detached" });
+
+  // The frames in the log: the calls sent, their answers, the elicitation both ways.
+  const rows = page.locator("#log tr");
+  // (The question is a request of the server in the legacy era, part of an answer in the
+  // modern one.)
+  await page.locator("#log tr.client", { hasText: "tools/call test_elicitation" }).first().waitFor();
+  await page.locator("#log tr.server", { hasText: "elicitation/create" }).first().waitFor();
+  const answer = page.locator("#log tr.server", { hasText: "↩ tools/call" }).last();
+  await answer.click();
+  await page.locator("#detail", { hasText: '"result"' }).waitFor();
+  await page.locator("#pairing", { hasText: "answers the request sent" }).waitFor();
+  if (await page.locator("#log tr.paired").count() !== 1) problems.push("the answer's request is not highlighted");
+
+  // Filters: by direction, then by method.
+  await page.locator("#direction").selectOption("client");
+  if (await page.locator("#log tr.server").count() !== 0) problems.push("the direction filter kept received frames");
+  await page.locator("#direction").selectOption("");
+  await page.locator("#filter").fill("tools/call");
+  const filtered = await rows.allTextContents();
+  if (!filtered.length || filtered.some((t) => !t.includes("tools/call"))) problems.push("the method filter: " + JSON.stringify(filtered));
+  await page.locator("#filter").fill("");
+  await page.screenshot({ path: join(artifacts, "console-log.png"), fullPage: true });
+} catch (e) {
+  problems.push(e.stack || String(e));
+  if (page) await page.screenshot({ path: join(artifacts, "console-failure.png") }).catch(() => {});
+} finally {
+  await browser.close();
+}
+if (problems.length) {
+  console.error(problems.join("\n"));
+  process.exit(1);
+}
+console.log("the console works in chromium; screenshots in " + artifacts);
