@@ -66,7 +66,8 @@ commands:
   bench     build in release and measure oxmcp against the no-SDK floor, with rmcp as a
             reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
             in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras), and
-            scale-bench (idle sessions, 1000 tools, floods); then checks the budgets.
+            scale-bench (idle sessions, 1000 tools, floods), the oxmcp command's
+            --version and one call against the floor (cli-bench); then checks the budgets.
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
             repetitions; `--strict`: exit non-zero when a budget fails or is not measured
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
