@@ -30,6 +30,17 @@ try {
   page.setDefaultTimeout(10_000);
   page.on("pageerror", (e) => problems.push("page error: " + e.message));
   page.on("console", (m) => { if (m.type() === "error") problems.push("console error: " + m.text()); });
+  const tool = async (name) => {
+    await page.locator("#tab-tools").click();
+    await page.locator(`#list button.entry[data-name="${name}"]`).click();
+    await page.locator("#form-title", { hasText: name }).waitFor();
+  };
+  const callTool = async (name) => {
+    await tool(name);
+    await page.locator("#result").evaluate((node) => node.replaceChildren());
+    await page.locator("#call").click();
+    await page.locator("#result > :not(.muted)").first().waitFor();
+  };
   await page.goto(url);
   await page.locator("#status", { hasText: "connected over stdio" }).waitFor();
 
@@ -76,6 +87,65 @@ try {
   if (!filtered.length || filtered.some((t) => !t.includes("tools/call"))) problems.push("the method filter: " + JSON.stringify(filtered));
   await page.locator("#filter").fill("");
   await page.screenshot({ path: join(artifacts, "console-log.png"), fullPage: true });
+
+  // A form with a nested object (a $ref) and an enum.
+  await tool("json_schema_2020_12_tool");
+  await page.locator('#fields input[name="name"]').fill("Ada");
+  await page.locator('#fields fieldset input[name="city"]').fill("Paris");
+  await page.locator('#fields select[name="contactMethod"]').selectOption({ label: "email" });
+  await page.locator('#fields input[name="email"]').fill("ada@example.com");
+  await page.locator("#call").click();
+  await page.locator("#result", { hasText: '"address":{"city":"Paris"}' }).waitFor();
+  await page.locator("#result", { hasText: '"contactMethod":"email"' }).waitFor();
+
+  // Content blocks: an image shown, audio playable, an embedded resource.
+  await callTool("test_image_content");
+  await page.waitForFunction(() => document.querySelector("#result img.image")?.naturalWidth > 0);
+  await callTool("test_audio_content");
+  await page.locator("#result audio.audio[controls]").waitFor();
+  await callTool("test_embedded_resource");
+  await page.locator("#result .block", { hasText: "resource " }).first().waitFor();
+  // Progress against its call.
+  await callTool("test_tool_with_progress");
+  await page.locator("#progress progress").waitFor();
+
+  // Sampling: the server's request answered from its form.
+  await tool("test_sampling");
+  await page.locator('#fields input[name="prompt"]').fill("2+2?");
+  await page.locator("#call").click();
+  const sampling = page.locator("#asks form.ask");
+  await sampling.locator('textarea[name="reply"]').fill("4");
+  await sampling.locator("button.accept").click();
+  await page.locator("#result", { hasText: "LLM response: 4" }).waitFor();
+
+  // The other era: reconnect in legacy; the elicitation is now a request of the server.
+  await page.locator("#era").selectOption("legacy");
+  await page.locator("#reconnect").click();
+  await page.locator("#status", { hasText: "legacy era" }).waitFor();
+  await tool("test_elicitation");
+  await page.locator('#fields input[name="message"]').fill("And now?");
+  await page.locator("#call").click();
+  const legacyAsk = page.locator("#asks form.ask");
+  await legacyAsk.locator('input[name="username"]').fill("legacy");
+  await legacyAsk.locator('input[name="email"]').fill("l@example.com");
+  await legacyAsk.locator("button.accept").click();
+  await page.locator("#result", { hasText: "action=accept" }).waitFor();
+  await page.locator("#log tr.server", { hasText: /^.*elicitation\/create  #/ }).first().waitFor();
+  // Ids start again on the new connection: answers still pair with their own request
+  // (the filter draws the log again).
+  await page.locator("#filter").fill("server/discover");
+  await page.locator("#log tr.server", { hasText: "↩ server/discover  #1" }).waitFor();
+  await page.locator("#filter").fill("initialize");
+  await page.locator("#log tr.server", { hasText: "↩ initialize  #1" }).waitFor();
+  await page.locator("#filter").fill("");
+
+  // The browsers of resources and prompts.
+  await page.locator("#tab-resources").click();
+  await page.locator("#list button.entry").first().click();
+  await page.locator("#result .block").first().waitFor();
+  await page.locator("#tab-prompts").click();
+  await page.locator("#list button.entry").first().waitFor();
+  await page.screenshot({ path: join(artifacts, "console-legacy.png"), fullPage: true });
 } catch (e) {
   problems.push(e.stack || String(e));
   if (page) await page.screenshot({ path: join(artifacts, "console-failure.png") }).catch(() => {});
