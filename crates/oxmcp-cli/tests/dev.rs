@@ -310,3 +310,34 @@ fn the_log_exports_as_a_recording() {
     );
     assert!(lines.iter().any(|l| l["from"] == "server"), "{body}");
 }
+
+#[test]
+fn a_question_left_when_the_connection_closes_is_taken_down() {
+    for era in ["modern", "legacy"] {
+        let console = std::sync::Arc::new(Console::stdio());
+        console.post("/api/connect", json!({"era": era}));
+        let calling = console.clone();
+        let call = std::thread::spawn(move || {
+            calling.post(
+                "/api/request",
+                json!({"method": "tools/call", "params": {"name": "test_elicitation",
+                    "arguments": {"message": "Still there?"}}}),
+            )
+        });
+        let ask = console.wait_for("elicitation", |e| e["kind"] == "ask");
+        console.post("/api/connect", json!({}));
+        console.wait_for("the question taken down", |e| {
+            e["kind"] == "answered" && e["id"] == ask["id"]
+        });
+        let late = console.post("/api/answer", json!({"id": ask["id"], "result": {}}));
+        assert!(
+            late["error"]
+                .as_str()
+                .unwrap()
+                .contains("no longer waiting"),
+            "{era}: {late}"
+        );
+        let failed = call.join().unwrap();
+        assert!(failed["error"].is_string(), "{era}: {failed}");
+    }
+}

@@ -41,10 +41,10 @@ impl Asks {
         self.waiting.lock().expect("asks lock").insert(id, tx);
         self.events
             .push("ask", json!({"id": id, "what": what, "params": params}));
-        let answer = rx.await;
-        self.waiting.lock().expect("asks lock").remove(&id);
-        self.events.push("answered", json!({"id": id}));
-        match answer {
+        // Answered, or given up (the server cancelled, the connection closed): the page
+        // takes the question down either way.
+        let _done = Done { asks: self, id };
+        match rx.await {
             Ok(Ok(result)) => serde_json::from_value(result).map_err(|e| {
                 ErrorObject::internal(format!("the console's answer to {what} is not valid: {e}"))
             }),
@@ -60,6 +60,23 @@ impl Asks {
     pub fn answer(&self, id: u64, answer: Result<Value, String>) -> bool {
         let waiting = self.waiting.lock().expect("asks lock").remove(&id);
         waiting.is_some_and(|tx| tx.send(answer).is_ok())
+    }
+}
+
+/// Forgets a question when its wait ends, however it ends.
+struct Done<'a> {
+    asks: &'a Asks,
+    id: u64,
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.asks
+            .waiting
+            .lock()
+            .expect("asks lock")
+            .remove(&self.id);
+        self.asks.events.push("answered", json!({"id": self.id}));
     }
 }
 
