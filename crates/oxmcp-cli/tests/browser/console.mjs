@@ -109,6 +109,20 @@ try {
   await callTool("test_tool_with_progress");
   await page.locator("#progress progress").waitFor();
 
+  // Structured content against the tool's output schema (everything has no such tool:
+  // the page's own renderer, on results given here).
+  const verdicts = await page.evaluate(() => {
+    const tool = {outputSchema: {type: "object", required: ["n"], properties: {n: {type: "integer", minimum: 0}}, additionalProperties: false}};
+    return [{n: 3}, {n: -1, x: true}, {n: "3"}].map((structuredContent) => {
+      const into = document.createElement("div");
+      showToolResult(tool)({content: [], structuredContent}, into);
+      return into.querySelector(".schema-check").textContent;
+    });
+  });
+  if (!verdicts[0].includes("matches")) problems.push("a valid structured content: " + verdicts[0]);
+  if (!/below the minimum 0.*unexpected property x/.test(verdicts[1])) problems.push("an invalid one: " + verdicts[1]);
+  if (!verdicts[2].includes("expected integer, got string")) problems.push("a string for an integer: " + verdicts[2]);
+
   // Sampling: the server's request answered from its form.
   await tool("test_sampling");
   await page.locator('#fields input[name="prompt"]').fill("2+2?");
