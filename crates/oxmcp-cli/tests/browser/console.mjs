@@ -108,6 +108,10 @@ try {
   // Progress against its call.
   await callTool("test_tool_with_progress");
   await page.locator("#progress progress").waitFor();
+  // Log messages against their call, at the level chosen.
+  await page.locator("#level").selectOption("debug");
+  await callTool("test_tool_with_logging");
+  await page.locator("#progress div", { hasText: "log " }).first().waitFor();
 
   // Structured content against the tool's output schema (everything has no such tool:
   // the page's own renderer, on results given here).
