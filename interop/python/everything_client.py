@@ -3,12 +3,15 @@
 Usage:
     python everything_client.py --era legacy|modern [--timeout S] -- <server command...>
     python everything_client.py --era legacy|modern [--timeout S] --url URL
+    python everything_client.py --era legacy|modern [--timeout S] --sse URL
 
 With a command, the server is spawned over stdio by the SDK's stdio client; with ``--url``
 the SDK's Streamable HTTP client transport (``streamable_http_client``, chosen by
 ``Client`` when given a URL string) connects to an already running server at URL (such as
-``everything --http 127.0.0.1:PORT``, URL ``http://127.0.0.1:PORT/mcp``). Either way, in
-one forced era:
+``everything --http 127.0.0.1:PORT``, URL ``http://127.0.0.1:PORT/mcp``); with ``--sse``
+the SDK's HTTP+SSE client transport of 2024-11-05 (``sse_client``) opens the stream at URL
+(``http://127.0.0.1:PORT/sse`` on the same server) and posts to the ``endpoint`` it names.
+Either way, in one forced era:
 
 - ``--era legacy``: ``Client(mode="legacy")``, the ``initialize`` handshake (the SDK
   offers 2025-11-25). Sampling and elicitation are real server-to-client requests;
@@ -42,6 +45,7 @@ import mcp_types as types
 from harness import CheckFailed, Run, expect, run_script, text_of
 from mcp import Client, MCPDeprecationWarning, MCPError, StdioServerParameters
 from mcp.client.session import ClientRequestContext
+from mcp.client.sse import sse_client
 from mcp_types import LOG_LEVEL_META_KEY
 
 MODERN_VERSION = "2026-07-28"
@@ -59,7 +63,14 @@ RESOURCE_NOT_FOUND = {"legacy": -32002, "modern": -32602}
 # moment to land before counting.
 SETTLE_SECONDS = 0.3
 
-# What to connect to: a URL (Streamable HTTP) or a command line to spawn (stdio).
+
+
+class SseUrl(str):
+    """The URL of an HTTP+SSE stream (``--sse``), as opposed to a Streamable HTTP one."""
+
+
+# What to connect to: a URL (Streamable HTTP, or HTTP+SSE when an `SseUrl`) or a command
+# line to spawn (stdio).
 Target: TypeAlias = str | list[str]
 
 
@@ -105,7 +116,13 @@ class Peer:
         return types.ElicitResult(action="accept", content=dict(ELICITED))
 
     def client(self, target: Target, mode: str, **extra: Any) -> Client:
-        server = target if isinstance(target, str) else StdioServerParameters(command=target[0], args=target[1:])
+        server: Any
+        if isinstance(target, SseUrl):
+            server = sse_client(str(target))  # a fresh transport per connection
+        elif isinstance(target, str):
+            server = target
+        else:
+            server = StdioServerParameters(command=target[0], args=target[1:])
         return Client(
             server,
             mode=mode,
@@ -597,7 +614,8 @@ async def modern(run: Run, target: Target) -> None:
 
 USAGE = (
     "usage: everything_client.py --era legacy|modern [--timeout S] -- <server command...>\n"
-    "       everything_client.py --era legacy|modern [--timeout S] --url URL"
+    "       everything_client.py --era legacy|modern [--timeout S] --url URL\n"
+    "       everything_client.py --era legacy|modern [--timeout S] --sse URL"
 )
 
 
@@ -608,11 +626,12 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Target]:
     parser.add_argument("--era", choices=["legacy", "modern"], required=True)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole run (default 60)")
     parser.add_argument("--url", help="connect over Streamable HTTP to this URL instead of spawning a command")
+    parser.add_argument("--sse", help="connect over HTTP+SSE (2024-11-05) to this stream URL instead")
     args = parser.parse_args(own)
-    if args.url is not None:
-        if "--" in argv:
-            parser.error("give either --url or a server command after --, not both")
-        return args, args.url
+    if args.url is not None or args.sse is not None:
+        if "--" in argv or (args.url is not None and args.sse is not None):
+            parser.error("give one of --url, --sse or a server command after --")
+        return args, args.url if args.url is not None else SseUrl(args.sse)
     if "--" not in argv:
         print(USAGE, file=sys.stderr)
         sys.exit(2)

@@ -61,12 +61,15 @@ async def slow(seconds: float, ctx: Context) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description="oxmcp interop server (official Python SDK)")
     parser.add_argument("--http", type=int, metavar="PORT", help="serve Streamable HTTP on PORT instead of stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind with --http (default 127.0.0.1)")
+    parser.add_argument("--sse", type=int, metavar="PORT", help="serve HTTP+SSE (2024-11-05) on PORT: /sse, /messages/")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind with --http or --sse (default 127.0.0.1)")
     args = parser.parse_args()
-    if args.http is None:
-        server.run("stdio")
-    else:
+    if args.http is not None:
         server.run("streamable-http", host=args.host, port=args.http)
+    elif args.sse is not None:
+        server.run("sse", host=args.host, port=args.sse)
+    else:
+        server.run("stdio")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 // Drive oxmcp's `examples/everything` server with the official MCP TypeScript SDK client
-// (`@modelcontextprotocol/sdk`, pinned in package.json) over Streamable HTTP.
+// (`@modelcontextprotocol/sdk`, pinned in package.json) over Streamable HTTP, or over the
+// HTTP+SSE transport of 2024-11-05 (`SSEClientTransport`) or WebSocket
+// (`WebSocketClientTransport`, subprotocol `mcp`, Node's global WebSocket).
 //
 // Usage:
 //     node client.mjs http://127.0.0.1:PORT/mcp [--timeout SECONDS]
+//     node client.mjs --transport sse http://127.0.0.1:PORT/sse
+//     node client.mjs --transport websocket ws://127.0.0.1:PORT/ws
 //
 // The server is started separately (`everything --http 127.0.0.1:PORT`). The TS SDK 1.x
 // speaks the handshake era only (its SUPPORTED_PROTOCOL_VERSIONS end at 2025-11-25; it has
@@ -14,7 +18,9 @@
 // message sent and received is printed to stderr.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
 import {
     CreateMessageRequestSchema,
     ElicitRequestSchema,
@@ -26,15 +32,19 @@ const ELICITED = { username: 'testuser', email: 'test@example.com' };
 const SAMPLED_TEXT = 'This is a test response';
 
 function usage() {
-    console.error('usage: node client.mjs URL [--timeout SECONDS]');
+    console.error('usage: node client.mjs [--transport streamable-http|sse|websocket] URL [--timeout SECONDS]');
     process.exit(2);
 }
 
 const argv = process.argv.slice(2);
 let url;
 let timeoutSeconds = 60;
+let kind = 'streamable-http';
 for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--timeout') {
+    if (argv[i] === '--transport') {
+        kind = argv[++i];
+        if (!['streamable-http', 'sse', 'websocket'].includes(kind)) usage();
+    } else if (argv[i] === '--timeout') {
         timeoutSeconds = Number(argv[++i]);
         if (!(timeoutSeconds > 0)) usage();
     } else if (url === undefined && !argv[i].startsWith('-')) {
@@ -112,7 +122,13 @@ client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) =
     logs.push(notification.params);
 });
 
-const transport = new StreamableHTTPClientTransport(new URL(url));
+const streamable = kind === 'streamable-http';
+const transportName = { 'streamable-http': 'Streamable HTTP', sse: 'HTTP+SSE', websocket: 'WebSocket' }[kind];
+const transport = streamable
+    ? new StreamableHTTPClientTransport(new URL(url))
+    : kind === 'sse'
+      ? new SSEClientTransport(new URL(url))
+      : new WebSocketClientTransport(new URL(url));
 if (process.env.OXMCP_INTEROP_TRACE) {
     const send = transport.send.bind(transport);
     transport.send = (message, options) => {
@@ -132,13 +148,17 @@ if (process.env.OXMCP_INTEROP_TRACE) {
 }
 
 async function run() {
-    const connected = await check('[legacy] connect (initialize over Streamable HTTP)', async () => {
+    const connected = await check(`[legacy] connect (initialize over ${transportName})`, async () => {
         await client.connect(transport);
         const caps = client.getServerCapabilities() ?? {};
         const missing = ['tools', 'resources', 'prompts', 'completions', 'logging'].filter((k) => caps[k] === undefined);
         expect(missing.length === 0, `server capabilities lack ${missing}: ${dump(caps)}`);
-        expect(transport.sessionId, 'the server gave no Mcp-Session-Id');
         const info = client.getServerVersion();
+        if (!streamable) {
+            console.log(`     offered ${LATEST_PROTOCOL_VERSION} to ${info?.name} over ${transportName}`);
+            return;
+        }
+        expect(transport.sessionId, 'the server gave no Mcp-Session-Id');
         console.log(
             `     offered ${LATEST_PROTOCOL_VERSION}, negotiated ${transport.protocolVersion} with ${info?.name}, session ${transport.sessionId}`,
         );
@@ -288,6 +308,12 @@ async function run() {
         expect(texts.length >= 3, `${texts.length} log messages, expected 3: ${dump(texts)}`);
     });
 
+    if (!streamable) {
+        await check(`[legacy] close the ${transportName} connection`, async () => {
+            await client.close();
+        });
+        return;
+    }
     await check('[legacy] close (DELETE ends the session; the old session id then gets 404)', async () => {
         const session = transport.sessionId;
         await transport.terminateSession();
@@ -307,7 +333,7 @@ async function run() {
     });
 }
 
-console.log(`interop: TypeScript SDK client vs everything, Streamable HTTP, server: ${url}`);
+console.log(`interop: TypeScript SDK client vs everything, ${transportName}, server: ${url}`);
 let timer;
 const timedOut = new Promise((resolve) => {
     timer = setTimeout(() => resolve(true), timeoutSeconds * 1000);

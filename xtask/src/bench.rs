@@ -16,12 +16,32 @@ use std::process::Command;
 use crate::json::{self, Json};
 use crate::{cargo, exe, root, runs, step, target_dir, Failure, Result};
 
-/// `cargo xtask bench [--quick] [--strict]`.
+/// `cargo xtask bench [--quick] [--strict] [--soak-minutes N] [--soak-only]`.
 pub fn bench(args: &[&str]) -> Result {
-    if let Some(unknown) = args.iter().find(|a| !["--quick", "--strict"].contains(a)) {
-        return Err(Failure(format!(
-            "bench: unknown argument {unknown:?} (expected --quick, --strict)"
-        )));
+    let mut soak_minutes = "10".to_owned();
+    let mut flags = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match *arg {
+            "--soak-minutes" => {
+                soak_minutes = rest
+                    .next()
+                    .filter(|m| m.parse::<f64>().is_ok_and(|m| m > 0.0))
+                    .ok_or_else(|| Failure("--soak-minutes wants a number of minutes".into()))?
+                    .to_string();
+            }
+            "--quick" | "--strict" | "--soak-only" => flags.push(*arg),
+            unknown => {
+                return Err(Failure(format!(
+                    "bench: unknown argument {unknown:?} (expected --quick, --strict, \
+                     --soak-minutes N, --soak-only)"
+                )))
+            }
+        }
+    }
+    let args = flags.as_slice();
+    if args.contains(&"--soak-only") {
+        return soak(&soak_minutes);
     }
     let quick = args.contains(&"--quick");
     let strict = args.contains(&"--strict");
@@ -139,6 +159,10 @@ pub fn bench(args: &[&str]) -> Result {
         );
     }
 
+    // Last: minutes of mixed load, both eras, stdio and HTTP; fails the bench on a lost or
+    // duplicated response, RSS growth after the warm-up or fds left open.
+    let soaked = soak(&soak_minutes);
+
     let lines = read_lines(&results);
     let budgets = check(&lines);
     eprintln!("\n==> budgets (medians; ratios to the floor measured in the same run)");
@@ -148,6 +172,7 @@ pub fn bench(args: &[&str]) -> Result {
         .iter()
         .filter(|b| b.verdict != Verdict::Pass)
         .count();
+    soaked?;
     if !run.failed.is_empty() {
         return Err(Failure(format!(
             "bench steps failed: {}",
@@ -163,6 +188,25 @@ pub fn bench(args: &[&str]) -> Result {
         eprintln!("xtask: {missed} budget(s) failed or not measured (exit 0: not --strict)");
     }
     Ok(())
+}
+
+/// The soak test (`oxmcp-bench`'s `soak`) on the `everything` example, built in release.
+fn soak(minutes: &str) -> Result {
+    step(
+        "build the soak load and the everything server in release",
+        cargo().args(["build", "--release", "-p", "oxmcp-bench", "--bin", "soak"]),
+    )?;
+    step(
+        "build the everything server in release",
+        cargo().args(["build", "--release", "-p", "everything"]),
+    )?;
+    let release = target_dir(&root()).join("release");
+    step(
+        &format!("soak: {minutes} min of mixed load, stdio and HTTP, both eras"),
+        Command::new(release.join(exe("soak")))
+            .args(["--minutes", minutes, "--server"])
+            .arg(release.join(exe("everything"))),
+    )
 }
 
 /// Runs bench steps with stdout appended to the results file; a failed step is

@@ -19,6 +19,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 mod bench;
 mod conformance;
+mod fuzz;
 mod json;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
@@ -43,6 +44,9 @@ const FEATURE_SETS: &[&str] = &[
     "client,otel",
     "server,metrics",
     "http-server,metrics",
+    "skills",
+    "server,skills",
+    "client,skills",
 ];
 
 /// The npm package of the reference server-everything, relative to the repository root.
@@ -62,18 +66,24 @@ const USAGE_HEAD: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, then conformance
+  ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, each fuzz
+            target for 20 s, then conformance
   bench     build in release and measure oxmcp against the no-SDK floor, with rmcp as a
             reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
             in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras), and
             scale-bench (idle sessions, 1000 tools, floods), the oxmcp command's
             --version and one call against the floor (cli-bench); then checks the budgets.
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
-            repetitions; `--strict`: exit non-zero when a budget fails or is not measured
+            repetitions; `--strict`: exit non-zero when a budget fails or is not measured.
+            Then the soak test: `--soak-minutes N` (default 10) of mixed load on the
+            everything server (both eras, stdio and HTTP, progress, cancellations, sessions
+            opened and dropped), failing on lost or duplicated responses, RSS growth after
+            the warm-up or fds left open; `--soak-only` runs just that
   interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
             against examples/quickstart and examples/everything in both eras (stdio, and
             everything over Streamable HTTP too), the TypeScript SDK client against
-            everything over Streamable HTTP (npm ci in interop/typescript), then
+            everything over Streamable HTTP (npm ci in interop/typescript), both SDKs'
+            OAuth clients against `notes --builtin-as --auto-approve alice`, then
             `cargo test -p oxmcp --test interop`; then the oxmcp CLI against the Python
             SDK's server and the reference server-everything (npm ci in
             interop/server-everything): `cargo test -p oxmcp-cli --test foreign`; and the
@@ -88,7 +98,10 @@ environment:
 
 /// The usage text, with the `conformance` entry filled in.
 fn usage() -> String {
-    USAGE_HEAD.replace("{CONFORMANCE}", conformance::USAGE)
+    USAGE_HEAD.replace(
+        "{CONFORMANCE}",
+        &format!("{}\n{}", conformance::USAGE, fuzz::USAGE),
+    )
 }
 
 /// A failed step.
@@ -115,6 +128,7 @@ fn main() -> ExitCode {
         ["interop"] => interop(),
         ["bench", rest @ ..] => bench::bench(rest),
         ["conformance", rest @ ..] => conformance::conformance(rest),
+        ["fuzz", rest @ ..] => fuzz::fuzz(rest),
         ["help" | "-h" | "--help"] => {
             println!("{}", usage());
             return ExitCode::SUCCESS;
@@ -255,6 +269,8 @@ fn ci() -> Result {
         with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
     )?;
     python_clients(&root, &python)?;
+    // Each fuzz target briefly: what a change broke in a decoder shows at once.
+    fuzz::run(20, None, false)?;
     // The official conformance suite, both versions, server and client scenarios.
     eprintln!("\n==> conformance");
     conformance::conformance(&[])
@@ -268,6 +284,7 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
         .env("OXMCP_PLAYWRIGHT_DIR", root.join(BROWSER_DRIVER))
         .env("OXMCP_CHROMIUM", CHROMIUM)
+        .env("OXMCP_SERVER_FILESYSTEM", server_filesystem_entry(root))
 }
 
 /// Installs Debian's `chromium` (apt) and playwright-core (pinned in
@@ -299,16 +316,24 @@ fn ensure_browser(root: &Path) -> Result {
     )
 }
 
+/// Where the same `npm ci` puts the reference server-filesystem's entry point (the hub
+/// example's tests run it).
+fn server_filesystem_entry(root: &Path) -> PathBuf {
+    root.join(SERVER_EVERYTHING)
+        .join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js")
+}
+
 /// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.
 fn server_everything_entry(root: &Path) -> PathBuf {
     root.join(SERVER_EVERYTHING)
         .join("node_modules/@modelcontextprotocol/server-everything/dist/index.js")
 }
 
-/// Installs the reference `@modelcontextprotocol/server-everything` (pinned in
-/// `interop/server-everything/package-lock.json`) unless it is there; the CLI's tests run it.
+/// Installs the reference `@modelcontextprotocol/server-everything` and `server-filesystem`
+/// (pinned in `interop/server-everything/package-lock.json`) unless they are there; the
+/// CLI's and the hub example's tests run them.
 fn ensure_server_everything(root: &Path) -> Result {
-    if server_everything_entry(root).is_file() {
+    if server_everything_entry(root).is_file() && server_filesystem_entry(root).is_file() {
         return Ok(());
     }
     step(
@@ -348,6 +373,14 @@ fn interop() -> Result {
             &root,
             &python,
         ),
+    )?;
+    step(
+        "the hub example vs the Python SDK server and the reference server-filesystem",
+        with_interop_env(
+            cargo().args(["test", "-p", "hub", "--test", "foreign"]),
+            &root,
+            &python,
+        ),
     )
 }
 
@@ -377,9 +410,11 @@ fn python_clients(root: &Path, python: &Path) -> Result {
 }
 
 /// The official Python SDK client (both eras) and TypeScript SDK client against
-/// `everything --http` over Streamable HTTP.
+/// `everything --http` over Streamable HTTP; the Python SDK's `sse_client` and the
+/// TypeScript SDK's `SSEClientTransport` against its HTTP+SSE transport (`/sse`), and the
+/// TypeScript SDK's `WebSocketClientTransport` against its WebSocket (`/ws`).
 fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
-    let server = HttpServer::start(root, everything)?;
+    let server = HttpServer::start(root, everything, &[])?;
     let url = format!("http://127.0.0.1:{}/mcp", server.port);
     for era in ["legacy", "modern"] {
         step(
@@ -387,6 +422,17 @@ fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
             Command::new(python)
                 .arg(root.join("interop/python/everything_client.py"))
                 .args(["--era", era, "--url", &url])
+                .current_dir(root),
+        )?;
+    }
+    // The same server's HTTP+SSE transport of 2024-11-05, through the SDK's `sse_client`.
+    let sse = format!("http://127.0.0.1:{}/sse", server.port);
+    for era in ["legacy", "modern"] {
+        step(
+            &format!("Python SDK sse_client vs everything over HTTP+SSE, {era} era"),
+            Command::new(python)
+                .arg(root.join("interop/python/everything_client.py"))
+                .args(["--era", era, "--sse", &sse])
                 .current_dir(root),
         )?;
     }
@@ -402,17 +448,56 @@ fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
         Command::new("node")
             .args(["client.mjs", &url])
             .current_dir(&typescript),
+    )?;
+    step(
+        "TypeScript SDK SSEClientTransport vs everything over HTTP+SSE",
+        Command::new("node")
+            .args(["client.mjs", "--transport", "sse", &sse])
+            .current_dir(&typescript),
+    )?;
+    let ws = format!("ws://127.0.0.1:{}/ws", server.port);
+    step(
+        "TypeScript SDK WebSocketClientTransport vs everything over WebSocket",
+        Command::new("node")
+            .args(["client.mjs", "--transport", "websocket", &ws])
+            .current_dir(&typescript),
+    )?;
+    oauth_clients(root, python)
+}
+
+/// The official Python SDK client (with `mcp.client.auth`, both eras) and TypeScript SDK
+/// client (with an `OAuthClientProvider`) complete the authorization code flow against
+/// `notes --builtin-as --auto-approve alice` and call `add_note`; the browser step follows
+/// the authorization URL, which the auto-approving login redirects at once.
+fn oauth_clients(root: &Path, python: &Path) -> Result {
+    let notes = build_example(root, "notes")?;
+    let server = HttpServer::start(root, &notes, &["--builtin-as", "--auto-approve", "alice"])?;
+    let url = format!("http://127.0.0.1:{}/mcp", server.port);
+    for mode in ["legacy", "2026-07-28"] {
+        step(
+            &format!("Python SDK OAuth client vs notes --builtin-as, {mode}"),
+            Command::new(python)
+                .arg(root.join("interop/python/notes_oauth.py"))
+                .args(["--mode", mode, "--url", &url])
+                .current_dir(root),
+        )?;
+    }
+    step(
+        "TypeScript SDK OAuth client vs notes --builtin-as",
+        Command::new("node")
+            .args(["notes_oauth.mjs", &url])
+            .current_dir(root.join("interop/typescript")),
     )
 }
 
-/// `everything --http 127.0.0.1:<free port>`, killed when dropped.
+/// `<example> --http 127.0.0.1:<free port> <args>`, killed when dropped.
 struct HttpServer {
     child: std::process::Child,
     port: u16,
 }
 
 impl HttpServer {
-    fn start(root: &Path, binary: &Path) -> Result<HttpServer> {
+    fn start(root: &Path, binary: &Path, args: &[&str]) -> Result<HttpServer> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -421,10 +506,12 @@ impl HttpServer {
         let mut command = Command::new(binary);
         command
             .args(["--http", &address])
+            .args(args)
             .current_dir(root)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
-        eprintln!("\n==> start everything over Streamable HTTP");
+        let name = binary.file_stem().unwrap_or_default().to_string_lossy();
+        eprintln!("\n==> start {name} over Streamable HTTP");
         eprintln!("    $ {}", shown(&command));
         let child = command
             .spawn()

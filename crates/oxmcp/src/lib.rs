@@ -132,8 +132,13 @@ pub mod auth_server;
 pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "skills")]
+pub mod skills;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod testing;
+
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 
 /// Guides: one page per topic, with examples that compile.
 #[cfg(any(feature = "server", feature = "oauth"))]
@@ -169,6 +174,19 @@ pub mod guide {
     #[cfg(all(feature = "client", feature = "stdio"))]
     #[doc = include_str!("../docs/guide/composition.md")]
     pub mod composition {}
+
+    #[cfg(feature = "server")]
+    #[doc = include_str!("../docs/guide/robustness.md")]
+    pub mod robustness {}
+
+    #[cfg(all(
+        feature = "sse-server",
+        feature = "ws-server",
+        feature = "sse-client",
+        feature = "ws-client"
+    ))]
+    #[doc = include_str!("../docs/guide/transports.md")]
+    pub mod transports {}
 }
 
 pub use error::{Error, Result};

@@ -146,6 +146,12 @@ async fn oxmcp_client_against_python_sdk_server() {
 
 /// Starts `server.py --http PORT`; the child dies with the handle.
 async fn python_http_server() -> Option<(tokio::process::Child, String)> {
+    python_server_over("--http", "/mcp").await
+}
+
+/// Starts `server.py FLAG PORT` (`--http`, `--sse`); the child dies with the handle, and
+/// the URL of `path` on it.
+async fn python_server_over(flag: &str, path: &str) -> Option<(tokio::process::Child, String)> {
     let python = std::env::var_os("OXMCP_INTEROP_PYTHON")?;
     let dir = PathBuf::from(std::env::var_os("OXMCP_INTEROP_DIR")?);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -155,7 +161,7 @@ async fn python_http_server() -> Option<(tokio::process::Child, String)> {
         .port();
     let child = tokio::process::Command::new(python)
         .arg(dir.join("server.py"))
-        .args(["--http", &port.to_string()])
+        .args([flag, &port.to_string()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -164,7 +170,7 @@ async fn python_http_server() -> Option<(tokio::process::Child, String)> {
     // Ready once it answers an HTTP request (accepting TCP comes before the app is up).
     for _ in 0..300 {
         if answers_http(port).await {
-            return Some((child, format!("http://127.0.0.1:{port}/mcp")));
+            return Some((child, format!("http://127.0.0.1:{port}{path}")));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -205,6 +211,34 @@ async fn oxmcp_http_client_against_python_sdk_http_server() {
             .connect_http(&url)
             .await
             .unwrap_or_else(|e| panic!("connect over HTTP ({era:?}): {e} ({e:?})"));
+        assert_eq!(client.protocol_version().is_modern(), modern, "{era:?}");
+        exercise(&client).await;
+        client.close().await.unwrap();
+    }
+}
+
+/// oxmcp's HTTP+SSE client (2024-11-05) against the Python SDK's `mcp.server.sse`.
+#[cfg(feature = "sse-client")]
+#[tokio::test]
+async fn oxmcp_sse_client_against_python_sdk_sse_server() {
+    if python_server().is_none() {
+        return;
+    }
+    let (_server, url) = python_server_over("--sse", "/sse")
+        .await
+        .expect("start server.py --sse");
+    // The SDK 2.x server also answers `server/discover` on this transport.
+    for (era, modern) in [
+        (EraChoice::Auto, true),
+        (EraChoice::Legacy(ProtocolVersion::V2025_11_25), false),
+    ] {
+        let client = Client::builder()
+            .name("oxmcp-interop-sse")
+            .era(era)
+            .request_timeout(Some(Duration::from_secs(30)))
+            .connect_sse(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connect over HTTP+SSE ({era:?}): {e} ({e:?})"));
         assert_eq!(client.protocol_version().is_modern(), modern, "{era:?}");
         exercise(&client).await;
         client.close().await.unwrap();

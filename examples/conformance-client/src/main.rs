@@ -178,6 +178,24 @@ async fn connect(url: &str) -> oxmcp::Result<Client> {
         .await
 }
 
+/// The skills scenarios: list the skills; `no-prefetch` stops there (nothing is read
+/// before a skill is needed); the `verify-*` ones load the first skill, whose `SKILL.md`
+/// was tampered with, and would read its other files only if it verified.
+async fn skills(client: &Client, mode: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let skills = client.list_skills().await?;
+    if mode != "no-prefetch" {
+        if let Some(entry) = skills.first() {
+            let loaded = client.load_skill(entry).await?;
+            if let oxmcp::skills::SkillResources::Files(files) = &loaded.entry.resources {
+                for file in files.iter().filter(|f| f.uri != entry.uri) {
+                    client.read_skill_file(entry, &file.uri).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn context() -> Value {
     std::env::var("MCP_CONFORMANCE_CONTEXT")
         .ok()
@@ -187,6 +205,11 @@ fn context() -> Value {
 
 async fn run(scenario: &str, url: &str) -> Result<(), Box<dyn std::error::Error>> {
     let client = connect(url).await?;
+    if let Some(mode) = scenario.strip_prefix("sep-2640-client-") {
+        let outcome = skills(&client, mode).await;
+        client.close().await?;
+        return outcome;
+    }
     let tools = client.list_all_tools().await?;
     let has = |name: &str| tools.iter().any(|t| t.name == name);
     match scenario {

@@ -360,7 +360,9 @@ pub fn router() -> Router {
     let router = crate::tasks::install(
         Router::new()
             .name("oxmcp-everything")
-            .version(env!("CARGO_PKG_VERSION")),
+            .version(env!("CARGO_PKG_VERSION"))
+            // SEP-2640: the fixture skill the suite's skills scenarios read.
+            .skills_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/skills")),
     );
     let handle = router.handle();
     router

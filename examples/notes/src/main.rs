@@ -10,16 +10,28 @@
 //! notes --http ADDR --jwks PATH_OR_URL --issuer ISS [--audience AUD]
 //! notes --http ADDR --issuer ISS [--audience AUD]       keys discovered from the issuer
 //! notes --http ADDR --introspect URL --client-id ID --client-secret S
+//! notes --http ADDR --builtin-as [--auto-approve SUBJECT] [--client ID[:SECRET]=REDIRECT_URI]...
 //! ```
 //!
 //! Over HTTP the endpoint is `http://ADDR/mcp`, its Protected Resource Metadata at
 //! `http://ADDR/.well-known/oauth-protected-resource/mcp`; the default audience of JWTs is
 //! `http://ADDR/mcp`.
+//!
+//! `--builtin-as` serves the built-in authorization server (`oxmcp::auth_server`) on the
+//! same listener, issuer `http://ADDR`: the metadata names it, and the tokens it issues
+//! are verified with its keys, read in-process. `--auto-approve SUBJECT` approves every
+//! authorization request as SUBJECT (development only); without it, a login page accepts
+//! any user name with the password in the environment variable `NOTES_PASSWORD`. Each
+//! `--client` registers a client up front (public, or confidential with `:SECRET`);
+//! clients may also register themselves (RFC 7591) or use a metadata document URL.
+//! `NOTES_ACCESS_TOKEN_TTL` (seconds, default 3600) sets how long its access tokens live,
+//! so that tests can watch a client refresh them.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
+use oxmcp::auth_server::{AuthorizationServer, AutoApprove, Client, LoginPage};
 use oxmcp::server::auth::{
     AnyOf, ApiKeys, Auth, Cached, Introspection, Jwks, JwtVerifier, ProtectedResource, ScopePolicy,
 };
@@ -165,9 +177,15 @@ struct Options {
     introspect: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    builtin_as: bool,
+    auto_approve: Option<String>,
+    clients: Vec<String>,
 }
 
-const USAGE: &str = "usage: notes [--http ADDR [--api-keys FILE] [--jwks PATH_OR_URL] [--issuer ISS] [--audience AUD] [--introspect URL --client-id ID --client-secret S]]";
+const USAGE: &str = "usage: notes [--http ADDR [--api-keys FILE] [--jwks PATH_OR_URL] [--issuer ISS] [--audience AUD] [--introspect URL --client-id ID --client-secret S] [--builtin-as [--auto-approve SUBJECT] [--client ID[:SECRET]=REDIRECT_URI]...]]";
+
+/// The scopes of the notes server, weakest first.
+const SCOPES: [&str; 3] = ["notes:read", "notes:write", "notes:admin"];
 
 fn options() -> Result<Options, String> {
     let mut options = Options::default();
@@ -179,6 +197,11 @@ fn options() -> Result<Options, String> {
             }
             _ => (arg.clone(), None),
         };
+        if flag == "--builtin-as" {
+            options.builtin_as = true;
+            continue;
+        }
+        let mut client = None;
         let slot = match flag.as_str() {
             "--http" => &mut options.http,
             "--api-keys" => &mut options.api_keys,
@@ -188,6 +211,8 @@ fn options() -> Result<Options, String> {
             "--introspect" => &mut options.introspect,
             "--client-id" => &mut options.client_id,
             "--client-secret" => &mut options.client_secret,
+            "--auto-approve" => &mut options.auto_approve,
+            "--client" => &mut client,
             "--help" | "-h" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         };
@@ -195,12 +220,24 @@ fn options() -> Result<Options, String> {
             .or_else(|| args.next())
             .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         *slot = Some(value);
+        if let Some(client) = client {
+            options.clients.push(client);
+        }
+    }
+    if !options.builtin_as && (options.auto_approve.is_some() || !options.clients.is_empty()) {
+        return Err(format!(
+            "--auto-approve and --client need --builtin-as\n{USAGE}"
+        ));
     }
     Ok(options)
 }
 
 /// The verifier the flags ask for, and the authorization server to name in the metadata.
-fn verifier(options: &Options, resource: &str) -> Result<(AnyOf, Option<String>), String> {
+fn verifier(
+    options: &Options,
+    resource: &str,
+    builtin: Option<&AuthorizationServer>,
+) -> Result<(AnyOf, Option<String>), String> {
     let mut verifier = AnyOf::new();
     let mut configured = false;
     if let Some(file) = &options.api_keys {
@@ -230,12 +267,93 @@ fn verifier(options: &Options, resource: &str) -> Result<(AnyOf, Option<String>)
         verifier = verifier.or(Introspection::new(url, id, secret).audience(audience));
         configured = true;
     }
+    let mut issuer = options.issuer.clone();
+    if let Some(server) = builtin {
+        // The keys are read in-process: no request to our own listener.
+        let keys = Jwks::from_json(&server.jwks().to_string()).map_err(|e| e.to_string())?;
+        verifier = verifier.or(Cached::new(
+            JwtVerifier::new(keys, server.issuer()).audience(resource),
+        ));
+        issuer = Some(server.issuer().to_owned());
+        configured = true;
+    }
     if !configured {
         return Err(format!(
             "--http needs a way to check tokens: --api-keys, --jwks/--issuer or --introspect\n{USAGE}"
         ));
     }
-    Ok((verifier, options.issuer.clone()))
+    Ok((verifier, issuer))
+}
+
+/// The built-in authorization server `--builtin-as` asks for, issuer `http://ADDR`.
+fn builtin_as(
+    options: &Options,
+    addr: &str,
+    resource: &str,
+) -> Result<AuthorizationServer, String> {
+    let mut builder = AuthorizationServer::builder(format!("http://{addr}"))
+        .scopes(SCOPES)
+        .resources([resource]);
+    if let Ok(ttl) = std::env::var("NOTES_ACCESS_TOKEN_TTL") {
+        let secs = ttl
+            .parse()
+            .map_err(|_| format!("NOTES_ACCESS_TOKEN_TTL={ttl:?}: expected a number of seconds"))?;
+        builder = builder.access_token_lifetime(std::time::Duration::from_secs(secs));
+    }
+    builder = match &options.auto_approve {
+        Some(subject) => builder.login(AutoApprove::new(subject.clone())),
+        None => {
+            let password = std::env::var("NOTES_PASSWORD").ok();
+            if password.is_none() {
+                eprintln!("notes: NOTES_PASSWORD is not set: every login will be refused");
+            }
+            builder.login(
+                LoginPage::new(move |user: String, given: String| {
+                    let ok = password.as_deref().is_some_and(|p| p == given) && !user.is_empty();
+                    async move { ok.then_some(user) }
+                })
+                .title("Sign in to notes"),
+            )
+        }
+    };
+    for spec in &options.clients {
+        let Some((id, redirect)) = spec.split_once('=') else {
+            return Err(format!(
+                "--client {spec:?}: expected ID[:SECRET]=REDIRECT_URI"
+            ));
+        };
+        builder = builder.client(match id.split_once(':') {
+            Some((id, secret)) => Client::confidential(id, secret, [redirect]),
+            None => Client::public(id, [redirect]),
+        });
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// The MCP endpoint at `/mcp`, its metadata, and the authorization server's routes, on one
+/// axum app.
+async fn serve_with_as(
+    addr: &str,
+    server: &AuthorizationServer,
+    protected: ProtectedResource,
+) -> std::io::Result<()> {
+    let app = server
+        .router()
+        .merge(protected.metadata_router())
+        .nest_service(
+            "/mcp",
+            router().into_http_service(HttpConfig::new().auth(protected)),
+        );
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(
+        issuer = server.issuer(),
+        "notes with the built-in authorization server"
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -255,29 +373,43 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let served = match &options.http {
-        None => router().serve_stdio().await,
+    let served: Result<(), Box<dyn std::error::Error>> = match &options.http {
+        None => router().serve_stdio().await.map_err(Into::into),
         Some(addr) => {
             let resource = format!("http://{addr}/mcp");
-            let (verifier, issuer) = match verifier(&options, &resource) {
+            let builtin = match options
+                .builtin_as
+                .then(|| builtin_as(&options, addr, &resource))
+            {
+                None => None,
+                Some(Ok(server)) => Some(server),
+                Some(Err(why)) => {
+                    eprintln!("{why}");
+                    return ExitCode::from(2);
+                }
+            };
+            let (verifier, issuer) = match verifier(&options, &resource, builtin.as_ref()) {
                 Ok(found) => found,
                 Err(why) => {
                     eprintln!("{why}");
                     return ExitCode::from(2);
                 }
             };
-            let mut protected = ProtectedResource::new(&resource, verifier).scopes_supported([
-                "notes:read",
-                "notes:write",
-                "notes:admin",
-            ]);
+            let mut protected =
+                ProtectedResource::new(&resource, verifier).scopes_supported(SCOPES);
             if let Some(issuer) = issuer {
                 protected = protected.authorization_server(issuer);
             }
-            router()
-                .http(addr.clone())
-                .config(HttpConfig::new().auth(protected))
-                .await
+            match builtin {
+                None => router()
+                    .http(addr.clone())
+                    .config(HttpConfig::new().auth(protected))
+                    .await
+                    .map_err(Into::into),
+                Some(server) => serve_with_as(addr, &server, protected)
+                    .await
+                    .map_err(Into::into),
+            }
         }
     };
     match served {

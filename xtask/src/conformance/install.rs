@@ -111,13 +111,6 @@ impl Scenario {
         self.tags.iter().any(|t| t == "extension")
     }
 
-    /// Run and reported, but not required to pass: the extension scenarios, except the
-    /// client's `auth/*` ones (the OAuth extensions: client credentials, enterprise-
-    /// managed authorization, DPoP, workload identity), which count like the others.
-    pub(super) fn optional(&self, kind: super::Kind) -> bool {
-        self.extension() && !(kind == super::Kind::Client && self.name.starts_with("auth/"))
-    }
-
     /// Applies at a dated legacy revision (anything up to 2025-11-25).
     pub(super) fn legacy(&self) -> bool {
         self.tags

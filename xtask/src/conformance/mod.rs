@@ -16,10 +16,9 @@
 //! Results are read from the `checks.json` files, not from the console. A scenario fails
 //! if one of its checks is `FAILURE` (in client mode also `WARNING`, or a suite exit code
 //! that is not 0, which is how the suite reports a client that crashed or timed out), or
-//! if it wrote no results at all. Scenarios tagged `extension` are run and reported, but
-//! do not fail the command, except the `auth/*` client scenarios: those (extensions
-//! included) run and count like the others, against the client's OAuth support
-//! (`oxmcp::client::oauth`).
+//! if it wrote no results at all. Scenarios tagged `extension` (tasks, skills, the OAuth
+//! extensions of the `auth/*` client scenarios) run and count like the others: every
+//! scenario is required.
 
 use std::fs;
 use std::io::Read;
@@ -70,7 +69,7 @@ pub const USAGE: &str = "  conformance
             examples/auth-server-conformance (the authorization server scenarios, with
             server mode) and examples/conformance-client (client mode); installs Node 22 and the suite into
             target/conformance/ when needed; exits non-zero if a required scenario fails
-            (every one but the server's extension scenarios)
+            (every scenario is required, extensions included)
             options:
               --suite-version 0.1.16|0.2.0-alpha.12|all   (default: all)
               --scenario NAME                             run only this scenario
@@ -250,22 +249,6 @@ mod tests {
             .unwrap_or_else(|f| panic!("{f}"));
         assert!(!out.timed_out && out.status.success());
         assert_eq!(out.stdout.trim(), "ok");
-    }
-
-    #[test]
-    fn client_auth_extensions_are_required() {
-        let s = |name: &str| Scenario {
-            name: name.to_owned(),
-            tags: vec!["extension".to_owned()],
-        };
-        assert!(!s("auth/dpop").optional(Kind::Client));
-        assert!(s("tasks-lifecycle").optional(Kind::Client));
-        assert!(s("auth/dpop").optional(Kind::Server));
-        let core = Scenario {
-            name: "auth/pre-registration".to_owned(),
-            tags: vec!["2025-11-25".to_owned()],
-        };
-        assert!(!core.optional(Kind::Client));
     }
 
     #[test]

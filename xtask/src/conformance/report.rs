@@ -116,18 +116,15 @@ pub(super) enum Verdict {
 
 pub(super) struct ScenarioResult {
     pub(super) name: String,
-    /// Run and reported, but not required (see [`Scenario::optional`]).
-    pub(super) extension: bool,
     pub(super) checks: Option<Vec<Check>>,
     /// A crash or timeout of the suite process that the checks do not show.
     pub(super) process_error: Option<String>,
 }
 
 impl ScenarioResult {
-    pub(super) fn new(scenario: &Scenario, kind: Kind, checks: Option<Vec<Check>>) -> Self {
+    pub(super) fn new(scenario: &Scenario, checks: Option<Vec<Check>>) -> Self {
         ScenarioResult {
             name: scenario.name.clone(),
-            extension: scenario.optional(kind),
             checks,
             process_error: None,
         }
@@ -172,87 +169,69 @@ impl Report {
         println!("\n==================== MCP conformance results ====================");
         if !self.outcomes.is_empty() {
             println!(
-                "\n{:<16} {:<7} {:<11} {:>6} {:>6} {:>7}   extension (not required) p/f/s",
+                "\n{:<16} {:<7} {:<11} {:>6} {:>6} {:>7}",
                 "suite", "mode", "wire", "passed", "failed", "skipped"
             );
         }
         for o in &self.outcomes {
-            let count = |ext: bool, v: Verdict| {
+            let count = |v: Verdict| {
                 o.scenarios
                     .iter()
-                    .filter(|s| s.extension == ext && s.verdict(o.kind) == v)
+                    .filter(|s| s.verdict(o.kind) == v)
                     .count()
             };
             println!(
-                "{:<16} {:<7} {:<11} {:>6} {:>6} {:>7}   {}/{}/{}",
+                "{:<16} {:<7} {:<11} {:>6} {:>6} {:>7}",
                 o.version,
                 o.kind.name(),
                 o.mode,
-                count(false, Verdict::Passed),
-                count(false, Verdict::Failed),
-                count(false, Verdict::Skipped),
-                count(true, Verdict::Passed),
-                count(true, Verdict::Failed),
-                count(true, Verdict::Skipped),
+                count(Verdict::Passed),
+                count(Verdict::Failed),
+                count(Verdict::Skipped),
             );
         }
         for o in &self.outcomes {
             let header = format!("{} {} mode, {} wire", o.version, o.kind.name(), o.mode);
-            for extension in [false, true] {
-                let group: Vec<&ScenarioResult> = o
-                    .scenarios
-                    .iter()
-                    .filter(|s| s.extension == extension)
-                    .collect();
-                let failed: Vec<&&ScenarioResult> = group
-                    .iter()
-                    .filter(|s| s.verdict(o.kind) == Verdict::Failed)
-                    .collect();
-                let skipped: Vec<&str> = group
-                    .iter()
-                    .filter(|s| s.verdict(o.kind) == Verdict::Skipped)
-                    .map(|s| s.name.as_str())
-                    .collect();
-                if extension && !group.is_empty() {
-                    println!("\n--- {header}: extension scenarios (not required)");
-                    for s in &group {
-                        println!("  {:<8} {}", verdict_name(s.verdict(o.kind)), s.name);
+            let failed: Vec<&ScenarioResult> = o
+                .scenarios
+                .iter()
+                .filter(|s| s.verdict(o.kind) == Verdict::Failed)
+                .collect();
+            let skipped: Vec<&str> = o
+                .scenarios
+                .iter()
+                .filter(|s| s.verdict(o.kind) == Verdict::Skipped)
+                .map(|s| s.name.as_str())
+                .collect();
+            if !failed.is_empty() {
+                println!("\n--- {header}: failing scenarios");
+                for s in failed {
+                    println!("  FAIL {}", s.name);
+                    if let Some(error) = &s.process_error {
+                        println!("       ! {error}");
                     }
-                }
-                if !failed.is_empty() {
-                    println!(
-                        "\n--- {header}: {}failing scenarios",
-                        if extension { "extension " } else { "" }
-                    );
-                    for s in failed {
-                        println!("  FAIL {}", s.name);
-                        if let Some(error) = &s.process_error {
-                            println!("       ! {error}");
-                        }
-                        match &s.checks {
-                            None => println!("       ! no results written"),
-                            Some(checks) => {
-                                for c in checks.iter().filter(|c| failing(c, o.kind)) {
-                                    println!(
-                                        "       - [{}] {}: {}",
-                                        c.status,
-                                        c.id,
-                                        one_line(&c.message)
-                                    );
-                                }
+                    match &s.checks {
+                        None => println!("       ! no results written"),
+                        Some(checks) => {
+                            for c in checks.iter().filter(|c| failing(c, o.kind)) {
+                                println!(
+                                    "       - [{}] {}: {}",
+                                    c.status,
+                                    c.id,
+                                    one_line(&c.message)
+                                );
                             }
                         }
                     }
                 }
-                if !extension && !skipped.is_empty() {
-                    println!("\n--- {header}: skipped (no SUCCESS and no FAILURE check)");
-                    println!("  {}", skipped.join(", "));
-                }
+            }
+            if !skipped.is_empty() {
+                println!("\n--- {header}: skipped (no SUCCESS and no FAILURE check)");
+                println!("  {}", skipped.join(", "));
             }
             let warnings: Vec<(&str, &Check)> = o
                 .scenarios
                 .iter()
-                .filter(|s| !s.extension)
                 .flat_map(|s| {
                     s.checks
                         .iter()
@@ -283,7 +262,7 @@ impl Report {
             .flat_map(|o| {
                 o.scenarios
                     .iter()
-                    .filter(|s| !s.extension && s.verdict(o.kind) == Verdict::Failed)
+                    .filter(|s| s.verdict(o.kind) == Verdict::Failed)
                     .map(|s| format!("{} {} {}/{}", o.version, o.kind.name(), o.mode, s.name))
             })
             .collect();
@@ -302,14 +281,6 @@ impl Report {
         } else {
             Err(Failure(problems.join("; ")))
         }
-    }
-}
-
-pub(super) fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Passed => "pass",
-        Verdict::Failed => "FAIL",
-        Verdict::Skipped => "skipped",
     }
 }
 

@@ -463,7 +463,7 @@ pub(super) fn execute(
                 .iter()
                 .find(|(name, _)| *name == scenario.name)
                 .map(|(_, checks)| checks.clone());
-            let mut result = ScenarioResult::new(scenario, kind, checks);
+            let mut result = ScenarioResult::new(scenario, checks);
             // In client mode the suite records a crashed or timed-out client only in its
             // exit code and console, not in checks.json.
             if kind == Kind::Client && run.single {

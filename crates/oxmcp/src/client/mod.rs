@@ -50,6 +50,8 @@ mod methods;
 mod mrtr;
 #[cfg(feature = "oauth")]
 pub mod oauth;
+#[cfg(feature = "skills")]
+mod skills;
 #[cfg(feature = "sse-client")]
 mod sse;
 mod subscription;
@@ -73,7 +75,11 @@ use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "http-client")]
 pub use crate::transport::http::client::HttpClientConfig;
+#[cfg(feature = "ws-client")]
+pub use crate::transport::ws::WsClientConfig;
 pub use builder::{ClientBuilder, EraChoice};
+#[cfg(feature = "skills")]
+pub use skills::LoadedSkill;
 pub use subscription::Subscription;
 pub use tap::FrameDirection;
 

@@ -33,6 +33,15 @@ impl RequestCancel {
         }
     }
 
+    /// Tells the handler (through its token, if it asked for one) that it was cancelled,
+    /// without cancelling the request: a request that timed out still gets its answer.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn cancel_handler(&self) {
+        if let Some(token) = self.token.get() {
+            token.cancel();
+        }
+    }
+
     /// Whether the request was cancelled.
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)

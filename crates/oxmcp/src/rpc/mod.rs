@@ -36,7 +36,7 @@ use tokio_util::task::TaskTracker;
 
 pub(crate) use frame::{Decoded, Message, Params};
 pub(crate) use outbound::{OutFrame, Outbound};
-#[cfg(feature = "client")]
+#[cfg(any(feature = "client", feature = "server"))]
 pub(crate) use request::RequestOptions;
 pub use request::{Progress, ProgressCallback};
 
@@ -215,6 +215,9 @@ struct PeerInner {
     closed: CancellationToken,
     /// Set with `closed`: checking a token takes its lock, this is one load.
     is_closed: AtomicBool,
+    /// The other side's input has ended: a request sent from now on can get no answer.
+    /// Written and read under the `pending` lock.
+    input_ended: AtomicBool,
 }
 
 impl Peer {
@@ -243,6 +246,7 @@ impl Peer {
                 tasks: TaskTracker::new(),
                 closed: CancellationToken::new(),
                 is_closed: AtomicBool::new(false),
+                input_ended: AtomicBool::new(false),
             }),
         }
     }
@@ -717,9 +721,13 @@ impl Peer {
 
     /// The other side's input has ended: no answer to a request we sent can arrive any
     /// more, so every such request fails at once (a handler waiting on the client's answer
-    /// to an elicitation or a sampling request then finishes).
+    /// to an elicitation or a sampling request then finishes), and so does every request
+    /// sent from now on (a handler that asks only after the input ended).
     pub(crate) fn input_ended(&self) {
-        self.inner.pending.lock().expect("pending lock").clear();
+        let mut pending = self.inner.pending.lock().expect("pending lock");
+        self.inner.input_ended.store(true, Ordering::Release);
+        pending.clear();
+        drop(pending);
         self.inner.progress.lock().expect("progress lock").clear();
     }
 

@@ -133,11 +133,14 @@ impl Peer {
         let (tx, mut rx) = oneshot::channel();
         let start = Instant::now();
         let last = Arc::new(AtomicU64::new(0));
-        self.inner
-            .pending
-            .lock()
-            .expect("pending lock")
-            .insert(id.clone(), tx);
+        {
+            let mut pending = self.inner.pending.lock().expect("pending lock");
+            if self.inner.input_ended.load(Ordering::Acquire) {
+                // No answer can come: the other side's input has ended.
+                return Err(Error::closed());
+            }
+            pending.insert(id.clone(), tx);
+        }
         if options.progress.is_some() || options.timeout.is_some() {
             let entry = ProgressEntry {
                 callback: options.progress.clone(),

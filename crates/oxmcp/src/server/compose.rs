@@ -61,7 +61,11 @@ use super::Router;
 use crate::rpc::BoxFuture;
 
 #[cfg(feature = "client")]
+mod hub;
+#[cfg(feature = "client")]
 mod proxy;
+#[cfg(feature = "client")]
+pub use hub::{Backend, BackendConfig, Hub, HubConfig, ToolOverride};
 #[cfg(feature = "client")]
 pub use proxy::Proxy;
 
@@ -73,6 +77,10 @@ pub struct Mount {
     prefix: String,
     separator: String,
     transforms: HashMap<String, Transform>,
+    /// Only these tools (by their name in the mounted router), if set.
+    allow: Option<Vec<String>>,
+    /// Never these tools.
+    deny: Vec<String>,
 }
 
 impl Mount {
@@ -83,6 +91,8 @@ impl Mount {
             prefix: prefix.into(),
             separator: "_".to_owned(),
             transforms: HashMap::new(),
+            allow: None,
+            deny: Vec::new(),
         }
     }
 
@@ -98,6 +108,44 @@ impl Mount {
     pub fn transform(mut self, tool: &str, transform: Transform) -> Self {
         self.transforms.insert(tool.to_owned(), transform);
         self
+    }
+
+    /// Shows only the mounted tools named here (their names in the mounted router); the
+    /// others are hidden: not listed, not callable. Calls add to the list.
+    pub fn allow<I, T>(mut self, tools: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.allow
+            .get_or_insert_with(Vec::new)
+            .extend(tools.into_iter().map(Into::into));
+        self
+    }
+
+    /// Hides the mounted tools named here (their names in the mounted router), whatever
+    /// [`Mount::allow`] says.
+    pub fn deny<I, T>(mut self, tools: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.deny.extend(tools.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether the mounted tool named `tool` is shown (see [`Mount::allow`], [`Mount::deny`]).
+    pub fn shows(&self, tool: &str) -> bool {
+        let allowed = self
+            .allow
+            .as_ref()
+            .is_none_or(|allow| allow.iter().any(|a| a == tool));
+        allowed && !self.deny.iter().any(|d| d == tool)
+    }
+
+    /// The prefix names and URIs get.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// The name a mounted tool or prompt named `name` gets.
@@ -419,6 +467,7 @@ impl Link {
         let items: Vec<ToolItem> = catalog
             .items
             .iter()
+            .filter(|(name, _)| self.mount.shows(name))
             .filter_map(|(name, item)| {
                 let mut def: Tool = serde_json::from_str(&item.json).ok()?;
                 let mut entry = self.layered(item.entry.clone());

@@ -65,6 +65,8 @@ struct Inner {
     driver: AtomicWaker,
     /// What layers attached to the request.
     extensions: std::sync::Mutex<http::Extensions>,
+    /// How long a legacy question waits for the client's answer.
+    question_timeout: std::time::Duration,
 }
 
 /// What a modern request needs to open a round of questions on its first one.
@@ -98,6 +100,8 @@ pub(crate) struct ContextParts {
     pub(crate) extensions: http::Extensions,
     /// The request's cancellation state, if made already.
     pub(crate) cancel: Option<Arc<RequestCancel>>,
+    /// How long a legacy question waits for the client's answer.
+    pub(crate) question_timeout: std::time::Duration,
 }
 
 #[derive(Serialize)]
@@ -187,6 +191,7 @@ impl Context {
                 task: OnceLock::new(),
                 driver: AtomicWaker::new(),
                 extensions: std::sync::Mutex::new(parts.extensions),
+                question_timeout: parts.question_timeout,
             }),
         }
     }
@@ -358,6 +363,11 @@ impl Context {
     }
 
     /// The connection's peer, for requests back to the client.
+    /// How long a legacy question waits for the client's answer.
+    pub(crate) fn question_timeout(&self) -> std::time::Duration {
+        self.inner.question_timeout
+    }
+
     pub(crate) fn peer(&self) -> (&Peer, &Outbound) {
         (&self.inner.peer, &self.inner.outbound)
     }

@@ -45,7 +45,7 @@ pub mod ask;
 pub mod auth;
 mod completion;
 pub mod compose;
-mod connection;
+pub(crate) mod connection;
 mod context;
 mod error;
 mod extension;
@@ -55,6 +55,7 @@ mod handler;
 #[cfg(feature = "http-server")]
 pub mod http;
 mod lifespan;
+pub mod limits;
 #[cfg(feature = "tracing-layer")]
 mod log_layer;
 pub mod middleware;
@@ -69,9 +70,11 @@ mod session;
 mod shared;
 #[cfg(any(feature = "http-server", feature = "stdio"))]
 mod signal;
+#[cfg(feature = "skills")]
+mod skills;
 pub mod tasks;
 mod tool;
-mod uri_template;
+pub(crate) mod uri_template;
 
 use std::sync::Arc;
 
@@ -98,6 +101,8 @@ pub use resource::{
 };
 pub use response::{IntoToolResult, Json};
 pub use shared::CacheHints;
+#[cfg(feature = "skills")]
+pub use skills::Skills;
 pub use tool::{tool, IntoTool, ToolDef};
 
 use crate::rpc::{Peer, DEFAULT_MAX_IN_FLIGHT};
@@ -127,6 +132,7 @@ pub struct Router<S = ()> {
     grace: std::time::Duration,
     max_uri_length: usize,
     request_state: ask::StateSettings,
+    limits: limits::Settings,
     layers: Option<middleware::Endpoint>,
     #[cfg(feature = "auth")]
     scope_policy: Option<Arc<auth::ScopePolicy>>,
@@ -168,6 +174,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             scope_policy: None,
             max_uri_length: resource::DEFAULT_MAX_URI_LENGTH,
             request_state: ask::StateSettings::default(),
+            limits: limits::Settings::default(),
             extensions: std::collections::BTreeMap::new(),
             methods: Vec::new(),
             tasks: None,
@@ -490,6 +497,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             scope_policy: self.scope_policy,
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
+            limits: self.limits,
             extensions: self.extensions,
             methods: self.methods,
             tasks: self.tasks,
@@ -566,6 +574,7 @@ impl Router<()> {
             page_size: self.page_size,
             max_uri_length: self.max_uri_length,
             request_state: self.request_state,
+            limits: self.limits,
             layers: self.layers,
             #[cfg(feature = "auth")]
             scope_policy: self.scope_policy,

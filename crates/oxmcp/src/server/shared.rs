@@ -110,6 +110,8 @@ pub(crate) struct Config {
     pub(crate) max_uri_length: usize,
     /// Seals the `requestState` of multi round-trip requests.
     pub(crate) sealer: super::ask::Sealer,
+    /// The router's limits: timeouts, concurrency, rate.
+    pub(crate) limits: super::limits::Enforcer,
     /// The router's layers, around every request (`None`: no layers).
     pub(crate) layers: Option<super::middleware::Endpoint>,
     /// Default scopes, their hierarchy and the per-item check (feature `auth`).
@@ -155,6 +157,7 @@ pub(crate) struct Settings {
     pub(crate) page_size: Option<usize>,
     pub(crate) max_uri_length: usize,
     pub(crate) request_state: super::ask::StateSettings,
+    pub(crate) limits: super::limits::Settings,
     pub(crate) layers: Option<super::middleware::Endpoint>,
     #[cfg(feature = "auth")]
     pub(crate) scope_policy: Option<std::sync::Arc<super::auth::ScopePolicy>>,
@@ -214,6 +217,7 @@ impl Shared {
         let config = Config {
             sealer,
             layers: settings.layers,
+            limits: super::limits::Enforcer::new(settings.limits),
             #[cfg(feature = "auth")]
             scope_policy: settings.scope_policy,
             methods: settings.methods,

@@ -43,6 +43,7 @@ pub struct ToolDef<H, T> {
     layers: Option<super::middleware::Endpoint>,
     scopes: Option<std::sync::Arc<[String]>>,
     task: Option<super::tasks::TaskSupport>,
+    timeout: Option<std::time::Duration>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -60,6 +61,7 @@ pub fn tool<H, T>(handler: H) -> ToolDef<H, T> {
         layers: None,
         scopes: None,
         task: None,
+        timeout: None,
         _marker: PhantomData,
     }
 }
@@ -144,6 +146,27 @@ impl<H, T> ToolDef<H, T> {
     /// ```
     pub fn layer(mut self, layer: impl super::middleware::McpLayer) -> Self {
         self.layers = super::middleware::Endpoint::stack(self.layers.take(), layer);
+        self
+    }
+
+    /// How long one call of this tool may run. Past it the handler's future is dropped, its
+    /// cancellation token fires, and the call is answered with a tool error (`isError`)
+    /// whose text says it timed out, which the model reads. The bound covers this tool's
+    /// own layers too; the router's [`request_timeout`](super::Router::request_timeout),
+    /// if shorter, still applies.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use oxmcp::server::{tool, Router};
+    ///
+    /// async fn crawl() -> String { "crawled".into() }
+    ///
+    /// let router: Router =
+    ///     Router::new().tool("crawl", tool(crawl).timeout(Duration::from_secs(10)));
+    /// # let _ = router;
+    /// ```
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -246,7 +269,13 @@ where
             self.handler,
             IntoToolResult::into_tool_result,
         ));
-        let erased = Layered::around(erased, self.layers, self.scopes);
+        let layers = match self.timeout {
+            Some(limit) => {
+                super::middleware::Endpoint::stack(self.layers, super::limits::Timeout::new(limit))
+            }
+            None => self.layers,
+        };
+        let erased = Layered::around(erased, layers, self.scopes);
         (def, super::tasks::Tasked::around(erased, self.task))
     }
 }

@@ -27,6 +27,16 @@ pub(crate) mod ws;
 
 use std::sync::Arc;
 
+/// Installs rustls' default crypto provider unless one is: reqwest, and the WebSocket
+/// client's `wss://`, need one before a TLS client is built.
+#[cfg(any(feature = "http-client", feature = "ws-client"))]
+pub(crate) fn crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race; either way a provider is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 use crate::rpc::{Joined, Outbound, Peer, Responder};
 
 /// What ends a client's session with its server when the client closes (an HTTP session's

@@ -27,6 +27,7 @@ mod http_client;
 #[cfg(feature = "http-server")]
 mod http_server;
 mod lifecycle;
+mod limits;
 mod logging;
 #[cfg(all(feature = "metrics", feature = "http-server", feature = "http-client"))]
 mod metrics;

@@ -47,6 +47,8 @@ pub(crate) struct Asking<'a> {
     pub(crate) driver: &'a futures_util::task::AtomicWaker,
     /// The key the handler chose for this question, if any.
     pub(crate) key: Option<String>,
+    /// How long a legacy question waits for the answer.
+    pub(crate) timeout: std::time::Duration,
 }
 
 impl Asking<'_> {
@@ -79,7 +81,10 @@ impl Asking<'_> {
                         self.peer.next_id(),
                         method,
                         params.as_deref(),
-                        Default::default(),
+                        crate::rpc::RequestOptions {
+                            max_total: Some(self.timeout),
+                            ..Default::default()
+                        },
                     )
                     .await
                     .map_err(|e| AskError::failed(method, e))?;

@@ -75,6 +75,7 @@ fn asking<'a>(
         outbound: &f.outbound,
         driver: &NO_DRIVER,
         key: None,
+        timeout: crate::server::limits::DEFAULT_QUESTION_TIMEOUT,
     }
 }
 
@@ -376,6 +377,7 @@ async fn legacy_questions_are_requests() {
                 outbound: &outbound,
                 driver: &NO_DRIVER,
                 key: None,
+                timeout: crate::server::limits::DEFAULT_QUESTION_TIMEOUT,
             };
             let login = a.elicit::<Login>("Who?".into()).await;
             let url = a
@@ -444,6 +446,7 @@ async fn legacy_2025_06_18_forms_have_no_mode() {
             outbound: &outbound,
             driver: &NO_DRIVER,
             key: None,
+            timeout: crate::server::limits::DEFAULT_QUESTION_TIMEOUT,
         };
         a.elicit::<Login>("Who?".into()).await
     });
@@ -477,6 +480,7 @@ async fn a_task_that_outlives_the_request_learns_it_ended() {
                 outbound: &outbound,
                 driver: &NO_DRIVER,
                 key: None,
+                timeout: crate::server::limits::DEFAULT_QUESTION_TIMEOUT,
             };
             let _ = tx.send(a.list_roots().await);
         });

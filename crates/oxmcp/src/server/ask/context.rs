@@ -34,6 +34,7 @@ impl Context {
             outbound,
             driver: self.driver(),
             key: None,
+            timeout: self.question_timeout(),
         }
     }
 

@@ -66,6 +66,11 @@ pub(crate) use round::{salient, Driven, Retry, Round};
 pub(crate) use seal::Sealer;
 pub(crate) use settings::StateSettings;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use schema::{flatten, validate};
+#[cfg(feature = "fuzzing")]
+pub(crate) use seal::Binding;
+
 use oxmcp_protocol::elicitation::ElicitAction;
 
 /// What the user did with a form: filled it in (with the answer, decoded and checked

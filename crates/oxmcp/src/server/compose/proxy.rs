@@ -152,13 +152,55 @@ impl Proxy {
         if let Some(instructions) = client.server().instructions.clone() {
             router = router.instructions(instructions);
         }
-        let _ = self.relay.client.set(client);
-        let _ = self.relay.front.set(Arc::downgrade(&router.shared));
-        for kind in [ListKind::Tools, ListKind::Prompts, ListKind::Resources] {
-            self.relay.sync(&router.shared, kind).await?;
-        }
-        self.relay.listen().await?;
+        self.attach(client, &router.shared).await?;
         Ok(router)
+    }
+
+    /// Fills `front`'s registries with forwarders to the back end `client` reaches, and
+    /// follows its changes (what [`Proxy::router`] does to a router of its own).
+    pub(crate) async fn attach(&self, client: Client, front: &Arc<Shared>) -> crate::Result<()> {
+        let _ = self.relay.client.set(client);
+        let _ = self.relay.front.set(Arc::downgrade(front));
+        for kind in [ListKind::Tools, ListKind::Prompts, ListKind::Resources] {
+            self.relay.sync(front, kind).await?;
+        }
+        self.relay.listen().await
+    }
+
+    /// Takes the back end's items out of `front` (it went away); `front`'s clients are
+    /// not told here.
+    pub(crate) fn detach(&self, front: &Shared) {
+        let mut held = self.relay.held.lock().expect("proxy lock");
+        let [tools, prompts, resources, templates] = &mut *held;
+        replace(
+            &front.tools,
+            tools,
+            std::iter::empty::<(
+                String,
+                oxmcp_protocol::tools::Tool,
+                Arc<dyn ErasedHandler<(), CallToolResult>>,
+            )>(),
+        );
+        replace(
+            &front.prompts,
+            prompts,
+            std::iter::empty::<(String, Value, PromptEntry<()>)>(),
+        );
+        replace(
+            &front.resources,
+            resources,
+            std::iter::empty::<(String, Value, ResourceEntry<()>)>(),
+        );
+        replace(
+            &front.templates,
+            templates,
+            std::iter::empty::<(String, Value, TemplateEntry)>(),
+        );
+    }
+
+    /// The client that reaches the back end, once attached.
+    pub(crate) fn backend(&self) -> Option<&Client> {
+        self.relay.client.get()
     }
 }
 

@@ -90,7 +90,11 @@ pub(super) fn item_layers(
         Dispatch::LaterWith(future, cancel) => (future, Some(cancel)),
     };
     let params = salient(context.target(), context.arguments());
-    let extensions = context.take_extensions();
+    let mut extensions = context.take_extensions();
+    if let Some(cancel) = &cancel {
+        // For a `Timeout` layer, which tells the handler it was cancelled.
+        extensions.insert(crate::server::limits::HandlerCancel(Arc::downgrade(cancel)));
+    }
     let handler_context = context.clone();
     let next: Next = Box::new(move |_, extensions| {
         handler_context.set_extensions(extensions);

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 mod layers;
 mod listen;
-mod params;
+pub(crate) mod params;
 
 use super::reply::{complete_result, drive, encode, encode_with_meta, finish_tool};
 use layers::item_layers;
@@ -240,7 +240,7 @@ impl Connection {
         });
         let mut env = env;
         self.scope(&mut env);
-        Self::context_with(env, cx, mrtr, target, arguments)
+        self.context_with(env, cx, mrtr, target, arguments)
     }
 
     /// With tasks, says which connection a request came on: whose tasks it may see
@@ -255,6 +255,7 @@ impl Connection {
     /// The context of a request; `mrtr` says how a modern one may ask questions (`None`:
     /// it may not).
     fn context_with(
+        &self,
         env: Env,
         cx: RequestCx,
         mrtr: Option<super::context::Mrtr>,
@@ -274,6 +275,7 @@ impl Connection {
             log_level: env.log_level,
             outbound: cx.outbound,
             peer: cx.peer,
+            question_timeout: self.shared.config().limits.question_timeout(),
         })
     }
 
@@ -780,7 +782,7 @@ impl Connection {
             .and_then(Result::ok);
         self.scope(&mut env);
         let target = Target::Method(method.to_owned());
-        let context = Self::context_with(env, cx, None, target, None);
+        let context = self.context_with(env, cx, None, target, None);
         let cancel = context.cancel_source();
         let future = super::extension::run(
             handler,
@@ -807,6 +809,22 @@ impl Connection {
 /// The per-connection handler the engine drives.
 pub(crate) struct ConnectionHandler(pub(crate) Arc<Connection>);
 
+impl ConnectionHandler {
+    /// A request within the router's limits: its client's rate, the concurrency bounds,
+    /// the request timeout.
+    fn limited(&self, method: &str, dispatch: impl FnOnce() -> Dispatch) -> Dispatch {
+        let limits = &self.0.shared.config().limits;
+        let connection = &self.0;
+        let client = limits.per_client().then(|| {
+            super::limits::client_key(connection.session().map(|_| connection.id), connection.id)
+        });
+        if let Err(error) = limits.admit(client.as_ref()) {
+            return Dispatch::Now(Err(error));
+        }
+        limits.apply(dispatch(), method, client)
+    }
+}
+
 impl Responder for ConnectionHandler {
     type Eager<'a> = CallParams<'a>;
 
@@ -822,14 +840,16 @@ impl Responder for ConnectionHandler {
         params: &mut CallParams<'_>,
         cx: RequestCx,
     ) -> Dispatch {
-        self.0.call_read(method, params, cx, initial_extensions())
+        self.limited(method, || {
+            self.0.call_read(method, params, cx, initial_extensions())
+        })
     }
 
     fn on_request(&self, method: &str, params: Option<&RawValue>, cx: RequestCx) -> Dispatch {
-        match &self.0.shared.config().layers {
+        self.limited(method, || match &self.0.shared.config().layers {
             Some(layers) => self.0.layered(layers, method, params, cx),
             None => self.0.route(method, params, cx, initial_extensions()),
-        }
+        })
     }
 
     fn on_notification(&self, method: &str, _params: Option<&RawValue>, _cx: NotificationCx<'_>) {

@@ -33,6 +33,21 @@ pub(crate) async fn gate(inner: &Inner, method: &Method, headers: &HeaderMap) ->
     }
 }
 
+/// The caller of a request that opens a long-lived connection (an HTTP+SSE stream, a
+/// WebSocket upgrade), or the challenge that refuses it: without a body, the challenge
+/// names no scopes (those of each message are checked as it comes).
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
+pub(crate) async fn open_connection(
+    inner: &Inner,
+    headers: &HeaderMap,
+) -> Result<Option<Authn>, Response<Body>> {
+    match gate(inner, &Method::GET, headers).await {
+        Gate::Open(caller) => Ok(caller),
+        Gate::Refused(response) => Err(response),
+        Gate::NeedsBody(challenge) => Err(refuse_post(inner, &challenge, b"")),
+    }
+}
+
 /// The refusal of a `POST` whose body is `body`: the challenge names the scopes its target
 /// needs.
 pub(crate) fn refuse_post(inner: &Inner, challenge: &Challenge, body: &[u8]) -> Response<Body> {

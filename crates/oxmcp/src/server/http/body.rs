@@ -388,5 +388,42 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
+/// For fuzzing: panics unless the fast and the slow pass agree on `text`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn check_fast_path(text: &str) {
+    let slow = serde_json::from_str::<Value>(text);
+    let Some(fast) = fast(text) else {
+        return;
+    };
+    let value = slow.unwrap_or_else(|e| panic!("the fast path read invalid JSON {text:?}: {e}"));
+    let slow = Summary::of(&value);
+    let arguments = |a: &Option<Arguments<'_>>| {
+        a.map(|a| match a {
+            Arguments::Raw(raw) => serde_json::from_str::<Value>(raw.get())
+                .unwrap_or_else(|e| panic!("raw arguments that do not parse in {text:?}: {e}")),
+            Arguments::Parsed(value) => value.clone(),
+        })
+    };
+    let owned = |s: &Option<Cow<'_, str>>| s.as_deref().map(str::to_owned);
+    let fields = |s: &Summary<'_>| {
+        (
+            s.shape,
+            s.has_method,
+            owned(&s.method),
+            s.id.clone(),
+            s.id_set,
+            s.answer,
+            (owned(&s.name), owned(&s.uri), owned(&s.version)),
+            s.capabilities,
+            arguments(&s.arguments),
+        )
+    };
+    assert_eq!(
+        fields(&fast),
+        fields(&slow),
+        "the two passes disagree on {text:?}"
+    );
+}
+
 #[cfg(test)]
 mod tests;

@@ -16,14 +16,14 @@ use std::time::Duration;
 use axum::body::{Body, HttpBody};
 use bytes::Bytes;
 use futures_util::stream;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::guard;
 use super::service::{accepts, not_allowed, plain, preflight, read_limited, sse, Inner};
 use super::session::SessionId;
 use super::McpService;
+use super::{connect, guard};
 use crate::rpc::{OutFrame, Outbound, Peer};
 use crate::server::Router;
 use crate::transport::channel::ChannelSource;
@@ -49,7 +49,9 @@ pub(crate) struct Sessions {
 struct SseSession {
     inbox: mpsc::Sender<ReadFrame>,
     peer: Peer,
-    client: Option<IpAddr>,
+    /// The subject whose token opened the session: only that subject may post to it.
+    #[cfg(feature = "auth")]
+    owner: Option<String>,
 }
 
 impl Sessions {
@@ -151,10 +153,6 @@ impl SseService {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let inner = &self.mcp.inner;
-        #[cfg(feature = "auth")]
-        if let Some(refused) = super::service::refuse_unprotected_transport(inner, "HTTP+SSE") {
-            return refused;
-        }
         let origin = if inner.config.cors {
             request.headers().get(header::ORIGIN).cloned()
         } else {
@@ -199,8 +197,12 @@ impl SseService {
                         "GET opens an SSE stream: the Accept header must allow text/event-stream",
                     );
                 }
+                let caller = match connect::authenticate(inner, request.headers()).await {
+                    Ok(caller) => caller,
+                    Err(refused) => return refused,
+                };
                 let client = guard::client_ip(&inner.config, request.headers(), remote);
-                self.open(client)
+                self.open(client, caller)
             }
             Method::POST => {
                 let Some(session_id) = session_id else {
@@ -222,11 +224,34 @@ impl SseService {
                         );
                     }
                 }
+                // Authenticated before the session is looked up: without a valid token,
+                // nothing tells which sessions exist.
+                #[cfg(feature = "auth")]
+                let caller = match super::auth::gate(inner, &Method::POST, &parts.headers).await {
+                    super::auth::Gate::Open(caller) => caller,
+                    super::auth::Gate::Refused(refused) => return refused,
+                    super::auth::Gate::NeedsBody(challenge) => {
+                        return match read_limited(&inner.config, body).await {
+                            Ok(body) => super::auth::refuse_post(inner, &challenge, &body),
+                            Err(refused) => refused,
+                        };
+                    }
+                };
                 let session =
                     SessionId::parse(&session_id).and_then(|id| inner.sse.lock().get(&id).cloned());
                 let Some(session) = session else {
                     return unknown_session();
                 };
+                #[cfg(feature = "auth")]
+                if !crate::server::auth::ProtectedResource::same_subject(
+                    session.owner.as_deref(),
+                    caller.as_ref(),
+                ) {
+                    return plain(
+                        StatusCode::FORBIDDEN,
+                        "this HTTP+SSE session belongs to another subject: post with a token of the subject that opened it, or open your own session with GET on the SSE endpoint",
+                    );
+                }
                 let body = match read_limited(&inner.config, body).await {
                     Ok(body) => body,
                     Err(refused) => return refused,
@@ -237,20 +262,15 @@ impl SseService {
         }
     }
 
-    /// `GET`: a new session and its stream.
-    fn open(&self, client: Option<IpAddr>) -> Response<Body> {
+    /// `GET`: a new session and its stream, every message of which runs as `caller`.
+    fn open(&self, client: Option<IpAddr>, caller: connect::Caller) -> Response<Body> {
         let inner = &self.mcp.inner;
+        let slot = match connect::hold(inner, client) {
+            Ok(slot) => slot,
+            Err(why) => return connect::busy(why),
+        };
         let stream = {
             let mut table = inner.sse.lock();
-            let mine = client.map_or(0, |c| {
-                table.values().filter(|s| s.client == Some(c)).count()
-            });
-            if client.is_some() && mine >= inner.config.max_sessions_per_peer {
-                return busy("too many HTTP+SSE sessions from this address: close one first");
-            }
-            if table.len() >= inner.config.max_sessions {
-                return busy("too many HTTP+SSE sessions: try again later");
-            }
             let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
             let (inbox, frames) = mpsc::channel(INBOX);
             let id = SessionId::random();
@@ -260,7 +280,13 @@ impl SseService {
                 Arc::new(SseSession {
                     inbox,
                     peer: peer.clone(),
-                    client,
+                    #[cfg(feature = "auth")]
+                    owner: match &caller {
+                        Some(crate::server::auth::Authn::Token(auth)) => {
+                            Some(auth.subject().to_owned())
+                        }
+                        _ => None,
+                    },
                 }),
             );
             let shutdown = inner.shutdown.clone();
@@ -269,8 +295,9 @@ impl SseService {
             let closed = peer.closed().clone();
             tokio::spawn(async move {
                 let stop = async move { shutdown.cancelled().await };
-                let _ =
-                    crate::transport::drive(peer, handler, ChannelSource(frames), out, stop).await;
+                let drive =
+                    crate::transport::drive(peer, handler, ChannelSource(frames), out, stop);
+                let _ = connect::as_caller(caller, drive).await;
             });
             tracing::debug!(session = %id, "HTTP+SSE session opened");
             Stream {
@@ -278,6 +305,7 @@ impl SseService {
                 id,
                 rx,
                 endpoint: Some(endpoint_event(self.messages_path_str(), id)),
+                _slot: slot,
                 closed,
                 ending: false,
             }
@@ -298,7 +326,7 @@ async fn post(inner: &Inner, session: &SseSession, body: Bytes) -> Response<Body
         sent = session.inbox.send(frame) => sent.is_ok(),
         () = session.peer.closed().cancelled() => false,
         () = tokio::time::sleep(wait) => {
-            return busy(format!(
+            return connect::busy(format!(
                 "the session's earlier messages are still waiting after {wait:?}: is its stream being read?"
             ));
         }
@@ -317,14 +345,6 @@ fn unknown_session() -> Response<Body> {
         StatusCode::NOT_FOUND,
         "unknown or closed HTTP+SSE session: open a new one with GET on the SSE endpoint",
     )
-}
-
-fn busy(why: impl Into<String>) -> Response<Body> {
-    let mut response = plain(StatusCode::SERVICE_UNAVAILABLE, why);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-    response
 }
 
 /// The first event of a session's stream: where to post.
@@ -356,6 +376,8 @@ struct Stream {
     /// stream ends.
     closed: CancellationToken,
     ending: bool,
+    /// The session's place against the caps, given back when the stream ends.
+    _slot: connect::Slot,
 }
 
 impl Drop for Stream {

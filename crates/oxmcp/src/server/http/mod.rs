@@ -26,8 +26,10 @@
 
 #[cfg(feature = "auth")]
 mod auth;
-mod body;
+pub(crate) mod body;
 mod config;
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
+mod connect;
 mod guard;
 #[cfg(feature = "sse-server")]
 mod legacy_sse;
@@ -40,6 +42,7 @@ mod service;
 mod session;
 mod sse;
 mod store;
+mod throttle;
 #[cfg(feature = "ws-server")]
 mod ws;
 

@@ -133,6 +133,15 @@ async fn legacy(
         replies.finish().await;
         return response;
     }
+    if expected == 1 {
+        if let Some(response) = super::throttle::refusal(&first) {
+            replies.finish().await;
+            if initialize {
+                session.end(inner);
+            }
+            return response;
+        }
+    }
     let mut extra = HeaderMap::new();
     if initialize {
         if first.error.is_some() {
@@ -544,6 +553,10 @@ async fn modern(
     }
     if first.is_response {
         guard.disarm();
+        if let Some(response) = super::throttle::refusal(&first) {
+            replies.finish().await;
+            return response;
+        }
         if accept.json || !accept.sse {
             replies.finish().await;
             let status = modern_status(first.error);

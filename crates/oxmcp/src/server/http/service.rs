@@ -76,6 +76,9 @@ pub(crate) struct Inner {
     /// The sessions of the HTTP+SSE transport mounted beside this endpoint.
     #[cfg(feature = "sse-server")]
     pub(crate) sse: super::legacy_sse::Sessions,
+    /// The HTTP+SSE and WebSocket connections, counted against the session caps.
+    #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+    pub(crate) held: super::connect::Held,
 }
 
 impl McpService {
@@ -96,6 +99,8 @@ impl McpService {
                 reaper: std::sync::Once::new(),
                 #[cfg(feature = "sse-server")]
                 sse: super::legacy_sse::Sessions::default(),
+                #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+                held: super::connect::Held::default(),
             }),
         }
     }
@@ -227,6 +232,7 @@ impl McpService {
                 };
                 let client = guard::client_ip(&inner.config, &parts.headers, remote);
                 let post = super::post::post(inner, &parts.headers, body.clone(), client);
+                let post = crate::server::limits::with_peer(client, post);
                 #[cfg(feature = "auth")]
                 if let Some(challenge) = deferred {
                     return super::auth::refuse_post(inner, &challenge, &body);
@@ -522,21 +528,4 @@ pub(crate) fn routes_legacy(headers: &HeaderMap, initialize: bool) -> bool {
     is_legacy_header(version)
         || (version.is_some_and(|v| ProtocolVersion::parse(v).is_none())
             && (initialize || headers.contains_key(&SESSION_ID)))
-}
-
-/// The refusal of a transport that cannot yet carry a caller's identity (HTTP+SSE,
-/// WebSocket) on an endpoint that requires one: it must never let a request past the
-/// protected resource's checks.
-#[cfg(all(feature = "auth", any(feature = "sse-server", feature = "ws-server")))]
-pub(crate) fn refuse_unprotected_transport(
-    inner: &Inner,
-    transport: &str,
-) -> Option<Response<Body>> {
-    inner.config.auth.as_ref()?;
-    let mut response = Response::new(Body::from(format!(
-        "{transport} is not available on this server, which requires authorization: use the Streamable HTTP endpoint {}",
-        super::MCP_PATH
-    )));
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    Some(response)
 }

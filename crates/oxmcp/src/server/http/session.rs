@@ -186,18 +186,24 @@ impl Drop for Busy {
     }
 }
 
-/// Makes room for a new session of `client`: when the client holds its share of sessions,
-/// or the table is full, the least recently used idle session (of that client, or of
+/// Makes room for a new session of `client` (of any transport): when the client holds its
+/// share of sessions, or the endpoint is full, the least recently used idle session (of that client, or of
 /// anyone) ends. `Err` with the reason when every candidate is busy.
 pub(crate) fn make_room(inner: &Inner, client: Option<IpAddr>) -> Result<(), &'static str> {
+    // HTTP+SSE sessions and WebSocket connections count too (and are never idle).
+    #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+    let (held, held_mine) = inner.held.counts(client);
+    #[cfg(not(any(feature = "sse-server", feature = "ws-server")))]
+    let (held, held_mine) = (0, 0);
     let evicted = {
         let mut sessions = inner.sessions.lock().expect("sessions lock");
         let mine = |s: &Session| client.is_some() && s.client == client;
         let (scope, why): (&dyn Fn(&Session) -> bool, _) = if client.is_some()
-            && sessions.values().filter(|s| mine(s)).count() >= inner.config.max_sessions_per_peer
+            && sessions.values().filter(|s| mine(s)).count() + held_mine
+                >= inner.config.max_sessions_per_peer
         {
-            (&mine, "too many sessions from this address, all busy: end one (DELETE) or try again later")
-        } else if sessions.len() >= inner.config.max_sessions {
+            (&mine, "too many sessions from this address, all busy: end one (close a stream or socket, DELETE a session) or try again later")
+        } else if sessions.len() + held >= inner.config.max_sessions {
             (
                 &|_: &Session| true,
                 "too many sessions, all busy: try again later",

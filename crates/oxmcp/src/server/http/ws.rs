@@ -15,9 +15,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::guard;
 use super::service::{not_allowed, plain};
 use super::McpService;
+use super::{connect, guard};
 use crate::rpc::{OutFrame, Outbound};
 use crate::server::Router;
 use crate::transport::channel::ChannelSource;
@@ -70,10 +70,6 @@ impl WsService {
     /// `mcp` subprotocol, refuses anything else with a status that says why.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<Body> {
         let inner = &self.mcp.inner;
-        #[cfg(feature = "auth")]
-        if let Some(refused) = super::service::refuse_unprotected_transport(inner, "WebSocket") {
-            return refused;
-        }
         let remote = match self
             .mcp
             .admit(request.headers(), request.extensions())
@@ -89,7 +85,16 @@ impl WsService {
             Ok(key) => key,
             Err((status, why)) => return plain(status, why),
         };
+        // The bearer token of the upgrade: every message on the socket runs as its caller.
+        let caller = match connect::authenticate(inner, request.headers()).await {
+            Ok(caller) => caller,
+            Err(refused) => return refused,
+        };
         let client = guard::client_ip(&inner.config, request.headers(), remote);
+        let slot = match connect::hold(inner, client) {
+            Ok(slot) => slot,
+            Err(why) => return connect::busy(why),
+        };
         let Some(upgrade) = request
             .extensions()
             .get::<hyper::upgrade::OnUpgrade>()
@@ -104,7 +109,10 @@ impl WsService {
         let ping = inner.config.ws_ping;
         tokio::spawn(async move {
             match upgrade.await {
-                Ok(upgraded) => serve(mcp, ping, client, TokioIo::new(upgraded)).await,
+                Ok(upgraded) => {
+                    serve(mcp, ping, client, caller, TokioIo::new(upgraded)).await;
+                    drop(slot);
+                }
                 Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
             }
         });
@@ -166,8 +174,13 @@ fn check_handshake(headers: &HeaderMap) -> Result<String, (StatusCode, &'static 
 }
 
 /// Serves one upgraded connection until either side closes it.
-async fn serve<S>(mcp: McpService, ping: Duration, client: Option<IpAddr>, io: S)
-where
+async fn serve<S>(
+    mcp: McpService,
+    ping: Duration,
+    client: Option<IpAddr>,
+    caller: connect::Caller,
+    io: S,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let inner = mcp.inner.clone();
@@ -181,13 +194,14 @@ where
     let (out, mut rx) = Outbound::channel();
     let shutdown = inner.shutdown.clone();
     let closed = peer.closed().clone();
-    let driver = tokio::spawn(crate::transport::drive(
+    let drive = crate::transport::drive(
         peer.clone(),
         handler,
         ChannelSource(frames),
         out,
         async move { shutdown.cancelled().await },
-    ));
+    );
+    let driver = tokio::spawn(connect::as_caller(caller, drive));
     tracing::debug!(?client, "WebSocket connection opened");
     let mut ticker = tokio::time::interval(ping);
     ticker.tick().await;

@@ -21,7 +21,9 @@
 //! ones; its `tasks/*` requests get `-32021` too.
 //!
 //! Tasks outlive the request and its connection, and belong to whoever created them: the
-//! [`Requester`] a layer attached (an authenticated subject), or else the connection. An
+//! subject of the request's access token when it carries one (feature `auth`, the
+//! `server::auth::Auth` of the caller; a layer cannot widen it), else the
+//! [`Requester`] a layer attached, or else the connection. An
 //! id of another requester's task is unknown (`-32602`), exactly like an id that never
 //! existed.
 //!
@@ -67,6 +69,8 @@ pub const TASKS: &str = "io.modelcontextprotocol/tasks";
 /// key's owner). Put it in the request's extensions
 /// ([`McpRequest::extensions_mut`](crate::server::middleware::McpRequest::extensions_mut));
 /// without one, tasks belong to the connection (the legacy session) that created them.
+/// A request with a verified access token (feature `auth`) belongs to the token's subject
+/// whatever requester a layer names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Requester(pub String);
 
@@ -74,8 +78,13 @@ pub struct Requester(pub String);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConnectionScope(pub(crate) u64);
 
-/// The owner of the tasks a request may see.
+/// The owner of the tasks a request may see: the authenticated subject first, so that a
+/// verified caller finds its tasks from any request and no one else's.
 pub(crate) fn owner_of(context: &Context) -> String {
+    #[cfg(feature = "auth")]
+    if let Some(auth) = context.extension::<crate::server::auth::Auth>() {
+        return format!("requester:{}", auth.subject());
+    }
     match context.extension::<Requester>() {
         Some(Requester(subject)) => format!("requester:{subject}"),
         None => match context.extension::<ConnectionScope>() {

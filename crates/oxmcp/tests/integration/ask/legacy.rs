@@ -208,3 +208,46 @@ async fn missing_capabilities_and_client_errors_fail_the_call() {
     );
     raw.finish().await;
 }
+
+/// Found by fuzzing (`fuzz/` target `params`): a handler that asked the client only after
+/// the client's input had ended waited for an answer that could not come, until the
+/// shutdown grace period ran out and the call was cancelled without a response.
+#[tokio::test]
+async fn a_question_asked_after_the_input_ended_fails_at_once() {
+    use std::time::Duration;
+
+    use oxmcp::server::{tool, Context, Router};
+    use tokio::io::AsyncWriteExt as _;
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Name {
+        #[allow(dead_code)]
+        name: String,
+    }
+    let router = Router::new().shutdown_grace(Duration::from_secs(30)).tool(
+        "late",
+        tool(|ctx: Context| async move {
+            // Ask once the client has hung up.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            match ctx.elicit::<Name>("Who are you?").await {
+                Ok(_) => "answered".to_owned(),
+                Err(e) => format!("no answer: {e}"),
+            }
+        }),
+    );
+    let mut raw = Raw::start(router);
+    initialize(&mut raw, "2025-11-25", json!({"elicitation": {}})).await;
+    raw.send(call(1, "late")).await;
+    raw.writer.shutdown().await.unwrap();
+    let response = loop {
+        let frame = raw.recv().await;
+        if frame.get("method").is_none() {
+            break frame;
+        }
+    };
+    assert_eq!(response["id"], 1, "{response}");
+    let text = response["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.starts_with("no answer"), "{response}");
+}

@@ -1,5 +1,7 @@
 //! Composition: routers mounted in routers, tools transformed.
 
+#[cfg(feature = "client")]
+mod hub;
 mod mount;
 #[cfg(feature = "client")]
 mod proxy;

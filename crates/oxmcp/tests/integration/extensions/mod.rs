@@ -1,4 +1,6 @@
 //! Extensions (SEP-2133): the framework, then each extension the SDK ships.
 
 mod framework;
+#[cfg(feature = "skills")]
+mod skills;
 mod tasks;

@@ -2,6 +2,7 @@
 //! wire itself is what is tested: both eras, SSE, sessions, validation, limits, resumption.
 
 mod hostile;
+mod limits;
 mod replies;
 #[cfg(unix)]
 mod signal;

@@ -1,6 +1,8 @@
 //! The transports beside Streamable HTTP, over real TCP: HTTP+SSE (2024-11-05) on the
 //! same listener and router as `/mcp`.
 
+#[cfg(all(feature = "auth", feature = "sse-server", feature = "ws-server"))]
+mod auth;
 #[cfg(feature = "sse-server")]
 mod sse;
 #[cfg(all(feature = "sse-server", feature = "sse-client"))]

@@ -67,7 +67,7 @@ async fn until_status<F: std::future::Future<Output = u16>>(
 }
 
 /// Opens a session: the stream, and the URL its `endpoint` event names.
-async fn open(client: &Client) -> (Resp, String) {
+pub(super) async fn open(client: &Client) -> (Resp, String) {
     let mut stream = client
         .send_to("GET", "/sse", &[("accept", "text/event-stream")], None)
         .await;
@@ -242,7 +242,10 @@ async fn sessions_are_capped_per_address() {
         .send_to("GET", "/sse", &[("accept", "text/event-stream")], None)
         .await;
     assert_eq!(resp.status, 503);
-    assert!(resp.text().await.contains("too many HTTP+SSE sessions"));
+    assert!(resp
+        .text()
+        .await
+        .contains("too many sessions from this address"));
     drop(first);
     // Once the first stream is gone, its place is free.
     let reopened = until_status(200, || async {

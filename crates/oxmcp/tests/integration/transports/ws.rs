@@ -177,3 +177,78 @@ async fn connect_ws_in_both_eras_with_questions() {
     assert!(error.http_status().is_some(), "{error}");
     server.shutdown().await;
 }
+
+/// HTTP+SSE sessions and WebSocket connections count with Streamable HTTP sessions against
+/// the caps: an idle `/mcp` session makes room for them, and a full endpoint refuses all
+/// three with `503` until one closes.
+#[tokio::test]
+async fn sse_and_websocket_connections_count_against_the_session_caps() {
+    let server = start(router(Arc::default()), HttpConfig::new().max_sessions(2)).await;
+    let client = server.client();
+    let mut mcp = server.client();
+    mcp.initialize(json!({})).await;
+    let (stream, _) = super::sse::open(&client).await;
+    // Full (one /mcp session, one SSE session): the idle /mcp session makes room.
+    let mut socket = connect(server.addr, Some("mcp")).await.unwrap();
+    let ping = json!({"jsonrpc": "2.0", "id": 9, "method": "ping"});
+    let ended = mcp.post(&ping, &[]).await;
+    assert_eq!(
+        ended.status, 404,
+        "the idle /mcp session was ended to make room"
+    );
+
+    // Full of connections that are never idle: everything new is refused.
+    let refused = client
+        .send_to("GET", "/sse", &[("accept", "text/event-stream")], None)
+        .await;
+    assert_eq!(refused.status, 503);
+    assert!(refused.text().await.contains("too many sessions"));
+    let refused = connect(server.addr, Some("mcp")).await.expect_err("full");
+    assert!(refused.starts_with("503"), "{refused}");
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "x", "version": "1"}}});
+    let refused = server.client().post(&init, &[]).await;
+    assert_eq!(refused.status, 503);
+
+    // Closing the socket gives its place back.
+    socket.close(None).await.unwrap();
+    drop(socket);
+    let reopened = connect_until(server.addr).await;
+    drop(reopened);
+    drop(stream);
+    server.shutdown().await;
+}
+
+/// Connects (up to 2 s), waiting for a place to be given back.
+async fn connect_until(addr: std::net::SocketAddr) -> Socket {
+    for _ in 0..200 {
+        if let Ok(socket) = connect(addr, Some("mcp")).await {
+            return socket;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no place given back within 2 s");
+}
+
+/// A message sent in fragments, each within the limit but together over it, is refused
+/// as a whole (close 1009) once the total passes the limit: fragments are not buffered
+/// without bound.
+#[tokio::test]
+async fn a_fragmented_message_over_the_limit_is_refused() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    let server = start(router(Arc::default()), HttpConfig::new().body_limit(1024)).await;
+    let mut socket = connect(server.addr, Some("mcp")).await.unwrap();
+    let part = "x".repeat(600);
+    let first = Frame::message(part.clone(), OpCode::Data(Data::Text), false);
+    socket.send(Message::Frame(first)).await.unwrap();
+    for _ in 0..3 {
+        let more = Frame::message(part.clone(), OpCode::Data(Data::Continue), false);
+        if socket.send(Message::Frame(more)).await.is_err() {
+            break; // closed already
+        }
+    }
+    assert_eq!(close_code(&mut socket).await, CloseCode::Size);
+    server.shutdown().await;
+}

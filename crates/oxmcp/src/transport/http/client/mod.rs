@@ -23,7 +23,7 @@ mod conn;
 mod frame;
 #[cfg(feature = "sse-client")]
 mod legacy_sse;
-mod sse;
+pub(crate) mod sse;
 
 use std::time::Duration;
 
@@ -167,14 +167,7 @@ impl HttpClientConfig {
     }
 }
 
-/// Installs rustls' default crypto provider unless one is: reqwest needs one before a
-/// client is built.
-pub(crate) fn crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Another thread may win the race; either way a provider is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
+pub(crate) use crate::transport::crypto_provider;
 
 fn invalid(e: impl ToString) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())

@@ -1,0 +1,4 @@
+//! `oxmcp::fuzzing::sealed_state`: see its documentation for what the target checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oxmcp::fuzzing::sealed_state(data));

@@ -1,0 +1,4 @@
+//! `oxmcp::fuzzing::sse`: see its documentation for what the target checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oxmcp::fuzzing::sse(data));
