@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: every benchmark side by side in one run, then the budget check.
 //!
-//! The servers: the no-SDK floor (`floor-stdio`, `floor-http`), oxmcp (`examples/echo`)
+//! The `oxmcp` command is timed too (`cli-bench`: `--version`, one call against the
+//! floor). The servers: the no-SDK floor (`floor-stdio`, `floor-http`), oxmcp (`examples/echo`)
 //! and rmcp (`oxmcp-bench`'s `rmcp_echo` example, a dev-dependency of the bench crate
 //! only) as a reference peer. Every step runs with `--json`: its tables go to the
 //! terminal (stderr) and its JSON lines are appended to `<target>/bench/results.jsonl`,
@@ -85,6 +86,11 @@ pub fn bench(args: &[&str]) -> Result {
             "rmcp_echo",
         ]),
     )?;
+    // On its own too: the command as users install it.
+    step(
+        "build the oxmcp command in release",
+        cargo().args(["build", "--release", "-p", "oxmcp-cli"]),
+    )?;
     let release = target.join("release");
     let bin = |name: &str| release.join(exe(name));
     let echo = bin("echo");
@@ -133,6 +139,15 @@ pub fn bench(args: &[&str]) -> Result {
             .arg(bin("hub"))
             .arg("--server")
             .arg(&echo),
+    );
+    run.step(
+        "the oxmcp command: --version, and a call against the floor",
+        Command::new(bin("cli-bench"))
+            .args(["--reps", if quick { "10" } else { "30" }, "--json"])
+            .arg("--oxmcp")
+            .arg(bin("oxmcp"))
+            .arg("--server")
+            .arg(bin("floor-stdio")),
     );
     run.step(
         "Streamable HTTP round trips",
@@ -583,6 +598,18 @@ fn check(lines: &[Json]) -> Vec<Budget> {
             verdict: verdict(peak, |b| b < 64.0 * 1024.0 * 1024.0),
         });
     }
+    // The oxmcp command (issue 16): `oxmcp call` against the floor, as a ratio to the
+    // floor's own start-up plus one call.
+    let cli = find(lines, &[("bench", "cli")], &[]);
+    let ratio = cli.and_then(|l| number(l, &["ratio"]));
+    budgets.push(Budget {
+        name: "oxmcp call vs the server's start-up + one call (stdio)".into(),
+        figure: shown(cli.and_then(|l| number(l, &["median_ms", "call"])), "ms"),
+        ratio,
+        limit: "≤ ×1.5".into(),
+        rmcp: "n/a".into(),
+        verdict: verdict(ratio, |r| r <= 1.5),
+    });
     budgets
 }
 

@@ -57,6 +57,13 @@ const SERVER_EVERYTHING: &str = "interop/server-everything";
 /// relative to the repository root.
 const OPENAPI_DOCUMENTS: &str = "interop/openapi";
 
+/// The npm package of playwright-core, which drives the dev console in chromium for the
+/// CLI's browser test, relative to the repository root.
+const BROWSER_DRIVER: &str = "interop/browser";
+
+/// Debian's chromium, the browser of the CLI's browser test.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
 /// The Python SDK 1.x (its WebSocket transport), in a venv of its own.
@@ -74,8 +81,9 @@ commands:
             reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
             in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras),
             HTTP+SSE and WebSocket against Streamable HTTP (transport-bench: CPU per call
-            at 16 clients, RSS per idle WebSocket), and scale-bench (idle sessions, 1000
-            tools, floods); then checks the budgets.
+            at 16 clients, RSS per idle WebSocket), scale-bench (idle sessions, 1000
+            tools, floods), and the oxmcp command's --version and one call against the
+            floor (cli-bench); then checks the budgets.
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
             repetitions; `--strict`: exit non-zero when a budget fails or is not measured.
             Then the soak test: `--soak-minutes N` (default 10) of mixed load on the
@@ -91,7 +99,10 @@ commands:
             OAuth clients against `notes --builtin-as --auto-approve alice`, then
             `cargo test -p oxmcp --test interop`; then the oxmcp CLI against the Python
             SDK's server and the reference server-everything (npm ci in
-            interop/server-everything): `cargo test -p oxmcp-cli --test foreign`
+            interop/server-everything): `cargo test -p oxmcp-cli --test foreign`; and the
+            dev console in Debian's chromium (apt) driven by playwright-core (npm ci in
+            interop/browser): `cargo test -p oxmcp-cli --test browser`, screenshots in
+            <target>/artifacts
 {CONFORMANCE}
 
 environment:
@@ -266,6 +277,7 @@ fn ci() -> Result {
     ensure_venv_v1(&root)?;
     ensure_server_everything(&root)?;
     ensure_openapi_documents(&root)?;
+    ensure_browser(&root)?;
     ensure_prometheus()?;
     ensure_postgresql()?;
     step(
@@ -289,7 +301,38 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
         .env("OXMCP_INTEROP_V1_DIR", root.join("interop/python-v1"))
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
         .env("OXMCP_GITHUB_OPENAPI", github_openapi(root))
+        .env("OXMCP_PLAYWRIGHT_DIR", root.join(BROWSER_DRIVER))
+        .env("OXMCP_CHROMIUM", CHROMIUM)
         .env("OXMCP_SERVER_FILESYSTEM", server_filesystem_entry(root))
+}
+
+/// Installs Debian's `chromium` (apt) and playwright-core (pinned in
+/// `interop/browser/package-lock.json`) unless they are there: the CLI's browser test
+/// drives the dev console with them.
+fn ensure_browser(root: &Path) -> Result {
+    if !Path::new(CHROMIUM).is_file() {
+        apt_update_once()?;
+        step(
+            "apt-get install chromium",
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdin(Stdio::null()),
+        )?;
+    }
+    let dir = root.join(BROWSER_DRIVER);
+    if dir
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        return Ok(());
+    }
+    step(
+        "npm ci (playwright-core, interop/browser)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir),
+    )
 }
 
 /// Where the same `npm ci` puts the reference server-filesystem's entry point (the hub
@@ -349,6 +392,15 @@ fn interop() -> Result {
         "oxmcp client vs Python SDK server",
         with_interop_env(
             cargo().args(["test", "-p", "oxmcp", "--test", "interop"]),
+            &root,
+            &python,
+        ),
+    )?;
+    ensure_browser(&root)?;
+    step(
+        "oxmcp dev in a headless chromium",
+        with_interop_env(
+            cargo().args(["test", "-p", "oxmcp-cli", "--test", "browser"]),
             &root,
             &python,
         ),

@@ -58,6 +58,8 @@ pub struct ClientBuilder {
     /// The cache and the identity it is shared under; `None`: a cache of this client's own.
     cache: Option<(super::ResponseCache, Arc<str>)>,
     cache_off: bool,
+    /// Set by [`ClientBuilder::on_frame`].
+    pub(super) tap: Option<super::tap::FrameTap>,
 }
 
 impl Default for ClientBuilder {
@@ -83,6 +85,7 @@ impl ClientBuilder {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             cache: None,
             cache_off: false,
+            tap: None,
         }
     }
 
@@ -382,7 +385,7 @@ impl ClientBuilder {
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         use crate::transport::lines::{write_lines, LineReader};
-        let (outbound, rx) = Outbound::channel();
+        let (outbound, rx) = self.outbound_channel();
         let peer = Peer::new(self.max_in_flight);
         let closed = peer.closed().clone();
         tokio::spawn(async move {
@@ -417,6 +420,10 @@ impl ClientBuilder {
         source: R,
         child: super::ChildSlot,
     ) -> Result<Client> {
+        let source = super::tap::Tapped {
+            inner: source,
+            tap: self.tap.clone(),
+        };
         let mut this = self;
         if !this.extensions.is_empty() {
             let declared = this

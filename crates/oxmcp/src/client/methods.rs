@@ -369,6 +369,26 @@ impl Client {
             .map(drop)
     }
 
+    /// Tells a legacy server the client's roots changed
+    /// (`notifications/roots/list_changed`), so that it asks for them again. Modern
+    /// servers ask for the roots in each request that needs them: nothing is sent.
+    ///
+    /// # Errors
+    /// If the connection is closed.
+    pub async fn notify_roots_changed(&self) -> Result<()> {
+        if self.inner.version.is_modern() {
+            return Ok(());
+        }
+        self.inner
+            .peer
+            .notify(
+                &self.inner.outbound,
+                method::NOTIFICATION_ROOTS_LIST_CHANGED,
+                None,
+            )
+            .await
+    }
+
     /// The log level set with [`set_log_level`](Self::set_log_level), if any.
     pub fn log_level(&self) -> Option<LoggingLevel> {
         *self.inner.log_level.lock().expect("log level lock")

@@ -56,6 +56,7 @@ mod skills;
 #[cfg(feature = "sse-client")]
 mod sse;
 mod subscription;
+mod tap;
 pub mod tasks;
 #[cfg(feature = "ws-client")]
 mod ws;
@@ -82,6 +83,7 @@ pub use cache::ResponseCache;
 #[cfg(feature = "skills")]
 pub use skills::LoadedSkill;
 pub use subscription::Subscription;
+pub use tap::FrameDirection;
 
 use crate::error::{Error, Result};
 use crate::rpc::{Outbound, Peer, ProgressCallback, RequestOptions};

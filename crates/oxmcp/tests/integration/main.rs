@@ -13,6 +13,8 @@ mod auth_server;
 mod cache;
 mod client;
 mod client_features;
+#[cfg(feature = "http-client")]
+mod client_frames;
 #[cfg(feature = "stdio")]
 mod client_stdio;
 mod compose;
