@@ -162,7 +162,7 @@ pub mod guide {
     #[doc = include_str!("../docs/guide/authorization_server.md")]
     pub mod authorization_server {}
 
-    #[cfg(feature = "auth")]
+    #[cfg(all(feature = "auth", feature = "auth-server"))]
     #[doc = include_str!("../docs/guide/securing.md")]
     pub mod securing {}
 
