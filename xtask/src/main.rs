@@ -77,6 +77,7 @@ usage: cargo xtask <command>
 commands:
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, each fuzz
             target for 20 s, then conformance
+  test      what ci runs after the lints (installs, test, interop, fuzz, conformance)
   bench     build in release and measure oxmcp against the no-SDK floor, with rmcp as a
             reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
             in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras),
@@ -138,6 +139,7 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["ci"] => ci(),
+        ["test"] => tests(),
         ["interop"] => interop(),
         ["bench", rest @ ..] => bench::bench(rest),
         ["conformance", rest @ ..] => conformance::conformance(rest),
@@ -233,7 +235,14 @@ fn quoted(word: &str) -> String {
     }
 }
 
+/// Everything CI runs: the lints, then [`tests`].
 fn ci() -> Result {
+    lints()?;
+    tests()
+}
+
+/// fmt, clippy (the workspace, then each feature set of the SDK) and the docs.
+fn lints() -> Result {
     step("cargo fmt", cargo().args(["fmt", "--all", "--check"]))?;
     step(
         "cargo clippy",
@@ -269,7 +278,12 @@ fn ci() -> Result {
         cargo()
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-Dwarnings"),
-    )?;
+    )
+}
+
+/// What CI runs after the lints: the installs, every test, the interop clients, the fuzz
+/// targets briefly and the conformance suite.
+fn tests() -> Result {
     // The Python SDK is set up first, so the workspace tests include the Rust interop test
     // (oxmcp's client against the Python SDK's server) rather than skipping it.
     let root = root();

@@ -49,7 +49,7 @@ use oxmcp_protocol::JsonObject;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::extension::Extension;
+use super::extension::ServerExtension;
 use super::resource::resource;
 use super::Router;
 
@@ -272,7 +272,7 @@ impl Apps {
     }
 }
 
-impl<S: Clone + Send + Sync + 'static> Extension<S> for Apps {
+impl<S: Clone + Send + Sync + 'static> ServerExtension<S> for Apps {
     fn id(&self) -> &str {
         EXTENSION_ID
     }
