@@ -50,6 +50,8 @@ pub struct ToolDef<H, T> {
     timeout: Option<std::time::Duration>,
     /// The MCP App this tool shows its results in, and who may call it.
     ui: Option<(String, Option<Vec<super::apps::Visibility>>)>,
+    /// Whether the server checks results against the output schema (see `output_check`).
+    check_output: bool,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -69,6 +71,7 @@ pub fn tool<H, T>(handler: H) -> ToolDef<H, T> {
         task: None,
         timeout: None,
         ui: None,
+        check_output: true,
         _marker: PhantomData,
     }
 }
@@ -123,6 +126,18 @@ impl<H, T> ToolDef<H, T> {
     /// type.
     pub fn output_schema(mut self, schema: JsonObject) -> Self {
         self.output_schema = Some(schema);
+        self
+    }
+
+    /// Leaves this tool's results unchecked against its output schema on the server. By
+    /// default they are checked, always for a schema given with
+    /// [`output_schema`](Self::output_schema) and in debug builds for a derived one, and a
+    /// result that does not match is an internal error. Use this for a tool whose results
+    /// come from something the server does not control, such as the answers of an HTTP API
+    /// imported from its OpenAPI document: the schema still documents them, and a client
+    /// may still check them.
+    pub fn unchecked_output(mut self) -> Self {
+        self.check_output = false;
         self
     }
 
@@ -296,6 +311,7 @@ where
         };
         let check = output
             .as_ref()
+            .filter(|_| self.check_output)
             .and_then(|schema| output_check(name, schema, custom));
         assert!(
             input.get("type").and_then(|t| t.as_str()) == Some("object"),

@@ -62,6 +62,26 @@ fn contract_router() -> Router {
 }
 
 #[tokio::test]
+async fn a_tool_with_unchecked_output_answers_whatever_it_returns() {
+    let router = || {
+        Router::new().tool(
+            "relay",
+            tool(|| async { structured(json!({ "count": "three" })) })
+                .output_schema(count_schema())
+                .unchecked_output(),
+        )
+    };
+    for era in [modern(), legacy()] {
+        let (client, _tap) = checked(router(), era).await;
+        let relayed = client.call_tool("relay", ()).await.unwrap();
+        assert_eq!(
+            relayed.structured_content,
+            Some(json!({ "count": "three" }))
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_server_refuses_results_that_break_a_custom_schema() {
     for era in [modern(), legacy()] {
         let (client, tap) = checked(contract_router(), era).await;
