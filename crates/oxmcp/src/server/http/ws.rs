@@ -15,6 +15,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
+/// Bytes of a socket's read buffer (see `serve_socket`).
+const READ_BUFFER: usize = 4 * 1024;
+
 use super::service::{not_allowed, plain};
 use super::McpService;
 use super::{connect, guard};
@@ -185,7 +188,10 @@ async fn serve<S>(
 {
     let inner = mcp.inner.clone();
     let limit = inner.config.body_limit;
+    // A small read buffer: tungstenite's default (128 KiB) is paid by every idle socket, and
+    // MCP messages are small; a large one is read in more steps, never refused for it.
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
     let mut socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
