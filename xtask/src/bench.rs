@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: every benchmark side by side in one run, then the budget check.
 //!
-//! The servers: the no-SDK floor (`floor-stdio`, `floor-http`), oxmcp (`examples/echo`)
+//! The `oxmcp` command is timed too (`cli-bench`: `--version`, one call against the
+//! floor). The servers: the no-SDK floor (`floor-stdio`, `floor-http`), oxmcp (`examples/echo`)
 //! and rmcp (`oxmcp-bench`'s `rmcp_echo` example, a dev-dependency of the bench crate
 //! only) as a reference peer. Every step runs with `--json`: its tables go to the
 //! terminal (stderr) and its JSON lines are appended to `<target>/bench/results.jsonl`,
@@ -71,6 +72,10 @@ pub fn bench(args: &[&str]) -> Result {
         cargo().args(["build", "--release", "-p", "echo"]),
     )?;
     step(
+        "build the hub in release",
+        cargo().args(["build", "--release", "-p", "hub"]),
+    )?;
+    step(
         "build the rmcp reference server in release",
         cargo().args([
             "build",
@@ -80,6 +85,11 @@ pub fn bench(args: &[&str]) -> Result {
             "--example",
             "rmcp_echo",
         ]),
+    )?;
+    // On its own too: the command as users install it.
+    step(
+        "build the oxmcp command in release",
+        cargo().args(["build", "--release", "-p", "oxmcp-cli"]),
     )?;
     let release = target.join("release");
     let bin = |name: &str| release.join(exe(name));
@@ -112,8 +122,33 @@ pub fn bench(args: &[&str]) -> Result {
         ])
         .arg(format!("floor={}", bin("floor-stdio").display()))
         .arg(format!("oxmcp={}", echo.display()))
-        .arg(format!("rmcp={}", rmcp.display()));
+        .arg(format!("rmcp={}", rmcp.display()))
+        // The same echo server behind the oxmcp proxy, stdio on both sides.
+        .arg(format!(
+            "proxy={} {}",
+            bin("proxy-stdio").display(),
+            echo.display()
+        ));
     run.step("stdio round trips", &mut compare);
+    run.step(
+        "tools/list: a hub of 10 back ends vs one server (hub-bench)",
+        Command::new(bin("hub-bench"))
+            .args(["--reps", reps, "--backends", "10", "--json"])
+            .args(["--requests", if quick { "500" } else { "2000" }])
+            .arg("--hub")
+            .arg(bin("hub"))
+            .arg("--server")
+            .arg(&echo),
+    );
+    run.step(
+        "the oxmcp command: --version, and a call against the floor",
+        Command::new(bin("cli-bench"))
+            .args(["--reps", if quick { "10" } else { "30" }, "--json"])
+            .arg("--oxmcp")
+            .arg(bin("oxmcp"))
+            .arg("--server")
+            .arg(bin("floor-stdio")),
+    );
     run.step(
         "Streamable HTTP round trips",
         Command::new(bin("http-bench"))
@@ -122,6 +157,19 @@ pub fn bench(args: &[&str]) -> Result {
             .arg(format!("oxmcp={} --http {{addr}}", echo.display()))
             .arg(format!("rmcp={} --http {{addr}}", rmcp.display())),
     );
+    // HTTP+SSE and WebSocket against Streamable HTTP, one listener, 16 clients each; then
+    // the memory of idle WebSocket connections. Pinned like the others.
+    let mut transports = on_one_cpu(pin, &bin("transport-bench"));
+    transports.args([
+        "--requests",
+        requests,
+        "--reps",
+        reps,
+        "--idle",
+        if quick { "500" } else { "1000" },
+        "--json",
+    ]);
+    run.step("HTTP+SSE and WebSocket vs Streamable HTTP", &mut transports);
     let scale = bin("scale-bench");
     if scale.is_file() {
         // Pinned as well: the 1-vs-1000 tools ratio swung by ±10% with the server and its
@@ -348,6 +396,53 @@ fn check(lines: &[Json]) -> Vec<Budget> {
             verdict: verdict(ratio, |r| r <= 1.5),
         });
     }
+    // The proxy (stdio front, stdio back, echo behind it) at 1 in flight: its client-observed
+    // latency against a direct call plus one more hop (the floor's round trip), and its own
+    // CPU per call (the proxy process only) against the floor's.
+    for era in ["legacy", "modern"] {
+        let p50 =
+            |name: &str| summary(name, era, 1.0).and_then(|s| number(s, &["median", "p50_us"]));
+        let proxy = summary("proxy", era, 1.0);
+        let latency = match (p50("proxy"), p50("oxmcp"), p50("floor")) {
+            (Some(proxy), Some(direct), Some(hop)) => Some(proxy / (direct + hop)),
+            _ => None,
+        };
+        budgets.push(Budget {
+            name: format!("proxy latency p50 / (direct + one hop), {era}"),
+            figure: shown(p50("proxy"), "µs"),
+            ratio: latency,
+            limit: "≤ ×1.3".into(),
+            rmcp: "-".into(),
+            verdict: verdict(latency, |r| r <= 1.3),
+        });
+        let cpu = proxy.and_then(|s| number(s, &["ratio", "cpu_us_per_call"]));
+        budgets.push(Budget {
+            name: format!("proxy CPU/call, {era}, 1 in flight"),
+            figure: shown(
+                proxy.and_then(|s| number(s, &["median", "cpu_us_per_call"])),
+                "µs",
+            ),
+            ratio: cpu,
+            limit: "≤ ×2.0".into(),
+            rmcp: "-".into(),
+            verdict: verdict(cpu, |r| r <= 2.0),
+        });
+    }
+    // A hub of 10 back ends answering tools/list from its cache, against one server.
+    let hub = find(
+        lines,
+        &[("kind", "summary"), ("name", "hub-tools-list")],
+        &[],
+    );
+    let ratio = hub.and_then(|s| number(s, &["ratio", "hub_us"]));
+    budgets.push(Budget {
+        name: "hub of 10: tools/list vs one server".into(),
+        figure: shown(hub.and_then(|s| number(s, &["median", "hub_us"])), "µs"),
+        ratio,
+        limit: "≤ ×1.5".into(),
+        rmcp: "-".into(),
+        verdict: verdict(ratio, |r| r <= 1.5),
+    });
     // HTTP: server CPU per call with 16 clients.
     for era in ["legacy", "modern"] {
         let http = |server: &str| {
@@ -373,6 +468,55 @@ fn check(lines: &[Json]) -> Vec<Budget> {
             verdict: verdict(ratio, |r| r <= 1.25),
         });
     }
+    // HTTP+SSE and WebSocket: server CPU per call at 16 clients against Streamable HTTP on
+    // the same listener, in the same run.
+    for era in ["legacy", "modern"] {
+        for transport in ["http+sse", "websocket"] {
+            let row = find(
+                lines,
+                &[
+                    ("bench", "transports"),
+                    ("era", era),
+                    ("transport", transport),
+                ],
+                &[("clients", 16.0)],
+            );
+            let ratio = row.and_then(|r| number(r, &["cpu_ratio_to_streamable"]));
+            budgets.push(Budget {
+                name: format!("{transport} server CPU/call vs Streamable HTTP, {era}, 16 clients"),
+                figure: shown(row.and_then(|r| number(r, &["cpu_us_per_call"])), "µs"),
+                ratio,
+                limit: "≤ ×1.3".into(),
+                rmcp: "n/a".into(),
+                verdict: verdict(ratio, |r| r <= 1.3),
+            });
+        }
+    }
+    let idle_ws = find(lines, &[("bench", "idle-ws"), ("server", "oxmcp")], &[])
+        .and_then(|l| number(l, &["rss_per_connection_bytes"]));
+    budgets.push(Budget {
+        name: "RSS per idle WebSocket connection".into(),
+        figure: shown(idle_ws, "B"),
+        ratio: None,
+        limit: "≤ 4096 B".into(),
+        rmcp: "n/a".into(),
+        verdict: verdict(idle_ws, |b| b <= 4096.0),
+    });
+    // Output validation: a structured tool's call with its result checked against its
+    // schema, as a ratio to the same call unchecked (in-process, one in flight).
+    let validation = find(lines, &[("bench", "output-validation")], &[]);
+    let ratio = validation.and_then(|l| number(l, &["ratio"]));
+    budgets.push(Budget {
+        name: "tools/call with output validation vs without".into(),
+        figure: shown(
+            validation.and_then(|l| number(l, &["ns_per_call_with"])),
+            "ns",
+        ),
+        ratio,
+        limit: "≤ ×1.25".into(),
+        rmcp: "-".into(),
+        verdict: verdict(ratio, |r| r <= 1.25),
+    });
     // Idle stdio RSS right after the handshake: the worst median over the settings.
     let idle = |name: &str| {
         lines
@@ -454,6 +598,18 @@ fn check(lines: &[Json]) -> Vec<Budget> {
             verdict: verdict(peak, |b| b < 64.0 * 1024.0 * 1024.0),
         });
     }
+    // The oxmcp command (issue 16): `oxmcp call` against the floor, as a ratio to the
+    // floor's own start-up plus one call.
+    let cli = find(lines, &[("bench", "cli")], &[]);
+    let ratio = cli.and_then(|l| number(l, &["ratio"]));
+    budgets.push(Budget {
+        name: "oxmcp call vs the server's start-up + one call (stdio)".into(),
+        figure: shown(cli.and_then(|l| number(l, &["median_ms", "call"])), "ms"),
+        ratio,
+        limit: "≤ ×1.5".into(),
+        rmcp: "n/a".into(),
+        verdict: verdict(ratio, |r| r <= 1.5),
+    });
     budgets
 }
 
@@ -521,6 +677,9 @@ mod tests {
             r#"{"bench":"http","era":"modern","clients":16,"server":"oxmcp","cpu_us_per_call":10.0,"cpu_ratio_to_baseline":1.2}"#,
             r#"{"bench":"http","era":"modern","clients":16,"server":"rmcp","unsupported":true}"#,
             r#"{"bench":"flood","server":"oxmcp","era":"legacy","requests":50000,"answered":49999,"peak_rss_bytes":1000}"#,
+            r#"{"bench":"transports","era":"legacy","clients":16,"transport":"websocket","cpu_us_per_call":30.0,"cpu_ratio_to_streamable":0.8}"#,
+            r#"{"bench":"transports","era":"legacy","clients":16,"transport":"http+sse","cpu_us_per_call":50.0,"cpu_ratio_to_streamable":1.4}"#,
+            r#"{"bench":"idle-ws","server":"oxmcp","sockets":1000,"rss_per_connection_bytes":5000.0}"#,
         ]
         .iter()
         .map(|l| json::parse(l).unwrap())
@@ -552,6 +711,20 @@ mod tests {
         assert_eq!(
             by_name("RSS per idle legacy HTTP session").verdict,
             Verdict::NotMeasured
+        );
+        let ws = by_name("websocket server CPU/call vs Streamable HTTP, legacy, 16 clients");
+        assert_eq!((ws.verdict, ws.ratio), (Verdict::Pass, Some(0.8)));
+        assert_eq!(
+            by_name("http+sse server CPU/call vs Streamable HTTP, legacy, 16 clients").verdict,
+            Verdict::Fail
+        );
+        assert_eq!(
+            by_name("http+sse server CPU/call vs Streamable HTTP, modern, 16 clients").verdict,
+            Verdict::NotMeasured
+        );
+        assert_eq!(
+            by_name("RSS per idle WebSocket connection").verdict,
+            Verdict::Fail
         );
         assert!(table(&budgets).contains("not measured"));
     }

@@ -44,6 +44,7 @@ const FEATURE_SETS: &[&str] = &[
     "client,otel",
     "server,metrics",
     "http-server,metrics",
+    "openapi",
     "skills",
     "server,skills",
     "client,skills",
@@ -52,8 +53,23 @@ const FEATURE_SETS: &[&str] = &[
 /// The npm package of the reference server-everything, relative to the repository root.
 const SERVER_EVERYTHING: &str = "interop/server-everything";
 
+/// The npm package of the real-world OpenAPI documents the OpenAPI import is tested on,
+/// relative to the repository root.
+const OPENAPI_DOCUMENTS: &str = "interop/openapi";
+
+/// The npm package of playwright-core, which drives the dev console in chromium for the
+/// CLI's browser test, relative to the repository root.
+const BROWSER_DRIVER: &str = "interop/browser";
+
+/// Debian's chromium, the browser of the CLI's browser test.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
 /// The pip requirements of the interop venv, relative to the repository root.
 const REQUIREMENTS: &str = "interop/python/requirements.txt";
+/// The Python SDK 1.x (its WebSocket transport), in a venv of its own.
+const REQUIREMENTS_V1: &str = "interop/python-v1/requirements.txt";
+/// Where the venv of the Python SDK 1.x goes, relative to the repository root.
+const VENV_V1: &str = "target/interop/venv-v1";
 
 const USAGE_HEAD: &str = "\
 usage: cargo xtask <command>
@@ -61,24 +77,33 @@ usage: cargo xtask <command>
 commands:
   ci        cargo fmt --check, clippy -D warnings, doc -D warnings, test, interop, each fuzz
             target for 20 s, then conformance
+  test      what ci runs after the lints (installs, test, interop, fuzz, conformance)
   bench     build in release and measure oxmcp against the no-SDK floor, with rmcp as a
             reference peer, side by side: in-process dispatch, stdio at 1 and 32 requests
-            in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras), and
-            scale-bench (idle sessions, 1000 tools, floods); then checks the budgets.
+            in flight, Streamable HTTP with 1 and 16 keep-alive clients (both eras),
+            HTTP+SSE and WebSocket against Streamable HTTP (transport-bench: CPU per call
+            at 16 clients, RSS per idle WebSocket), scale-bench (idle sessions, 1000
+            tools, floods), and the oxmcp command's --version and one call against the
+            floor (cli-bench); then checks the budgets.
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
             repetitions; `--strict`: exit non-zero when a budget fails or is not measured.
             Then the soak test: `--soak-minutes N` (default 10) of mixed load on the
             everything server (both eras, stdio and HTTP, progress, cancellations, sessions
             opened and dropped), failing on lost or duplicated responses, RSS growth after
             the warm-up or fds left open; `--soak-only` runs just that
-  interop   set up the Python SDK venv (target/interop/venv), run the Python SDK client
-            against examples/quickstart and examples/everything in both eras (stdio, and
-            everything over Streamable HTTP too), the TypeScript SDK client against
-            everything over Streamable HTTP (npm ci in interop/typescript), both SDKs'
+  interop   set up the Python SDK venvs (target/interop/venv, and venv-v1 for the SDK
+            1.x), run the Python SDK client against examples/quickstart and
+            examples/everything in both eras (stdio, and everything over Streamable HTTP
+            and HTTP+SSE too), the TypeScript SDK client against everything over
+            Streamable HTTP, HTTP+SSE and WebSocket (npm ci in interop/typescript), the
+            SDK 1.x websocket_client against everything over WebSocket, both SDKs'
             OAuth clients against `notes --builtin-as --auto-approve alice`, then
             `cargo test -p oxmcp --test interop`; then the oxmcp CLI against the Python
             SDK's server and the reference server-everything (npm ci in
-            interop/server-everything): `cargo test -p oxmcp-cli --test foreign`
+            interop/server-everything): `cargo test -p oxmcp-cli --test foreign`; and the
+            dev console in Debian's chromium (apt) driven by playwright-core (npm ci in
+            interop/browser): `cargo test -p oxmcp-cli --test browser`, screenshots in
+            <target>/artifacts
 {CONFORMANCE}
 
 environment:
@@ -114,6 +139,7 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["ci"] => ci(),
+        ["test"] => tests(),
         ["interop"] => interop(),
         ["bench", rest @ ..] => bench::bench(rest),
         ["conformance", rest @ ..] => conformance::conformance(rest),
@@ -209,7 +235,14 @@ fn quoted(word: &str) -> String {
     }
 }
 
+/// Everything CI runs: the lints, then [`tests`].
 fn ci() -> Result {
+    lints()?;
+    tests()
+}
+
+/// fmt, clippy (the workspace, then each feature set of the SDK) and the docs.
+fn lints() -> Result {
     step("cargo fmt", cargo().args(["fmt", "--all", "--check"]))?;
     step(
         "cargo clippy",
@@ -245,13 +278,22 @@ fn ci() -> Result {
         cargo()
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-Dwarnings"),
-    )?;
+    )
+}
+
+/// What CI runs after the lints: the installs, every test, the interop clients, the fuzz
+/// targets briefly and the conformance suite.
+fn tests() -> Result {
     // The Python SDK is set up first, so the workspace tests include the Rust interop test
     // (oxmcp's client against the Python SDK's server) rather than skipping it.
     let root = root();
     let python = ensure_venv(&root)?;
+    ensure_venv_v1(&root)?;
     ensure_server_everything(&root)?;
+    ensure_openapi_documents(&root)?;
+    ensure_browser(&root)?;
     ensure_prometheus()?;
+    ensure_postgresql()?;
     step(
         "cargo test",
         with_interop_env(cargo().args(["test", "--workspace"]), &root, &python),
@@ -264,13 +306,47 @@ fn ci() -> Result {
     conformance::conformance(&[])
 }
 
-/// Points the Rust interop test at the venv's Python and the scripts.
+/// Points the Rust interop test at the venvs' Pythons and the scripts.
 fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) -> &'a mut Command {
     command
         .env("OXMCP_INTEROP_PYTHON", python)
         .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
+        .env("OXMCP_INTEROP_PYTHON_V1", venv_python(&root.join(VENV_V1)))
+        .env("OXMCP_INTEROP_V1_DIR", root.join("interop/python-v1"))
         .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
+        .env("OXMCP_GITHUB_OPENAPI", github_openapi(root))
+        .env("OXMCP_PLAYWRIGHT_DIR", root.join(BROWSER_DRIVER))
+        .env("OXMCP_CHROMIUM", CHROMIUM)
         .env("OXMCP_SERVER_FILESYSTEM", server_filesystem_entry(root))
+}
+
+/// Installs Debian's `chromium` (apt) and playwright-core (pinned in
+/// `interop/browser/package-lock.json`) unless they are there: the CLI's browser test
+/// drives the dev console with them.
+fn ensure_browser(root: &Path) -> Result {
+    if !Path::new(CHROMIUM).is_file() {
+        apt_update_once()?;
+        step(
+            "apt-get install chromium",
+            Command::new("apt-get")
+                .args(["install", "-y", "--no-install-recommends", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdin(Stdio::null()),
+        )?;
+    }
+    let dir = root.join(BROWSER_DRIVER);
+    if dir
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        return Ok(());
+    }
+    step(
+        "npm ci (playwright-core, interop/browser)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(dir),
+    )
 }
 
 /// Where the same `npm ci` puts the reference server-filesystem's entry point (the hub
@@ -278,6 +354,26 @@ fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) ->
 fn server_filesystem_entry(root: &Path) -> PathBuf {
     root.join(SERVER_EVERYTHING)
         .join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js")
+}
+
+/// Where `npm ci` in `interop/openapi` puts GitHub's REST API description.
+fn github_openapi(root: &Path) -> PathBuf {
+    root.join(OPENAPI_DOCUMENTS)
+        .join("node_modules/@octokit/openapi/generated/api.github.com.json")
+}
+
+/// Installs `@octokit/openapi` (pinned in `interop/openapi/package-lock.json`) unless it
+/// is there: the OpenAPI import's tests turn GitHub's REST description into tools.
+fn ensure_openapi_documents(root: &Path) -> Result {
+    if github_openapi(root).is_file() {
+        return Ok(());
+    }
+    step(
+        "npm ci (GitHub's OpenAPI description, interop/openapi)",
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(root.join(OPENAPI_DOCUMENTS)),
+    )
 }
 
 /// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.
@@ -304,11 +400,21 @@ fn ensure_server_everything(root: &Path) -> Result {
 fn interop() -> Result {
     let root = root();
     let python = ensure_venv(&root)?;
+    ensure_venv_v1(&root)?;
     python_clients(&root, &python)?;
     step(
         "oxmcp client vs Python SDK server",
         with_interop_env(
             cargo().args(["test", "-p", "oxmcp", "--test", "interop"]),
+            &root,
+            &python,
+        ),
+    )?;
+    ensure_browser(&root)?;
+    step(
+        "oxmcp dev in a headless chromium",
+        with_interop_env(
+            cargo().args(["test", "-p", "oxmcp-cli", "--test", "browser"]),
             &root,
             &python,
         ),
@@ -360,7 +466,8 @@ fn python_clients(root: &Path, python: &Path) -> Result {
 /// The official Python SDK client (both eras) and TypeScript SDK client against
 /// `everything --http` over Streamable HTTP; the Python SDK's `sse_client` and the
 /// TypeScript SDK's `SSEClientTransport` against its HTTP+SSE transport (`/sse`), and the
-/// TypeScript SDK's `WebSocketClientTransport` against its WebSocket (`/ws`).
+/// TypeScript SDK's `WebSocketClientTransport` and the Python SDK 1.x's `websocket_client`
+/// against its WebSocket (`/ws`).
 fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
     let server = HttpServer::start(root, everything, &[])?;
     let url = format!("http://127.0.0.1:{}/mcp", server.port);
@@ -409,6 +516,13 @@ fn http_clients(root: &Path, python: &Path, everything: &Path) -> Result {
         Command::new("node")
             .args(["client.mjs", "--transport", "websocket", &ws])
             .current_dir(&typescript),
+    )?;
+    step(
+        "Python SDK 1.x websocket_client vs everything over WebSocket",
+        Command::new(venv_python(&root.join(VENV_V1)))
+            .arg(root.join("interop/python-v1/ws_client.py"))
+            .arg(&ws)
+            .current_dir(root),
     )?;
     oauth_clients(root, python)
 }
@@ -544,44 +658,58 @@ fn ensure_prometheus() -> Result {
     if present("promtool") && present("prometheus") {
         return Ok(());
     }
+    apt_install(&["prometheus"])
+}
+
+/// Installs Debian packages with apt-get (CI machines run as root).
+fn apt_install(packages: &[&str]) -> Result {
     apt_update_once()?;
     step(
-        "apt-get install prometheus",
+        &format!("apt-get install {}", packages.join(" ")),
         Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "prometheus"])
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .stdin(Stdio::null()),
     )
+}
+
+/// Installs Debian's `postgresql` unless `initdb` is there: the database example's tests
+/// start a real PostgreSQL (`examples/database/tests/postgres.rs`).
+fn ensure_postgresql() -> Result {
+    let installed = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .flatten()
+            .any(|v| v.path().join("bin/initdb").is_file())
+    });
+    if installed {
+        return Ok(());
+    }
+    apt_install(&["postgresql"])
 }
 
 /// Installs python3 and python3-venv with apt-get (CI machines run as root).
 fn install_python_venv() -> Result {
-    apt_update_once()?;
-    step(
-        "apt-get install python3 python3-venv",
-        Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "python3",
-                "python3-venv",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null()),
-    )
+    apt_install(&["python3", "python3-venv"])
 }
 
 /// Makes sure `target/interop/venv` exists with the pinned requirements; returns its python.
 fn ensure_venv(root: &Path) -> Result<PathBuf> {
-    let requirements = root.join(REQUIREMENTS);
+    ensure_venv_at(root, REQUIREMENTS, "target/interop/venv")
+}
+
+/// The venv of the Python SDK 1.x (`target/interop/venv-v1`, `interop/python-v1`): its
+/// python.
+fn ensure_venv_v1(root: &Path) -> Result<PathBuf> {
+    ensure_venv_at(root, REQUIREMENTS_V1, VENV_V1)
+}
+
+/// A venv at `venv` (relative to the root) with the pins of `requirements` installed.
+fn ensure_venv_at(root: &Path, requirements_path: &str, venv: &str) -> Result<PathBuf> {
+    let requirements = root.join(requirements_path);
     let pins = pinned(&requirements)?;
-    let venv = root.join("target/interop/venv");
-    let python = venv.join(if cfg!(windows) {
-        "Scripts/python.exe"
-    } else {
-        "bin/python"
-    });
+    let venv = root.join(venv);
+    let python = venv_python(&venv);
 
     if !runs(Command::new(&python).args(["-c", "import sys"])) {
         let base: PathBuf = env::var_os("OXMCP_PYTHON3")
@@ -606,7 +734,7 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
             ]),
         )?;
         step(
-            "create the interop venv",
+            &format!("create the interop venv {}", venv.display()),
             Command::new(&base)
                 .args([OsStr::new("-m"), OsStr::new("venv"), OsStr::new("--clear")])
                 .arg(&venv),
@@ -624,7 +752,7 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
         );
     } else {
         step(
-            "install the Python SDK into the interop venv",
+            &format!("install {requirements_path} into {}", venv.display()),
             Command::new(&python)
                 .args([
                     "-m",
@@ -639,7 +767,7 @@ fn ensure_venv(root: &Path) -> Result<PathBuf> {
         )?;
         if !installed(&python, &pins) {
             return Err(Failure(format!(
-                "after pip install, the venv still lacks the versions pinned in {REQUIREMENTS}"
+                "after pip install, the venv still lacks the versions pinned in {requirements_path}"
             )));
         }
     }
@@ -656,6 +784,8 @@ fn pinned(requirements: &Path) -> Result<Vec<(String, String)>> {
         .filter(|line| !line.is_empty())
         .filter_map(|line| {
             let (name, version) = line.split_once("==")?;
+            // `mcp[ws]`: the distribution is `mcp`, the extra only adds dependencies.
+            let name = name.split('[').next().unwrap_or_default();
             Some((name.trim().to_owned(), version.trim().to_owned()))
         })
         .collect();
@@ -666,6 +796,15 @@ fn pinned(requirements: &Path) -> Result<Vec<(String, String)>> {
         )));
     }
     Ok(pins)
+}
+
+/// The python of the venv at `venv`.
+fn venv_python(venv: &Path) -> PathBuf {
+    venv.join(if cfg!(windows) {
+        "Scripts/python.exe"
+    } else {
+        "bin/python"
+    })
 }
 
 /// Whether the venv's python has exactly the pinned versions.

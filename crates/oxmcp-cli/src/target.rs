@@ -193,7 +193,7 @@ impl Endpoint {
 }
 
 /// `--era`: auto, modern, legacy, or a legacy revision.
-fn parse_era(text: &str) -> Result<EraChoice, String> {
+pub(crate) fn parse_era(text: &str) -> Result<EraChoice, String> {
     match text {
         "auto" => Ok(EraChoice::Auto),
         "modern" => Ok(EraChoice::Modern),

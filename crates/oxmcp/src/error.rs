@@ -69,9 +69,158 @@ pub(crate) enum Kind {
     /// One of this client's handlers (sampling, elicitation, roots) failed while answering
     /// an input request of the server.
     Handler(String, ErrorObject),
-    /// Authorizing with the server failed (OAuth): says which step, which URL or field,
-    /// and what was expected.
-    Auth(String),
+    /// Authorizing with the server failed (OAuth): which step, which URL or field, and
+    /// what was expected.
+    Auth(OAuthError),
+}
+
+/// What failed while authorizing with a server (OAuth), from [`Error::oauth_error`]: the
+/// step, with the URL, field or error code it concerns. `Display` gives the whole message
+/// (which URL, which field, what was expected).
+///
+/// ```
+/// # fn handle(error: &oxmcp::Error) {
+/// use oxmcp::OAuthError;
+///
+/// match error.oauth_error() {
+///     Some(OAuthError::TokenEndpoint { error: Some(code), .. }) if code == "invalid_grant" => {
+///         // The grant is spent or revoked: sign in again.
+///     }
+///     Some(other) => eprintln!("authorization failed: {other}"),
+///     None => {}
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OAuthError {
+    /// A metadata document (Protected Resource Metadata, authorization server metadata)
+    /// could not be fetched from `url`: unreachable, an error status, not JSON, too large.
+    Discovery {
+        /// The document's URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// A metadata document was fetched but is not what it must be: its `field` (such as
+    /// `resource`, `issuer`, `authorization_servers`, `authorization_endpoint`) is
+    /// missing or names another server than expected.
+    Metadata {
+        /// Where the document came from.
+        url: String,
+        /// The field that is wrong.
+        field: String,
+        /// What was found and what was expected.
+        message: String,
+    },
+    /// The client could not be registered (RFC 7591) at `url`, or the authorization
+    /// server offers no way to identify it (`url` is `None` then).
+    Registration {
+        /// The registration endpoint, when there is one.
+        url: Option<String>,
+        /// What failed.
+        message: String,
+    },
+    /// The authorization response (the redirect back) is refused: its `field` (`state`,
+    /// `iss`, `code`, or `error` when the authorization server refused, with its RFC 6749
+    /// code in `error`).
+    AuthorizationResponse {
+        /// The parameter that is wrong or missing.
+        field: String,
+        /// The authorization server's `error` code, when it sent one.
+        error: Option<String>,
+        /// What was found and what was expected.
+        message: String,
+    },
+    /// The token endpoint at `url` refused the request or answered what is not a token.
+    TokenEndpoint {
+        /// The token endpoint.
+        url: String,
+        /// The RFC 6749 `error` code it answered with (`invalid_grant`,
+        /// `invalid_client`, ...), when it sent one.
+        error: Option<String>,
+        /// What failed.
+        message: String,
+    },
+    /// The server still answers `403 insufficient_scope` after the allowed step-up
+    /// authorizations.
+    InsufficientScope {
+        /// The scopes the server's last challenge asked for.
+        scope: String,
+        /// What happened.
+        message: String,
+    },
+    /// Refreshing the access token failed.
+    RefreshFailed {
+        /// The RFC 6749 `error` code of the token endpoint, when it sent one.
+        error: Option<String>,
+        /// What failed.
+        message: String,
+    },
+    /// The user agent step (the browser, the loopback redirect listener, a pasted URL)
+    /// failed.
+    UserAgent {
+        /// What failed.
+        message: String,
+    },
+    /// This side failed: the configuration, a signing key, the token store, the random
+    /// source.
+    Local {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl OAuthError {
+    /// The whole message: what failed, where, and what was expected.
+    pub fn message(&self) -> &str {
+        match self {
+            OAuthError::Discovery { message, .. }
+            | OAuthError::Metadata { message, .. }
+            | OAuthError::Registration { message, .. }
+            | OAuthError::AuthorizationResponse { message, .. }
+            | OAuthError::TokenEndpoint { message, .. }
+            | OAuthError::InsufficientScope { message, .. }
+            | OAuthError::RefreshFailed { message, .. }
+            | OAuthError::UserAgent { message }
+            | OAuthError::Local { message } => message,
+        }
+    }
+
+    /// The URL the failure concerns, when there is one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            OAuthError::Discovery { url, .. }
+            | OAuthError::Metadata { url, .. }
+            | OAuthError::TokenEndpoint { url, .. } => Some(url),
+            OAuthError::Registration { url, .. } => url.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The RFC 6749 `error` code the authorization server answered with, when it did.
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            OAuthError::AuthorizationResponse { error, .. }
+            | OAuthError::TokenEndpoint { error, .. }
+            | OAuthError::RefreshFailed { error, .. } => error.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<OAuthError> for Error {
+    fn from(error: OAuthError) -> Self {
+        Error::new(Kind::Auth(error))
+    }
 }
 
 #[allow(dead_code)] // which constructors are used depends on the features
@@ -178,13 +327,18 @@ impl Error {
         Self::new(Kind::Unsupported(message.into()))
     }
 
+    /// An authorization failure on this side ([`OAuthError::Local`]).
     pub(crate) fn auth(message: impl Into<String>) -> Self {
-        Self::new(Kind::Auth(message.into()))
+        OAuthError::Local {
+            message: message.into(),
+        }
+        .into()
     }
 
-    /// An authorization error ([`is_auth`](Self::is_auth)) with this message, for the
-    /// OAuth extension points (a user agent, a token store) to fail with. Say what
-    /// failed, where, and what was expected.
+    /// An authorization error ([`is_auth`](Self::is_auth), [`OAuthError::Local`]) with
+    /// this message, for the OAuth extension points (a user agent, a token store) to fail
+    /// with. Say what failed, where, and what was expected; to say which step failed,
+    /// convert an [`OAuthError`] instead (`OAuthError::UserAgent { .. }.into()`).
     pub fn authorization(message: impl Into<String>) -> Self {
         Self::auth(message)
     }
@@ -297,6 +451,15 @@ impl Error {
         matches!(self.inner.kind, Kind::Auth(_))
     }
 
+    /// What failed while authorizing (OAuth), when that is what this is: the step, and
+    /// the URL, field or error code it concerns.
+    pub fn oauth_error(&self) -> Option<&OAuthError> {
+        match &self.inner.kind {
+            Kind::Auth(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The error one of this client's own handlers (sampling, elicitation, roots)
     /// returned while answering the server's input request, if that is what ended the
     /// call.
@@ -351,7 +514,7 @@ impl fmt::Display for Error {
             Kind::Version(m) => write!(f, "no common protocol version: {m}"),
             Kind::Serde(what) => write!(f, "could not {what}"),
             Kind::Unsupported(m) => write!(f, "not supported: {m}"),
-            Kind::Auth(m) => write!(f, "authorization failed: {m}"),
+            Kind::Auth(e) => write!(f, "authorization failed: {e}"),
             Kind::Handler(what, e) => {
                 write!(f, "{what} failed with error {}: {}", e.code, e.message)
             }

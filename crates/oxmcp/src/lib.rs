@@ -105,6 +105,7 @@
 //! | `ws-server` | no | WebSocket (subprotocol `mcp`) on the same listener (`/ws`) |
 //! | `ws-client` | no | the WebSocket client |
 //! | `auth-server` | no | [`auth_server`]: a built-in OAuth 2.1 authorization server (metadata, JWKS, authorize, token, registration, revocation) as an axum router |
+//! | `openapi` | no | `server::openapi`: every operation of an OpenAPI 3.0 or 3.1 document as a tool, called with reqwest |
 //! | `macros` | no | `server::debug_handler`: on a handler that does not compile, an error that points at the argument or return type at fault |
 //!
 //! Logs go through [`tracing`]; the library never prints to stdout, which on stdio is the
@@ -121,6 +122,8 @@ mod error;
 pub mod metrics;
 #[cfg(all(feature = "otel", any(feature = "server", feature = "client")))]
 pub(crate) mod otel;
+#[cfg(any(feature = "server", feature = "client"))]
+pub(crate) mod output_schema;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) mod rpc;
 #[cfg(any(feature = "server", feature = "client"))]
@@ -175,6 +178,10 @@ pub mod guide {
     #[doc = include_str!("../docs/guide/composition.md")]
     pub mod composition {}
 
+    #[cfg(all(feature = "openapi", feature = "stdio"))]
+    #[doc = include_str!("../docs/guide/openapi.md")]
+    pub mod openapi {}
+
     #[cfg(feature = "server")]
     #[doc = include_str!("../docs/guide/robustness.md")]
     pub mod robustness {}
@@ -189,7 +196,7 @@ pub mod guide {
     pub mod transports {}
 }
 
-pub use error::{Error, Result};
+pub use error::{Error, OAuthError, Result};
 pub use oxmcp_protocol as protocol;
 #[cfg(any(feature = "server", feature = "client"))]
 pub use rpc::{Progress, ProgressCallback};

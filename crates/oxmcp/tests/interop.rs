@@ -1,8 +1,9 @@
-//! oxmcp's client against a server written with the official Python SDK, over stdio and
-//! over Streamable HTTP.
+//! oxmcp's client against a server written with the official Python SDK, over stdio,
+//! Streamable HTTP and HTTP+SSE; and against the Python SDK 1.x over WebSocket.
 //!
-//! Run by `cargo xtask interop`, which creates the Python environment and sets
-//! `OXMCP_INTEROP_PYTHON` (the interpreter) and `OXMCP_INTEROP_DIR` (`interop/python`).
+//! Run by `cargo xtask interop`, which creates the Python environments and sets
+//! `OXMCP_INTEROP_PYTHON` (the interpreter) and `OXMCP_INTEROP_DIR` (`interop/python`),
+//! `OXMCP_INTEROP_PYTHON_V1` and `OXMCP_INTEROP_V1_DIR` (`interop/python-v1`) for the 1.x.
 //! Without them the test says so and passes, unless `CI` is set: then it fails.
 
 use std::path::PathBuf;
@@ -14,6 +15,10 @@ use oxmcp::protocol::content::ContentBlock;
 use oxmcp::protocol::ProtocolVersion;
 use oxmcp::transport::stdio::{ChildCommand, StderrMode};
 use serde_json::json;
+
+#[cfg(feature = "oauth")]
+#[path = "interop/oauth.rs"]
+mod oauth;
 
 fn python_server() -> Option<ChildCommand> {
     let python = std::env::var_os("OXMCP_INTEROP_PYTHON");
@@ -152,16 +157,50 @@ async fn python_http_server() -> Option<(tokio::process::Child, String)> {
 /// Starts `server.py FLAG PORT` (`--http`, `--sse`); the child dies with the handle, and
 /// the URL of `path` on it.
 async fn python_server_over(flag: &str, path: &str) -> Option<(tokio::process::Child, String)> {
+    python_script_over("server.py", flag, path, &[]).await
+}
+
+/// Starts `SCRIPT --http PORT ARGS` from the interop directory; the child dies with the
+/// handle. Returns it and the MCP endpoint's URL.
+#[cfg_attr(not(feature = "oauth"), allow(dead_code))]
+async fn python_script_http(
+    script: &str,
+    args: &[&str],
+) -> Option<(tokio::process::Child, String)> {
+    python_script_over(script, "--http", "/mcp", args).await
+}
+
+/// Starts `SCRIPT FLAG PORT ARGS` from the interop directory; the child dies with the
+/// handle. Returns it and the URL of `path` on it.
+async fn python_script_over(
+    script: &str,
+    flag: &str,
+    path: &str,
+    args: &[&str],
+) -> Option<(tokio::process::Child, String)> {
     let python = std::env::var_os("OXMCP_INTEROP_PYTHON")?;
     let dir = PathBuf::from(std::env::var_os("OXMCP_INTEROP_DIR")?);
+    spawn_listening(python, dir.join(script), flag, path, args).await
+}
+
+/// Starts `python script FLAG PORT` on a free port; the child dies with the handle, and
+/// the URL of `path` on it once it answers HTTP.
+async fn spawn_listening(
+    python: std::ffi::OsString,
+    script: PathBuf,
+    flag: &str,
+    path: &str,
+    args: &[&str],
+) -> Option<(tokio::process::Child, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .ok()?
         .local_addr()
         .ok()?
         .port();
     let child = tokio::process::Command::new(python)
-        .arg(dir.join("server.py"))
+        .arg(&script)
         .args([flag, &port.to_string()])
+        .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -174,7 +213,10 @@ async fn python_server_over(flag: &str, path: &str) -> Option<(tokio::process::C
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the Python SDK HTTP server did not start listening on port {port}");
+    panic!(
+        "the Python SDK HTTP server ({}) did not start listening on port {port}",
+        script.display()
+    );
 }
 
 async fn answers_http(port: u16) -> bool {
@@ -194,27 +236,47 @@ async fn answers_http(port: u16) -> bool {
     )
 }
 
+/// Connects once per era with `connect` (named `what` in failures), checks which era each
+/// connection settled on (modern or not, when given), exercises the server and closes.
+async fn exercise_each<F, Fut>(what: &str, eras: &[(EraChoice, Option<bool>)], connect: F)
+where
+    F: Fn(oxmcp::client::ClientBuilder) -> Fut,
+    Fut: std::future::Future<Output = oxmcp::Result<Client>>,
+{
+    for &(era, modern) in eras {
+        let builder = Client::builder()
+            .name("oxmcp-interop")
+            .era(era)
+            .request_timeout(Some(Duration::from_secs(30)));
+        let client = connect(builder)
+            .await
+            .unwrap_or_else(|e| panic!("connect {what} ({era:?}): {e} ({e:?})"));
+        if let Some(modern) = modern {
+            assert_eq!(
+                client.protocol_version().is_modern(),
+                modern,
+                "{what} {era:?}"
+            );
+        }
+        exercise(&client).await;
+        client.close().await.unwrap();
+    }
+}
+
+/// The eras the Python SDK 2.x servers settle on: `Auto` reaches 2026-07-28 with the
+/// `server/discover` probe.
+const BOTH_ERAS: [(EraChoice, Option<bool>); 2] = [
+    (EraChoice::Auto, Some(true)),
+    (EraChoice::Legacy(ProtocolVersion::V2025_11_25), Some(false)),
+];
+
 #[tokio::test]
 async fn oxmcp_http_client_against_python_sdk_http_server() {
     if python_server().is_none() {
         return;
     }
     let (_server, url) = python_http_server().await.expect("start server.py --http");
-    for (era, modern) in [
-        (EraChoice::Auto, true),
-        (EraChoice::Legacy(ProtocolVersion::V2025_11_25), false),
-    ] {
-        let client = Client::builder()
-            .name("oxmcp-interop-http")
-            .era(era)
-            .request_timeout(Some(Duration::from_secs(30)))
-            .connect_http(&url)
-            .await
-            .unwrap_or_else(|e| panic!("connect over HTTP ({era:?}): {e} ({e:?})"));
-        assert_eq!(client.protocol_version().is_modern(), modern, "{era:?}");
-        exercise(&client).await;
-        client.close().await.unwrap();
-    }
+    exercise_each("over HTTP", &BOTH_ERAS, |b| b.connect_http(url.clone())).await;
 }
 
 /// oxmcp's HTTP+SSE client (2024-11-05) against the Python SDK's `mcp.server.sse`.
@@ -228,19 +290,54 @@ async fn oxmcp_sse_client_against_python_sdk_sse_server() {
         .await
         .expect("start server.py --sse");
     // The SDK 2.x server also answers `server/discover` on this transport.
-    for (era, modern) in [
-        (EraChoice::Auto, true),
-        (EraChoice::Legacy(ProtocolVersion::V2025_11_25), false),
-    ] {
-        let client = Client::builder()
-            .name("oxmcp-interop-sse")
-            .era(era)
-            .request_timeout(Some(Duration::from_secs(30)))
-            .connect_sse(&url)
-            .await
-            .unwrap_or_else(|e| panic!("connect over HTTP+SSE ({era:?}): {e} ({e:?})"));
-        assert_eq!(client.protocol_version().is_modern(), modern, "{era:?}");
-        exercise(&client).await;
-        client.close().await.unwrap();
+    exercise_each("over HTTP+SSE", &BOTH_ERAS, |b| b.connect_sse(url.clone())).await;
+}
+
+/// The oxmcp Streamable HTTP client given the URL of an HTTP+SSE-only server (the Python
+/// SDK's `mcp.server.sse` at `/sse`) falls back to HTTP+SSE, as the specification's
+/// backwards-compatibility section describes, and works.
+#[cfg(feature = "sse-client")]
+#[tokio::test]
+async fn oxmcp_http_client_falls_back_to_python_sdk_sse_server() {
+    if python_server().is_none() {
+        return;
     }
+    let (_server, url) = python_server_over("--sse", "/sse")
+        .await
+        .expect("start server.py --sse");
+    let eras = BOTH_ERAS.map(|(era, _)| (era, None));
+    exercise_each("connect_http to an SSE-only URL", &eras, |b| {
+        b.connect_http(url.clone())
+    })
+    .await;
+}
+
+/// oxmcp's WebSocket client against the Python SDK 1.x's `mcp.server.websocket` (served
+/// by `interop/python-v1/ws_server.py` with starlette and uvicorn): the SDK 1.x speaks the
+/// handshake era only, so `Auto` settles on it after the `server/discover` probe.
+#[cfg(feature = "ws-client")]
+#[tokio::test]
+async fn oxmcp_ws_client_against_python_sdk_v1_ws_server() {
+    let (Some(python), Some(dir)) = (
+        std::env::var_os("OXMCP_INTEROP_PYTHON_V1"),
+        std::env::var_os("OXMCP_INTEROP_V1_DIR"),
+    ) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "OXMCP_INTEROP_PYTHON_V1 and OXMCP_INTEROP_V1_DIR must be set in CI (run `cargo xtask interop`)"
+        );
+        eprintln!("interop: skipped (run `cargo xtask interop` to set up the Python SDK 1.x)");
+        return;
+    };
+    let script = PathBuf::from(dir).join("ws_server.py");
+    let (_server, url) = spawn_listening(python, script, "--port", "/ws", &[])
+        .await
+        .expect("start ws_server.py");
+    let url = url.replacen("http://", "ws://", 1);
+    let eras = [
+        (EraChoice::Auto, Some(false)),
+        (EraChoice::Legacy(ProtocolVersion::V2025_11_25), Some(false)),
+        (EraChoice::Legacy(ProtocolVersion::V2025_06_18), Some(false)),
+    ];
+    exercise_each("over WebSocket", &eras, |b| b.connect_ws(url.clone())).await;
 }

@@ -357,13 +357,13 @@ async fn prompt_with_image() -> Vec<PromptMessage> {
 
 /// The `everything` router.
 pub fn router() -> Router {
-    let router = crate::tasks::install(
+    let router = crate::apps::install(crate::tasks::install(
         Router::new()
             .name("oxmcp-everything")
             .version(env!("CARGO_PKG_VERSION"))
             // SEP-2640: the fixture skill the suite's skills scenarios read.
             .skills_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/skills")),
-    );
+    ));
     let handle = router.handle();
     router
         .instructions("A test server exposing every MCP feature, for conformance testing.")

@@ -11,6 +11,7 @@
 //! each log line as one JSON object instead of text. See `EXPECTATIONS.md` for what each
 //! fixture must do.
 
+mod apps;
 mod fixtures;
 mod mrtr;
 mod tasks;

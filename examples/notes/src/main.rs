@@ -330,32 +330,6 @@ fn builtin_as(
     builder.build().map_err(|e| e.to_string())
 }
 
-/// The MCP endpoint at `/mcp`, its metadata, and the authorization server's routes, on one
-/// axum app.
-async fn serve_with_as(
-    addr: &str,
-    server: &AuthorizationServer,
-    protected: ProtectedResource,
-) -> std::io::Result<()> {
-    let app = server
-        .router()
-        .merge(protected.metadata_router())
-        .nest_service(
-            "/mcp",
-            router().into_http_service(HttpConfig::new().auth(protected)),
-        );
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(
-        issuer = server.issuer(),
-        "notes with the built-in authorization server"
-    );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .await
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -400,16 +374,19 @@ async fn main() -> ExitCode {
             if let Some(issuer) = issuer {
                 protected = protected.authorization_server(issuer);
             }
-            match builtin {
-                None => router()
-                    .http(addr.clone())
-                    .config(HttpConfig::new().auth(protected))
-                    .await
-                    .map_err(Into::into),
-                Some(server) => serve_with_as(addr, &server, protected)
-                    .await
-                    .map_err(Into::into),
+            // The authorization server's routes share the listener and its limits
+            // (header, body and idle timeouts, connection cap, drain on SIGTERM).
+            let mut serve = router()
+                .http(addr.clone())
+                .config(HttpConfig::new().auth(protected));
+            if let Some(server) = builtin {
+                tracing::info!(
+                    issuer = server.issuer(),
+                    "notes with the built-in authorization server"
+                );
+                serve = serve.routes(server.router());
             }
+            serve.await.map_err(Into::into)
         }
     };
     match served {

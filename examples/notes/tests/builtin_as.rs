@@ -3,11 +3,10 @@
 //! expired, and a step-up from `notes:read` to `notes:write`.
 
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use oxmcp::client::oauth::{AgentFuture, OAuth, StoredAuth, TokenStore, UserAgent};
+use oxmcp::client::oauth::{AutoApproveAgent, OAuth, StoredAuth, TokenStore};
 use oxmcp::client::{Client, HttpClientConfig};
 use serde_json::json;
 
@@ -46,32 +45,6 @@ async fn start(args: &[&str], ttl: u64) -> Notes {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("notes did not listen on {addr} within 5 s");
-}
-
-/// A browser whose user is approved at once (`--auto-approve`): it follows the
-/// authorization URL and returns where the server redirects.
-#[derive(Clone, Default)]
-struct Browser {
-    visits: Arc<AtomicUsize>,
-}
-
-impl UserAgent for Browser {
-    fn redirect_uri(&self) -> String {
-        "http://127.0.0.1:1/callback".to_owned()
-    }
-
-    fn authorize<'a>(&'a self, url: &'a str) -> AgentFuture<'a> {
-        self.visits.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move {
-            let http = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap();
-            let response = http.get(url).send().await.unwrap();
-            assert_eq!(response.status(), 302, "the authorization is approved");
-            Ok(response.headers()["location"].to_str().unwrap().to_owned())
-        })
-    }
 }
 
 /// Keeps the last entry saved, for the test to look at.
@@ -117,7 +90,8 @@ async fn oxmcp_client_authorizes_refreshes_and_steps_up() {
         2,
     )
     .await;
-    let browser = Browser::default();
+    // The user is approved at once (`--auto-approve`).
+    let browser = AutoApproveAgent::new("http://127.0.0.1:1/callback");
     let store = Store::default();
     let oauth = OAuth::authorization_code(browser.clone())
         .client_id("notes-test")
@@ -131,11 +105,7 @@ async fn oxmcp_client_authorizes_refreshes_and_steps_up() {
     .await
     .expect("connected within 10 s")
     .expect("connected");
-    assert_eq!(
-        browser.visits.load(Ordering::SeqCst),
-        1,
-        "one authorization"
-    );
+    assert_eq!(browser.visits(), 1, "one authorization");
     let (first, scope) = store.tokens();
     assert_eq!(scope.as_deref(), Some("notes:read"));
     assert_eq!(
@@ -151,11 +121,7 @@ async fn oxmcp_client_authorizes_refreshes_and_steps_up() {
     );
     let (second, _) = store.tokens();
     assert_ne!(first, second, "a new access token");
-    assert_eq!(
-        browser.visits.load(Ordering::SeqCst),
-        1,
-        "refreshed, not re-authorized"
-    );
+    assert_eq!(browser.visits(), 1, "refreshed, not re-authorized");
 
     // `add_note` needs notes:write: the 403 challenge re-authorizes with it.
     assert_eq!(
@@ -167,7 +133,7 @@ async fn oxmcp_client_authorizes_refreshes_and_steps_up() {
         ),
         "added note 1"
     );
-    assert_eq!(browser.visits.load(Ordering::SeqCst), 2, "one step-up");
+    assert_eq!(browser.visits(), 2, "one step-up");
     let (_, scope) = store.tokens();
     let scope = scope.unwrap_or_default();
     assert!(scope.contains("notes:write"), "{scope}");
@@ -175,4 +141,47 @@ async fn oxmcp_client_authorizes_refreshes_and_steps_up() {
         text(&client.call_tool("list_notes", json!({})).await.unwrap()),
         "1: buy milk (alice)"
     );
+}
+
+/// The authorization server's routes are served by the SDK's HTTP server, so they keep its
+/// rules: a token request in flight when `SIGTERM` arrives is answered, then the process
+/// exits 0 (it used to be killed by the signal, mid-request).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtin_as_drains_and_exits_0_on_sigterm() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut notes = start(&["--auto-approve", "alice"], 60).await;
+    // A token request whose body is still on its way when the signal comes.
+    let mut stream = tokio::net::TcpStream::connect(&notes.addr).await.unwrap();
+    let body = "grant_type=client_credentials&client_id=nobody";
+    let head = format!(
+        "POST /token HTTP/1.1\r\nhost: {}\r\ncontent-type: application/x-www-form-urlencoded\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        notes.addr,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let pid = notes.child.id().expect("notes runs").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer))
+        .await
+        .expect("answered within 5 s")
+        .unwrap();
+    // An unknown client: the token endpoint's own error, not a dropped connection.
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("invalid_client"), "{answer}");
+    let status = tokio::time::timeout(Duration::from_secs(5), notes.child.wait())
+        .await
+        .expect("notes stopped within 5 s")
+        .unwrap();
+    assert!(status.success(), "notes exited with {status}");
 }

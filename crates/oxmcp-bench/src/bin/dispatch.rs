@@ -3,15 +3,18 @@
 //!
 //! `dispatch [--requests N] [--reps R]` prints, for depth 1 and 32, the median ns per call
 //! of: the floor's handler, oxmcp's `Router::serve_io`, and a full oxmcp `TestClient`
-//! round trip (client and server), each with its ratio to the floor.
+//! round trip (client and server), each with its ratio to the floor. Then the cost of
+//! output validation: a tool with structured output, its result checked against a custom
+//! `outputSchema` (always checked) or not (a derived schema, unchecked in release builds),
+//! as the ratio of the two (`"bench": "output-validation"`).
 
 use std::time::Instant;
 
-use oxmcp::server::{Args, Router};
+use oxmcp::server::{tool, Args, Json, Router};
 use oxmcp::testing::TestClient;
 use oxmcp_bench::{cli, floor, stats};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
 
 #[derive(Deserialize, JsonSchema)]
@@ -23,15 +26,40 @@ async fn echo(Args(args): Args<EchoArgs>) -> String {
     args.text
 }
 
+/// A structured result, with a few fields for the schema to check.
+#[derive(Serialize, JsonSchema)]
+struct Echoed {
+    text: String,
+    length: usize,
+    words: Vec<String>,
+}
+
+async fn echo_structured(Args(args): Args<EchoArgs>) -> Json<Echoed> {
+    Json(Echoed {
+        length: args.text.len(),
+        words: args.text.split(' ').map(str::to_owned).collect(),
+        text: args.text,
+    })
+}
+
 fn router() -> Router {
-    Router::new().tool("echo", echo)
+    let schema = match schemars::schema_for!(Echoed).to_value() {
+        serde_json::Value::Object(map) => map,
+        _ => unreachable!("an object schema"),
+    };
+    Router::new()
+        .tool("echo", echo)
+        // Derived schema: not checked in a release build.
+        .tool("structured", echo_structured)
+        // The same schema given by hand: checked on every call.
+        .tool("validated", tool(echo_structured).output_schema(schema))
 }
 
 const META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
 
-fn call_frame(id: usize) -> String {
+fn call_frame(tool: &str, id: usize) -> String {
     format!(
-        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{{META},"name":"echo","arguments":{{"text":"hello"}}}}}}"#
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{{META},"name":"{tool}","arguments":{{"text":"hello"}}}}}}"#
     )
 }
 
@@ -55,10 +83,12 @@ async fn floor_server(pipe: DuplexStream) {
 }
 
 /// Sends `requests` calls keeping `depth` in flight; returns ns per call.
-async fn pump(pipe: DuplexStream, requests: usize, depth: usize) -> f64 {
+async fn pump(pipe: DuplexStream, tool: &str, requests: usize, depth: usize) -> f64 {
     let (read, mut write) = tokio::io::split(pipe);
     let mut lines = BufReader::new(read).lines();
-    let frames: Vec<String> = (0..requests).map(|i| call_frame(i + 1) + "\n").collect();
+    let frames: Vec<String> = (0..requests)
+        .map(|i| call_frame(tool, i + 1) + "\n")
+        .collect();
     let start = Instant::now();
     let mut sent = 0;
     let mut received = 0;
@@ -68,7 +98,10 @@ async fn pump(pipe: DuplexStream, requests: usize, depth: usize) -> f64 {
             sent += 1;
         }
         let line = lines.next_line().await.unwrap().expect("an answer");
-        assert!(line.contains("hello"), "unexpected answer {line}");
+        assert!(
+            line.contains("hello") && !line.contains("\"error\""),
+            "unexpected answer {line}"
+        );
         received += 1;
     }
     start.elapsed().as_nanos() as f64 / requests as f64
@@ -84,15 +117,16 @@ fn measure(kind: &str, requests: usize, depth: usize) -> f64 {
             "floor" => {
                 let (ours, theirs) = tokio::io::duplex(1 << 20);
                 let server = tokio::spawn(floor_server(theirs));
-                let ns = pump(ours, requests, depth).await;
+                let ns = pump(ours, "echo", requests, depth).await;
                 server.abort();
                 ns
             }
-            "oxmcp" => {
+            "oxmcp" | "structured" | "validated" => {
+                let tool = if kind == "oxmcp" { "echo" } else { kind };
                 let (ours, theirs) = tokio::io::duplex(1 << 20);
                 let (r, w) = tokio::io::split(theirs);
                 let server = tokio::spawn(router().serve_io(r, w));
-                let ns = pump(ours, requests, depth).await;
+                let ns = pump(ours, tool, requests, depth).await;
                 server.abort();
                 ns
             }
@@ -157,6 +191,7 @@ fn main() {
     let requests: usize = args.get("requests", 20_000).unwrap_or(20_000);
     let reps: usize = args.get("reps", 5).unwrap_or(5);
     let kinds = ["floor", "oxmcp", "testclient"];
+    output_validation(requests, reps, args.switch("json"));
     for depth in [1usize, 32] {
         let mut samples: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
         // Warm up, then alternate the kinds so drift on a shared machine hits all alike.
@@ -189,5 +224,34 @@ fn main() {
                 );
             }
         }
+    }
+}
+
+/// The cost of output validation per call: the same structured tool with its result
+/// checked against a custom schema, and not checked.
+fn output_validation(requests: usize, reps: usize, json: bool) {
+    let kinds = ["structured", "validated"];
+    for kind in kinds {
+        measure(kind, requests / 10, 1);
+    }
+    let mut samples = [Vec::new(), Vec::new()];
+    for _ in 0..reps {
+        for (i, kind) in kinds.iter().enumerate() {
+            samples[i].push(measure(kind, requests, 1));
+        }
+    }
+    let without = stats::median(&samples[0]).unwrap_or(f64::NAN);
+    let with = stats::median(&samples[1]).unwrap_or(f64::NAN);
+    eprintln!(
+        "output validation, depth 1, {requests} calls x {reps} reps (median ns/call): \
+         without {without:.0} ns, with {with:.0} ns, x{:.3}",
+        with / without
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"bench": "output-validation", "ns_per_call_without": without,
+                               "ns_per_call_with": with, "ratio": with / without})
+        );
     }
 }

@@ -41,7 +41,7 @@ impl Run {
 }
 
 /// The workspace's target directory (`target/debug/deps/TEST` -> `target`).
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     exe.parent()
         .unwrap()
@@ -195,20 +195,33 @@ pub fn with(args: &[&str], target: &[String]) -> Vec<String> {
 /// One plain HTTP/1.1 request to `url` (`http://HOST/PATH`); returns the status code, the
 /// raw head (status line and headers) and the body.
 pub fn http(url: &str, method: &str, body: &str) -> (u16, String, String) {
-    use std::io::Write as _;
     let rest = url.strip_prefix("http://").expect("an http URL");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let stream = send(
+        host,
+        &format!(
+            "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    answer(stream)
+}
+
+/// Connects to `addr` (reads time out after 10 s) and sends `request` as it is.
+pub fn send(addr: &str, request: &str) -> std::net::TcpStream {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    write!(
-        stream,
-        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    stream
+}
+
+/// Reads a whole answer (the server closes the connection): the status code, the raw
+/// head and the body.
+pub fn answer(mut stream: std::net::TcpStream) -> (u16, String, String) {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     let status = answer
@@ -218,4 +231,25 @@ pub fn http(url: &str, method: &str, body: &str) -> (u16, String, String) {
         .unwrap_or(0);
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     (status, head.to_owned(), body.to_owned())
+}
+
+/// Starts `oxmcp dev` on `target`; the process and the URL it printed
+/// (`http://127.0.0.1:PORT/?token=T`).
+pub fn dev_console(target: &[String]) -> (Child, String) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(OXMCP)
+        .arg("dev")
+        .args(target)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("http://127.0.0.1:"), "printed {line:?}");
+    (child, line.trim().to_owned())
 }

@@ -55,6 +55,11 @@ pub struct ClientBuilder {
     max_timeout: Option<Duration>,
     probe_timeout: Duration,
     max_in_flight: usize,
+    /// The cache and the identity it is shared under; `None`: a cache of this client's own.
+    cache: Option<(super::ResponseCache, Arc<str>)>,
+    cache_off: bool,
+    /// Set by [`ClientBuilder::on_frame`].
+    pub(super) tap: Option<super::tap::FrameTap>,
 }
 
 impl Default for ClientBuilder {
@@ -78,7 +83,27 @@ impl ClientBuilder {
             max_timeout: None,
             probe_timeout: Duration::from_secs(5),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            cache: None,
+            cache_off: false,
+            tap: None,
         }
+    }
+
+    /// Shares `cache` with the other clients given it, acting for `identity` (the user,
+    /// the auth subject): answers the server marked `public` are shared with all of them,
+    /// `private` ones only with the clients of the same identity. Without this, a client
+    /// has a cache of its own. See [`ResponseCache`](super::ResponseCache).
+    pub fn cache(mut self, cache: super::ResponseCache, identity: impl Into<String>) -> Self {
+        self.cache = Some((cache, identity.into().into()));
+        self.cache_off = false;
+        self
+    }
+
+    /// Turns the cache off: every list and read asks the server, whatever `ttlMs` says.
+    pub fn no_cache(mut self) -> Self {
+        self.cache = None;
+        self.cache_off = true;
+        self
     }
 
     /// The client's name, reported to servers.
@@ -360,7 +385,7 @@ impl ClientBuilder {
         W: tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         use crate::transport::lines::{write_lines, LineReader};
-        let (outbound, rx) = Outbound::channel();
+        let (outbound, rx) = self.outbound_channel();
         let peer = Peer::new(self.max_in_flight);
         let closed = peer.closed().clone();
         tokio::spawn(async move {
@@ -395,6 +420,10 @@ impl ClientBuilder {
         source: R,
         child: super::ChildSlot,
     ) -> Result<Client> {
+        let source = super::tap::Tapped {
+            inner: source,
+            tap: self.tap.clone(),
+        };
         let mut this = self;
         if !this.extensions.is_empty() {
             let declared = this
@@ -415,9 +444,15 @@ impl ClientBuilder {
         child: super::ChildSlot,
     ) -> Result<Client> {
         let subscriptions = Arc::new(Subscriptions::default());
+        let (cache, identity) = match &self.cache {
+            _ if self.cache_off => (None, None),
+            Some((cache, identity)) => (Some(cache.clone()), Some(identity.clone())),
+            None => (Some(super::ResponseCache::new()), None),
+        };
         let handler = Arc::new(ClientHandler::new(
             self.handlers.clone(),
             subscriptions.clone(),
+            cache.clone(),
         ));
         let driver = {
             let peer = peer.clone();
@@ -438,6 +473,11 @@ impl ClientBuilder {
                 return Err(e);
             }
         };
+        let cache = cache.map(|cache| super::cache::ClientCache {
+            cache,
+            identity: identity.unwrap_or_else(super::cache::ClientCache::unique_identity),
+            server: server_key(&server),
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 peer,
@@ -450,6 +490,8 @@ impl ClientBuilder {
                 max_timeout: self.max_timeout,
                 handlers: self.handlers,
                 subscriptions,
+                output_schemas: Default::default(),
+                cache,
                 log_level: Mutex::new(None),
                 max_input_rounds: self.max_input_rounds,
                 child,
@@ -693,4 +735,12 @@ impl std::error::Error for ProbeClosed {}
 enum Discovery {
     Modern(Box<ServerDetails>),
     Legacy(String),
+}
+
+/// What names a server in a shared cache: its name and version.
+fn server_key(server: &super::ServerDetails) -> Arc<str> {
+    match &server.info {
+        Some(info) => format!("{}@{}", info.name, info.version).into(),
+        None => "".into(),
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::{Client, ClientBuilder};
 use crate::error::Result;
-use crate::rpc::{Outbound, Peer};
+use crate::rpc::Peer;
 use crate::transport::http::client::{start, HttpClientConfig};
 
 impl ClientBuilder {
@@ -59,7 +59,7 @@ impl ClientBuilder {
     }
 
     async fn connect_streamable(self, config: HttpClientConfig) -> Result<Client> {
-        let (outbound, rx) = Outbound::channel();
+        let (outbound, rx) = self.outbound_channel();
         let peer = Peer::new(self.max_in_flight());
         let (source, hook) = start(config, rx, peer.clone())?;
         let client = self.connect_parts(peer, outbound, source, None).await?;

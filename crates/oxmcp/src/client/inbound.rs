@@ -16,13 +16,20 @@ use crate::rpc::{Dispatch, NotificationCx, RequestCx, Responder};
 pub(crate) struct ClientHandler {
     handlers: Handlers,
     subscriptions: Arc<Subscriptions>,
+    /// The client's cache, which change notifications make stale.
+    cache: Option<super::ResponseCache>,
 }
 
 impl ClientHandler {
-    pub(crate) fn new(handlers: Handlers, subscriptions: Arc<Subscriptions>) -> Self {
+    pub(crate) fn new(
+        handlers: Handlers,
+        subscriptions: Arc<Subscriptions>,
+        cache: Option<super::ResponseCache>,
+    ) -> Self {
         ClientHandler {
             handlers,
             subscriptions,
+            cache,
         }
     }
 }
@@ -56,6 +63,9 @@ impl Responder for ClientHandler {
                 return;
             }
         };
+        if let Some(cache) = &self.cache {
+            cache.observe(&notification);
+        }
         match subscription_id(params) {
             // A notification of a listen stream goes to its subscription; one of a stream
             // that has ended (its subscription dropped) is stale and dropped too.

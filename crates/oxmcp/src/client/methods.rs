@@ -47,7 +47,22 @@ impl Client {
     /// # Errors
     /// If the request fails or the answer is not a tool list.
     pub async fn list_tools(&self, cursor: Option<&str>) -> Result<ListToolsResult> {
-        self.list_page(method::TOOLS_LIST, cursor).await
+        self.list_tools_with(cursor, CallOptions::default()).await
+    }
+
+    /// One page of the server's tools, with options (such as
+    /// [`fresh`](CallOptions::fresh), which skips the cache).
+    ///
+    /// # Errors
+    /// As [`list_tools`](Self::list_tools).
+    pub async fn list_tools_with(
+        &self,
+        cursor: Option<&str>,
+        options: CallOptions,
+    ) -> Result<ListToolsResult> {
+        let page: ListToolsResult = self.list_page(method::TOOLS_LIST, cursor, options).await?;
+        self.inner.output_schemas.record(&page.tools);
+        Ok(page)
     }
 
     /// Every tool, following pagination to the end.
@@ -55,10 +70,13 @@ impl Client {
     /// # Errors
     /// If a request fails, or the server hands out the same cursor twice.
     pub async fn list_all_tools(&self) -> Result<Vec<Tool>> {
-        self.list_all(method::TOOLS_LIST, |p: ListToolsResult| {
-            (p.tools, p.next_cursor)
-        })
-        .await
+        let tools = self
+            .list_all(method::TOOLS_LIST, |p: ListToolsResult| {
+                (p.tools, p.next_cursor)
+            })
+            .await?;
+        self.inner.output_schemas.record(&tools);
+        Ok(tools)
     }
 
     /// Calls a tool. `arguments` must serialize to a JSON object (or `()` for none).
@@ -69,9 +87,15 @@ impl Client {
     /// retried for you. When the server runs the call as a task (the client declared the
     /// [`tasks`](super::tasks) extension), the task is followed to its end the same way.
     ///
+    /// A tool this client has seen listed with an `outputSchema` must answer with
+    /// `structuredContent` that the schema accepts (unless the result is an error); the
+    /// schema is compiled once, when a result first needs it.
+    ///
     /// # Errors
     /// If the request fails, times out, or the server answers with a JSON-RPC error (for
-    /// a task: it failed, or was cancelled).
+    /// a task: it failed, or was cancelled); a protocol error naming the failing path if
+    /// the result does not match the tool's listed `outputSchema` (or that schema is not
+    /// a valid JSON Schema).
     pub async fn call_tool(&self, name: &str, arguments: impl Serialize) -> Result<CallToolResult> {
         self.call_tool_with(name, arguments, CallOptions::default())
             .await
@@ -91,10 +115,16 @@ impl Client {
         let raw = self
             .request_raw(method::TOOLS_CALL, params, options)
             .await?;
-        match self.tool_call(&raw)? {
-            super::tasks::ToolCall::Done(result) => Ok(result),
-            super::tasks::ToolCall::Task(task) => task.wait().await,
+        let result = match self.tool_call(&raw)? {
+            super::tasks::ToolCall::Done(result) => result,
+            super::tasks::ToolCall::Task(task) => task.wait().await?,
+        };
+        if let Some(schema) = self.inner.output_schemas.get(name) {
+            schema
+                .check(&result)
+                .map_err(|why| Error::protocol(format!("tool `{name}`: {why}")))?;
         }
+        Ok(result)
     }
 
     /// One page of the server's resources.
@@ -102,7 +132,22 @@ impl Client {
     /// # Errors
     /// If the request fails or the answer is not a resource list.
     pub async fn list_resources(&self, cursor: Option<&str>) -> Result<ListResourcesResult> {
-        self.list_page(method::RESOURCES_LIST, cursor).await
+        self.list_resources_with(cursor, CallOptions::default())
+            .await
+    }
+
+    /// One page of the server's resources, with options (such as
+    /// [`fresh`](CallOptions::fresh), which skips the cache).
+    ///
+    /// # Errors
+    /// As [`list_resources`](Self::list_resources).
+    pub async fn list_resources_with(
+        &self,
+        cursor: Option<&str>,
+        options: CallOptions,
+    ) -> Result<ListResourcesResult> {
+        self.list_page(method::RESOURCES_LIST, cursor, options)
+            .await
     }
 
     /// Every resource, following pagination to the end.
@@ -124,7 +169,21 @@ impl Client {
         &self,
         cursor: Option<&str>,
     ) -> Result<ListResourceTemplatesResult> {
-        self.list_page(method::RESOURCES_TEMPLATES_LIST, cursor)
+        self.list_resource_templates_with(cursor, CallOptions::default())
+            .await
+    }
+
+    /// One page of the server's resource templates, with options (such as
+    /// [`fresh`](CallOptions::fresh), which skips the cache).
+    ///
+    /// # Errors
+    /// As [`list_resource_templates`](Self::list_resource_templates).
+    pub async fn list_resource_templates_with(
+        &self,
+        cursor: Option<&str>,
+        options: CallOptions,
+    ) -> Result<ListResourceTemplatesResult> {
+        self.list_page(method::RESOURCES_TEMPLATES_LIST, cursor, options)
             .await
     }
 
@@ -160,7 +219,8 @@ impl Client {
     ) -> Result<ReadResourceResult> {
         let mut params = Map::new();
         params.insert("uri".into(), Value::String(uri.to_owned()));
-        self.request(method::RESOURCES_READ, params, options).await
+        self.cached(method::RESOURCES_READ, uri, params, options)
+            .await
     }
 
     /// One page of the server's prompts.
@@ -168,7 +228,20 @@ impl Client {
     /// # Errors
     /// If the request fails or the answer is not a prompt list.
     pub async fn list_prompts(&self, cursor: Option<&str>) -> Result<ListPromptsResult> {
-        self.list_page(method::PROMPTS_LIST, cursor).await
+        self.list_prompts_with(cursor, CallOptions::default()).await
+    }
+
+    /// One page of the server's prompts, with options (such as
+    /// [`fresh`](CallOptions::fresh), which skips the cache).
+    ///
+    /// # Errors
+    /// As [`list_prompts`](Self::list_prompts).
+    pub async fn list_prompts_with(
+        &self,
+        cursor: Option<&str>,
+        options: CallOptions,
+    ) -> Result<ListPromptsResult> {
+        self.list_page(method::PROMPTS_LIST, cursor, options).await
     }
 
     /// Every prompt, following pagination to the end.
@@ -296,6 +369,26 @@ impl Client {
             .map(drop)
     }
 
+    /// Tells a legacy server the client's roots changed
+    /// (`notifications/roots/list_changed`), so that it asks for them again. Modern
+    /// servers ask for the roots in each request that needs them: nothing is sent.
+    ///
+    /// # Errors
+    /// If the connection is closed.
+    pub async fn notify_roots_changed(&self) -> Result<()> {
+        if self.inner.version.is_modern() {
+            return Ok(());
+        }
+        self.inner
+            .peer
+            .notify(
+                &self.inner.outbound,
+                method::NOTIFICATION_ROOTS_LIST_CHANGED,
+                None,
+            )
+            .await
+    }
+
     /// The log level set with [`set_log_level`](Self::set_log_level), if any.
     pub fn log_level(&self) -> Option<LoggingLevel> {
         *self.inner.log_level.lock().expect("log level lock")
@@ -319,12 +412,41 @@ impl Client {
         &self,
         method: &str,
         cursor: Option<&str>,
+        options: CallOptions,
     ) -> Result<T> {
         let mut params = Map::new();
         if let Some(cursor) = cursor {
             params.insert("cursor".into(), Value::String(cursor.to_owned()));
         }
-        self.request(method, params, CallOptions::default()).await
+        self.cached(method, cursor.unwrap_or(""), params, options)
+            .await
+    }
+
+    /// A request whose answer the cache may hold: a fresh cached answer for `target` (a
+    /// page's cursor, a resource's URI) is served without a request, unless the call
+    /// opted out; an answer the server marked cacheable is kept.
+    async fn cached<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        target: &str,
+        params: Map<String, Value>,
+        options: CallOptions,
+    ) -> Result<T> {
+        let cache = self.inner.cache.as_ref();
+        let decode = |text: &str| {
+            serde_json::from_str(text).map_err(|e| Error::serde("decode the result", e))
+        };
+        if let Some(hit) = cache
+            .filter(|_| !options.fresh)
+            .and_then(|cache| cache.get(method, target))
+        {
+            return decode(&hit);
+        }
+        let raw = self.request_raw(method, params, options).await?;
+        if let Some(cache) = cache {
+            cache.put(method, target, &raw);
+        }
+        decode(raw.get())
     }
 
     /// Follows a paginated list to its end.
@@ -337,7 +459,10 @@ impl Client {
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
         loop {
-            let (page, next) = split(self.list_page(method, cursor.as_deref()).await?);
+            let (page, next) = split(
+                self.list_page(method, cursor.as_deref(), CallOptions::default())
+                    .await?,
+            );
             items.extend(page);
             match next {
                 Some(next) if !seen.insert(next.clone()) => {

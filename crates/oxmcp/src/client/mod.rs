@@ -42,6 +42,7 @@
 //! to the callback (after [`Client::subscribe_resource`] for resource updates).
 
 mod builder;
+mod cache;
 mod handlers;
 #[cfg(feature = "http-client")]
 mod http;
@@ -55,6 +56,7 @@ mod skills;
 #[cfg(feature = "sse-client")]
 mod sse;
 mod subscription;
+mod tap;
 pub mod tasks;
 #[cfg(feature = "ws-client")]
 mod ws;
@@ -77,9 +79,11 @@ pub use crate::transport::http::client::{HttpClientConfig, RetryPolicy};
 #[cfg(feature = "ws-client")]
 pub use crate::transport::ws::WsClientConfig;
 pub use builder::{ClientBuilder, EraChoice};
+pub use cache::ResponseCache;
 #[cfg(feature = "skills")]
 pub use skills::LoadedSkill;
 pub use subscription::Subscription;
+pub use tap::FrameDirection;
 
 use crate::error::{Error, Result};
 use crate::rpc::{Outbound, Peer, ProgressCallback, RequestOptions};
@@ -103,6 +107,11 @@ struct Inner {
     max_timeout: Option<Duration>,
     handlers: handlers::Handlers,
     subscriptions: Arc<subscription::Subscriptions>,
+    /// The output schemas of the tools listed so far, which their results are checked
+    /// against.
+    output_schemas: crate::output_schema::ListedSchemas,
+    /// The cache of answers the server marked cacheable, unless it is turned off.
+    cache: Option<cache::ClientCache>,
     /// The log level of `set_log_level`, sent in every modern request's `_meta`.
     log_level: Mutex<Option<LoggingLevel>>,
     max_input_rounds: usize,
@@ -162,6 +171,9 @@ pub struct CallOptions {
     pub progress: Option<ProgressCallback>,
     /// Cancels the call (the server is told with `notifications/cancelled`).
     pub cancel: Option<CancellationToken>,
+    /// Asks the server even if the client's cache holds a fresh answer (the new answer
+    /// then replaces it); see [`ResponseCache`].
+    pub fresh: bool,
 }
 
 impl CallOptions {
@@ -191,6 +203,13 @@ impl CallOptions {
     /// Cancels the call when `token` fires.
     pub fn cancel_on(mut self, token: CancellationToken) -> Self {
         self.cancel = Some(token);
+        self
+    }
+
+    /// Opts out of the cache for this call: the server is asked even if a fresh cached
+    /// answer exists, and its answer replaces the cached one (see [`ResponseCache`]).
+    pub fn fresh(mut self) -> Self {
+        self.fresh = true;
         self
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{Client, ClientBuilder};
 use crate::error::Result;
-use crate::rpc::{Outbound, Peer};
+use crate::rpc::Peer;
 use crate::transport::http::client::{start_sse, HttpClientConfig};
 
 impl ClientBuilder {
@@ -37,7 +37,7 @@ impl ClientBuilder {
     /// # Errors
     /// As [`connect_sse`](Self::connect_sse), and if a custom header is invalid.
     pub async fn connect_sse_with(self, config: HttpClientConfig) -> Result<Client> {
-        let (outbound, rx) = Outbound::channel();
+        let (outbound, rx) = self.outbound_channel();
         let peer = Peer::new(self.max_in_flight());
         let source = start_sse(config, rx, peer.clone()).await?;
         self.connect_parts(peer, outbound, source, None).await

@@ -2,7 +2,7 @@
 
 use super::{Client, ClientBuilder};
 use crate::error::Result;
-use crate::rpc::{Outbound, Peer};
+use crate::rpc::Peer;
 use crate::transport::ws::WsClientConfig;
 
 impl ClientBuilder {
@@ -47,7 +47,7 @@ impl ClientBuilder {
     /// # Errors
     /// As [`connect_ws`](ClientBuilder::connect_ws), and if a header is not valid.
     pub async fn connect_ws_with(self, config: WsClientConfig) -> Result<Client> {
-        let (outbound, rx) = Outbound::channel();
+        let (outbound, rx) = self.outbound_channel();
         let peer = Peer::new(self.max_in_flight());
         let source = crate::transport::ws::start_ws(&config, rx, peer.clone()).await?;
         self.connect_parts(peer, outbound, source, None).await

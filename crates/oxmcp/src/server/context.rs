@@ -86,6 +86,19 @@ pub(crate) enum ClientRef {
     },
 }
 
+impl ClientRef {
+    /// The capabilities the client declared (in `initialize`, or in the request's `_meta`).
+    pub(crate) fn capabilities(&self) -> ClientCapabilities {
+        match self {
+            ClientRef::Session(s) => s.capabilities.clone(),
+            ClientRef::Request { capabilities, .. } => capabilities
+                .as_ref()
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 pub(crate) struct ContextParts {
     pub(crate) request_id: RequestId,
     pub(crate) version: ProtocolVersion,
@@ -241,13 +254,7 @@ impl Context {
 
     /// The capabilities the client declared (for this request, in the modern era).
     pub fn client_capabilities(&self) -> ClientCapabilities {
-        match &self.inner.client {
-            ClientRef::Session(s) => s.capabilities.clone(),
-            ClientRef::Request { capabilities, .. } => capabilities
-                .as_ref()
-                .and_then(|raw| serde_json::from_str(raw.get()).ok())
-                .unwrap_or_default(),
-        }
+        self.inner.client.capabilities()
     }
 
     /// The progress token the client attached, if it wants progress.

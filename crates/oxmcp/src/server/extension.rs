@@ -2,9 +2,9 @@
 //! identifier such as `io.modelcontextprotocol/tasks` and negotiated through the
 //! `extensions` member of the client's and the server's capabilities.
 //!
-//! An [`Extension`] is installed on a [`Router`] with [`Router::extension`]: its identifier
+//! A [`ServerExtension`] is installed on a [`Router`] with [`Router::extension`]: its identifier
 //! and settings are advertised under `capabilities.extensions` (in `server/discover` and
-//! `initialize`), and its [`install`](Extension::install) adds whatever it brings with the
+//! `initialize`), and its [`install`](ServerExtension::install) adds whatever it brings with the
 //! router's ordinary API: tools, resources, prompts, layers, and methods of its own
 //! ([`Router::method`]). Extensions the client declares that the server does not know are
 //! ignored, as the SEP says.
@@ -31,12 +31,12 @@ use crate::rpc::Reply;
 /// know are ignored.
 ///
 /// ```
-/// use oxmcp::server::{Extension, MethodRequest, Router};
+/// use oxmcp::server::{MethodRequest, Router, ServerExtension};
 ///
 /// /// Answers `com.example/echo` with its params.
 /// struct Echo;
 ///
-/// impl<S: Clone + Send + Sync + 'static> Extension<S> for Echo {
+/// impl<S: Clone + Send + Sync + 'static> ServerExtension<S> for Echo {
 ///     fn id(&self) -> &str {
 ///         "com.example/echo"
 ///     }
@@ -53,9 +53,9 @@ use crate::rpc::Reply;
 /// # let _ = router;
 /// ```
 ///
-/// `S` is the router's state type; an extension that needs none implements `Extension<S>`
+/// `S` is the router's state type; an extension that needs none implements `ServerExtension<S>`
 /// for every `S`, so it installs on any router.
-pub trait Extension<S = ()> {
+pub trait ServerExtension<S = ()> {
     /// The extension's identifier: a vendor prefix, a slash, a name
     /// (`io.modelcontextprotocol/tasks`, `com.example/audit`).
     fn id(&self) -> &str;

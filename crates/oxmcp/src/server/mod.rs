@@ -40,6 +40,7 @@
 //! session with `initialize`, and modern clients (2026-07-28) whose every request carries
 //! its protocol version and capabilities in `_meta`.
 
+pub mod apps;
 pub mod ask;
 #[cfg(feature = "auth")]
 pub mod auth;
@@ -59,6 +60,8 @@ pub mod limits;
 #[cfg(feature = "tracing-layer")]
 mod log_layer;
 pub mod middleware;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod prompt;
 mod ready;
 mod registry;
@@ -85,7 +88,7 @@ use oxmcp_protocol::tools::Tool;
 pub use completion::{Complete, Completer, IntoCompleter, IntoCompletion};
 pub use context::Context;
 pub use error::ToolError;
-pub use extension::{Extension, MethodRequest, MethodResult};
+pub use extension::{MethodRequest, MethodResult, ServerExtension};
 pub use extract::{Args, FromRequest, Request, ResourceUri, State, Target, Uri};
 pub use handle::{AddError, ServerHandle};
 pub use handler::Handler;
@@ -97,7 +100,8 @@ pub use oxmcp_macros::debug_handler;
 pub use prompt::{prompt, IntoPrompt, IntoPromptResult, PromptDef};
 pub use ready::ReadyToServe;
 pub use resource::{
-    files, resource, Blob, FileContents, FilePath, IntoResource, IntoResourceContents, ResourceDef,
+    files, mime_type_for, resource, Blob, FileContents, FilePath, IntoResource,
+    IntoResourceContents, ResourceDef,
 };
 pub use response::{IntoToolResult, Json};
 pub use shared::CacheHints;
@@ -346,16 +350,16 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
-    /// Installs an [`Extension`]: its identifier and settings are advertised under
+    /// Installs a [`ServerExtension`]: its identifier and settings are advertised under
     /// `capabilities.extensions` (in `server/discover` and `initialize`), and what it
     /// brings (tools, resources, layers, methods) is added by its
-    /// [`install`](Extension::install).
+    /// [`install`](ServerExtension::install).
     ///
     /// # Panics
     /// If the identifier is not a vendor prefix, a `/` and a name
     /// (`io.modelcontextprotocol/tasks`), or an extension of that identifier is installed
     /// already.
-    pub fn extension<E: Extension<S>>(mut self, extension: E) -> Self {
+    pub fn extension<E: ServerExtension<S>>(mut self, extension: E) -> Self {
         let id = extension.id().to_owned();
         assert!(
             extension::valid_id(&id),
@@ -369,7 +373,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         extension.install(self)
     }
 
-    /// Adds a JSON-RPC method, for an [`Extension`] to bring its own (`tasks/get`,
+    /// Adds a JSON-RPC method, for a [`ServerExtension`] to bring its own (`tasks/get`,
     /// `skills/list`). The handler gets the params and the request's [`Context`] and
     /// answers a JSON object; a modern request's result gets `resultType: "complete"`
     /// (unless the handler set one) and the server's `_meta`. The router's layers see these

@@ -51,6 +51,8 @@ pub(crate) struct Catalog<E> {
     pub(crate) items: Items<E>,
     /// Per page: the legacy and the modern result text.
     pages: OnceLock<Vec<[String; 2]>>,
+    /// The pages for a client without the MCP Apps extension, if they differ (tools only).
+    plain_pages: OnceLock<Option<Vec<[String; 2]>>>,
 }
 
 impl<E> Catalog<E> {
@@ -58,6 +60,7 @@ impl<E> Catalog<E> {
         Catalog {
             items,
             pages: OnceLock::new(),
+            plain_pages: OnceLock::new(),
         }
     }
 
@@ -75,8 +78,34 @@ impl<E> Catalog<E> {
         cursor: Option<&str>,
     ) -> Result<String, ErrorObject> {
         let pages = self.pages.get_or_init(|| self.paginate(field, shape));
-        let index = page_index(cursor, pages.len())?;
-        Ok(pages[index][usize::from(modern)].clone())
+        page_of(pages, modern, cursor)
+    }
+
+    /// The pages a client without the MCP Apps extension sees, if they differ from the
+    /// others: tools linked to an app without their `_meta.ui`, app-only tools left out.
+    /// Made once per snapshot.
+    pub(crate) fn plain_pages(&self, field: &str, shape: &ListShape) -> Option<&[[String; 2]]> {
+        self.plain_pages
+            .get_or_init(|| {
+                if !self
+                    .items
+                    .values()
+                    .any(|i| super::apps::is_ui_tool(&i.json))
+                {
+                    return None;
+                }
+                let plain: Vec<String> = self
+                    .items
+                    .values()
+                    .filter_map(|i| super::apps::plain_tool(&i.json))
+                    .collect();
+                Some(paginate(
+                    plain.iter().map(String::as_str).collect(),
+                    field,
+                    shape,
+                ))
+            })
+            .as_deref()
     }
 
     /// [`Catalog::list`] of the items `keep` keeps (made for this one request, not cached).
@@ -104,6 +133,16 @@ impl<E> Catalog<E> {
         let jsons: Vec<&str> = self.items.values().map(|i| i.json.as_str()).collect();
         paginate(jsons, field, shape)
     }
+}
+
+/// Page `cursor` of `pages`, as the legacy or the modern result text.
+pub(crate) fn page_of(
+    pages: &[[String; 2]],
+    modern: bool,
+    cursor: Option<&str>,
+) -> Result<String, ErrorObject> {
+    let index = page_index(cursor, pages.len())?;
+    Ok(pages[index][usize::from(modern)].clone())
 }
 
 /// The index of the page `cursor` names, among `pages`.

@@ -553,10 +553,7 @@ async fn read_file_under(root: &Path, relative: &str) -> Result<FileContents, To
         std::io::ErrorKind::NotFound => not_found(relative),
         _ => ToolError::internal(format!("could not read {:?}", echo(relative))),
     })?;
-    Ok(FileContents {
-        mime_type: mime_for(&path),
-        data,
-    })
+    Ok(FileContents::new(&path, data))
 }
 
 /// The contents of a file: text when it is UTF-8, a blob otherwise.
@@ -564,6 +561,17 @@ async fn read_file_under(root: &Path, relative: &str) -> Result<FileContents, To
 pub struct FileContents {
     mime_type: &'static str,
     data: Vec<u8>,
+}
+
+impl FileContents {
+    /// The contents `data` of the file at `path`, with the MIME type its extension says
+    /// ([`mime_type_for`]).
+    pub fn new(path: &Path, data: Vec<u8>) -> Self {
+        FileContents {
+            mime_type: mime_type_for(path),
+            data,
+        }
+    }
 }
 
 impl IntoResourceContents for FileContents {
@@ -615,7 +623,14 @@ pub(crate) fn resolve_under(root: &Path, relative: &str) -> Result<PathBuf, Tool
     Ok(real)
 }
 
-fn mime_for(path: &Path) -> &'static str {
+/// The MIME type of a file, from its extension (`application/octet-stream` when unknown):
+/// the one [`files`] serves it with.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(oxmcp::server::mime_type_for(Path::new("notes/a.md")), "text/markdown");
+/// ```
+pub fn mime_type_for(path: &Path) -> &'static str {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -627,12 +642,13 @@ fn mime_for(path: &Path) -> &'static str {
         "html" | "htm" => "text/html",
         "css" => "text/css",
         "csv" => "text/csv",
+        "tsv" => "text/tab-separated-values",
         "js" | "mjs" => "text/javascript",
         "json" => "application/json",
         "xml" => "application/xml",
         "yaml" | "yml" => "application/yaml",
         "toml" => "application/toml",
-        "rs" | "py" | "go" | "c" | "h" | "ts" | "sh" => "text/plain",
+        "rs" | "py" | "go" | "c" | "h" | "ts" | "sh" | "ini" | "cfg" => "text/plain",
         "png" => "image/png",
         "jpg" | "jpeg" => "image/jpeg",
         "gif" => "image/gif",

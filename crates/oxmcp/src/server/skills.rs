@@ -14,7 +14,7 @@ use oxmcp_protocol::{ErrorObject, JsonObject};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{resource, CacheHints, Extension, MethodRequest, Router};
+use super::{resource, CacheHints, MethodRequest, Router, ServerExtension};
 use crate::skills::{
     digest, parse_frontmatter, valid_name, SkillEntry, SkillError, SkillFile, SkillResources,
     EXTENSION_ID, MAX_FILES_PER_SKILL, MAX_SKILL_BYTES, SKILL_MD,
@@ -228,7 +228,7 @@ impl Skills {
     }
 }
 
-impl<S: Clone + Send + Sync + 'static> Extension<S> for Skills {
+impl<S: Clone + Send + Sync + 'static> ServerExtension<S> for Skills {
     fn id(&self) -> &str {
         EXTENSION_ID
     }

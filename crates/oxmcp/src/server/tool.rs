@@ -8,9 +8,13 @@ use oxmcp_protocol::tools::{CallToolResult, Tool, ToolAnnotations};
 use oxmcp_protocol::JsonObject;
 use schemars::Schema;
 
+use super::extract::Request;
 use super::handler::{generator, ErasedHandler, Handler, Layered, Typed};
 use super::response::IntoToolResult;
 use super::sealed::ToolParts;
+use super::ToolError;
+use crate::output_schema::OutputSchema;
+use crate::rpc::BoxFuture;
 
 /// A tool with its types erased.
 pub(crate) type ErasedTool<S> = dyn ErasedHandler<S, CallToolResult>;
@@ -44,6 +48,8 @@ pub struct ToolDef<H, T> {
     scopes: Option<std::sync::Arc<[String]>>,
     task: Option<super::tasks::TaskSupport>,
     timeout: Option<std::time::Duration>,
+    /// The MCP App this tool shows its results in, and who may call it.
+    ui: Option<(String, Option<Vec<super::apps::Visibility>>)>,
     _marker: PhantomData<fn() -> T>,
 }
 
@@ -62,6 +68,7 @@ pub fn tool<H, T>(handler: H) -> ToolDef<H, T> {
         scopes: None,
         task: None,
         timeout: None,
+        ui: None,
         _marker: PhantomData,
     }
 }
@@ -116,6 +123,38 @@ impl<H, T> ToolDef<H, T> {
     /// type.
     pub fn output_schema(mut self, schema: JsonObject) -> Self {
         self.output_schema = Some(schema);
+        self
+    }
+
+    /// Links this tool to an MCP App (the [`apps`](super::apps) extension): hosts that
+    /// support it render the tool's results in the `ui://` resource at `resource_uri`
+    /// (`_meta.ui.resourceUri`); the tool stays visible to the model and the app. The
+    /// tool must still return meaningful plain content, which is all that clients without
+    /// the extension see.
+    ///
+    /// # Panics
+    /// At registration, if `resource_uri` is not a `ui://` URI.
+    pub fn ui(self, resource_uri: impl Into<String>) -> Self {
+        self.ui_for(resource_uri, None)
+    }
+
+    /// [`ui`](Self::ui), visible to `visibility` only (`_meta.ui.visibility`): a tool for
+    /// [`Visibility::App`](super::apps::Visibility) only is left out of the model's list,
+    /// and out of the list of clients without the extension.
+    pub fn ui_with(
+        self,
+        resource_uri: impl Into<String>,
+        visibility: &[super::apps::Visibility],
+    ) -> Self {
+        self.ui_for(resource_uri, Some(visibility.to_vec()))
+    }
+
+    fn ui_for(
+        mut self,
+        resource_uri: impl Into<String>,
+        visibility: Option<Vec<super::apps::Visibility>>,
+    ) -> Self {
+        self.ui = Some((resource_uri.into(), visibility));
         self
     }
 
@@ -250,10 +289,14 @@ where
                 into_object(H::input_schema(&mut generator).unwrap_or_else(empty_object_schema))
             }
         };
+        let custom = self.output_schema.is_some();
         let output = match self.output_schema {
             Some(schema) => Some(schema),
             None => <H::Output as IntoToolResult>::output_schema(&mut generator).map(into_object),
         };
+        let check = output
+            .as_ref()
+            .and_then(|schema| output_check(name, schema, custom));
         assert!(
             input.get("type").and_then(|t| t.as_str()) == Some("object"),
             "tool `{name}`: its arguments must be a JSON object, but the input schema is not an object schema"
@@ -263,12 +306,20 @@ where
         def.description = self.description;
         def.annotations = self.annotations;
         def.icons = self.icons;
-        def.meta = self.meta;
+        def.meta = match &self.ui {
+            Some((uri, visibility)) => Some(super::apps::tool_meta(
+                self.meta,
+                uri,
+                visibility.as_deref(),
+            )),
+            None => self.meta,
+        };
         def.output_schema = output;
         let erased: Arc<ErasedTool<S>> = Arc::new(Typed::<H, T, _>::new(
             self.handler,
             IntoToolResult::into_tool_result,
         ));
+        let erased = Checked::around(erased, check);
         let layers = match self.timeout {
             Some(limit) => {
                 super::middleware::Endpoint::stack(self.layers, super::limits::Timeout::new(limit))
@@ -277,6 +328,84 @@ where
         };
         let erased = Layered::around(erased, layers, self.scopes);
         (def, super::tasks::Tasked::around(erased, self.task))
+    }
+}
+
+/// The check of a tool's results against its output schema, if they are checked: always
+/// for a custom schema, in debug builds for a derived one.
+///
+/// # Panics
+/// On a custom schema that is not a valid JSON Schema: registering it is a programming
+/// mistake.
+fn output_check(name: &str, schema: &JsonObject, custom: bool) -> Option<Arc<OutputCheck>> {
+    if !custom && !cfg!(debug_assertions) {
+        return None;
+    }
+    match OutputSchema::compiled(schema) {
+        Ok(schema) => Some(Arc::new(OutputCheck {
+            tool: name.to_owned(),
+            schema,
+        })),
+        Err(why) if custom => panic!("tool `{name}`: {why}"),
+        Err(why) => {
+            tracing::warn!(tool = name, "derived output schema not checked: {why}");
+            None
+        }
+    }
+}
+
+/// A tool's compiled output schema, with its name for the errors.
+struct OutputCheck {
+    tool: String,
+    schema: OutputSchema,
+}
+
+impl OutputCheck {
+    /// The result, or an internal error naming the tool and the failing path.
+    fn apply(
+        &self,
+        outcome: Result<CallToolResult, ToolError>,
+    ) -> Result<CallToolResult, ToolError> {
+        let result = outcome?;
+        match self.schema.check(&result) {
+            Ok(()) => Ok(result),
+            Err(why) => {
+                tracing::error!(tool = %self.tool, "tool result rejected: {why}");
+                Err(ToolError::internal(format!("tool `{}`: {why}", self.tool)))
+            }
+        }
+    }
+}
+
+/// A tool whose successful results are checked against its output schema before they
+/// are sent.
+struct Checked<S> {
+    inner: Arc<ErasedTool<S>>,
+    check: Arc<OutputCheck>,
+}
+
+impl<S: 'static> Checked<S> {
+    fn around(inner: Arc<ErasedTool<S>>, check: Option<Arc<OutputCheck>>) -> Arc<ErasedTool<S>> {
+        match check {
+            None => inner,
+            Some(check) => Arc::new(Checked { inner, check }),
+        }
+    }
+}
+
+impl<S: 'static> ErasedHandler<S, CallToolResult> for Checked<S> {
+    fn call(&self, request: Request, state: &S) -> BoxFuture<Result<CallToolResult, ToolError>> {
+        let call = self.inner.call(request, state);
+        let check = Arc::clone(&self.check);
+        Box::pin(async move { check.apply(call.await) })
+    }
+
+    fn preset(&self) -> Option<&JsonObject> {
+        self.inner.preset()
+    }
+
+    fn task_support(&self) -> Option<super::tasks::TaskSupport> {
+        self.inner.task_support()
     }
 }
 

@@ -148,14 +148,20 @@ pub(crate) async fn start_ws(
     let (tx, frames) = mpsc::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
     let closed = peer.closed().clone();
     tokio::spawn(async move {
+        // A message read but not yet taken by the connection: while one waits, the socket
+        // is not read (backpressure), but what the client sends keeps going out, since the
+        // connection may be waiting for room on that very queue.
+        let mut waiting: Option<String> = None;
         loop {
             tokio::select! {
-                message = socket.next() => match message {
-                    Some(Ok(Message::Text(text))) => {
-                        if tx.send(ReadFrame::Frame(text.as_str().to_owned())).await.is_err() {
-                            break;
-                        }
+                permit = tx.reserve(), if waiting.is_some() => {
+                    let Ok(permit) = permit else { break };
+                    if let Some(text) = waiting.take() {
+                        permit.send(ReadFrame::Frame(text));
                     }
+                }
+                message = socket.next(), if waiting.is_none() => match message {
+                    Some(Ok(Message::Text(text))) => waiting = Some(text.as_str().to_owned()),
                     Some(Ok(Message::Binary(_))) => {
                         tracing::debug!("ignored a binary WebSocket frame");
                     }

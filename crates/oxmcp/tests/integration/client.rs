@@ -111,7 +111,7 @@ async fn timeouts_fire_and_the_server_is_told() {
 }
 
 /// What a scripted server does with one message.
-enum Script {
+pub(crate) enum Script {
     /// Sends this reply.
     Reply(Value),
     /// Sends nothing.
@@ -121,7 +121,7 @@ enum Script {
 }
 
 /// Runs a scripted server on the far end of an in-memory pipe; returns the client's ends.
-fn scripted_server<F, Fut>(
+pub(crate) fn scripted_server<F, Fut>(
     mut answer: F,
 ) -> (
     tokio::io::ReadHalf<tokio::io::DuplexStream>,

@@ -10,8 +10,11 @@ mod ask;
 mod auth;
 #[cfg(feature = "auth-server")]
 mod auth_server;
+mod cache;
 mod client;
 mod client_features;
+#[cfg(feature = "http-client")]
+mod client_frames;
 #[cfg(feature = "stdio")]
 mod client_stdio;
 mod compose;
@@ -32,8 +35,11 @@ mod metrics;
 mod middleware;
 #[cfg(all(feature = "oauth", feature = "http-server"))]
 mod oauth;
+#[cfg(feature = "openapi")]
+mod openapi;
 #[cfg(feature = "otel")]
 mod otel;
+mod output_validation;
 mod questions;
 mod rpc;
 mod runtime_registry;

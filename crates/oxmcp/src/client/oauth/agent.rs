@@ -39,11 +39,11 @@ impl LoopbackAgent {
     /// If the port cannot be bound.
     pub async fn bind(port: u16) -> Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
-            Error::auth("could not listen for the redirect on 127.0.0.1").with_source(e)
+            user_agent_error("could not listen for the redirect on 127.0.0.1").with_source(e)
         })?;
         let port = listener
             .local_addr()
-            .map_err(|e| Error::auth("could not listen for the redirect").with_source(e))?
+            .map_err(|e| user_agent_error("could not listen for the redirect").with_source(e))?
             .port();
         Ok(LoopbackAgent {
             listener,
@@ -62,11 +62,10 @@ impl LoopbackAgent {
 
     async fn wait_redirect(&self) -> Result<String> {
         loop {
-            let (stream, _) = self
-                .listener
-                .accept()
-                .await
-                .map_err(|e| Error::auth("waiting for the redirect failed").with_source(e))?;
+            let (stream, _) =
+                self.listener.accept().await.map_err(|e| {
+                    user_agent_error("waiting for the redirect failed").with_source(e)
+                })?;
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
             let mut reader = BufReader::new(read.take(8192));
@@ -174,14 +173,93 @@ impl UserAgent for HeadlessAgent {
             BufReader::new(tokio::io::stdin().take(16 * 1024))
                 .read_line(&mut line)
                 .await
-                .map_err(|e| Error::auth("could not read the redirect URL").with_source(e))?;
+                .map_err(|e| user_agent_error("could not read the redirect URL").with_source(e))?;
             let line = line.trim();
             if line.is_empty() {
-                return Err(Error::auth(
+                return Err(user_agent_error(
                     "no redirect URL was entered (expected the URL the browser was sent to)",
                 ));
             }
             Ok(line.to_owned())
         })
     }
+}
+
+/// For authorization servers that approve without a user (a development server's
+/// auto-approval such as `notes --builtin-as --auto-approve`, tests, CI): it requests the
+/// authorization URL itself, without a browser and without following the redirect, and
+/// returns where the server redirected to. A server that answers with a login page
+/// instead gets an error that says so; use [`LoopbackAgent`] when a user signs in.
+///
+/// ```no_run
+/// use oxmcp::client::oauth::{AutoApproveAgent, OAuth};
+///
+/// let agent = AutoApproveAgent::new("http://127.0.0.1:1/callback");
+/// let oauth = OAuth::authorization_code(agent.clone());
+/// // ... connect; then `agent.visits()` says how many authorizations there were.
+/// # drop(oauth);
+/// ```
+#[derive(Debug, Clone)]
+pub struct AutoApproveAgent {
+    redirect_uri: String,
+    visits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl AutoApproveAgent {
+    /// With `redirect_uri` as the registered redirect URI (nothing needs to listen there).
+    pub fn new(redirect_uri: impl Into<String>) -> Self {
+        AutoApproveAgent {
+            redirect_uri: redirect_uri.into(),
+            visits: std::sync::Arc::default(),
+        }
+    }
+
+    /// How many authorization URLs this agent (and its clones) requested.
+    pub fn visits(&self) -> usize {
+        self.visits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl UserAgent for AutoApproveAgent {
+    fn redirect_uri(&self) -> String {
+        self.redirect_uri.clone()
+    }
+
+    fn authorize<'a>(&'a self, url: &'a str) -> AgentFuture<'a> {
+        self.visits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            crate::transport::http::client::crypto_provider();
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .map_err(|e| user_agent_error("could not build an HTTP client").with_source(e))?;
+            let response = http.get(url).send().await.map_err(|e| {
+                user_agent_error(format!("could not request the authorization URL {url}"))
+                    .with_source(e)
+            })?;
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            match location {
+                Some(location) if status.is_redirection() => Ok(location.to_owned()),
+                _ => Err(user_agent_error(format!(
+                    "the authorization endpoint answered HTTP {status} without a redirect \
+                     (expected an authorization server that approves at once; a login page \
+                     needs a user: use LoopbackAgent)"
+                ))),
+            }
+        })
+    }
+}
+
+/// The user agent step failed ([`OAuthError::UserAgent`](crate::OAuthError::UserAgent)).
+fn user_agent_error(message: impl Into<String>) -> Error {
+    crate::OAuthError::UserAgent {
+        message: message.into(),
+    }
+    .into()
 }

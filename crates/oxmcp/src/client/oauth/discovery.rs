@@ -6,7 +6,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, OAuthError, Result};
 
 /// The most bytes read of a metadata document or a token response.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
@@ -273,25 +273,31 @@ impl Fetcher<'_> {
         if let Some(version) = self.version {
             request = request.header("mcp-protocol-version", version);
         }
-        let response = request.send().await.map_err(|e| {
-            Error::auth(format!("could not fetch the {what} at {url}")).with_source(e)
-        })?;
+        let failed = |message: String| -> Error {
+            OAuthError::Discovery {
+                url: url.to_owned(),
+                message,
+            }
+            .into()
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| failed(format!("could not fetch the {what} at {url}")).with_source(e))?;
         let status = response.status();
         if status.is_client_error() {
             return Ok(None);
         }
         if status != StatusCode::OK {
-            return Err(Error::auth(format!(
+            return Err(failed(format!(
                 "the {what} at {url} answered HTTP {status} (expected 200 with a JSON document)"
             )));
         }
-        let body = read_limited(response, url, what).await?;
+        let body = read_limited(response, url, what, failed).await?;
         let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| Error::auth(format!("the {what} at {url} is not JSON")).with_source(e))?;
+            .map_err(|e| failed(format!("the {what} at {url} is not JSON")).with_source(e))?;
         if !value.is_object() {
-            return Err(Error::auth(format!(
-                "the {what} at {url} is not a JSON object"
-            )));
+            return Err(failed(format!("the {what} at {url} is not a JSON object")));
         }
         Ok(Some(value))
     }
@@ -312,27 +318,39 @@ impl Fetcher<'_> {
                 continue;
             };
             let metadata: ResourceMetadata = serde_json::from_value(value).map_err(|e| {
-                Error::auth(format!(
-                    "the protected resource metadata at {url} is malformed (expected \
+                metadata_error(
+                    url,
+                    "resource, authorization_servers",
+                    format!(
+                        "the protected resource metadata at {url} is malformed (expected \
                      `resource` and `authorization_servers`)"
-                ))
+                    ),
+                )
                 .with_source(e)
             })?;
             if !resource_matches(&metadata.resource, server) {
-                return Err(Error::auth(format!(
-                    "the protected resource metadata at {url} names resource {:?}, which is \
+                return Err(metadata_error(
+                    url,
+                    "resource",
+                    format!(
+                        "the protected resource metadata at {url} names resource {:?}, which is \
                      not the server {server} (expected the same origin and the server's path \
                      or a parent of it)",
-                    oxmcp_protocol::error::echo(&metadata.resource)
-                )));
+                        oxmcp_protocol::error::echo(&metadata.resource)
+                    ),
+                ));
             }
             return Ok(Some(metadata));
         }
         if let Some(url) = hinted {
-            return Err(Error::auth(format!(
-                "the server's challenge points to protected resource metadata at {url}, which \
+            return Err(metadata_error(
+                url,
+                "resource_metadata",
+                format!(
+                    "the server's challenge points to protected resource metadata at {url}, which \
                  does not exist"
-            )));
+                ),
+            ));
         }
         Ok(None)
     }
@@ -347,43 +365,63 @@ impl Fetcher<'_> {
         exact: bool,
     ) -> Result<Option<ServerMetadata>> {
         let parsed = Url::parse(issuer).map_err(|e| {
-            Error::auth(format!(
-                "the authorization server {issuer:?} is not a URL (field \
+            metadata_error(
+                issuer,
+                "authorization_servers",
+                format!(
+                    "the authorization server {issuer:?} is not a URL (field \
                  `authorization_servers` of the protected resource metadata)"
-            ))
+                ),
+            )
             .with_source(e)
         })?;
         if !matches!(parsed.scheme(), "https" | "http") || parsed.query().is_some() {
-            return Err(Error::auth(format!(
-                "the authorization server {issuer:?} is not an http(s) URL without a query"
-            )));
+            return Err(metadata_error(
+                issuer,
+                "authorization_servers",
+                format!(
+                    "the authorization server {issuer:?} is not an http(s) URL without a query"
+                ),
+            ));
         }
         for url in server_metadata_urls(&parsed) {
             let Some(value) = self.get_json(&url, "authorization server metadata").await? else {
                 continue;
             };
             let metadata: ServerMetadata = serde_json::from_value(value).map_err(|e| {
-                Error::auth(format!(
-                    "the authorization server metadata at {url} is malformed (expected at \
+                metadata_error(
+                    &url,
+                    "issuer, token_endpoint",
+                    format!(
+                        "the authorization server metadata at {url} is malformed (expected at \
                      least `issuer` and `token_endpoint` as strings)"
-                ))
+                    ),
+                )
                 .with_source(e)
             })?;
             let same_origin =
                 || Url::parse(&metadata.issuer).is_ok_and(|i| i.origin() == parsed.origin());
             if exact && metadata.issuer != issuer {
-                return Err(Error::auth(format!(
-                    "the authorization server metadata at {url} says issuer {:?}, expected \
+                return Err(metadata_error(
+                    &url,
+                    "issuer",
+                    format!(
+                        "the authorization server metadata at {url} says issuer {:?}, expected \
                      {issuer:?} (the issuer it was looked up with)",
-                    oxmcp_protocol::error::echo(&metadata.issuer)
-                )));
+                        oxmcp_protocol::error::echo(&metadata.issuer)
+                    ),
+                ));
             }
             if !exact && !same_origin() {
-                return Err(Error::auth(format!(
-                    "the authorization server metadata at {url} says issuer {:?}, expected \
+                return Err(metadata_error(
+                    &url,
+                    "issuer",
+                    format!(
+                        "the authorization server metadata at {url} says issuer {:?}, expected \
                      an issuer at {issuer} (the server's origin)",
-                    oxmcp_protocol::error::echo(&metadata.issuer)
-                )));
+                        oxmcp_protocol::error::echo(&metadata.issuer)
+                    ),
+                ));
             }
             return Ok(Some(metadata));
         }
@@ -414,16 +452,24 @@ impl Fetcher<'_> {
             });
         };
         let issuer = prm.authorization_servers.first().cloned().ok_or_else(|| {
-            Error::auth(format!(
-                "the protected resource metadata of {server} lists no authorization server \
+            metadata_error(
+                server.as_str(),
+                "authorization_servers",
+                format!(
+                    "the protected resource metadata of {server} lists no authorization server \
                  (field `authorization_servers` is empty)"
-            ))
+                ),
+            )
         })?;
         let metadata = self.server_metadata(&issuer, true).await?.ok_or_else(|| {
-            Error::auth(format!(
-                "the authorization server {issuer} publishes no metadata (tried {})",
-                server_metadata_urls(&Url::parse(&issuer).expect("checked")).join(", ")
-            ))
+            metadata_error(
+                &issuer,
+                "issuer",
+                format!(
+                    "the authorization server {issuer} publishes no metadata (tried {})",
+                    server_metadata_urls(&Url::parse(&issuer).expect("checked")).join(", ")
+                ),
+            )
         })?;
         Ok(Discovery {
             resource: Some(prm.resource.clone()),
@@ -434,21 +480,32 @@ impl Fetcher<'_> {
     }
 }
 
-/// Reads a response body up to [`MAX_BODY`] bytes.
+/// A metadata document's `field` is wrong ([`OAuthError::Metadata`]).
+pub(crate) fn metadata_error(url: &str, field: &str, message: String) -> Error {
+    OAuthError::Metadata {
+        url: url.to_owned(),
+        field: field.to_owned(),
+        message,
+    }
+    .into()
+}
+
+/// Reads a response body up to [`MAX_BODY`] bytes; `failed` makes the error of the step
+/// it belongs to.
 pub(crate) async fn read_limited(
     response: reqwest::Response,
     url: &str,
     what: &str,
+    failed: impl Fn(String) -> Error,
 ) -> Result<Vec<u8>> {
     use futures_util::StreamExt;
     let mut body = Vec::new();
     let mut chunks = response.bytes_stream();
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|e| {
-            Error::auth(format!("reading the {what} from {url} failed")).with_source(e)
-        })?;
+        let chunk = chunk
+            .map_err(|e| failed(format!("reading the {what} from {url} failed")).with_source(e))?;
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(Error::auth(format!(
+            return Err(failed(format!(
                 "the {what} from {url} is larger than {MAX_BODY} bytes"
             )));
         }
@@ -588,6 +645,15 @@ mod hostile {
     async fn malformed_metadata_is_refused_with_the_url_and_the_fields() {
         let e = server_metadata_error(200, b"{\"issuer\": 5}").await;
         assert!(e.is_auth(), "{e}");
+        assert!(
+            matches!(
+                e.oauth_error(),
+                Some(OAuthError::Metadata { url, field, .. })
+                    if url.ends_with("/.well-known/oauth-authorization-server")
+                        && field == "issuer, token_endpoint"
+            ),
+            "{e:?}"
+        );
         let shown = e.to_string();
         assert!(
             shown.contains("/.well-known/oauth-authorization-server"),
@@ -598,6 +664,10 @@ mod hostile {
         assert!(e.to_string().contains("is not JSON"), "{e}");
         let e = server_metadata_error(503, b"").await;
         assert!(e.to_string().contains("HTTP 503"), "{e}");
+        assert!(
+            matches!(e.oauth_error(), Some(OAuthError::Discovery { .. })),
+            "{e:?}"
+        );
     }
 
     #[tokio::test]

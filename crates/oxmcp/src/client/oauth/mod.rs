@@ -55,7 +55,9 @@ mod store;
 
 use std::sync::Arc;
 
-pub use agent::{open_in_browser, AgentFuture, HeadlessAgent, LoopbackAgent, UserAgent};
+pub use agent::{
+    open_in_browser, AgentFuture, AutoApproveAgent, HeadlessAgent, LoopbackAgent, UserAgent,
+};
 pub use grants::{AssertionFile, AssertionSource, IdentityProvider};
 pub use jose::SigningKey;
 pub use store::{FileStore, MemoryStore, Registration, StoredAuth, TokenStore, Tokens};

@@ -20,7 +20,7 @@ use super::jose::client_assertion;
 use super::pkce::{random_token, Pkce};
 use super::store::{Registration, StoredAuth, Tokens};
 use super::{Grant, OAuth};
-use crate::error::{Error, Result};
+use crate::error::{Error, OAuthError, Result};
 use crate::transport::http::client::auth::{AuthHook, Challenge, HookFuture};
 
 /// A token this close to expiry is refreshed before use.
@@ -94,15 +94,23 @@ pub(crate) fn union(held: &[String], more: &[String]) -> Vec<String> {
 /// advertises it, and when present equal to the issuer by simple string comparison.
 pub(crate) fn check_iss(iss: Option<&str>, issuer: &str, advertised: bool) -> Result<()> {
     match iss {
-        None if advertised => Err(Error::auth(format!(
-            "the authorization response has no `iss` parameter, but the authorization server \
+        None if advertised => Err(response_error(
+            "iss",
+            None,
+            format!(
+                "the authorization response has no `iss` parameter, but the authorization server \
              {issuer} advertises authorization_response_iss_parameter_supported (RFC 9207); \
              expected iss={issuer:?}"
-        ))),
-        Some(iss) if iss != issuer => Err(Error::auth(format!(
-            "the authorization response's `iss` is {iss:?}, expected {issuer:?} (RFC 9207: \
+            ),
+        )),
+        Some(iss) if iss != issuer => Err(response_error(
+            "iss",
+            None,
+            format!(
+                "the authorization response's `iss` is {iss:?}, expected {issuer:?} (RFC 9207: \
              the response may come from another authorization server)"
-        ))),
+            ),
+        )),
         _ => Ok(()),
     }
 }
@@ -259,12 +267,16 @@ impl Session {
             }
         }
         let Some(endpoint) = &m.registration_endpoint else {
-            return Err(Error::auth(format!(
-                "the authorization server {} has no registration_endpoint and no client ID \
-                 metadata document support; configure a pre-registered client \
-                 (OAuth::client_id)",
-                d.issuer
-            )));
+            return Err(OAuthError::Registration {
+                url: None,
+                message: format!(
+                    "the authorization server {} has no registration_endpoint and no client \
+                     ID metadata document support; configure a pre-registered client \
+                     (OAuth::client_id)",
+                    d.issuer
+                ),
+            }
+            .into());
         };
         let registration = self.register(d, endpoint).await?;
         let mut state = self.lock();
@@ -308,12 +320,19 @@ impl Session {
             .send()
             .await
             .map_err(|e| {
-                Error::auth(format!("client registration at {endpoint} failed")).with_source(e)
+                registration_error(
+                    endpoint,
+                    format!("client registration at {endpoint} failed"),
+                )
+                .with_source(e)
             })?;
         let status = response.status();
-        let bytes = read_limited(response, endpoint, "client registration response").await?;
+        let failed = |message| registration_error(endpoint, message);
+        let bytes =
+            read_limited(response, endpoint, "client registration response", failed).await?;
         if !status.is_success() {
-            return Err(refusal(endpoint, "client registration", status, &bytes));
+            let (message, _) = refusal(endpoint, "client registration", status, &bytes);
+            return Err(registration_error(endpoint, message));
         }
         #[derive(Deserialize)]
         struct Registered {
@@ -324,10 +343,13 @@ impl Session {
             token_endpoint_auth_method: Option<String>,
         }
         let registered: Registered = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::auth(format!(
-                "the client registration response of {endpoint} is malformed (expected a \
+            registration_error(
+                endpoint,
+                format!(
+                    "the client registration response of {endpoint} is malformed (expected a \
                  JSON object with a string `client_id`)"
-            ))
+                ),
+            )
             .with_source(e)
         })?;
         let method = match (
@@ -378,7 +400,12 @@ impl Session {
         }
         let dpop = self.dpop_for(d)?;
         let url = Url::parse(endpoint).map_err(|e| {
-            Error::auth(format!("the token_endpoint {endpoint:?} is not a URL")).with_source(e)
+            super::discovery::metadata_error(
+                &d.issuer,
+                "token_endpoint",
+                format!("the token_endpoint {endpoint:?} is not a URL"),
+            )
+            .with_source(e)
         })?;
         let what = format!("{grant} token request");
         let mut attempts = 0;
@@ -406,28 +433,41 @@ impl Session {
             break (status, bytes);
         };
         if !status.is_success() {
-            return Err(refusal(endpoint, &what, status, &bytes));
+            let (message, code) = refusal(endpoint, &what, status, &bytes);
+            return Err(token_error(endpoint, code, message));
         }
         let answer: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::auth(format!(
-                "the token response of {endpoint} is malformed (expected a JSON object with \
+            token_error(
+                endpoint,
+                None,
+                format!(
+                    "the token response of {endpoint} is malformed (expected a JSON object with \
                  string `access_token` and `token_type`)"
-            ))
+                ),
+            )
             .with_source(e)
         })?;
         if !answer.token_type.eq_ignore_ascii_case("bearer")
             && !answer.token_type.eq_ignore_ascii_case("dpop")
         {
-            return Err(Error::auth(format!(
+            return Err(token_error(
+                endpoint,
+                None,
+                format!(
                 "the token response of {endpoint} has token_type {:?} (expected Bearer or DPoP)",
                 answer.token_type
-            )));
+            ),
+            ));
         }
         if answer.token_type.eq_ignore_ascii_case("dpop") && dpop.is_none() {
-            return Err(Error::auth(format!(
-                "the token response of {endpoint} has token_type DPoP, but no DPoP proof was \
+            return Err(token_error(
+                endpoint,
+                None,
+                format!(
+                    "the token response of {endpoint} has token_type DPoP, but no DPoP proof was \
                  sent (expected Bearer)"
-            )));
+                ),
+            ));
         }
         let expires_in = answer.expires_in.as_ref().and_then(|v| match v {
             Value::Number(n) => n.as_u64(),
@@ -464,6 +504,10 @@ impl Session {
                 let credentials =
                     STANDARD.encode(format!("{}:{}", enc(&client.client_id), enc(&secret)));
                 request = request.header(AUTHORIZATION, format!("Basic {credentials}"));
+                // The id in the body too: RFC 6749 allows it (it is no credential), and
+                // authorization servers that look the client up by it before checking
+                // the header (the official Python SDK's) refuse the request without it.
+                params.push(("client_id", client.client_id.clone()));
             }
             "client_secret_post" => {
                 params.push(("client_id", client.client_id.clone()));
@@ -505,10 +549,14 @@ impl Session {
             .body(body)
             .send()
             .await
-            .map_err(|e| Error::auth(format!("the {what} to {endpoint} failed")).with_source(e))?;
+            .map_err(|e| {
+                token_error(endpoint, None, format!("the {what} to {endpoint} failed"))
+                    .with_source(e)
+            })?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = read_limited(response, endpoint, "token response").await?;
+        let failed = |message| token_error(endpoint, None, message);
+        let bytes = read_limited(response, endpoint, "token response", failed).await?;
         Ok((status, headers, bytes))
     }
 
@@ -560,7 +608,8 @@ impl Session {
         let what = "token exchange (identity assertion)";
         let (status, _, bytes) = self.post_form(request, &params, endpoint, what).await?;
         if !status.is_success() {
-            return Err(refusal(endpoint, what, status, &bytes));
+            let (message, code) = refusal(endpoint, what, status, &bytes);
+            return Err(token_error(endpoint, code, message));
         }
         #[derive(Deserialize)]
         struct Exchanged {
@@ -569,29 +618,37 @@ impl Session {
             issued_token_type: Option<String>,
         }
         let answer: Exchanged = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::auth(format!(
-                "the token exchange response of {endpoint} is malformed (expected a JSON \
+            token_error(
+                endpoint,
+                None,
+                format!(
+                    "the token exchange response of {endpoint} is malformed (expected a JSON \
                  object with a string `access_token`)"
-            ))
+                ),
+            )
             .with_source(e)
         })?;
         match answer.issued_token_type.as_deref() {
             None | Some(ID_JAG) => Ok(answer.access_token),
-            Some(other) => Err(Error::auth(format!(
-                "the token exchange response of {endpoint} has issued_token_type {:?} \
+            Some(other) => Err(token_error(
+                endpoint,
+                None,
+                format!(
+                    "the token exchange response of {endpoint} has issued_token_type {:?} \
                  (expected {ID_JAG})",
-                oxmcp_protocol::error::echo(other)
-            ))),
+                    oxmcp_protocol::error::echo(other)
+                ),
+            )),
         }
     }
 
     /// Refreshes the access token; keeps the refresh token when no new one is issued.
     async fn refresh(&self) -> Result<()> {
         let Some(old) = self.tokens() else {
-            return Err(Error::auth("no tokens to refresh"));
+            return Err(refresh_error(None, "no tokens to refresh".to_owned()));
         };
         let Some(refresh_token) = old.refresh_token.clone() else {
-            return Err(Error::auth("no refresh token"));
+            return Err(refresh_error(None, "no refresh token".to_owned()));
         };
         let d = self.discovery(None, false).await?;
         let client = self.client(&d).await?;
@@ -600,7 +657,16 @@ impl Session {
             ("refresh_token", refresh_token.clone()),
         ];
         let held = split_scopes(old.scope.as_deref());
-        let mut tokens = self.token_request(&d, &client, params, &held).await?;
+        let mut tokens = self
+            .token_request(&d, &client, params, &held)
+            .await
+            .map_err(|e| match e.oauth_error() {
+                Some(OAuthError::TokenEndpoint { error, message, .. }) => refresh_error(
+                    error.clone(),
+                    format!("refreshing the token failed: {message}"),
+                ),
+                _ => e,
+            })?;
         if tokens.refresh_token.is_none() {
             tokens.refresh_token = Some(refresh_token);
         }
@@ -670,27 +736,37 @@ impl Session {
     ) -> Result<Tokens> {
         let m = &d.metadata;
         let endpoint = m.authorization_endpoint.as_deref().ok_or_else(|| {
-            Error::auth(format!(
-                "the authorization server metadata of {} has no authorization_endpoint",
-                d.issuer
-            ))
+            super::discovery::metadata_error(
+                &d.issuer,
+                "authorization_endpoint",
+                format!(
+                    "the authorization server metadata of {} has no authorization_endpoint",
+                    d.issuer
+                ),
+            )
         })?;
         if let Some(methods) = &m.code_challenge_methods_supported {
             if !methods.iter().any(|x| x == "S256") {
-                return Err(Error::auth(format!(
-                    "the authorization server {} does not support PKCE with S256 \
+                return Err(super::discovery::metadata_error(
+                    &d.issuer,
+                    "code_challenge_methods_supported",
+                    format!(
+                        "the authorization server {} does not support PKCE with S256 \
                      (code_challenge_methods_supported: {methods:?})",
-                    d.issuer
-                )));
+                        d.issuer
+                    ),
+                ));
             }
         }
         let pkce = Pkce::new()?;
         let state = random_token(16)?;
         let redirect_uri = agent.redirect_uri();
         let mut url = Url::parse(endpoint).map_err(|e| {
-            Error::auth(format!(
-                "the authorization_endpoint {endpoint:?} is not a URL"
-            ))
+            super::discovery::metadata_error(
+                &d.issuer,
+                "authorization_endpoint",
+                format!("the authorization_endpoint {endpoint:?} is not a URL"),
+            )
             .with_source(e)
         })?;
         {
@@ -751,12 +827,16 @@ impl Session {
             };
             let n = self.step_ups.fetch_add(1, Ordering::Relaxed) + 1;
             if n > self.config.max_step_ups {
-                return Err(Error::auth(format!(
-                    "the server still answers 403 insufficient_scope (scope {:?}) after {} \
-                     step-up authorizations; giving up",
-                    www.scope.as_deref().unwrap_or_default(),
-                    self.config.max_step_ups
-                )));
+                let scope = www.scope.clone().unwrap_or_default();
+                return Err(OAuthError::InsufficientScope {
+                    message: format!(
+                        "the server still answers 403 insufficient_scope (scope {scope:?}) \
+                         after {} step-up authorizations; giving up",
+                        self.config.max_step_ups
+                    ),
+                    scope,
+                }
+                .into());
             }
             let held = {
                 let state = self.lock();
@@ -829,7 +909,12 @@ impl Session {
 /// The code of an authorization response, after checking `state` and `iss`.
 fn read_redirect(redirect: &str, state: &str, d: &Discovery) -> Result<String> {
     let url = Url::parse(redirect).map_err(|e| {
-        Error::auth(format!("the redirect {redirect:?} is not a URL")).with_source(e)
+        response_error(
+            "redirect_uri",
+            None,
+            format!("the redirect {redirect:?} is not a URL"),
+        )
+        .with_source(e)
     })?;
     let mut code = None;
     let mut got_state = None;
@@ -847,9 +932,12 @@ fn read_redirect(redirect: &str, state: &str, d: &Discovery) -> Result<String> {
         }
     }
     if got_state.as_deref() != Some(state) {
-        return Err(Error::auth(
+        return Err(response_error(
+            "state",
+            None,
             "the redirect's `state` does not match the authorization request's (a forged or \
-             stale redirect); refused",
+             stale redirect); refused"
+                .to_owned(),
         ));
     }
     check_iss(
@@ -858,13 +946,20 @@ fn read_redirect(redirect: &str, state: &str, d: &Discovery) -> Result<String> {
         d.metadata.authorization_response_iss_parameter_supported,
     )?;
     if let Some(error) = error {
-        return Err(Error::auth(format!(
+        let message = format!(
             "the authorization server {} refused the authorization: {error}{}",
             d.issuer,
             description.map(|d| format!(" ({d})")).unwrap_or_default()
-        )));
+        );
+        return Err(response_error("error", Some(error), message));
     }
-    code.ok_or_else(|| Error::auth("the redirect has no `code` parameter"))
+    code.ok_or_else(|| {
+        response_error(
+            "code",
+            None,
+            "the redirect has no `code` parameter".to_owned(),
+        )
+    })
 }
 
 /// The `error` of an OAuth error response body.
@@ -873,8 +968,43 @@ fn oauth_error(body: &[u8]) -> Option<String> {
     parsed.get("error")?.as_str().map(str::to_owned)
 }
 
-/// An error status from an OAuth endpoint, with its `error` and `error_description`.
-fn refusal(url: &str, what: &str, status: StatusCode, body: &[u8]) -> Error {
+/// An authorization response refused for its `field` ([`OAuthError::AuthorizationResponse`]).
+fn response_error(field: &str, error: Option<String>, message: String) -> Error {
+    OAuthError::AuthorizationResponse {
+        field: field.to_owned(),
+        error,
+        message,
+    }
+    .into()
+}
+
+/// A failure at the token endpoint `url` ([`OAuthError::TokenEndpoint`]).
+fn token_error(url: &str, error: Option<String>, message: String) -> Error {
+    OAuthError::TokenEndpoint {
+        url: url.to_owned(),
+        error,
+        message,
+    }
+    .into()
+}
+
+/// A failure at the registration endpoint `url` ([`OAuthError::Registration`]).
+fn registration_error(url: &str, message: String) -> Error {
+    OAuthError::Registration {
+        url: Some(url.to_owned()),
+        message,
+    }
+    .into()
+}
+
+/// A refresh that failed ([`OAuthError::RefreshFailed`]).
+fn refresh_error(error: Option<String>, message: String) -> Error {
+    OAuthError::RefreshFailed { error, message }.into()
+}
+
+/// What to say of an error status from an OAuth endpoint, with its `error` and
+/// `error_description`; and its `error` code.
+fn refusal(url: &str, what: &str, status: StatusCode, body: &[u8]) -> (String, Option<String>) {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let field = |name: &str| {
         parsed
@@ -883,14 +1013,16 @@ fn refusal(url: &str, what: &str, status: StatusCode, body: &[u8]) -> Error {
             .and_then(Value::as_str)
             .map(|s| oxmcp_protocol::error::echo(s).to_string())
     };
-    let detail = match (field("error"), field("error_description")) {
+    let code = field("error");
+    let detail = match (&code, field("error_description")) {
         (Some(e), Some(d)) => format!(": {e} ({d})"),
         (Some(e), None) => format!(": {e}"),
         _ => String::new(),
     };
-    Error::auth(format!(
-        "the {what} at {url} was refused with HTTP {status}{detail}"
-    ))
+    (
+        format!("the {what} at {url} was refused with HTTP {status}{detail}"),
+        code,
+    )
 }
 
 impl AuthHook for Session {
@@ -962,6 +1094,43 @@ mod tests {
 }
 
 #[cfg(test)]
+mod client_authentication {
+    use super::*;
+
+    #[test]
+    fn basic_authentication_names_the_client_in_the_body_too() {
+        let session = Session::new(
+            OAuth::client_credentials("app", "s3cret"),
+            "https://mcp.example/mcp".into(),
+        );
+        let client = Registration {
+            issuer: "https://as.example".into(),
+            client_id: "app".into(),
+            client_secret: Some("s3cret".into()),
+            token_endpoint_auth_method: "client_secret_basic".into(),
+        };
+        let mut params = vec![("grant_type", "client_credentials".to_owned())];
+        let request = session
+            .authenticate(
+                reqwest::Client::new().post("https://as.example/token"),
+                &mut params,
+                &client,
+                "https://as.example",
+                None,
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(
+            request.headers()[AUTHORIZATION],
+            format!("Basic {}", STANDARD.encode("app:s3cret"))
+        );
+        assert!(params.contains(&("client_id", "app".to_owned())));
+        assert!(!params.iter().any(|(k, _)| *k == "client_secret"));
+    }
+}
+
+#[cfg(test)]
 mod redirects {
     use super::super::discovery::ServerMetadata;
     use super::*;
@@ -975,6 +1144,45 @@ mod redirects {
             issuer: "https://as.example".into(),
             metadata,
         }
+    }
+
+    #[test]
+    fn refused_authorizations_and_wrong_issuers_are_typed() {
+        let d = discovery(true);
+        let iss = "iss=https%3A%2F%2Fas.example";
+        let refused = format!("http://127.0.0.1/cb?state=s&{iss}&error=access_denied");
+        let e = read_redirect(&refused, "s", &d).unwrap_err();
+        assert!(
+            matches!(
+                e.oauth_error(),
+                Some(OAuthError::AuthorizationResponse { field, error: Some(code), .. })
+                    if field == "error" && code == "access_denied"
+            ),
+            "{e:?}"
+        );
+        assert_eq!(e.oauth_error().unwrap().error_code(), Some("access_denied"));
+        let forged = "http://127.0.0.1/cb?state=s&iss=https%3A%2F%2Fevil.example&code=c";
+        let e = read_redirect(forged, "s", &d).unwrap_err();
+        assert!(
+            matches!(
+                e.oauth_error(),
+                Some(OAuthError::AuthorizationResponse { field, error: None, .. }) if field == "iss"
+            ),
+            "{e:?}"
+        );
+        let e = read_redirect(
+            &format!("http://127.0.0.1/cb?state=t&{iss}&code=c"),
+            "s",
+            &d,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e.oauth_error(),
+                Some(OAuthError::AuthorizationResponse { field, .. }) if field == "state"
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -264,7 +264,11 @@ impl ProtectedResource {
     }
 
     /// The `401` (or `403`, `503`) answer to `challenge`; `scopes` are those the target
-    /// needs, when known.
+    /// needs, when known. A `401` names them in its `scope`, with a token or without, as
+    /// the MCP authorization spec asks of a server (RFC 6750 §3: the scope needed for the
+    /// resource asked for). When the target needs none, there is no `scope`: the client
+    /// then asks for the metadata's `scopes_supported`, which naming here would make it
+    /// prefer over the scopes it was configured with.
     pub(crate) fn refuse(&self, challenge: &Challenge, scopes: &[String]) -> Response<Body> {
         let metadata = self.metadata_url();
         let scope = scopes.join(" ");

@@ -446,10 +446,16 @@ impl Connection {
         }
         match method {
             "tools/list" => {
-                self.shared
-                    .tools
-                    .snapshot()
-                    .list("tools", &config.tools_shape, modern, cursor)
+                let tools = self.shared.tools.snapshot();
+                // Tools linked to MCP Apps degrade for a client without the extension.
+                match tools.plain_pages("tools", &config.tools_shape) {
+                    Some(plain)
+                        if !crate::server::apps::client_supports(&env.client.capabilities()) =>
+                    {
+                        crate::server::registry::page_of(plain, modern, cursor)
+                    }
+                    _ => tools.list("tools", &config.tools_shape, modern, cursor),
+                }
             }
             "resources/list" => self.shared.resources.snapshot().list(
                 "resources",

@@ -46,7 +46,7 @@ pub enum Target {
         /// The template variables, in template order (empty for a static resource).
         variables: Vec<(String, String)>,
     },
-    /// A method an [`Extension`](crate::server::Extension) added.
+    /// A method an [`ServerExtension`](crate::server::ServerExtension) added.
     Method(String),
 }
 

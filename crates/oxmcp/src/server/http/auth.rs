@@ -13,7 +13,7 @@ pub(crate) enum Gate {
     Open(Option<Authn>),
     /// Refused at once.
     Refused(Response<Body>),
-    /// A `POST` without a token: refused, once its body says what it targets (the
+    /// A `POST` without a valid token: refused, once its body says what it targets (the
     /// challenge names the scopes that needs).
     NeedsBody(Challenge),
 }
@@ -28,7 +28,13 @@ pub(crate) async fn gate(inner: &Inner, method: &Method, headers: &HeaderMap) ->
     }
     match resource.authenticate(headers).await {
         Ok(authn) => Gate::Open(Some(authn)),
-        Err(Challenge::NoToken) if *method == Method::POST => Gate::NeedsBody(Challenge::NoToken),
+        // A 401 names the scopes the target needs (MCP authorization, RFC 6750 §3), for
+        // an invalid token as for none: what the body targets says which.
+        Err(challenge @ (Challenge::NoToken | Challenge::Invalid(_)))
+            if *method == Method::POST =>
+        {
+            Gate::NeedsBody(challenge)
+        }
         Err(challenge) => Gate::Refused(resource.refuse(&challenge, &[])),
     }
 }

@@ -162,6 +162,8 @@ pub struct HttpServe {
     grace: Duration,
     header_timeout: Option<Duration>,
     max_connections: usize,
+    /// Routes of the application's own, served beside MCP ([`HttpServe::routes`]).
+    routes: Option<axum::Router>,
     /// `/metrics`, `/healthz` and `/readyz`, when asked for.
     #[cfg(feature = "metrics")]
     ops: Option<super::ops::Ops>,
@@ -175,6 +177,7 @@ impl std::fmt::Debug for HttpServe {
             .field("grace", &self.grace)
             .field("header_timeout", &self.header_timeout)
             .field("max_connections", &self.max_connections)
+            .field("routes", &self.routes.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -190,9 +193,41 @@ impl HttpServe {
             grace: DEFAULT_GRACE,
             header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            routes: None,
             #[cfg(feature = "metrics")]
             ops: None,
         }
+    }
+
+    /// Also serves `routes`, an axum app of your own (an authorization server, a login
+    /// page, a status page), on the same listener, under the same connection rules: the
+    /// header and idle timeout, the connection cap, and the graceful stop that lets their
+    /// requests in flight finish too. Their request bodies are read first, within the
+    /// endpoint's [`HttpConfig::body_limit`] and [`HttpConfig::body_timeout`] (`413` and
+    /// `408` past them), so a slow or endless body cannot hold a connection.
+    ///
+    /// The MCP paths come first: [`MCP_PATH`], the Protected Resource Metadata (feature
+    /// `auth`), the HTTP+SSE and WebSocket paths (their features) and the operations
+    /// routes ([`metrics`](HttpServe::metrics)); every other path goes to `routes`,
+    /// `404` included. Handlers may read the peer's address with
+    /// `axum::extract::ConnectInfo<std::net::SocketAddr>`. Calling it again merges the
+    /// routes.
+    ///
+    /// ```no_run
+    /// use axum::routing::get;
+    /// use oxmcp::server::Router;
+    ///
+    /// # async fn run() -> oxmcp::Result<()> {
+    /// let status = axum::Router::new().route("/status", get(|| async { "up" }));
+    /// Router::new().http("127.0.0.1:8080").routes(status).await
+    /// # }
+    /// ```
+    pub fn routes(mut self, routes: axum::Router) -> Self {
+        self.routes = Some(match self.routes.take() {
+            Some(before) => before.merge(routes),
+            None => routes,
+        });
+        self
     }
 
     /// Also serves `/metrics` (these metrics in the Prometheus text format), `/healthz` and `/readyz` on the same listener (feature
@@ -296,6 +331,7 @@ impl HttpServe {
 
         #[cfg(feature = "metrics")]
         let ops = self.ops.map(Arc::new);
+        let routes = self.routes;
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(self.header_timeout);
@@ -328,10 +364,12 @@ impl HttpServe {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
             let service = service.clone();
+            let routes = routes.clone();
             #[cfg(feature = "metrics")]
             let ops = ops.clone();
             let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let service = service.clone();
+                let routes = routes.clone();
                 #[cfg(feature = "metrics")]
                 let ops = ops.clone();
                 async move {
@@ -342,7 +380,7 @@ impl HttpServe {
                     {
                         return Ok(answer);
                     }
-                    Ok::<_, Infallible>(route(&service, remote, request).await)
+                    Ok::<_, Infallible>(route(&service, routes.as_ref(), remote, request).await)
                 }
             });
             // Upgrades are served (WebSocket); without a `101` answer, nothing changes.
@@ -407,9 +445,10 @@ impl IntoFuture for HttpServe {
 }
 
 /// One request of a served connection: MCP at [`MCP_PATH`] (and the HTTP+SSE paths with
-/// `sse-server`), `404` elsewhere.
+/// `sse-server`), the application's `routes` elsewhere, else `404`.
 async fn route(
     service: &McpService,
+    routes: Option<&axum::Router>,
     remote: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Response<Body> {
@@ -434,6 +473,9 @@ async fn route(
         return service.ws().handle(request).await;
     }
     if request.uri().path() != MCP_PATH {
+        if let Some(routes) = routes {
+            return extra(service, routes, remote, request).await;
+        }
         let mut response = Response::new(Body::from(format!(
             "not found: the MCP endpoint is {MCP_PATH}"
         )));
@@ -444,4 +486,25 @@ async fn route(
         .extensions_mut()
         .insert(crate::server::http::RemoteAddr(remote));
     service.handle(request).await
+}
+
+/// A request for the application's own routes: its body read within the endpoint's limits
+/// first, the peer's address in `ConnectInfo`.
+async fn extra(
+    service: &McpService,
+    routes: &axum::Router,
+    remote: SocketAddr,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let (mut parts, body) = request.into_parts();
+    let body = match super::service::read_limited(&service.inner.config, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    parts.extensions.insert(axum::extract::ConnectInfo(remote));
+    let request = Request::from_parts(parts, Body::from(body));
+    match tower::ServiceExt::oneshot(routes.clone(), request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }

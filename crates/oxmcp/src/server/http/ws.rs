@@ -206,18 +206,24 @@ async fn serve<S>(
     let mut ticker = tokio::time::interval(ping);
     ticker.tick().await;
     let mut heard = true;
+    // A message read but not yet taken by the connection: while one waits, the socket is
+    // not read (backpressure to the peer), but replies keep going out; the reader never
+    // waits on the writer's queue, which waits on the connection, which waits on it.
+    let mut waiting: Option<String> = None;
     let close = loop {
         tokio::select! {
-            message = socket.next() => {
+            permit = inbox.reserve(), if waiting.is_some() => {
+                let Ok(permit) = permit else {
+                    break Some((CloseCode::Away, "the server is shutting down"));
+                };
+                if let Some(text) = waiting.take() {
+                    permit.send(ReadFrame::Frame(text));
+                }
+            }
+            message = socket.next(), if waiting.is_none() => {
                 heard = true;
                 match message {
-                    Some(Ok(Message::Text(text))) => {
-                        // Waits while the connection is behind: the socket is not read
-                        // meanwhile (backpressure to the peer).
-                        if inbox.send(ReadFrame::Frame(text.as_str().to_owned())).await.is_err() {
-                            break Some((CloseCode::Away, "the server is shutting down"));
-                        }
-                    }
+                    Some(Ok(Message::Text(text))) => waiting = Some(text.as_str().to_owned()),
                     Some(Ok(Message::Binary(_))) => {
                         break Some((CloseCode::Unsupported, "MCP messages are text frames: binary frames are not accepted"));
                     }
@@ -251,7 +257,8 @@ async fn serve<S>(
                 }
             }
             _ = ticker.tick() => {
-                if !heard {
+                // While the server is behind it does not read, so it cannot hear a pong.
+                if !heard && waiting.is_none() {
                     break Some((CloseCode::Policy, "no pong in time"));
                 }
                 heard = false;
@@ -265,6 +272,9 @@ async fn serve<S>(
     };
     peer.close();
     drop(inbox);
+    // What is still queued will not be sent: the connection and its handlers, which may be
+    // waiting for room in the queue, get an error instead of waiting for ever.
+    drop(rx);
     if let Some((code, reason)) = close {
         let frame = CloseFrame {
             code,
@@ -272,6 +282,7 @@ async fn serve<S>(
         };
         let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(Some(frame))).await;
     }
+    drop(socket);
     let _ = driver.await;
     tracing::debug!(?client, "WebSocket connection closed");
 }

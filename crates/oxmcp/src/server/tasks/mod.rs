@@ -58,7 +58,7 @@ pub(crate) use runtime::{Runtime, TaskInput};
 pub use store::{MemoryTaskStore, TaskRecord, TaskStore};
 
 use super::handler::{ErasedHandler, Finish};
-use super::{Context, Extension, Request, Router, ToolError};
+use super::{Context, Request, Router, ServerExtension, ToolError};
 use crate::rpc::Reply;
 use oxmcp_protocol::tools::CallToolResult;
 
@@ -149,7 +149,7 @@ impl Tasks {
     }
 }
 
-impl<S: Clone + Send + Sync + 'static> Extension<S> for Tasks {
+impl<S: Clone + Send + Sync + 'static> ServerExtension<S> for Tasks {
     fn id(&self) -> &str {
         TASKS
     }

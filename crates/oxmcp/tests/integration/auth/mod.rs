@@ -896,3 +896,32 @@ async fn listings_show_only_what_the_caller_may_use() {
     assert_eq!(list("writer").await, ["add", "list"]);
     assert_eq!(list("admin").await, ["add", "list", "whoami"]);
 }
+
+/// A `401` for an invalid token names the scopes the target needs, as one without a token
+/// does (MCP authorization: `scope` in the challenge, RFC 6750 §3).
+#[tokio::test]
+async fn an_invalid_token_challenge_names_the_scopes_needed() {
+    let addr = serve_scoped(false).await;
+    let response = call_modern(addr, Some("not-a-key"), "add").await;
+    assert_eq!(response.status(), 401);
+    let header = challenge(&response);
+    assert!(header.contains("error=\"invalid_token\""), "{header}");
+    assert!(header.ends_with(", scope=\"notes:write\""), "{header}");
+    // The router's default scope, for a tool without its own.
+    let header = challenge(&call_modern(addr, Some("not-a-key"), "list").await);
+    assert!(header.ends_with(", scope=\"notes:read\""), "{header}");
+
+    // A target that needs no scope: no `scope`, so a client falls back to the metadata's
+    // scopes_supported or the scopes it was configured with.
+    let addr = serve(|resource| {
+        ProtectedResource::new(resource, ApiKeys::new().key("k", Auth::new("kim")))
+            .scopes_supported(["mcp:use", "mcp:admin"])
+    })
+    .await;
+    for token in [Some("not-a-key"), None] {
+        let response = call_modern(addr, token, "whoami").await;
+        assert_eq!(response.status(), 401);
+        let header = challenge(&response);
+        assert!(!header.contains("scope="), "{token:?}: {header}");
+    }
+}

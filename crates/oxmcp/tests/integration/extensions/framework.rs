@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use oxmcp::protocol::{JsonObject, ProtocolVersion};
 use oxmcp::server::middleware::McpRequest;
-use oxmcp::server::{tool, Context, Extension, MethodRequest, Router};
+use oxmcp::server::{tool, Context, MethodRequest, Router, ServerExtension};
 use oxmcp::testing::TestClient;
 use serde_json::{json, Map, Value};
 
@@ -20,7 +20,7 @@ struct Audit {
     seen: Arc<Mutex<Vec<String>>>,
 }
 
-impl Extension for Audit {
+impl ServerExtension for Audit {
     fn id(&self) -> &str {
         AUDIT
     }
@@ -226,7 +226,7 @@ async fn a_client_keeps_extensions_it_does_not_know_and_a_server_without_any_adv
 #[should_panic(expected = "is not a vendor prefix")]
 fn an_identifier_without_a_prefix_is_refused() {
     struct Bare;
-    impl Extension for Bare {
+    impl ServerExtension for Bare {
         fn id(&self) -> &str {
             "bare"
         }

@@ -10,7 +10,7 @@ use super::wire::text_of;
 use super::{HttpConfig, Server};
 
 /// Waits (5 s at most) until the server closes `stream`; what it sent before.
-async fn closed_by_server(stream: &mut TcpStream) -> String {
+pub(super) async fn closed_by_server(stream: &mut TcpStream) -> String {
     let mut seen = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), async {
         let mut buf = [0u8; 1024];
@@ -92,6 +92,15 @@ async fn a_slow_body_gets_408() {
         "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{}\r\naccept: application/json\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n",
         server.addr.port()
     );
+    let answer = trickled(&mut stream, &head).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within"), "{answer}");
+    server.shutdown().await;
+}
+
+/// Sends `head`, then a byte of body every 50 ms for 600 ms; what the server answered
+/// before it closed the connection.
+pub(super) async fn trickled(stream: &mut TcpStream, head: &str) -> String {
     stream.write_all(head.as_bytes()).await.unwrap();
     let trickle = async {
         for _ in 0..100 {
@@ -102,10 +111,7 @@ async fn a_slow_body_gets_408() {
         }
     };
     let _ = tokio::time::timeout(Duration::from_millis(600), trickle).await;
-    let answer = closed_by_server(&mut stream).await;
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-    assert!(answer.contains("did not arrive within"), "{answer}");
-    server.shutdown().await;
+    closed_by_server(stream).await
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 mod hostile;
 mod limits;
 mod replies;
+mod routes;
 #[cfg(unix)]
 mod signal;
 pub(crate) mod wire;

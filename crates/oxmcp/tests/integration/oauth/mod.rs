@@ -571,3 +571,30 @@ async fn dpop_proofs_follow_rfc_9449_on_token_and_mcp_requests() {
         .collect();
     assert_eq!(keys.len(), 1, "one key for the connection");
 }
+
+/// Client OAuth failures are typed: the step, the URL and the RFC 6749 error code.
+#[tokio::test]
+async fn a_refused_token_request_is_a_typed_token_endpoint_error() {
+    let server = start(Settings::default()).await;
+    let config = HttpClientConfig::new(format!("{}/mcp", server.base))
+        .oauth(OAuth::client_credentials("svc", "s3cret"));
+    let error = tokio::time::timeout(
+        Duration::from_secs(10),
+        Client::builder().connect_http_with(config),
+    )
+    .await
+    .expect("answered within 10 s")
+    .expect_err("the test's token endpoint refuses client_credentials");
+    match error.oauth_error() {
+        Some(oxmcp::OAuthError::TokenEndpoint {
+            url,
+            error: Some(code),
+            message,
+        }) => {
+            assert_eq!(url, &format!("{}/token", server.base));
+            assert_eq!(code, "unsupported_grant_type");
+            assert!(message.contains("refused with HTTP 400"), "{message}");
+        }
+        other => panic!("expected a token endpoint error, got {other:?} ({error})"),
+    }
+}

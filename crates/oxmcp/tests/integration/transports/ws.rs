@@ -252,3 +252,209 @@ async fn a_fragmented_message_over_the_limit_is_refused() {
     assert_eq!(close_code(&mut socket).await, CloseCode::Size);
     server.shutdown().await;
 }
+
+/// A tool that sends 40 progress notifications before its reply: more output than input.
+async fn noisy(ctx: oxmcp::server::Context) -> &'static str {
+    for i in 0..40 {
+        ctx.progress(oxmcp::Progress::new(f64::from(i))).await;
+    }
+    "done"
+}
+
+/// A client that pipelines many calls whose output outgrows their input, and pings (which
+/// the connection answers itself), while reading everything, gets every reply: the server
+/// keeps writing while its reading waits (the socket's reader never waits on the
+/// writer's queue, which waits on the connection, which waits on the reader).
+#[tokio::test]
+async fn pipelined_calls_with_more_output_than_input_are_all_answered() {
+    const CALLS: u64 = 400;
+    let router = oxmcp::server::Router::new().tool("noisy", noisy);
+    // Writes may wait up to a ping interval: a loaded test machine needs more than 100 ms.
+    let config = HttpConfig::new().ws_ping_interval(Duration::from_secs(5));
+    let server = crate::http_server::Server::start_router(router, config, |serve| serve).await;
+    let socket = connect(server.addr, Some("mcp")).await.unwrap();
+    let (mut sink, mut stream) = socket.split();
+    let reader = tokio::spawn(async move {
+        let mut replies = 0;
+        while replies < 2 * CALLS {
+            match stream.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let value: Value = serde_json::from_str(text.as_str()).unwrap();
+                    // Every response counts (a modern ping may be refused): none is lost.
+                    if value.get("id").is_some() {
+                        let call = value["id"].as_u64().is_some_and(|id| id <= CALLS);
+                        assert!(!call || value["result"].is_object(), "{value}");
+                        replies += 1;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the socket ended after {replies} replies: {other:?}"),
+            }
+        }
+        replies
+    });
+    for id in 1..=CALLS {
+        let mut meta = crate::support::modern_meta();
+        meta["progressToken"] = json!(id);
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "noisy", "arguments": {}, "_meta": meta}});
+        sink.send(Message::text(call.to_string())).await.unwrap();
+        // A ping is answered by the connection itself, not by a handler of its own.
+        let ping = json!({"jsonrpc": "2.0", "id": CALLS + id, "method": "ping",
+            "params": {"_meta": crate::support::modern_meta()}});
+        sink.send(Message::text(ping.to_string())).await.unwrap();
+    }
+    let replies = tokio::time::timeout(Duration::from_secs(10), reader)
+        .await
+        .expect("every call answered within 10 s")
+        .unwrap();
+    assert_eq!(replies, 2 * CALLS);
+    server.shutdown().await;
+}
+
+/// A raw WebSocket server (subprotocol `mcp`) that answers `initialize` and every other
+/// request of the client (with `{}`), and once the client's first ping arrives, sends
+/// `count` pings to the client at once; `done` gets the count once the client has
+/// answered them all.
+async fn pinging_server(
+    listener: tokio::net::TcpListener,
+    count: usize,
+    done: tokio::sync::oneshot::Sender<usize>,
+) {
+    use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+    let (tcp, _) = listener.accept().await.unwrap();
+    // The callback's error type is tungstenite's, large by its design.
+    #[allow(clippy::result_large_err)]
+    let confirm = |_: &Request, mut response: Response| {
+        response
+            .headers_mut()
+            .insert("sec-websocket-protocol", "mcp".parse().unwrap());
+        Ok(response)
+    };
+    let socket = tokio_tungstenite::accept_hdr_async(tcp, confirm)
+        .await
+        .unwrap();
+    let (mut sink, mut stream) = socket.split();
+    let (answers, mut to_send) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = to_send.recv().await {
+            if message == "flood" {
+                for i in 0..count {
+                    let ping = json!({"jsonrpc": "2.0", "id": format!("s{i}"), "method": "ping"});
+                    sink.send(Message::text(ping.to_string())).await.unwrap();
+                }
+                continue;
+            }
+            sink.send(Message::text(message.to_string())).await.unwrap();
+        }
+    });
+    let mut answered = 0;
+    let mut flooded = false;
+    let mut done = Some(done);
+    let read = async {
+        while let Some(Ok(message)) = stream.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text.as_str()).unwrap();
+            if value["id"].as_str().is_some_and(|id| id.starts_with('s')) {
+                answered += 1;
+                if answered == count {
+                    if let Some(done) = done.take() {
+                        let _ = done.send(answered);
+                    }
+                }
+            } else if let Some(id) = value.get("id").filter(|_| value.get("method").is_some()) {
+                let result = if value["method"] == "initialize" {
+                    json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                        "serverInfo": {"name": "pinging", "version": "1"}})
+                } else {
+                    json!({})
+                };
+                let _ = answers.send(json!({"jsonrpc": "2.0", "id": id, "result": result}));
+                // The client's own pings are queued: now the flood.
+                if value["method"] == "ping" && !flooded {
+                    flooded = true;
+                    let _ = answers.send(json!("flood"));
+                }
+            }
+        }
+    };
+    // Serves until the client hangs up (10 s at most).
+    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+    writer.abort();
+}
+
+/// The client keeps sending while its reader waits for the connection: with more requests
+/// of its own queued than its queue holds, and as many pings from the server, every ping
+/// is answered (its reader never waits on the writer's queue, which waits on it).
+#[cfg(feature = "ws-client")]
+#[tokio::test]
+async fn connect_ws_answers_a_ping_flood_while_its_own_requests_queue() {
+    use oxmcp::client::{Client, EraChoice};
+    const PINGS: usize = 3000;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let (done, answered) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(pinging_server(listener, PINGS, done));
+    let client = Client::builder()
+        .era(EraChoice::Legacy(
+            oxmcp::protocol::ProtocolVersion::V2025_11_25,
+        ))
+        .connect_ws(url)
+        .await
+        .unwrap();
+    let client = Arc::new(client);
+    let calls: Vec<_> = (0..3000)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.ping().await })
+        })
+        .collect();
+    let answered = tokio::time::timeout(Duration::from_secs(10), answered)
+        .await
+        .expect("the server's pings answered within 10 s");
+    assert_eq!(answered.unwrap(), PINGS);
+    for call in calls {
+        tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("every ping of the client answered")
+            .unwrap()
+            .unwrap();
+    }
+    drop(client);
+    server.await.unwrap();
+}
+
+/// A peer that floods calls and never reads is disconnected, and its connection's place
+/// is given back, although its handlers were waiting for room to send their output.
+#[tokio::test]
+async fn a_flooding_peer_that_never_reads_is_disconnected() {
+    let router = oxmcp::server::Router::new().tool("noisy", noisy);
+    let server = start(router, HttpConfig::new().max_sessions(1)).await;
+    let socket = connect(server.addr, Some("mcp")).await.unwrap();
+    // The read half is kept, never polled.
+    let (mut sink, _unread) = socket.split();
+    let flood = tokio::spawn(async move {
+        for id in 1..=2000u64 {
+            let mut meta = crate::support::modern_meta();
+            meta["progressToken"] = json!(id);
+            let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": {"name": "noisy", "arguments": {}, "_meta": meta}});
+            if sink.send(Message::text(call.to_string())).await.is_err() {
+                break;
+            }
+        }
+    });
+    // The only place is free again once the server has let go of the flooding socket.
+    let mut other = connect_until(server.addr).await;
+    send(
+        &mut other,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "ping",
+        "params": {"_meta": crate::support::modern_meta()}}),
+    )
+    .await;
+    assert_eq!(next(&mut other).await["id"], 1);
+    flood.abort();
+    server.shutdown().await;
+}
