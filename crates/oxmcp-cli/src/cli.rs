@@ -32,6 +32,19 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// How diagnostics are logged on stderr when `RUST_LOG` (or this flag) turns them on:
+    /// `text`, or `json` for one JSON object per line [env: OXMCP_LOG].
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How the command's own diagnostics (`tracing`) are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only at a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// The commands.

@@ -19,18 +19,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LogFormat};
 use crate::error::CliError;
 use crate::render::Style;
 
 fn main() -> ExitCode {
     // Arguments first: `--help` and `--version` start nothing.
     let cli = Cli::parse();
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .init();
+    if let Err(e) = init_logs(cli.log_format) {
+        eprintln!("{} {e}", Style::stderr().red("error:"));
+        return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -49,6 +47,38 @@ fn main() -> ExitCode {
             ExitCode::from(e.code())
         }
     }
+}
+
+/// Logs on stderr (stdout is the command's output): off unless `RUST_LOG` or a log format
+/// asks for them; `--log-format`, else `OXMCP_LOG`, picks text or JSON; colour only at a
+/// terminal without `NO_COLOR`.
+fn init_logs(flag: Option<LogFormat>) -> Result<(), String> {
+    let format = match flag {
+        Some(format) => Some(format),
+        None => match std::env::var("OXMCP_LOG").ok().filter(|v| !v.is_empty()) {
+            Some(value) => Some(
+                <LogFormat as clap::ValueEnum>::from_str(&value, true)
+                    .map_err(|_| format!("OXMCP_LOG=`{value}`: expected `text` or `json`"))?,
+            ),
+            None => None,
+        },
+    };
+    if format.is_none() && std::env::var_os("RUST_LOG").is_none() {
+        return Ok(());
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if format == Some(LogFormat::Json) {
+        logs.json().init();
+    } else {
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        logs.with_ansi(colour).init();
+    }
+    Ok(())
 }
 
 async fn run(command: Command) -> Result<u8, CliError> {

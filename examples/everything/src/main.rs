@@ -7,7 +7,9 @@
 //! 2024-11-05 (`/sse`, `/messages`) and WebSocket (`/ws`, subprotocol `mcp`). `--metrics`
 //! adds `/metrics` (Prometheus), `/healthz` and `/readyz` on the same listener; `--otlp URL`
 //! exports the MCP spans to an OTLP/HTTP collector (`URL/v1/traces`). `RUST_LOG` sets what
-//! is logged on stderr. See `EXPECTATIONS.md` for what each fixture must do.
+//! is logged on stderr (default `info`); `--log-format json` (or `OXMCP_LOG=json`) writes
+//! each log line as one JSON object instead of text. See `EXPECTATIONS.md` for what each
+//! fixture must do.
 
 mod apps;
 mod fixtures;
@@ -26,7 +28,13 @@ use tracing_subscriber::Layer as _;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> oxmcp::Result<()> {
-    let options = Options::parse();
+    let options = match Options::parse() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("everything: {error}");
+            std::process::exit(2);
+        }
+    };
     let metrics = Metrics::new();
     let tracer = match options.otlp.as_deref().map(otlp_tracer).transpose() {
         Ok(tracer) => tracer,
@@ -35,16 +43,25 @@ async fn main() -> oxmcp::Result<()> {
             std::process::exit(2);
         }
     };
-    // Colour only for a person at a terminal: hosts write server stderr to log files.
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let logs = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        );
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = match options.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Text => {
+            // Colour only for a person at a terminal: hosts write server stderr to log files.
+            let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(colour)
+                .with_filter(filter)
+                .boxed()
+        }
+    };
     // The metrics and the exporter see oxmcp's MCP spans whatever RUST_LOG says.
     let mcp_spans = || Targets::new().with_target("oxmcp::otel", tracing::Level::INFO);
     let measure = options
@@ -73,7 +90,29 @@ async fn main() -> oxmcp::Result<()> {
     served
 }
 
-/// The command line: `[--http ADDR] [--metrics] [--otlp URL]`.
+/// How log lines are written on stderr.
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+enum LogFormat {
+    /// Human-readable text, coloured at a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`, `spans`).
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<LogFormat, String> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("log format `{other}`: expected `text` or `json`")),
+        }
+    }
+}
+
+/// The command line: `[--http ADDR] [--metrics] [--otlp URL] [--log-format text|json]`.
 #[derive(Default)]
 struct Options {
     /// Serve Streamable HTTP at `http://ADDR/mcp` instead of stdio.
@@ -82,11 +121,14 @@ struct Options {
     metrics: bool,
     /// Export the MCP spans over OTLP/HTTP to this collector (`http://host:4318`).
     otlp: Option<String>,
+    /// How logs are written on stderr; `OXMCP_LOG=json` when the flag is absent.
+    log_format: LogFormat,
 }
 
 impl Options {
-    fn parse() -> Options {
+    fn parse() -> Result<Options, String> {
         let mut options = Options::default();
+        let mut log_format = std::env::var("OXMCP_LOG").ok().filter(|v| !v.is_empty());
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -97,10 +139,14 @@ impl Options {
                 "--http" => options.http = inline.or_else(|| args.next()),
                 "--otlp" => options.otlp = inline.or_else(|| args.next()),
                 "--metrics" => options.metrics = true,
+                "--log-format" => log_format = inline.or_else(|| args.next()),
                 _ => {}
             }
         }
-        options
+        if let Some(format) = log_format {
+            options.log_format = format.parse()?;
+        }
+        Ok(options)
     }
 }
 

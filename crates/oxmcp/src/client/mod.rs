@@ -75,7 +75,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "http-client")]
-pub use crate::transport::http::client::HttpClientConfig;
+pub use crate::transport::http::client::{HttpClientConfig, RetryPolicy};
 #[cfg(feature = "ws-client")]
 pub use crate::transport::ws::WsClientConfig;
 pub use builder::{ClientBuilder, EraChoice};

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use crate::support::SchemaTap;
 
 mod errors;
+mod retry;
 
 /// One HTTP request the fake server received.
 #[derive(Debug, Clone)]

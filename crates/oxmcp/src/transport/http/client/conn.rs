@@ -374,8 +374,43 @@ impl Shared {
         self.http.request(method, self.url.clone()).headers(headers)
     }
 
+    /// Sends a POST, again per the configured [`RetryPolicy`](super::RetryPolicy): after a
+    /// failed connect (the server never saw it), or a 429 or 503 answer to a request that
+    /// changes nothing.
     async fn post(&self, probe: &OutProbe, text: &str) -> Result<Response, SendFailure> {
-        self.send(Method::POST, Some(probe), Some(text), None).await
+        let Some(policy) = self.config.retry else {
+            return self.send(Method::POST, Some(probe), Some(text), None).await;
+        };
+        let idempotent = probe
+            .method
+            .as_deref()
+            .is_some_and(super::retry::idempotent);
+        let mut attempt = 0;
+        loop {
+            let sent = self.send(Method::POST, Some(probe), Some(text), None).await;
+            let wait = match &sent {
+                Err(SendFailure::Http(e)) if e.is_connect() => policy.delay(attempt, None),
+                Ok(r)
+                    if idempotent
+                        && matches!(
+                            r.status(),
+                            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                        ) =>
+                {
+                    policy.delay(attempt, super::retry::retry_after(r.headers()))
+                }
+                _ => None,
+            };
+            let Some(wait) = wait else { return sent };
+            tracing::debug!(
+                method = probe.method.as_deref().unwrap_or(""),
+                attempt = attempt + 1,
+                ?wait,
+                "retrying a POST"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
     }
 
     /// Sends a request with the authorization hook's headers; after a 401 or 403 the hook

@@ -23,7 +23,10 @@ mod conn;
 mod frame;
 #[cfg(feature = "sse-client")]
 mod legacy_sse;
+mod retry;
 pub(crate) mod sse;
+
+pub use retry::RetryPolicy;
 
 use std::time::Duration;
 
@@ -61,6 +64,7 @@ pub struct HttpClientConfig {
     pub(crate) max_frame: usize,
     pub(crate) default_retry: Duration,
     pub(crate) max_reconnects: usize,
+    pub(crate) retry: Option<RetryPolicy>,
     pub(crate) auth: AuthSlot,
 }
 
@@ -89,6 +93,7 @@ impl HttpClientConfig {
             max_frame: crate::transport::DEFAULT_MAX_FRAME,
             default_retry: Duration::from_secs(1),
             max_reconnects: 5,
+            retry: None,
             auth: AuthSlot::default(),
         }
     }
@@ -142,6 +147,15 @@ impl HttpClientConfig {
     /// How many times in a row a dropped stream is resumed before giving up (default 5).
     pub fn max_reconnects(mut self, times: usize) -> Self {
         self.max_reconnects = times;
+        self
+    }
+
+    /// Sends a POST again when it could not connect, or when the server answers a request
+    /// that changes nothing (lists, reads, discover, ping) with 429 or 503, with backoff
+    /// and jitter, honouring `Retry-After` ([`RetryPolicy`] says exactly when). Default:
+    /// no retries.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
         self
     }
 
