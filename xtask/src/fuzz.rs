@@ -65,10 +65,25 @@ pub(crate) fn run(secs: u64, only: Option<&str>, minimise: bool) -> Result {
         let corpus = format!("corpus/{target}");
         std::fs::create_dir_all(dir.join(&corpus))
             .map_err(|e| Failure(format!("fuzz: creating {corpus}: {e}")))?;
+        // libFuzzer writes what it finds into the first corpus directory: the repository's
+        // own when the corpus is grown (and minimised after), else a scratch directory
+        // under target/, with the repository's corpus read as seeds only.
+        let mut corpora = Vec::new();
+        if !minimise {
+            let scratch = crate::target_dir(&crate::root())
+                .join("fuzz-scratch")
+                .join(target);
+            std::fs::create_dir_all(&scratch)
+                .map_err(|e| Failure(format!("fuzz: creating {}: {e}", scratch.display())))?;
+            corpora.push(scratch.display().to_string());
+        }
+        corpora.push(corpus.clone());
         step(
             &format!("fuzz {target} for {secs} s"),
             nightly(&dir)
-                .args(["fuzz", "run", "-s", "none", target, &corpus, "--"])
+                .args(["fuzz", "run", "-s", "none", target])
+                .args(&corpora)
+                .arg("--")
                 .args([
                     format!("-max_total_time={secs}"),
                     // Any input that takes seconds is a finding (the decoders are linear).
