@@ -15,9 +15,6 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
-/// Bytes of a socket's read buffer (see `serve_socket`).
-const READ_BUFFER: usize = 4 * 1024;
-
 use super::service::{not_allowed, plain};
 use super::McpService;
 use super::{connect, guard};
@@ -34,6 +31,10 @@ pub const SUBPROTOCOL: &str = "mcp";
 /// How many received messages may wait for the connection to read them; beyond it, the
 /// socket is not read (the peer's sends wait).
 const INBOX: usize = 64;
+
+/// Bytes of a socket's read buffer: tungstenite's default (128 KiB) is paid by every idle
+/// socket, and MCP messages are small; a larger one is read in more steps.
+const READ_BUFFER: usize = 4 * 1024;
 
 /// The WebSocket transport of an endpoint, as a `tower::Service` that upgrades `GET`
 /// requests: get one from [`McpService::ws`]. It shares the endpoint's router, Host/Origin
@@ -188,8 +189,6 @@ async fn serve<S>(
 {
     let inner = mcp.inner.clone();
     let limit = inner.config.body_limit;
-    // A small read buffer: tungstenite's default (128 KiB) is paid by every idle socket, and
-    // MCP messages are small; a large one is read in more steps, never refused for it.
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limit))
