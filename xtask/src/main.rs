@@ -12,7 +12,6 @@
 //! step stops the run with a message naming it, and a non-zero exit status.
 
 use std::env;
-use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -20,7 +19,10 @@ use std::process::{Command, ExitCode, Stdio};
 mod bench;
 mod conformance;
 mod fuzz;
+mod install;
 mod json;
+
+use install::*;
 
 /// Feature sets of the `oxmcp` crate checked one by one.
 const FEATURE_SETS: &[&str] = &[
@@ -49,27 +51,6 @@ const FEATURE_SETS: &[&str] = &[
     "server,skills",
     "client,skills",
 ];
-
-/// The npm package of the reference server-everything, relative to the repository root.
-const SERVER_EVERYTHING: &str = "interop/server-everything";
-
-/// The npm package of the real-world OpenAPI documents the OpenAPI import is tested on,
-/// relative to the repository root.
-const OPENAPI_DOCUMENTS: &str = "interop/openapi";
-
-/// The npm package of playwright-core, which drives the dev console in chromium for the
-/// CLI's browser test, relative to the repository root.
-const BROWSER_DRIVER: &str = "interop/browser";
-
-/// Debian's chromium, the browser of the CLI's browser test.
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The pip requirements of the interop venv, relative to the repository root.
-const REQUIREMENTS: &str = "interop/python/requirements.txt";
-/// The Python SDK 1.x (its WebSocket transport), in a venv of its own.
-const REQUIREMENTS_V1: &str = "interop/python-v1/requirements.txt";
-/// Where the venv of the Python SDK 1.x goes, relative to the repository root.
-const VENV_V1: &str = "target/interop/venv-v1";
 
 const USAGE_HEAD: &str = "\
 usage: cargo xtask <command>
@@ -132,6 +113,9 @@ type Result<T = ()> = std::result::Result<T, Failure>;
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let started = std::time::Instant::now();
+    if on_ci() {
+        lean_builds();
+    }
     let outcome = match args
         .iter()
         .map(String::as_str)
@@ -198,6 +182,9 @@ fn step(name: &str, command: &mut Command) -> Result {
         },
         started.elapsed().as_secs_f64()
     );
+    if on_ci() {
+        eprintln!("    {}", disk_report());
+    }
     let status = status.map_err(|e| {
         Failure(format!(
             "step `{name}`: cannot run `{}`: {e}",
@@ -241,8 +228,62 @@ fn ci() -> Result {
     tests()
 }
 
+/// Whether this is a CI run: `CI` set, and not to `0` or `false`.
+fn on_ci() -> bool {
+    env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// CI builds everything once, from nothing, on a machine with little disk. Incremental
+/// caches and debug info would only fill it: a test binary with full debug info is about
+/// 360 MB, and there are some sixty of them plus the examples. Panic messages still name
+/// the file and line; only debugger-grade backtraces are lost. Children (the generated
+/// project `oxmcp new` tests, the fuzz and conformance builds) inherit the setting.
+fn lean_builds() {
+    env::set_var("CARGO_INCREMENTAL", "0");
+    env::set_var("CARGO_PROFILE_DEV_DEBUG", "0");
+}
+
+/// Free disk space and the size of the target directory, printed after each step on CI:
+/// when a step runs out of space, the log shows which step grew what.
+fn disk_report() -> String {
+    let target = target_dir(&root());
+    let output = |command: &mut Command| {
+        command
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    // `df -Pk`: a header line, then `fs blocks used available capacity mount`, in KiB.
+    let free = output(Command::new("df").arg("-Pk").arg(root()))
+        .lines()
+        .nth(1)
+        .and_then(|line| line.split_whitespace().nth(3)?.parse::<u64>().ok());
+    let used = output(Command::new("du").arg("-sk").arg(&target))
+        .split_whitespace()
+        .next()
+        .and_then(|kib| kib.parse::<u64>().ok());
+    let gib = |kib: Option<u64>| match kib {
+        Some(kib) => format!("{:.1} GiB", kib as f64 / (1024.0 * 1024.0)),
+        None => "?".to_owned(),
+    };
+    format!("disk: {} free, target {}", gib(free), gib(used))
+}
+
 /// fmt, clippy (the workspace, then each feature set of the SDK) and the docs.
 fn lints() -> Result {
+    // On CI the lints build into a folder of their own, removed once they pass: the test
+    // build cannot reuse check-only artifacts, so they would only take disk.
+    let scratch = on_ci().then(|| target_dir(&root()).join("lints"));
+    let cargo = || {
+        let mut command = cargo();
+        if let Some(dir) = &scratch {
+            command.env("CARGO_TARGET_DIR", dir);
+        }
+        command
+    };
     step("cargo fmt", cargo().args(["fmt", "--all", "--check"]))?;
     step(
         "cargo clippy",
@@ -278,7 +319,12 @@ fn lints() -> Result {
         cargo()
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-Dwarnings"),
-    )
+    )?;
+    if let Some(dir) = scratch {
+        // Best effort: a folder left behind costs disk, not correctness.
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(())
 }
 
 /// What CI runs after the lints: the installs, every test, the interop clients, the fuzz
@@ -304,97 +350,6 @@ fn tests() -> Result {
     // The official conformance suite, both versions, server and client scenarios.
     eprintln!("\n==> conformance");
     conformance::conformance(&[])
-}
-
-/// Points the Rust interop test at the venvs' Pythons and the scripts.
-fn with_interop_env<'a>(command: &'a mut Command, root: &Path, python: &Path) -> &'a mut Command {
-    command
-        .env("OXMCP_INTEROP_PYTHON", python)
-        .env("OXMCP_INTEROP_DIR", root.join("interop/python"))
-        .env("OXMCP_INTEROP_PYTHON_V1", venv_python(&root.join(VENV_V1)))
-        .env("OXMCP_INTEROP_V1_DIR", root.join("interop/python-v1"))
-        .env("OXMCP_SERVER_EVERYTHING", server_everything_entry(root))
-        .env("OXMCP_GITHUB_OPENAPI", github_openapi(root))
-        .env("OXMCP_PLAYWRIGHT_DIR", root.join(BROWSER_DRIVER))
-        .env("OXMCP_CHROMIUM", CHROMIUM)
-        .env("OXMCP_SERVER_FILESYSTEM", server_filesystem_entry(root))
-}
-
-/// Installs Debian's `chromium` (apt) and playwright-core (pinned in
-/// `interop/browser/package-lock.json`) unless they are there: the CLI's browser test
-/// drives the dev console with them.
-fn ensure_browser(root: &Path) -> Result {
-    if !Path::new(CHROMIUM).is_file() {
-        apt_update_once()?;
-        step(
-            "apt-get install chromium",
-            Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends", "chromium"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdin(Stdio::null()),
-        )?;
-    }
-    let dir = root.join(BROWSER_DRIVER);
-    if dir
-        .join("node_modules/playwright-core/package.json")
-        .is_file()
-    {
-        return Ok(());
-    }
-    step(
-        "npm ci (playwright-core, interop/browser)",
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(dir),
-    )
-}
-
-/// Where the same `npm ci` puts the reference server-filesystem's entry point (the hub
-/// example's tests run it).
-fn server_filesystem_entry(root: &Path) -> PathBuf {
-    root.join(SERVER_EVERYTHING)
-        .join("node_modules/@modelcontextprotocol/server-filesystem/dist/index.js")
-}
-
-/// Where `npm ci` in `interop/openapi` puts GitHub's REST API description.
-fn github_openapi(root: &Path) -> PathBuf {
-    root.join(OPENAPI_DOCUMENTS)
-        .join("node_modules/@octokit/openapi/generated/api.github.com.json")
-}
-
-/// Installs `@octokit/openapi` (pinned in `interop/openapi/package-lock.json`) unless it
-/// is there: the OpenAPI import's tests turn GitHub's REST description into tools.
-fn ensure_openapi_documents(root: &Path) -> Result {
-    if github_openapi(root).is_file() {
-        return Ok(());
-    }
-    step(
-        "npm ci (GitHub's OpenAPI description, interop/openapi)",
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
-            .current_dir(root.join(OPENAPI_DOCUMENTS)),
-    )
-}
-
-/// Where `npm ci` in `interop/server-everything` puts the reference server's entry point.
-fn server_everything_entry(root: &Path) -> PathBuf {
-    root.join(SERVER_EVERYTHING)
-        .join("node_modules/@modelcontextprotocol/server-everything/dist/index.js")
-}
-
-/// Installs the reference `@modelcontextprotocol/server-everything` and `server-filesystem`
-/// (pinned in `interop/server-everything/package-lock.json`) unless they are there; the
-/// CLI's and the hub example's tests run them.
-fn ensure_server_everything(root: &Path) -> Result {
-    if server_everything_entry(root).is_file() && server_filesystem_entry(root).is_file() {
-        return Ok(());
-    }
-    step(
-        "npm ci (the reference server-everything, interop/server-everything)",
-        Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(root.join(SERVER_EVERYTHING)),
-    )
 }
 
 fn interop() -> Result {
@@ -625,199 +580,6 @@ fn build_example(root: &Path, name: &str) -> Result<PathBuf> {
         )));
     }
     Ok(binary)
-}
-
-/// Whether `python -m venv` can make a venv (with pip) here.
-fn venv_works(python: &Path) -> bool {
-    let probe = env::temp_dir().join(format!("oxmcp-venv-probe-{}", std::process::id()));
-    let ok = runs(
-        Command::new(python)
-            .args([OsStr::new("-m"), OsStr::new("venv")])
-            .arg(&probe),
-    );
-    let _ = std::fs::remove_dir_all(&probe);
-    ok
-}
-
-/// Runs `apt-get update`, once per xtask run (CI machines run as root).
-fn apt_update_once() -> Result {
-    static UPDATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if UPDATED.swap(true, std::sync::atomic::Ordering::SeqCst) {
-        return Ok(());
-    }
-    step(
-        "apt-get update",
-        Command::new("apt-get").arg("update").stdin(Stdio::null()),
-    )
-}
-
-/// Makes sure `promtool` and `prometheus` (Debian's `prometheus` package) are installed:
-/// the metrics tests check the `/metrics` exposition with them.
-fn ensure_prometheus() -> Result {
-    let present = |tool: &str| runs(Command::new(tool).arg("--version"));
-    if present("promtool") && present("prometheus") {
-        return Ok(());
-    }
-    apt_install(&["prometheus"])
-}
-
-/// Installs Debian packages with apt-get (CI machines run as root).
-fn apt_install(packages: &[&str]) -> Result {
-    apt_update_once()?;
-    step(
-        &format!("apt-get install {}", packages.join(" ")),
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(packages)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null()),
-    )
-}
-
-/// Installs Debian's `postgresql` unless `initdb` is there: the database example's tests
-/// start a real PostgreSQL (`examples/database/tests/postgres.rs`).
-fn ensure_postgresql() -> Result {
-    let installed = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
-        versions
-            .flatten()
-            .any(|v| v.path().join("bin/initdb").is_file())
-    });
-    if installed {
-        return Ok(());
-    }
-    apt_install(&["postgresql"])
-}
-
-/// Installs python3 and python3-venv with apt-get (CI machines run as root).
-fn install_python_venv() -> Result {
-    apt_install(&["python3", "python3-venv"])
-}
-
-/// Makes sure `target/interop/venv` exists with the pinned requirements; returns its python.
-fn ensure_venv(root: &Path) -> Result<PathBuf> {
-    ensure_venv_at(root, REQUIREMENTS, "target/interop/venv")
-}
-
-/// The venv of the Python SDK 1.x (`target/interop/venv-v1`, `interop/python-v1`): its
-/// python.
-fn ensure_venv_v1(root: &Path) -> Result<PathBuf> {
-    ensure_venv_at(root, REQUIREMENTS_V1, VENV_V1)
-}
-
-/// A venv at `venv` (relative to the root) with the pins of `requirements` installed.
-fn ensure_venv_at(root: &Path, requirements_path: &str, venv: &str) -> Result<PathBuf> {
-    let requirements = root.join(requirements_path);
-    let pins = pinned(&requirements)?;
-    let venv = root.join(venv);
-    let python = venv_python(&venv);
-
-    if !runs(Command::new(&python).args(["-c", "import sys"])) {
-        let base: PathBuf = env::var_os("OXMCP_PYTHON3")
-            .unwrap_or_else(|| "python3".into())
-            .into();
-        let base = if venv_works(&base) {
-            base
-        } else {
-            // A fresh machine may lack Python's venv module: install it from Debian.
-            install_python_venv()?;
-            [base, PathBuf::from("/usr/bin/python3")]
-                .into_iter()
-                .find(|p| venv_works(p))
-                .ok_or_else(|| Failure("no Python with a working venv module".into()))?
-        };
-        step(
-            "check Python >= 3.10",
-            Command::new(&base).args([
-                "-c",
-                "import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else \
-                 f'the Python SDK needs Python 3.10 or newer, this is {sys.version}')",
-            ]),
-        )?;
-        step(
-            &format!("create the interop venv {}", venv.display()),
-            Command::new(&base)
-                .args([OsStr::new("-m"), OsStr::new("venv"), OsStr::new("--clear")])
-                .arg(&venv),
-        )?;
-    }
-
-    if installed(&python, &pins) {
-        eprintln!(
-            "\n==> interop venv: {} already installed in {}",
-            pins.iter()
-                .map(|(n, v)| format!("{n}=={v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            venv.display()
-        );
-    } else {
-        step(
-            &format!("install {requirements_path} into {}", venv.display()),
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--progress-bar",
-                    "off",
-                    "-r",
-                ])
-                .arg(&requirements),
-        )?;
-        if !installed(&python, &pins) {
-            return Err(Failure(format!(
-                "after pip install, the venv still lacks the versions pinned in {requirements_path}"
-            )));
-        }
-    }
-    Ok(python)
-}
-
-/// The `name==version` pins of a requirements file.
-fn pinned(requirements: &Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(requirements)
-        .map_err(|e| Failure(format!("cannot read {}: {e}", requirements.display())))?;
-    let pins: Vec<(String, String)> = text
-        .lines()
-        .map(|line| line.split('#').next().unwrap_or_default().trim())
-        .filter(|line| !line.is_empty())
-        .filter_map(|line| {
-            let (name, version) = line.split_once("==")?;
-            // `mcp[ws]`: the distribution is `mcp`, the extra only adds dependencies.
-            let name = name.split('[').next().unwrap_or_default();
-            Some((name.trim().to_owned(), version.trim().to_owned()))
-        })
-        .collect();
-    if pins.is_empty() {
-        return Err(Failure(format!(
-            "{} pins nothing (expected lines like `mcp==2.3.0`)",
-            requirements.display()
-        )));
-    }
-    Ok(pins)
-}
-
-/// The python of the venv at `venv`.
-fn venv_python(venv: &Path) -> PathBuf {
-    venv.join(if cfg!(windows) {
-        "Scripts/python.exe"
-    } else {
-        "bin/python"
-    })
-}
-
-/// Whether the venv's python has exactly the pinned versions.
-fn installed(python: &Path, pins: &[(String, String)]) -> bool {
-    let checks: Vec<String> = pins
-        .iter()
-        .map(|(name, version)| format!("m.version({name:?}) == {version:?}"))
-        .collect();
-    let program = format!(
-        "import importlib.metadata as m, sys\ntry:\n    ok = all([{}])\nexcept m.PackageNotFoundError:\n    ok = False\nsys.exit(0 if ok else 1)",
-        checks.join(", ")
-    );
-    runs(Command::new(python).args(["-c", &program]))
 }
 
 /// Whether a quiet probe command runs and succeeds.
