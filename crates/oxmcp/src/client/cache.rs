@@ -14,10 +14,14 @@ use serde_json::value::RawValue;
 /// how long an answer stays fresh, `cacheScope` who may reuse it (`public`: anyone;
 /// `private`: only the same identity).
 ///
-/// Lists (`tools/list`, `resources/list`, `resources/templates/list`, `prompts/list`, page
-/// by page) and `resources/read` are cached. A fresh cached answer is served without a
+/// `server/discover` ([`Client::discover`](crate::client::Client::discover)), lists
+/// (`tools/list`, `resources/list`, `resources/templates/list`, `prompts/list`, page by
+/// page) and `resources/read` are cached. A fresh cached answer is served without a
 /// request; `notifications/*/list_changed` drops the cached pages of that list and
-/// `notifications/resources/updated` the cached reads of that resource. A call can opt out
+/// `notifications/resources/updated` the cached reads of that resource. A new connection
+/// to a server replaces what was discovered of it: the answer of its handshake's
+/// `server/discover` takes the place of the cached one (a legacy handshake just drops it,
+/// the server no longer speaking 2026-07-28). A call can opt out
 /// ([`CallOptions::fresh`](crate::client::CallOptions::fresh)): it asks the server, and its answer
 /// replaces the cached one.
 ///
@@ -170,6 +174,9 @@ impl ResponseCache {
     }
 }
 
+/// The method whose answers describe the server itself.
+pub(crate) const DISCOVER: &str = "server/discover";
+
 /// A client's view of a cache: the server it talks to and the identity it acts for.
 #[derive(Clone)]
 pub(crate) struct ClientCache {
@@ -202,6 +209,16 @@ impl ClientCache {
             method: method.into(),
             target: target.into(),
             identity: identity.cloned(),
+        }
+    }
+
+    /// Replaces the cached `server/discover` answers of this server, whatever their scope,
+    /// with the one a new connection's handshake got (`None`: a legacy handshake).
+    pub(crate) fn discovered(&self, answer: Option<&RawValue>) {
+        self.cache
+            .retain(|key| !(&*key.method == DISCOVER && key.server == self.server));
+        if let Some(answer) = answer {
+            self.put(DISCOVER, "", answer);
         }
     }
 

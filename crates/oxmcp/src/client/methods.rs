@@ -7,6 +7,7 @@ use oxmcp_protocol::completion::{
     CompleteRequestParams, CompleteResult, CompletionArgument, CompletionContext,
     CompletionReference,
 };
+use oxmcp_protocol::lifecycle::DiscoverResult;
 use oxmcp_protocol::logging::LoggingLevel;
 use oxmcp_protocol::method;
 use oxmcp_protocol::prompts::{GetPromptResult, ListPromptsResult, Prompt};
@@ -42,6 +43,37 @@ pub(super) fn tool_params(name: &str, arguments: impl Serialize) -> Result<Map<S
 }
 
 impl Client {
+    /// What a modern server says about itself now (`server/discover`): its revisions,
+    /// capabilities, instructions and `_meta`. An answer the server marked cacheable
+    /// (`ttlMs`, `cacheScope`) is served from the cache while fresh, starting with the one
+    /// of the connection's own handshake (see [`ResponseCache`](super::ResponseCache));
+    /// [`discover_with`](Self::discover_with) and [`CallOptions::fresh`] ask regardless.
+    /// [`server`](Self::server) keeps what the handshake found.
+    ///
+    /// # Errors
+    /// With a legacy server ([`is_unsupported`](Error::is_unsupported): its `initialize`
+    /// answer is in [`server`](Self::server)), or if the request fails.
+    pub async fn discover(&self) -> Result<DiscoverResult> {
+        self.discover_with(CallOptions::default()).await
+    }
+
+    /// [`discover`](Self::discover) with options (such as [`fresh`](CallOptions::fresh),
+    /// which skips the cache).
+    ///
+    /// # Errors
+    /// As [`discover`](Self::discover).
+    pub async fn discover_with(&self, options: CallOptions) -> Result<DiscoverResult> {
+        if !self.inner.version.is_modern() {
+            return Err(Error::unsupported(format!(
+                "server/discover does not exist in protocol {}; the server's initialize \
+                 answer is in Client::server",
+                self.inner.version
+            )));
+        }
+        self.cached(super::cache::DISCOVER, "", Map::new(), options)
+            .await
+    }
+
     /// One page of the server's tools.
     ///
     /// # Errors
@@ -115,16 +147,21 @@ impl Client {
         let raw = self
             .request_raw(method::TOOLS_CALL, params, options)
             .await?;
-        let result = match self.tool_call(&raw)? {
-            super::tasks::ToolCall::Done(result) => result,
-            super::tasks::ToolCall::Task(task) => task.wait().await?,
-        };
-        if let Some(schema) = self.inner.output_schemas.get(name) {
-            schema
-                .check(&result)
-                .map_err(|why| Error::protocol(format!("tool `{name}`: {why}")))?;
+        match self.tool_call(name, &raw)? {
+            super::tasks::ToolCall::Done(result) => Ok(result),
+            super::tasks::ToolCall::Task(task) => task.wait().await,
         }
-        Ok(result)
+    }
+
+    /// Checks a result of tool `name` against the `outputSchema` the tool was listed
+    /// with, if any: every way of calling a tool ends here.
+    pub(super) fn check_output(&self, name: &str, result: &CallToolResult) -> Result<()> {
+        match self.inner.output_schemas.get(name) {
+            Some(schema) => schema
+                .check(result)
+                .map_err(|why| Error::protocol(format!("tool `{name}`: {why}"))),
+            None => Ok(()),
+        }
     }
 
     /// One page of the server's resources.
