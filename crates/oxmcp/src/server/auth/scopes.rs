@@ -217,15 +217,18 @@ fn app_readable(shared: &Shared, extensions: &http::Extensions, app: &apps::AppL
     let Some(uri) = app.resource_uri.as_deref() else {
         return true;
     };
-    let Some(resource) = shared
-        .resources
-        .snapshot()
-        .get(uri)
-        .map(|r| r.handler.clone())
+    // Served at a fixed URI or by a template (the version only shapes a not-found error).
+    let Ok((resource, _)) = shared.find_resource(uri, oxmcp_protocol::ProtocolVersion::LATEST)
     else {
         return true;
     };
-    permits(shared, extensions, resource.scopes(), Target::Resource(uri)).is_ok()
+    permits(
+        shared,
+        extensions,
+        resource.handler.scopes(),
+        Target::Resource(uri),
+    )
+    .is_ok()
 }
 
 /// Whether the caller of a request (in its `extensions`) may use an item that names

@@ -208,6 +208,12 @@ mod scoped {
             .tool("refresh", app("ui://weather/dashboard", true))
             .tool("panel", app("ui://admin/panel", false))
             .tool("panel_refresh", app("ui://admin/panel", true))
+            // An app served by a template, with scopes of its own.
+            .resource_template(
+                "ui://reports/{name}",
+                oxmcp::server::resource(|| async { HTML }).scopes(["admin"]),
+            )
+            .tool("report", app("ui://reports/daily", false))
             .layer(tower::util::MapRequestLayer::new(
                 move |mut request: McpRequest| {
                     request
@@ -259,6 +265,11 @@ mod scoped {
                 tools["panel"]
             );
             assert!(tools.get("panel_refresh").is_none(), "{tools}");
+            assert!(
+                tools["report"].get("_meta").is_none(),
+                "{}",
+                tools["report"]
+            );
             assert_eq!(resources(&client).await, ["ui://weather/dashboard"]);
             client
                 .read_resource("ui://weather/dashboard")
@@ -274,6 +285,10 @@ mod scoped {
                 "ui://admin/panel"
             );
             assert!(tools.get("panel_refresh").is_some());
+            assert_eq!(
+                tools["report"]["_meta"]["ui"]["resourceUri"],
+                "ui://reports/daily"
+            );
             client.read_resource("ui://admin/panel").await.unwrap();
         }
     }
@@ -302,7 +317,7 @@ mod scoped {
             let (client, tools) = connect(&["weather", "admin"], era, false).await;
             let mut names: Vec<&String> = tools.as_object().unwrap().keys().collect();
             names.sort();
-            assert_eq!(names, ["panel", "weather"]);
+            assert_eq!(names, ["panel", "report", "weather"]);
             assert!(tools["weather"].get("_meta").is_none(), "{tools}");
             let refused = client.call_tool("refresh", ()).await.unwrap_err();
             assert_eq!(refused.rpc_code(), Some(-32602), "{refused}");
