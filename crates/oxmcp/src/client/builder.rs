@@ -476,7 +476,7 @@ impl ClientBuilder {
         let server = *settled.details;
         let cache = cache.map(|cache| super::cache::ClientCache {
             cache,
-            identity: identity.unwrap_or_else(super::cache::ClientCache::unique_identity),
+            identity: identity.unwrap_or_else(super::cache::ClientCache::unique),
             server: server_key(&server),
         });
         if let Some(cache) = &cache {
@@ -759,10 +759,11 @@ struct Settled {
     discovered: Option<Box<serde_json::value::RawValue>>,
 }
 
-/// What names a server in a shared cache: its name and version.
+/// What names a server in a shared cache: its name and version. A server that gives
+/// neither cannot be told from another: its answers are kept for this client alone.
 fn server_key(server: &super::ServerDetails) -> Arc<str> {
     match &server.info {
         Some(info) => format!("{}@{}", info.name, info.version).into(),
-        None => "".into(),
+        None => super::cache::ClientCache::unique(),
     }
 }

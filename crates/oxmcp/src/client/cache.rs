@@ -28,7 +28,9 @@ use serde_json::value::RawValue;
 /// Every client has a cache of its own. Clients can share one
 /// ([`ClientBuilder::cache`](crate::client::ClientBuilder::cache)): `public` answers are then
 /// shared between all of them, `private` ones only between clients that name the same
-/// identity (the user on whose behalf they act). A cache keeps at most
+/// identity (the user on whose behalf they act). Answers are shared between clients of the
+/// same server, told by its name and version: those of a server that gives neither (modern
+/// servers may leave them out) stay with the client that got them. A cache keeps at most
 /// [`DEFAULT_ENTRIES`](Self::DEFAULT_ENTRIES) answers and [`DEFAULT_BYTES`](Self::DEFAULT_BYTES) bytes
 /// (by default), evicting the answers closest to expiry first, and holds an answer for at
 /// most [`MAX_TTL`](Self::MAX_TTL) whatever `ttlMs` says.
@@ -197,8 +199,9 @@ struct Hints {
 }
 
 impl ClientCache {
-    /// An identity no other client has: private answers are then this client's alone.
-    pub(crate) fn unique_identity() -> Arc<str> {
+    /// A key no other client has: as an identity, private answers are then this client's
+    /// alone; as a server's, nothing of that server is shared.
+    pub(crate) fn unique() -> Arc<str> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         format!("\0client-{}", NEXT.fetch_add(1, Ordering::Relaxed)).into()
     }

@@ -317,3 +317,51 @@ async fn private_discover_answers_stay_with_their_identity() {
     discovered(&alice).await;
     assert_eq!(asked(&seen_alice, "server/discover"), 2);
 }
+
+/// A modern server that gives no name or version, listing the one tool `tool`, every
+/// answer public for a minute.
+fn anonymous(
+    tool: &'static str,
+) -> (
+    tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    tokio::io::WriteHalf<tokio::io::DuplexStream>,
+) {
+    use crate::client::{scripted_server, Script};
+    use serde_json::json;
+    scripted_server(move |msg| {
+        let hints = json!({ "resultType": "complete", "ttlMs": 60_000, "cacheScope": "public" });
+        let mut result = match msg["method"].as_str().unwrap_or("") {
+            "server/discover" => json!({
+                "supportedVersions": ["2026-07-28"], "capabilities": { "tools": {} }
+            }),
+            "tools/list" => {
+                json!({ "tools": [{ "name": tool, "inputSchema": { "type": "object" } }] })
+            }
+            _ => return std::future::ready(Script::Ignore),
+        };
+        result
+            .as_object_mut()
+            .unwrap()
+            .extend(hints.as_object().unwrap().clone());
+        let reply = json!({ "jsonrpc": "2.0", "id": msg["id"], "result": result });
+        std::future::ready(Script::Reply(reply))
+    })
+}
+
+#[tokio::test]
+async fn servers_that_give_no_name_share_nothing() {
+    let cache = ResponseCache::new();
+    let mut listed = Vec::new();
+    for tool in ["first", "second"] {
+        let (read, write) = anonymous(tool);
+        let client = oxmcp::client::Client::builder()
+            .cache(cache.clone(), "alice")
+            .connect_io(read, write)
+            .await
+            .unwrap();
+        let page = client.list_tools(None).await.unwrap();
+        listed.push(page.tools[0].name.clone());
+        assert_eq!(client.list_tools(None).await.unwrap().tools[0].name, tool);
+    }
+    assert_eq!(listed, ["first", "second"], "each server's own list");
+}
