@@ -499,6 +499,7 @@ impl ClientBuilder {
                 output_schemas: Default::default(),
                 cache,
                 log_level: Mutex::new(None),
+                era_meta: Default::default(),
                 max_input_rounds: self.max_input_rounds,
                 child,
                 driver: std::sync::Mutex::new(Some(driver)),
