@@ -13,6 +13,9 @@ use super::ReadFrame;
 use crate::error::{Error, Result};
 use crate::rpc::{OutFrame, Peer};
 
+/// Bytes of the client socket's read buffer (and of each read).
+const CLIENT_READ_BUFFER: usize = 16 * 1024;
+
 /// Settings of the WebSocket client transport: the URL (`ws://` or `wss://`), headers of
 /// the upgrade request (a bearer token, for a server that requires one), limits.
 ///
@@ -115,7 +118,11 @@ pub(crate) async fn start_ws(
 ) -> Result<ChannelSource> {
     let request = config.request()?;
     super::crypto_provider();
-    let limits = WebSocketConfig::default().max_message_size(Some(config.max_message));
+    // tungstenite's default read buffer (128 KiB) is held for the socket's life; MCP
+    // messages are small, and a larger one is read in more steps.
+    let limits = WebSocketConfig::default()
+        .read_buffer_size(CLIENT_READ_BUFFER)
+        .max_message_size(Some(config.max_message));
     let connect = tokio_tungstenite::connect_async_with_config(request, Some(limits), false);
     let connected = match config.connect_timeout {
         Some(limit) => tokio::time::timeout(limit, connect).await.map_err(|_| {
