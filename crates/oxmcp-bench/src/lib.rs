@@ -73,6 +73,7 @@ pub mod compare;
 pub mod floor;
 pub mod loadgen;
 pub mod procfs;
+pub mod rawhttp;
 pub mod report;
 pub mod stats;
 
