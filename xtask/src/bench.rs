@@ -16,9 +16,23 @@ use std::process::Command;
 use crate::json::{self, Json};
 use crate::{cargo, exe, root, runs, step, target_dir, Failure, Result};
 
-/// `cargo xtask bench [--quick] [--strict] [--soak-minutes N] [--soak-only]`.
+/// The steps `--only` can name, in the order they run.
+const STEPS: [&str; 9] = [
+    "dispatch",
+    "stdio",
+    "hub",
+    "cli",
+    "http",
+    "transports",
+    "overhead",
+    "scale",
+    "soak",
+];
+
+/// `cargo xtask bench [--quick] [--strict] [--soak-minutes N] [--soak-only] [--only STEP,..]`.
 pub fn bench(args: &[&str]) -> Result {
     let mut soak_minutes = "10".to_owned();
+    let mut only: Vec<String> = Vec::new();
     let mut flags = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -30,15 +44,32 @@ pub fn bench(args: &[&str]) -> Result {
                     .ok_or_else(|| Failure("--soak-minutes wants a number of minutes".into()))?
                     .to_string();
             }
+            "--only" => {
+                let list = rest
+                    .next()
+                    .ok_or_else(|| Failure(format!("--only wants steps: {}", STEPS.join(","))))?;
+                for name in list.split(',') {
+                    if !STEPS.contains(&name) {
+                        return Err(Failure(format!(
+                            "--only: no step {name:?} (expected some of {})",
+                            STEPS.join(",")
+                        )));
+                    }
+                    only.push(name.to_owned());
+                }
+            }
             "--quick" | "--strict" | "--soak-only" => flags.push(*arg),
             unknown => {
                 return Err(Failure(format!(
                     "bench: unknown argument {unknown:?} (expected --quick, --strict, \
-                     --soak-minutes N, --soak-only)"
+                     --soak-minutes N, --soak-only, --only STEP,..)"
                 )))
             }
         }
     }
+    // Every step, or only those of `--only` (and their builds).
+    let wanted = |step: &str| only.is_empty() || only.iter().any(|s| s == step);
+    let any = |steps: &[&str]| steps.iter().any(|s| wanted(s));
     let args = flags.as_slice();
     if args.contains(&"--soak-only") {
         return soak(&soak_minutes);
@@ -67,30 +98,38 @@ pub fn bench(args: &[&str]) -> Result {
     )?;
     // On its own, so that it is built with its own features only: built with the bench
     // crate, cargo would unify oxmcp's features (the client too) into the echo binary.
-    step(
-        "build the echo server in release",
-        cargo().args(["build", "--release", "-p", "echo"]),
-    )?;
-    step(
-        "build the hub in release",
-        cargo().args(["build", "--release", "-p", "hub"]),
-    )?;
-    step(
-        "build the rmcp reference server in release",
-        cargo().args([
-            "build",
-            "--release",
-            "-p",
-            "oxmcp-bench",
-            "--example",
-            "rmcp_echo",
-        ]),
-    )?;
+    if any(&["stdio", "hub", "http", "scale"]) {
+        step(
+            "build the echo server in release",
+            cargo().args(["build", "--release", "-p", "echo"]),
+        )?;
+    }
+    if wanted("hub") {
+        step(
+            "build the hub in release",
+            cargo().args(["build", "--release", "-p", "hub"]),
+        )?;
+    }
+    if any(&["stdio", "http", "scale"]) {
+        step(
+            "build the rmcp reference server in release",
+            cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "oxmcp-bench",
+                "--example",
+                "rmcp_echo",
+            ]),
+        )?;
+    }
     // On its own too: the command as users install it.
-    step(
-        "build the oxmcp command in release",
-        cargo().args(["build", "--release", "-p", "oxmcp-cli"]),
-    )?;
+    if wanted("cli") {
+        step(
+            "build the oxmcp command in release",
+            cargo().args(["build", "--release", "-p", "oxmcp-cli"]),
+        )?;
+    }
     let release = target.join("release");
     let bin = |name: &str| release.join(exe(name));
     let echo = bin("echo");
@@ -100,10 +139,12 @@ pub fn bench(args: &[&str]) -> Result {
         results: &results,
         failed: Vec::new(),
     };
-    run.step(
-        "in-process dispatch",
-        Command::new(bin("dispatch")).args(["--requests", requests, "--reps", reps, "--json"]),
-    );
+    if wanted("dispatch") {
+        run.step(
+            "in-process dispatch",
+            Command::new(bin("dispatch")).args(["--requests", requests, "--reps", reps, "--json"]),
+        );
+    }
     // One CPU for server and load generator alike: on a shared 2-core machine, letting the
     // scheduler split them makes single-request latency swing by several times.
     let pin = runs(Command::new("taskset").args(["-c", "0", "true"]));
@@ -129,34 +170,42 @@ pub fn bench(args: &[&str]) -> Result {
             bin("proxy-stdio").display(),
             echo.display()
         ));
-    run.step("stdio round trips", &mut compare);
-    run.step(
-        "tools/list: a hub of 10 back ends vs one server (hub-bench)",
-        Command::new(bin("hub-bench"))
-            .args(["--reps", reps, "--backends", "10", "--json"])
-            .args(["--requests", if quick { "500" } else { "2000" }])
-            .arg("--hub")
-            .arg(bin("hub"))
-            .arg("--server")
-            .arg(&echo),
-    );
-    run.step(
-        "the oxmcp command: --version, and a call against the floor",
-        Command::new(bin("cli-bench"))
-            .args(["--reps", if quick { "10" } else { "30" }, "--json"])
-            .arg("--oxmcp")
-            .arg(bin("oxmcp"))
-            .arg("--server")
-            .arg(bin("floor-stdio")),
-    );
-    run.step(
-        "Streamable HTTP round trips",
-        Command::new(bin("http-bench"))
-            .args(["--requests", requests, "--reps", reps, "--json"])
-            .arg(format!("floor={} {{addr}}", bin("floor-http").display()))
-            .arg(format!("oxmcp={} --http {{addr}}", echo.display()))
-            .arg(format!("rmcp={} --http {{addr}}", rmcp.display())),
-    );
+    if wanted("stdio") {
+        run.step("stdio round trips", &mut compare);
+    }
+    if wanted("hub") {
+        run.step(
+            "tools/list: a hub of 10 back ends vs one server (hub-bench)",
+            Command::new(bin("hub-bench"))
+                .args(["--reps", reps, "--backends", "10", "--json"])
+                .args(["--requests", if quick { "500" } else { "2000" }])
+                .arg("--hub")
+                .arg(bin("hub"))
+                .arg("--server")
+                .arg(&echo),
+        );
+    }
+    if wanted("cli") {
+        run.step(
+            "the oxmcp command: --version, and a call against the floor",
+            Command::new(bin("cli-bench"))
+                .args(["--reps", if quick { "10" } else { "30" }, "--json"])
+                .arg("--oxmcp")
+                .arg(bin("oxmcp"))
+                .arg("--server")
+                .arg(bin("floor-stdio")),
+        );
+    }
+    if wanted("http") {
+        run.step(
+            "Streamable HTTP round trips",
+            Command::new(bin("http-bench"))
+                .args(["--requests", requests, "--reps", reps, "--json"])
+                .arg(format!("floor={} {{addr}}", bin("floor-http").display()))
+                .arg(format!("oxmcp={} --http {{addr}}", echo.display()))
+                .arg(format!("rmcp={} --http {{addr}}", rmcp.display())),
+        );
+    }
     // HTTP+SSE and WebSocket against Streamable HTTP, one listener, 16 clients each; then
     // the memory of idle WebSocket connections. Pinned like the others.
     let mut transports = on_one_cpu(pin, &bin("transport-bench"));
@@ -169,9 +218,23 @@ pub fn bench(args: &[&str]) -> Result {
         if quick { "500" } else { "1000" },
         "--json",
     ]);
-    run.step("HTTP+SSE and WebSocket vs Streamable HTTP", &mut transports);
+    if wanted("transports") {
+        run.step("HTTP+SSE and WebSocket vs Streamable HTTP", &mut transports);
+    }
+    // What a JWT verifier (RS256, cache warm, and cold) and spans + metrics cost a
+    // server: CPU per call against the same server without them, 16 HTTP clients and
+    // stdio. Pinned like the others.
+    let mut overhead = on_one_cpu(pin, &bin("overhead-bench"));
+    overhead.args(["--requests", requests, "--reps", reps, "--json"]);
+    overhead.args(["--cold", if quick { "800" } else { "1600" }]);
+    if wanted("overhead") {
+        run.step(
+            "auth (JWT) and observability (spans + metrics) overhead",
+            &mut overhead,
+        );
+    }
     let scale = bin("scale-bench");
-    if scale.is_file() {
+    if wanted("scale") && scale.is_file() {
         // Pinned as well: the 1-vs-1000 tools ratio swung by ±10% with the server and its
         // load generator free to move between the two CPUs.
         let mut command = on_one_cpu(pin, &scale);
@@ -185,7 +248,7 @@ pub fn bench(args: &[&str]) -> Result {
             .arg("--rmcp")
             .arg(&rmcp);
         run.step("sessions, tools and floods (scale-bench)", &mut command);
-    } else {
+    } else if wanted("scale") {
         eprintln!(
             "\n==> sessions, tools and floods: skipped, {} was not built",
             scale.display()
@@ -194,16 +257,24 @@ pub fn bench(args: &[&str]) -> Result {
 
     // Last: minutes of mixed load, both eras, stdio and HTTP; fails the bench on a lost or
     // duplicated response, RSS growth after the warm-up or fds left open.
-    let soaked = soak(&soak_minutes);
+    let soaked = if wanted("soak") {
+        soak(&soak_minutes)
+    } else {
+        Ok(())
+    };
 
     let lines = read_lines(&results);
-    let budgets = check(&lines);
+    // With --only, the budgets of the steps left out are not shown.
+    let budgets: Vec<Budget> = check(&lines)
+        .into_iter()
+        .filter(|b| only.is_empty() || b.verdict != Verdict::NotMeasured)
+        .collect();
     eprintln!("\n==> budgets (medians; ratios to the floor measured in the same run)");
     eprintln!("    JSON lines of every step: {}", results.display());
     eprint!("{}", table(&budgets));
     let missed = budgets
         .iter()
-        .filter(|b| b.verdict != Verdict::Pass)
+        .filter(|b| !matches!(b.verdict, Verdict::Pass | Verdict::Reported))
         .count();
     soaked?;
     if !run.failed.is_empty() {
@@ -284,6 +355,8 @@ enum Verdict {
     Pass,
     Fail,
     NotMeasured,
+    /// A figure reported for reference, with no limit.
+    Reported,
 }
 
 /// One budget and how oxmcp fared.
@@ -517,6 +590,7 @@ fn check(lines: &[Json]) -> Vec<Budget> {
         rmcp: "-".into(),
         verdict: verdict(ratio, |r| r <= 1.25),
     });
+    overhead_budgets(lines, &mut budgets);
     // Idle stdio RSS right after the handshake: the worst median over the settings.
     let idle = |name: &str| {
         lines
@@ -613,6 +687,61 @@ fn check(lines: &[Json]) -> Vec<Budget> {
     budgets
 }
 
+/// `overhead-bench`: an authenticated call (RS256 JWT, cache warm) against the same call
+/// without auth (issue 12), with the cold figure (each call a token's first
+/// verification) reported; spans and metrics on against off (issue 14), over HTTP and
+/// stdio. Ratios of server CPU per call, both measured in the same run.
+fn overhead_budgets(lines: &[Json], budgets: &mut Vec<Budget>) {
+    let cpu = |row: Option<&Json>| shown(row.and_then(|r| number(r, &["cpu_us_per_call"])), "µs");
+    for era in ["legacy", "modern"] {
+        let auth = find(lines, &[("bench", "auth"), ("era", era)], &[]);
+        let ratio = auth.and_then(|r| number(r, &["ratio"]));
+        budgets.push(Budget {
+            name: format!("JWT (RS256, cache warm) CPU/call vs no auth, HTTP {era}, 16 clients"),
+            figure: cpu(auth),
+            ratio,
+            limit: "≤ ×1.3".into(),
+            rmcp: "n/a".into(),
+            verdict: verdict(ratio, |r| r <= 1.3),
+        });
+        let cold = auth.and_then(|r| number(r, &["cold_ratio"]));
+        budgets.push(Budget {
+            name: format!("JWT cold (each call a new token) CPU/call vs no auth, HTTP {era}"),
+            figure: shown(
+                auth.and_then(|r| number(r, &["cold_cpu_us_per_call"])),
+                "µs",
+            ),
+            ratio: cold,
+            limit: "-".into(),
+            rmcp: "n/a".into(),
+            verdict: match cold {
+                Some(_) => Verdict::Reported,
+                None => Verdict::NotMeasured,
+            },
+        });
+        for (transport, setting) in [("http", "16 clients"), ("stdio", "32 in flight")] {
+            let row = find(
+                lines,
+                &[
+                    ("bench", "observability"),
+                    ("transport", transport),
+                    ("era", era),
+                ],
+                &[],
+            );
+            let ratio = row.and_then(|r| number(r, &["ratio"]));
+            budgets.push(Budget {
+                name: format!("spans + metrics CPU/call vs none, {transport} {era}, {setting}"),
+                figure: cpu(row),
+                ratio,
+                limit: "≤ ×1.3".into(),
+                rmcp: "n/a".into(),
+                verdict: verdict(ratio, |r| r <= 1.3),
+            });
+        }
+    }
+}
+
 /// The budgets as aligned columns.
 fn table(budgets: &[Budget]) -> String {
     let mut rows = vec![[
@@ -634,6 +763,7 @@ fn table(budgets: &[Budget]) -> String {
                 Verdict::Pass => "PASS",
                 Verdict::Fail => "FAIL",
                 Verdict::NotMeasured => "not measured",
+                Verdict::Reported => "(reported)",
             }
             .to_owned(),
         ]);
@@ -680,6 +810,8 @@ mod tests {
             r#"{"bench":"transports","era":"legacy","clients":16,"transport":"websocket","cpu_us_per_call":30.0,"cpu_ratio_to_streamable":0.8}"#,
             r#"{"bench":"transports","era":"legacy","clients":16,"transport":"http+sse","cpu_us_per_call":50.0,"cpu_ratio_to_streamable":1.4}"#,
             r#"{"bench":"idle-ws","server":"oxmcp","sockets":1000,"rss_per_connection_bytes":5000.0}"#,
+            r#"{"bench":"auth","era":"modern","clients":16,"cpu_us_per_call":40.0,"ratio":1.1,"cold_cpu_us_per_call":90.0,"cold_ratio":2.4}"#,
+            r#"{"bench":"observability","transport":"stdio","era":"legacy","cpu_us_per_call":9.0,"ratio":1.5}"#,
         ]
         .iter()
         .map(|l| json::parse(l).unwrap())
@@ -725,6 +857,21 @@ mod tests {
         assert_eq!(
             by_name("RSS per idle WebSocket connection").verdict,
             Verdict::Fail
+        );
+        let jwt = by_name("JWT (RS256, cache warm) CPU/call vs no auth, HTTP modern, 16 clients");
+        assert_eq!((jwt.verdict, jwt.ratio), (Verdict::Pass, Some(1.1)));
+        let cold = by_name("JWT cold (each call a new token) CPU/call vs no auth, HTTP modern");
+        assert_eq!(
+            (cold.verdict, cold.figure.as_str()),
+            (Verdict::Reported, "90.00 µs")
+        );
+        assert_eq!(
+            by_name("spans + metrics CPU/call vs none, stdio legacy, 32 in flight").verdict,
+            Verdict::Fail
+        );
+        assert_eq!(
+            by_name("spans + metrics CPU/call vs none, http legacy, 16 clients").verdict,
+            Verdict::NotMeasured
         );
         assert!(table(&budgets).contains("not measured"));
     }

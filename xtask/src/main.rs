@@ -65,7 +65,9 @@ commands:
             HTTP+SSE and WebSocket against Streamable HTTP (transport-bench: CPU per call
             at 16 clients, RSS per idle WebSocket), scale-bench (idle sessions, 1000
             tools, floods), and the oxmcp command's --version and one call against the
-            floor (cli-bench); then checks the budgets.
+            floor (cli-bench), what a JWT verifier and spans + metrics cost a server
+            (overhead-bench); then checks the budgets. `--only STEP,..` runs some steps
+            (dispatch, stdio, hub, cli, http, transports, overhead, scale, soak).
             JSON lines go to <target>/bench/results.jsonl. `--quick`: fewer, shorter
             repetitions; `--strict`: exit non-zero when a budget fails or is not measured.
             Then the soak test: `--soak-minutes N` (default 10) of mixed load on the

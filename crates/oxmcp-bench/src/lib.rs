@@ -59,6 +59,14 @@
 //! $B/scale-bench --json --echo $B/echo
 //! ```
 //!
+//! # Overhead: authorization and observability
+//!
+//! `overhead-bench [--requests N] [--reps R] [--cold N] [--json]` starts itself as an
+//! `echo` server three ways (plain; with a `Cached<JwtVerifier>` of RS256 tokens; with spans
+//! and metrics recorded) and reports server CPU per `tools/call` of each against plain, at
+//! 16 raw HTTP clients (both eras; the JWT one warm and cold) and over stdio (spans and
+//! metrics only). Lines `{"bench":"auth",..}` and `{"bench":"observability",..}`.
+//!
 //! The machine running the benchmarks is usually shared and noisy, so absolute
 //! figures mean little: compare servers measured in the same run, and read the
 //! `±` spread next to each median. On virtual machines where waking a process
@@ -73,6 +81,7 @@ pub mod compare;
 pub mod floor;
 pub mod loadgen;
 pub mod procfs;
+pub mod rawhttp;
 pub mod report;
 pub mod stats;
 

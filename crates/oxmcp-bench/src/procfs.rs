@@ -235,6 +235,35 @@ fn clk_tck_probe() -> (u64, bool) {
     })
 }
 
+/// Runs `clients` to completion, each in a task of the current tokio runtime, and returns
+/// the CPU time of the process tree of `pid` per call (`calls` in all, µs) with what the
+/// clients returned. The clients are dropped after the second sample, so closing their
+/// connections is not counted.
+pub async fn cpu_per_call_while<T, E, F>(
+    pid: u32,
+    calls: usize,
+    clients: Vec<F>,
+) -> Result<(f64, Vec<T>), String>
+where
+    F: std::future::Future<Output = Result<T, E>> + Send + 'static,
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    let before = cpu_sample(pid).ok_or("no /proc stat")?;
+    let tasks: Vec<_> = clients.into_iter().map(tokio::spawn).collect();
+    let mut done = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        done.push(
+            task.await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let after = cpu_sample(pid).ok_or("no /proc stat")?;
+    let cpu = cpu_delta(&before, &after, clk_tck());
+    Ok((cpu.seconds * 1e6 / calls.max(1) as f64, done))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

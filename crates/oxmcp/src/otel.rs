@@ -30,14 +30,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use futures_util::FutureExt;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use oxmcp_protocol::ProtocolVersion;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tracing::field::{display, Empty};
-use tracing::{Instrument, Span};
+use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::rpc::{BoxFuture, Dispatch, Reply};
@@ -152,6 +151,7 @@ pub(crate) fn receive(
         .map(|v| Cow::Borrowed(v.as_str()))
         .or_else(|| peek.meta.as_ref().and_then(|m| m.protocol_version.clone()));
     let target = peek.name.as_deref().filter(|_| named_target(method));
+    let what = Target::of(method, &peek);
     let span = tracing::info_span!(
         target: TARGET,
         "mcp.server",
@@ -162,16 +162,15 @@ pub(crate) fn receive(
         mcp.protocol.version = version.as_deref(),
         mcp.session.id = facts.session.as_deref(),
         network.transport = facts.transport,
-        gen_ai.tool.name = Empty,
-        gen_ai.prompt.name = Empty,
-        gen_ai.operation.name = Empty,
-        mcp.resource.uri = Empty,
+        gen_ai.tool.name = what.tool,
+        gen_ai.prompt.name = what.prompt,
+        gen_ai.operation.name = what.tool.map(|_| EXECUTE_TOOL),
+        mcp.resource.uri = what.uri,
         error.type = Empty,
         rpc.response.status_code = Empty,
         otel.status_code = Empty,
         otel.status_description = Empty,
     );
-    record_target(&span, method, &peek);
     if let Some(parent) = peek.meta.as_ref().and_then(extract) {
         let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
     }
@@ -194,6 +193,7 @@ pub(crate) fn send(
         .meta
         .as_ref()
         .and_then(|m| m.protocol_version.as_deref());
+    let what = Target::of(method, &peek);
     let span = tracing::info_span!(
         target: TARGET,
         "mcp.client",
@@ -202,16 +202,15 @@ pub(crate) fn send(
         mcp.method.name = method,
         jsonrpc.request.id = id.map(display),
         mcp.protocol.version = version,
-        gen_ai.tool.name = Empty,
-        gen_ai.prompt.name = Empty,
-        gen_ai.operation.name = Empty,
-        mcp.resource.uri = Empty,
+        gen_ai.tool.name = what.tool,
+        gen_ai.prompt.name = what.prompt,
+        gen_ai.operation.name = what.tool.map(|_| EXECUTE_TOOL),
+        mcp.resource.uri = what.uri,
         error.type = Empty,
         rpc.response.status_code = Empty,
         otel.status_code = Empty,
         otel.status_description = Empty,
     );
-    record_target(&span, method, &peek);
     // Params that carry a trace context already keep it (the caller chose it), and the
     // span joins that trace.
     if let Some(meta) = peek.meta.as_ref().filter(|m| m.traceparent.is_some()) {
@@ -229,26 +228,42 @@ pub(crate) fn send(
     (span, injected)
 }
 
-fn record_target(span: &Span, method: &str, peek: &Peek<'_>) {
-    match (method, &peek.name, &peek.uri) {
-        ("tools/call", Some(name), _) => {
-            span.record("gen_ai.tool.name", name.as_ref());
-            span.record("gen_ai.operation.name", "execute_tool");
+/// `gen_ai.operation.name` of a `tools/call`.
+const EXECUTE_TOOL: &str = "execute_tool";
+
+/// What a message is about: the tool, prompt or resource its span names. Given to the
+/// span when it is made (recording a field afterwards costs every layer a span lookup).
+#[derive(Default)]
+struct Target<'a> {
+    tool: Option<&'a str>,
+    prompt: Option<&'a str>,
+    uri: Option<&'a str>,
+}
+
+impl<'a> Target<'a> {
+    fn of(method: &str, peek: &'a Peek<'_>) -> Self {
+        match (method, &peek.name, &peek.uri) {
+            ("tools/call", Some(name), _) => Target {
+                tool: Some(name),
+                ..Target::default()
+            },
+            ("prompts/get", Some(name), _) => Target {
+                prompt: Some(name),
+                ..Target::default()
+            },
+            (
+                "resources/read"
+                | "resources/subscribe"
+                | "resources/unsubscribe"
+                | "notifications/resources/updated",
+                _,
+                Some(uri),
+            ) => Target {
+                uri: Some(uri),
+                ..Target::default()
+            },
+            _ => Target::default(),
         }
-        ("prompts/get", Some(name), _) => {
-            span.record("gen_ai.prompt.name", name.as_ref());
-        }
-        (
-            "resources/read"
-            | "resources/subscribe"
-            | "resources/unsubscribe"
-            | "notifications/resources/updated",
-            _,
-            Some(uri),
-        ) => {
-            span.record("mcp.resource.uri", uri.as_ref());
-        }
-        _ => {}
     }
 }
 
@@ -323,11 +338,54 @@ pub(crate) fn record_outcome(
 
 /// Runs a received request's answer inside its span and records how it ended.
 fn answer(span: Span, tool_call: bool, future: BoxFuture<Reply>) -> BoxFuture<Reply> {
-    let recorder = span.clone();
-    Box::pin(future.instrument(span).map(move |reply| {
-        record_reply(&recorder, tool_call, &reply);
-        reply
-    }))
+    Box::pin(Answer {
+        span,
+        tool_call,
+        future: Some(future),
+    })
+}
+
+/// A received request's answer, polled (and dropped) inside its span, which it owns: the
+/// one handle both enters the span and records the reply (a clone to record with would
+/// cost every layer a clone and a close per request).
+struct Answer {
+    span: Span,
+    tool_call: bool,
+    /// `None` once it has answered.
+    future: Option<BoxFuture<Reply>>,
+}
+
+impl std::future::Future for Answer {
+    type Output = Reply;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Reply> {
+        let this = &mut *self;
+        let Some(future) = this.future.as_mut() else {
+            return std::task::Poll::Pending;
+        };
+        let reply = {
+            let _entered = this.span.enter();
+            let reply = std::task::ready!(future.as_mut().poll(cx));
+            this.future = None;
+            reply
+        };
+        record_reply(&this.span, this.tool_call, &reply);
+        std::task::Poll::Ready(reply)
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        // A request cancelled before it answered: its future is dropped inside the span,
+        // as a handler's own spans and events expect.
+        if let Some(future) = self.future.take() {
+            let _entered = self.span.enter();
+            drop(future);
+        }
+    }
 }
 
 /// A received request's dispatch, with its answer recorded on `span` (and run inside it).

@@ -4,9 +4,9 @@
 //! `dispatch [--requests N] [--reps R]` prints, for depth 1 and 32, the median ns per call
 //! of: the floor's handler, oxmcp's `Router::serve_io`, and a full oxmcp `TestClient`
 //! round trip (client and server), each with its ratio to the floor. Then the cost of
-//! output validation: a tool with structured output, its result checked against a custom
-//! `outputSchema` (always checked) or not (a derived schema, unchecked in release builds),
-//! as the ratio of the two (`"bench": "output-validation"`).
+//! output validation: a tool with structured output and a custom `outputSchema`, its
+//! result checked against it (the default) or not (`unchecked_output()`), as the ratio of
+//! the two (`"bench": "output-validation"`).
 
 use std::time::Instant;
 
@@ -47,12 +47,31 @@ fn router() -> Router {
         serde_json::Value::Object(map) => map,
         _ => unreachable!("an object schema"),
     };
+    let mut wrong = schema.clone();
+    wrong["properties"]["length"] = serde_json::json!({"type": "string"});
     Router::new()
         .tool("echo", echo)
-        // Derived schema: not checked in a release build.
-        .tool("structured", echo_structured)
-        // The same schema given by hand: checked on every call.
+        // The schema given by hand, its check turned off: the baseline, the same in any
+        // build (a derived schema would be checked in debug builds).
+        .tool(
+            "structured",
+            tool(echo_structured)
+                .output_schema(schema.clone())
+                .unchecked_output(),
+        )
+        // The same schema, checked on every call (the default for a custom schema).
         .tool("validated", tool(echo_structured).output_schema(schema))
+        // A schema the result does not match, checked and not: that the check runs.
+        .tool(
+            "mismatch",
+            tool(echo_structured).output_schema(wrong.clone()),
+        )
+        .tool(
+            "mismatch_unchecked",
+            tool(echo_structured)
+                .output_schema(wrong)
+                .unchecked_output(),
+        )
 }
 
 const META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
@@ -227,9 +246,41 @@ fn main() {
     }
 }
 
+/// The one answer of the router to a call of `tool`.
+fn answer(tool: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        let (r, w) = tokio::io::split(theirs);
+        let server = tokio::spawn(router().serve_io(r, w));
+        let (read, mut write) = tokio::io::split(ours);
+        write
+            .write_all((call_frame(tool, 1) + "\n").as_bytes())
+            .await
+            .unwrap();
+        let line = BufReader::new(read).lines().next_line().await.unwrap();
+        server.abort();
+        line.expect("an answer")
+    })
+}
+
 /// The cost of output validation per call: the same structured tool with its result
 /// checked against a custom schema, and not checked.
 fn output_validation(requests: usize, reps: usize, json: bool) {
+    // The figure means something only if the check runs on one side and not the other.
+    let checked = answer("mismatch");
+    let unchecked = answer("mismatch_unchecked");
+    assert!(
+        checked.contains("\"error\"") || checked.contains("\"isError\":true"),
+        "a result that does not match its custom schema must be refused: {checked}"
+    );
+    assert!(
+        unchecked.contains("hello") && !unchecked.contains("\"error\""),
+        "unchecked_output() must let any result through: {unchecked}"
+    );
     let kinds = ["structured", "validated"];
     for kind in kinds {
         measure(kind, requests / 10, 1);

@@ -18,6 +18,7 @@ use oxmcp::client::{Client, EraChoice};
 use oxmcp::protocol::ProtocolVersion;
 use oxmcp::server::http::HttpConfig;
 use oxmcp::server::{tool, Args, Router};
+use oxmcp_bench::rawhttp::SelfServer;
 use oxmcp_bench::{cli, procfs, stats};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -60,46 +61,9 @@ impl Transport {
     }
 }
 
-/// The server, killed when dropped.
-struct Server {
-    child: tokio::process::Child,
-    pid: u32,
-    addr: String,
-}
-
-impl Server {
-    async fn start() -> Result<Server, String> {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .to_string();
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let child = tokio::process::Command::new(exe)
-            .args(["--serve", &addr])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("start the server: {e}"))?;
-        let pid = child.id().ok_or("no pid")?;
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-                return Ok(Server { child, pid, addr });
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        Err(format!("the server did not listen on {addr}"))
-    }
-
-    fn rss_kib(&self) -> Result<u64, String> {
-        procfs::status_kib(self.pid, "VmRSS").ok_or_else(|| "the server is gone".into())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
+/// The server's RSS.
+fn rss_kib(server: &SelfServer) -> Result<u64, String> {
+    procfs::status_kib(server.pid, "VmRSS").ok_or_else(|| "the server is gone".into())
 }
 
 async fn call(client: &Client) -> Result<(), String> {
@@ -120,7 +84,7 @@ async fn cpu_per_call(
     era: EraChoice,
     requests: usize,
 ) -> Result<f64, String> {
-    let server = Server::start().await?;
+    let server = SelfServer::start(&[]).await?;
     let per_client = requests / CLIENTS;
     let mut clients = Vec::new();
     for _ in 0..CLIENTS {
@@ -133,32 +97,24 @@ async fn cpu_per_call(
         }
         clients.push(client);
     }
-    let before = procfs::cpu_sample(server.pid).ok_or("no /proc stat")?;
-    let tasks: Vec<_> = clients
+    let clients: Vec<_> = clients
         .into_iter()
-        .map(|client| {
-            tokio::spawn(async move {
-                for _ in 0..per_client {
-                    call(&client).await?;
-                }
-                Ok::<_, String>(client)
-            })
+        .map(|client| async move {
+            for _ in 0..per_client {
+                call(&client).await?;
+            }
+            Ok::<_, String>(client)
         })
         .collect();
-    let mut done = Vec::new();
-    for task in tasks {
-        done.push(task.await.map_err(|e| e.to_string())??);
-    }
-    let after = procfs::cpu_sample(server.pid).ok_or("no /proc stat")?;
-    drop(done);
-    let cpu = procfs::cpu_delta(&before, &after, procfs::clk_tck());
-    Ok(cpu.seconds * 1e6 / (per_client * CLIENTS) as f64)
+    let (cpu, _clients) =
+        procfs::cpu_per_call_while(server.pid, per_client * CLIENTS, clients).await?;
+    Ok(cpu)
 }
 
 /// Bytes of server RSS per idle WebSocket connection: the growth over `count` sockets
 /// opened after a first round of `count / 4` (which warms the allocator).
 async fn idle_ws(count: usize) -> Result<(f64, u64, u64), String> {
-    let server = Server::start().await?;
+    let server = SelfServer::start(&[]).await?;
     let era = EraChoice::Legacy(ProtocolVersion::V2025_11_25);
     let open = |n: usize| {
         let addr = server.addr.clone();
@@ -177,10 +133,10 @@ async fn idle_ws(count: usize) -> Result<(f64, u64, u64), String> {
     let settle = || tokio::time::sleep(Duration::from_millis(500));
     let warm = open((count / 4).max(1)).await?;
     settle().await;
-    let before = server.rss_kib()?;
+    let before = rss_kib(&server)?;
     let idle = open(count).await?;
     settle().await;
-    let after = server.rss_kib()?;
+    let after = rss_kib(&server)?;
     // Every socket is still served.
     call(&warm[0]).await?;
     call(&idle[idle.len() - 1]).await?;

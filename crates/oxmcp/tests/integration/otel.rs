@@ -287,3 +287,72 @@ async fn a_traceparent_from_elsewhere_is_the_parent_and_bad_ones_are_ignored() {
         "the malformed traceparent starts a trace of its own"
     );
 }
+
+/// Notes the fields given a value when a span is made (`new`) and those recorded later
+/// (`record`): each later record costs every layer of the subscriber a span lookup.
+#[derive(Clone, Default)]
+struct Recording(std::sync::Arc<std::sync::Mutex<Vec<(&'static str, String)>>>);
+
+/// The names of the fields a visitor is shown, tagged with `when`.
+struct Names<'a>(&'static str, &'a mut Vec<(&'static str, String)>);
+
+impl tracing::field::Visit for Names<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, _: &dyn std::fmt::Debug) {
+        self.1.push((self.0, field.name().into()));
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for Recording
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        attrs.record(&mut Names("new", &mut self.0.lock().unwrap()));
+    }
+
+    fn on_record(
+        &self,
+        _: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        values.record(&mut Names("record", &mut self.0.lock().unwrap()));
+    }
+}
+
+#[tokio::test]
+async fn a_tool_call_span_is_made_with_its_target_and_not_recorded_into_afterwards() {
+    let recording = Recording::default();
+    let subscriber = tracing_subscriber::registry().with(recording.clone());
+    let guard = tracing::subscriber::set_default(subscriber);
+    let client = TestClient::builder(router())
+        .era(modern())
+        .connect()
+        .await
+        .unwrap();
+    recording.0.lock().unwrap().clear();
+    client.call_tool("echo", ()).await.unwrap();
+    drop(guard);
+    let fields = recording.0.lock().unwrap().clone();
+    for name in ["gen_ai.tool.name", "gen_ai.operation.name"] {
+        // Once on each side: the client's span and the server's.
+        let made = fields
+            .iter()
+            .filter(|(when, field)| *when == "new" && field == name)
+            .count();
+        assert_eq!(made, 2, "{name} given when the spans are made: {fields:?}");
+    }
+    let later: Vec<_> = fields
+        .iter()
+        .filter(|(when, _)| *when == "record")
+        .collect();
+    assert!(
+        later.is_empty(),
+        "a successful call records nothing after its spans are made: {later:?}"
+    );
+}
