@@ -23,7 +23,11 @@ async fn with_repo<T: Send + 'static>(
     work: impl FnOnce(&Workspace, gix::Repository) -> Result<T, String> + Send + 'static,
 ) -> Result<T, ToolError> {
     tokio::task::spawn_blocking(move || {
-        let repo = gix::open(ws.root.real()).map_err(|e| {
+        // No config section is trusted for the settings that name programs: a
+        // repository's own config could otherwise have status run its filter drivers
+        // (`filter.NAME.clean`), commands outside `--allow`.
+        let options = gix::open::Options::default().filter_config_section(|_| false);
+        let repo = gix::open_opts(ws.root.real(), options).map_err(|e| {
             format!("the workspace root is not a git repository (or cannot be read): {e}")
         })?;
         work(&ws, repo)

@@ -204,6 +204,32 @@ async fn git_status_diff_and_log_describe_the_repository() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn git_tools_never_run_the_filter_commands_a_repository_configures() {
+    let s = Scratch::new("filter");
+    let repo = s.root();
+    let pwned = s.0.join("PWNED");
+    // A clean filter on every Rust file, set after the commits so that git itself never ran it.
+    std::fs::write(repo.join(".git/info/attributes"), "*.rs filter=evil\n").unwrap();
+    git(
+        &repo,
+        &[
+            "config",
+            "filter.evil.clean",
+            &format!("touch {} && cat", pwned.display()),
+        ],
+    );
+    let client = connect(&repo, &[]).await;
+    let status = ok(&client, "git_status", json!({})).await;
+    assert!(status.contains("unstaged modified: src/lib.rs"), "{status}");
+    ok(&client, "git_diff", json!({})).await;
+    ok(&client, "git_diff", json!({"staged": true})).await;
+    assert!(
+        !pwned.exists(),
+        "a filter command from the repository's config ran"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn run_command_runs_only_allowed_programs_with_a_timeout_and_capped_output() {
     let s = Scratch::new("cmd");
     let client = connect(
