@@ -20,7 +20,8 @@
 //!
 //! Over HTTP (`http://ADDR/mcp`) every request needs a JWT access token from `--issuer`
 //! (keys from `--jwks`, a file or URL, else discovered from the issuer; audience
-//! `http://ADDR/mcp` unless `--audience`), and each request is logged (method, tool,
+//! `http://ADDR/mcp` unless `--audience`) with the scope `dev:read`, and `dev:run` for
+//! `run_command`; each request is logged (method, tool,
 //! caller, duration, outcome) under the target `dev_assistant::requests`.
 
 mod command;
@@ -39,7 +40,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oxmcp::server::auth::{Cached, Jwks, JwtVerifier, ProtectedResource};
+use oxmcp::server::auth::{Cached, Jwks, JwtVerifier, ProtectedResource, ScopePolicy};
 use oxmcp::server::http::HttpConfig;
 use oxmcp::server::{tool, Router, State, ToolError};
 
@@ -130,9 +131,18 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
+/// The scopes over HTTP: `dev:read` for the tools that only look, `dev:run` (which
+/// implies it) for `run_command`.
+const SCOPES: [&str; 2] = ["dev:read", "dev:run"];
+
 fn router(workspace: Arc<Workspace>) -> Router {
     Router::new()
         .name("dev-assistant")
+        .scope_policy(
+            ScopePolicy::new()
+                .default_scopes(["dev:read"])
+                .implies("dev:run", ["dev:read"]),
+        )
         .version(env!("CARGO_PKG_VERSION"))
         .instructions(
             "A development workspace: read and search its files, look at its git state, run \
@@ -180,10 +190,12 @@ fn router(workspace: Arc<Workspace>) -> Router {
         )
         .tool(
             "run_command",
-            tool(command::run_command).description(
-                "Runs an allowed program (no shell) in a directory of the workspace, with a timeout; \
-                 returns its exit code, stdout and stderr (capped)",
-            ),
+            tool(command::run_command)
+                .description(
+                    "Runs an allowed program (no shell) in a directory of the workspace, with a timeout; \
+                     returns its exit code, stdout and stderr (capped)",
+                )
+                .scopes(["dev:run"]),
         )
         .with_state(workspace)
 }
@@ -233,7 +245,9 @@ async fn run() -> Result<(), String> {
     };
     let audience = options.audience.unwrap_or_else(|| resource.clone());
     let verifier = Cached::new(JwtVerifier::new(keys, &issuer).audience(audience));
-    let protected = ProtectedResource::new(&resource, verifier).authorization_server(issuer);
+    let protected = ProtectedResource::new(&resource, verifier)
+        .authorization_server(issuer)
+        .scopes_supported(SCOPES);
     router
         .http(addr)
         .config(HttpConfig::new().auth(protected))

@@ -347,7 +347,7 @@ impl Drop for Server {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn over_http_a_call_needs_a_token_and_is_logged() {
+async fn over_http_a_call_needs_a_token_with_its_scope_and_is_logged() {
     let s = Scratch::new("http");
     let (jwks, sign) = es256();
     let jwks_file = s.0.join("jwks.json");
@@ -362,7 +362,15 @@ async fn over_http_a_call_needs_a_token_and_is_logged() {
         Command::new(env!("CARGO_BIN_EXE_dev-assistant"))
             .arg("--root")
             .arg(s.root())
-            .args(["--http", &addr.to_string(), "--issuer", issuer, "--jwks"])
+            .args([
+                "--allow",
+                "echo",
+                "--http",
+                &addr.to_string(),
+                "--issuer",
+                issuer,
+                "--jwks",
+            ])
             .arg(&jwks_file)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -402,18 +410,39 @@ async fn over_http_a_call_needs_a_token_and_is_logged() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let token = sign(&json!({
-        "iss": issuer, "sub": "ada", "aud": url, "client_id": "test-client",
-        "iat": now, "exp": now + 600, "jti": "t1",
-    }));
-    let client = Client::builder()
-        .connect_http_with(
+    let connect = |sub: &str, scope: &str| {
+        let token = sign(&json!({
+            "iss": issuer, "sub": sub, "aud": url, "client_id": "test-client",
+            "scope": scope, "iat": now, "exp": now + 600, "jti": sub,
+        }));
+        Client::builder().connect_http_with(
             HttpClientConfig::new(&url).header("authorization", format!("Bearer {token}")),
         )
+    };
+    let client = connect("ada", "dev:read")
         .await
         .expect("an authenticated client connects");
     let readme = ok(&client, "read_file", json!({"path": "README.md"})).await;
     assert!(readme.contains("More words."));
+    // Reading is not running: run_command needs dev:run.
+    let names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(names.iter().any(|n| n == "git_log") && !names.iter().any(|n| n == "run_command"));
+    let run = json!({"command": "echo", "args": ["hi"]});
+    let refused = client
+        .call_tool("run_command", run.clone())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("dev:run"), "{refused}");
+    let runner = connect("grace", "dev:run").await.unwrap();
+    let echoed = runner.call_tool("run_command", run).await.unwrap();
+    assert_eq!(echoed.structured_content.unwrap()["stdout"], "hi\n");
+    ok(&runner, "git_status", json!({})).await;
 
     // The request log names the method, the tool and the caller.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -431,7 +460,7 @@ async fn over_http_a_call_needs_a_token_and_is_logged() {
         assert!(Instant::now() < deadline, "no request log line in:\n{log}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    drop(client);
+    drop((client, runner));
 }
 
 #[test]
