@@ -462,7 +462,18 @@ async fn run() -> Result<(), String> {
         router = router.mount("api", openapi_tools(file, &api).await?);
     }
     let served = match options.http {
-        Some(addr) => router.serve_http(addr).await,
+        Some(addr) => {
+            let local = ["127.", "localhost:", "[::1]:"]
+                .iter()
+                .any(|prefix| addr.starts_with(prefix));
+            if !local {
+                tracing::warn!(
+                    "serving {addr} without authentication: whoever reaches it calls the API \
+                     with this server's key; bind to 127.0.0.1 or put an authenticating proxy in front"
+                );
+            }
+            router.serve_http(addr).await
+        }
         None => router.serve_stdio().await,
     };
     served.map_err(|e| e.to_string())

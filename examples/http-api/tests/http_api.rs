@@ -140,10 +140,11 @@ async fn gate(State(seen): State<Seen>, request: Request, next: Next) -> Respons
         .map(|p| p.to_string())
         .unwrap_or_default();
     seen.0.lock().unwrap().push((Instant::now(), path));
-    let authorized = request
-        .headers()
+    let headers = request.headers();
+    let authorized = headers
         .get(header::AUTHORIZATION)
-        .is_some_and(|v| v == format!("Bearer {KEY}").as_str());
+        .is_some_and(|v| v == format!("Bearer {KEY}").as_str())
+        || headers.get("x-api-key").is_some_and(|v| v == KEY);
     if !authorized {
         return (
             StatusCode::UNAUTHORIZED,
@@ -342,6 +343,15 @@ async fn a_wrong_key_is_a_tool_error_that_says_so_and_is_not_retried() {
         .env("TRACKER_TOKEN", KEY)
         .env("HTTP_API_KEY", "wrong-key");
     let client = Client::builder().connect_stdio(command).await.unwrap();
+    ok(
+        &client,
+        "get_issue",
+        json!({"owner": "acme", "repo": "x", "number": 1}),
+    )
+    .await;
+
+    // The key raw in another header.
+    let client = connect(&base, KEY, &["--api-key-header", "x-api-key"]).await;
     ok(
         &client,
         "get_issue",
