@@ -163,6 +163,10 @@ async fn files_and_code_search_stay_below_the_root_and_respect_gitignore() {
     assert!(answer.contains("climbs out"), "{answer}");
     let answer = refused(&client, "search_code", json!({"pattern": "("})).await;
     assert!(answer.contains("not a valid regex"), "{answer}");
+
+    let small = connect(&s.root(), &["--max-file-size", "10"]).await;
+    let answer = refused(&small, "read_file", json!({"path": "src/lib.rs"})).await;
+    assert!(answer.contains("over the limit of 10 bytes"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
