@@ -205,6 +205,22 @@ async fn git_status_diff_and_log_describe_the_repository() {
     assert!(lines[1].ends_with("Ada: First commit"), "{log}");
     let one = ok(&client, "git_log", json!({"max_count": 1})).await;
     assert_eq!(one.lines().count(), 1);
+
+    std::fs::remove_file(s.root().join("README.md")).unwrap();
+    std::fs::write(s.root().join("src/data.bin"), [0u8, 1, 2]).unwrap();
+    let status = ok(&client, "git_status", json!({})).await;
+    assert!(status.contains("unstaged deleted: README.md"), "{status}");
+    let diff = ok(&client, "git_diff", json!({"path": "README.md"})).await;
+    assert!(
+        diff.contains("-More words.") && !diff.contains("src/lib.rs"),
+        "{diff}"
+    );
+    git(&s.root(), &["add", "src/data.bin"]);
+    let staged = ok(&client, "git_diff", json!({"staged": true, "path": "src"})).await;
+    assert_eq!(
+        staged,
+        "--- a/src/data.bin\n+++ b/src/data.bin\nBinary files differ\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
