@@ -77,8 +77,21 @@ impl RetryPolicy {
         self
     }
 
-    /// The wait before retry number `attempt` (0 for the first), `None` to give up.
-    pub(crate) fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
+    /// The wait before retry number `attempt` (0 for the first), `None` to give up: the
+    /// server's `retry_after` when it gave one within `max_delay`, else the jittered
+    /// exponential backoff. For code that retries its own HTTP calls (an MCP server that
+    /// wraps an API) with the policy this client uses.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use oxmcp::client::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::new().max_retries(2);
+    /// assert_eq!(policy.delay(0, Some(Duration::from_secs(1))), Some(Duration::from_secs(1)));
+    /// assert!(policy.delay(1, None).is_some());
+    /// assert_eq!(policy.delay(2, None), None);
+    /// ```
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
         if attempt >= self.max_retries {
             return None;
         }
@@ -90,6 +103,12 @@ impl RetryPolicy {
             .saturating_mul(2u32.saturating_pow(attempt))
             .min(self.max_delay);
         Some(jitter(backoff))
+    }
+
+    /// The delay a `Retry-After` header asks for, when given in seconds (an HTTP date is
+    /// not read: the backoff applies then).
+    pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+        retry_after(headers)
     }
 }
 
