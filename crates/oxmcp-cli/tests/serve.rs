@@ -1,0 +1,344 @@
+//! `oxmcp serve`: a real stdio server (`examples/everything`) behind the bridge, reached by
+//! the oxmcp client over Streamable HTTP in both eras, HTTP+SSE and WebSocket; its
+//! questions relayed; API keys required; its death reported; SIGTERM drains.
+
+mod support;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use oxmcp::client::{CallOptions, Client, ClientBuilder, EraChoice, HttpClientConfig};
+use oxmcp::protocol::{
+    CreateMessageResult, ElicitRequestParams, ElicitResult, ProtocolVersion, Role,
+    SamplingMessageContent,
+};
+use oxmcp::transport::stdio::ChildCommand;
+use serde_json::json;
+use support::{everything, http, oxmcp, temp_dir, OXMCP};
+
+/// A running `oxmcp serve --http 127.0.0.1:0 …`; killed on drop.
+struct Bridge {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    /// Everything it wrote on stderr so far.
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Bridge {
+    /// Starts `oxmcp serve --http 127.0.0.1:0 ARGS…` and waits until it says where it
+    /// listens.
+    fn start(args: &[String]) -> Bridge {
+        let mut child = Command::new(OXMCP)
+            .args(["serve", "--http", "127.0.0.1:0"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("oxmcp starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().unwrap());
+        let seen = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let url = &line[at + "listening on ".len()..];
+                    let base = url.split("/mcp").next().unwrap().to_owned();
+                    let _ = tx.send(base);
+                }
+                seen.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("serve did not listen: {}", stderr.lock().unwrap()));
+        Bridge {
+            child,
+            base,
+            stderr,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the bridge to exit (at most `limit`).
+    fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The reader thread has the last lines once the pipe closes.
+                std::thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not exit within {limit:?}: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `-- everything`.
+fn everything_command() -> Vec<String> {
+    vec!["--".into(), everything().display().to_string()]
+}
+
+/// A client that answers elicitation (as octocat) and sampling (Paris).
+fn answering(era: EraChoice) -> ClientBuilder {
+    Client::builder()
+        .era(era)
+        .request_timeout(Some(Duration::from_secs(20)))
+        .on_elicitation(|request| async move {
+            assert!(matches!(request, ElicitRequestParams::Form(_)));
+            let mut answers = serde_json::Map::new();
+            answers.insert("username".into(), "octocat".into());
+            answers.insert("email".into(), "octocat@example.com".into());
+            Ok(ElicitResult::accept(answers))
+        })
+        .on_sampling(|_| async move {
+            Ok(CreateMessageResult::new(
+                Role::Assistant,
+                SamplingMessageContent::text("Paris"),
+                "test-model",
+            ))
+        })
+}
+
+/// The text of a tool result's first content block.
+fn text(result: &impl serde::Serialize) -> String {
+    let value = serde_json::to_value(result).unwrap();
+    value["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {value}"))
+        .to_owned()
+}
+
+/// Lists and calls through `client`: a plain tool, one that elicits and one that samples.
+async fn exercise(client: &Client, label: &str) {
+    let tools = client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+    assert!(names.contains(&"test_simple_text"), "{label}: {names:?}");
+    let result = client.call_tool("test_simple_text", json!({})).await;
+    assert!(
+        text(&result.unwrap()).contains("simple text"),
+        "{label}: plain call"
+    );
+    let result = client
+        .call_tool("test_elicitation", json!({"message": "who are you?"}))
+        .await
+        .unwrap();
+    let said = text(&result);
+    assert!(
+        said.contains("action=accept") && said.contains("octocat"),
+        "{label}: elicitation relayed: {said}"
+    );
+    let result = client
+        .call_tool("test_sampling", json!({"prompt": "capital of France?"}))
+        .await
+        .unwrap();
+    assert_eq!(text(&result), "LLM response: Paris", "{label}: sampling");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stdio_server_is_served_over_every_http_transport_in_both_eras() {
+    let mut bridge = Bridge::start(&everything_command());
+    for (label, era) in [
+        ("modern", EraChoice::Modern),
+        ("legacy", EraChoice::Legacy(ProtocolVersion::LATEST_LEGACY)),
+    ] {
+        let client = answering(era).connect_http(bridge.url()).await.unwrap();
+        assert_eq!(
+            client.protocol_version().is_modern(),
+            label == "modern",
+            "{label}"
+        );
+        exercise(&client, label).await;
+        client.close().await.unwrap();
+    }
+    // The 2024-11-05 HTTP+SSE transport and WebSocket, on the same listener.
+    let legacy = Client::builder()
+        .era(EraChoice::Legacy(ProtocolVersion::V2024_11_05))
+        .connect_sse(format!("{}/sse", bridge.base))
+        .await
+        .unwrap();
+    let result = legacy.call_tool("test_simple_text", json!({})).await;
+    assert!(text(&result.unwrap()).contains("simple text"), "HTTP+SSE");
+    legacy.close().await.unwrap();
+    let ws_url = format!("{}/ws", bridge.base.replace("http://", "ws://"));
+    let ws = answering(EraChoice::Auto)
+        .connect_ws(&ws_url)
+        .await
+        .unwrap();
+    exercise(&ws, "websocket").await;
+    ws.close().await.unwrap();
+
+    bridge.signal("TERM");
+    let status = bridge.wait(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{}", bridge.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_api_keys_a_request_without_a_key_gets_401() {
+    let dir = temp_dir("serve-keys");
+    let keys = dir.join("keys.json");
+    std::fs::write(
+        &keys,
+        r#"{"s3cret-key": {"sub": "alice", "scopes": ["mcp"]}}"#,
+    )
+    .unwrap();
+    let mut args = vec!["--api-keys".to_owned(), keys.display().to_string()];
+    args.extend(everything_command());
+    let bridge = Bridge::start(&args);
+
+    let (status, head, _) = http(
+        &bridge.url(),
+        "POST",
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+    );
+    assert_eq!(status, 401, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    let refused = Client::builder().connect_http(bridge.url()).await;
+    assert!(refused.is_err(), "a client without a key is refused");
+
+    let config = HttpClientConfig::new(bridge.url()).header("Authorization", "Bearer s3cret-key");
+    let client = Client::builder().connect_http_with(config).await.unwrap();
+    let result = client.call_tool("test_simple_text", json!({})).await;
+    assert!(text(&result.unwrap()).contains("simple text"));
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_death_of_the_server_is_reported_and_ends_serve() {
+    let dir = temp_dir("serve-death");
+    let pid_file = dir.join("pid");
+    let script = format!(
+        "echo $$ > '{}'; exec '{}'",
+        pid_file.display(),
+        everything().display()
+    );
+    let mut bridge = Bridge::start(&["--".into(), "sh".into(), "-c".into(), script]);
+    let client = Client::builder().connect_http(bridge.url()).await.unwrap();
+    client.list_all_tools().await.unwrap();
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let killed = Command::new("kill")
+        .args(["-KILL", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = bridge.wait(Duration::from_secs(15));
+    let stderr = bridge.stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("exited (signal: 9") && stderr.contains("stopping"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_call_in_flight_finish() {
+    let mut bridge = Bridge::start(&everything_command());
+    let client = Client::builder().connect_http(bridge.url()).await.unwrap();
+    // The first progress report says the call is running at the back end: stop then.
+    let pid = bridge.child.id();
+    let signalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let once = signalled.clone();
+    let options = CallOptions::new().on_progress(move |_| {
+        if !once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+    });
+    let result = client
+        .call_tool_with("test_tool_with_progress", json!({}), options)
+        .await
+        .unwrap();
+    assert!(signalled.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(text(&result), "Progress test completed");
+    let status = bridge.wait(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{}", bridge.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_config_is_served_on_stdio() {
+    let dir = temp_dir("serve-hub");
+    let config = dir.join("mcp.json");
+    let entry = json!({"mcpServers": {"every": {"command": everything().display().to_string()}}});
+    std::fs::write(&config, entry.to_string()).unwrap();
+    let command =
+        ChildCommand::new(OXMCP).args(["serve", "--config", &config.display().to_string()]);
+    for era in [
+        EraChoice::Modern,
+        EraChoice::Legacy(ProtocolVersion::LATEST_LEGACY),
+    ] {
+        let client = answering(era).connect_stdio(command.clone()).await.unwrap();
+        let tools = client.list_all_tools().await.unwrap();
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+        assert!(names.contains(&"every_test_simple_text"), "{names:?}");
+        let result = client
+            .call_tool("every_test_elicitation", json!({"message": "who?"}))
+            .await
+            .unwrap();
+        assert!(text(&result).contains("octocat"), "{}", text(&result));
+        client.close().await.unwrap();
+    }
+}
+
+#[test]
+fn usage_errors_say_what_was_expected() {
+    let run = oxmcp(["serve"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(run.stderr.contains("--config"), "{run:#?}");
+    let run = oxmcp(["serve", "--api-keys", "k.json", "--", "x"]);
+    assert_eq!(run.code, Some(2), "auth needs --http: {run:#?}");
+    let run = oxmcp(["serve", "--http", "256.0.0.1:1", "--", "x"]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(run.stderr.contains("cannot listen on"), "{run:#?}");
+    let dir = temp_dir("serve-usage");
+    let keys = dir.join("keys.json");
+    std::fs::write(&keys, "[1]").unwrap();
+    let run = oxmcp([
+        "serve",
+        "--http",
+        "127.0.0.1:0",
+        "--api-keys",
+        &keys.display().to_string(),
+        "--",
+        "x",
+    ]);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(run.stderr.contains("--api-keys"), "{run:#?}");
+    assert!(run.stdout.is_empty(), "nothing on stdout: {run:#?}");
+}
