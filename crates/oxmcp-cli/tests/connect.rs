@@ -1,29 +1,20 @@
 //! `oxmcp connect URL`: the oxmcp client over stdio to the bridge, the bridge over HTTP to
 //! a remote server: `examples/everything --http` in both eras, and `examples/notes` behind
-//! its built-in OAuth authorization server (the login once, then the cached token).
+//! its built-in OAuth authorization server (the login once, then the cached token,
+//! refreshed).
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use oxmcp::client::{Client, EraChoice};
 use oxmcp::protocol::{ElicitResult, ProtocolVersion};
 use oxmcp::transport::stdio::ChildCommand;
 use serde_json::json;
-use support::{http, target_dir, temp_dir, HttpServer, OXMCP};
+use support::{free_port, http, notes, temp_dir, text, HttpServer, OXMCP};
 use tokio::io::AsyncBufReadExt as _;
-
-/// The text of a tool result's first content block.
-fn text(result: &impl serde::Serialize) -> String {
-    let value = serde_json::to_value(result).unwrap();
-    value["content"][0]["text"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no text in {value}"))
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_http_server_is_served_on_stdio_in_both_eras() {
@@ -78,73 +69,6 @@ async fn a_remote_http_server_is_served_on_stdio_in_both_eras() {
     );
 }
 
-/// `examples/notes`, built once.
-fn notes() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let target = target_dir();
-        let mut cargo = std::process::Command::new(env!("CARGO"));
-        // Without the variables cargo sets for a test (`CARGO_PKG_*`...): build scripts
-        // that watch them (ring's) would run again, and rebuild what depends on them,
-        // at every test run.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if key.starts_with("CARGO_") && key != "CARGO_HOME" {
-                cargo.env_remove(&*key);
-            }
-        }
-        let status = cargo
-            .args(["build", "-q", "-p", "notes"])
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building examples/notes failed");
-        target
-            .join("debug")
-            .join(format!("notes{}", std::env::consts::EXE_SUFFIX))
-    })
-}
-
-/// `notes --http ADDR --builtin-as --auto-approve alice`; killed on drop.
-struct Notes {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Notes {
-    fn start() -> Notes {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = std::process::Command::new(notes())
-            .args(["--http", &addr, "--builtin-as", "--auto-approve", "alice"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("notes starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(Instant::now() < deadline, "notes did not listen on {addr}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Notes {
-            child,
-            url: format!("http://{addr}/mcp"),
-        }
-    }
-}
-
-impl Drop for Notes {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `oxmcp connect URL --no-browser`, its pipes ours.
 fn spawn_connect(url: &str, store: &Path) -> tokio::process::Child {
     tokio::process::Command::new(OXMCP)
@@ -172,6 +96,16 @@ fn follow(url: &str) -> String {
         .expect("a Location")
 }
 
+/// The access token cached in `store` for the server at `url`.
+#[track_caller]
+fn access_token(store: &Path, url: &str) -> String {
+    let cached: serde_json::Value = serde_json::from_slice(&std::fs::read(store).unwrap()).unwrap();
+    match cached[url]["tokens"]["access_token"].as_str() {
+        Some(token) => token.to_owned(),
+        None => panic!("no access token cached for {url}: {cached}"),
+    }
+}
+
 /// The oxmcp client over the bridge's stdin and stdout.
 async fn over_pipes(child: &mut tokio::process::Child) -> Client {
     let stdout = child.stdout.take().unwrap();
@@ -185,13 +119,18 @@ async fn over_pipes(child: &mut tokio::process::Child) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oauth_server_gets_a_login_once_and_the_token_is_cached() {
-    let notes = Notes::start();
-    let base = notes.url.trim_end_matches("/mcp").to_owned();
+    // Access tokens live 2 s: the second run finds its cached one expired.
+    let server = HttpServer::start_program(
+        notes(),
+        &["--builtin-as", "--auto-approve", "alice"],
+        &[("NOTES_ACCESS_TOKEN_TTL", "2")],
+    );
+    let base = server.url.trim_end_matches("/mcp").to_owned();
     let dir = temp_dir("connect-oauth");
     let store = dir.join("tokens.json");
 
     // First run: the authorization URL on stderr; the test plays the browser.
-    let mut bridge = spawn_connect(&notes.url, &store);
+    let mut bridge = spawn_connect(&server.url, &store);
     let mut stderr = tokio::io::BufReader::new(bridge.stderr.take().unwrap()).lines();
     let mut seen = String::new();
     let authorize = tokio::time::timeout(Duration::from_secs(30), async {
@@ -216,6 +155,7 @@ async fn an_oauth_server_gets_a_login_once_and_the_token_is_cached() {
         .await
         .unwrap();
     assert_eq!(status, 200, "the loopback listener answers");
+    let signed_in = Instant::now();
     let drain = tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
 
     let client = over_pipes(&mut bridge).await;
@@ -237,15 +177,12 @@ async fn an_oauth_server_gets_a_login_once_and_the_token_is_cached() {
         .unwrap();
     assert!(status.success(), "{status}: {seen}");
     let _ = drain.await;
-    let cached: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&store).unwrap()).unwrap();
-    assert!(
-        cached[&notes.url]["tokens"]["access_token"].is_string(),
-        "{cached}"
-    );
+    let first = access_token(&store, &server.url);
 
-    // Second run: the cached token, no login.
-    let mut bridge = spawn_connect(&notes.url, &store);
+    // Second run, the access token expired: the cached refresh token gets a new one, no
+    // login.
+    tokio::time::sleep(Duration::from_millis(2500).saturating_sub(signed_in.elapsed())).await;
+    let mut bridge = spawn_connect(&server.url, &store);
     let client = over_pipes(&mut bridge).await;
     let listed = client.call_tool("list_notes", json!({})).await.unwrap();
     assert!(
@@ -261,15 +198,16 @@ async fn an_oauth_server_gets_a_login_once_and_the_token_is_cached() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains("sign in"), "no second login: {stderr}");
+    assert_ne!(
+        access_token(&store, &server.url),
+        first,
+        "the refreshed token is cached"
+    );
 }
 
 #[test]
 fn an_unreachable_remote_fails_with_status_1() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = temp_dir("connect-down");
     let child = std::process::Command::new(OXMCP)
         .args([

@@ -4,10 +4,9 @@
 
 mod support;
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
 use oxmcp::client::{CallOptions, Client, ClientBuilder, EraChoice, HttpClientConfig};
 use oxmcp::protocol::{
@@ -16,95 +15,7 @@ use oxmcp::protocol::{
 };
 use oxmcp::transport::stdio::ChildCommand;
 use serde_json::json;
-use support::{everything, http, oxmcp, temp_dir, OXMCP};
-
-/// A running `oxmcp serve --http 127.0.0.1:0 …`; killed on drop.
-struct Bridge {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    base: String,
-    /// Everything it wrote on stderr so far.
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Bridge {
-    /// Starts `oxmcp serve --http 127.0.0.1:0 ARGS…` and waits until it says where it
-    /// listens.
-    fn start(args: &[String]) -> Bridge {
-        let mut child = Command::new(OXMCP)
-            .args(["serve", "--http", "127.0.0.1:0"])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("oxmcp starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = BufReader::new(child.stderr.take().unwrap());
-        let seen = stderr.clone();
-        std::thread::spawn(move || {
-            for line in lines.lines().map_while(Result::ok) {
-                if let Some(at) = line.find("listening on http://") {
-                    let url = &line[at + "listening on ".len()..];
-                    let base = url.split("/mcp").next().unwrap().to_owned();
-                    let _ = tx.send(base);
-                }
-                seen.lock().unwrap().push_str(&format!("{line}\n"));
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("serve did not listen: {}", stderr.lock().unwrap()));
-        Bridge {
-            child,
-            base,
-            stderr,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("{}/mcp", self.base)
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([format!("-{name}"), self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the bridge to exit (at most `limit`).
-    fn wait(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // The reader thread has the last lines once the pipe closes.
-                std::thread::sleep(Duration::from_millis(50));
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not exit within {limit:?}: {}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{everything, http, oxmcp, temp_dir, text, Bridge, OXMCP};
 
 /// `-- everything`.
 fn everything_command() -> Vec<String> {
@@ -130,15 +41,6 @@ fn answering(era: EraChoice) -> ClientBuilder {
                 "test-model",
             ))
         })
-}
-
-/// The text of a tool result's first content block.
-fn text(result: &impl serde::Serialize) -> String {
-    let value = serde_json::to_value(result).unwrap();
-    value["content"][0]["text"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no text in {value}"))
-        .to_owned()
 }
 
 /// Lists and calls through `client`: a plain tool, one that elicits and one that samples.
