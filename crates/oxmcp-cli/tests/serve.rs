@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use oxmcp::auth_server::SigningKey;
 use oxmcp::client::{CallOptions, Client, ClientBuilder, EraChoice, HttpClientConfig};
 use oxmcp::protocol::{
     CreateMessageResult, ElicitRequestParams, ElicitResult, ProtocolVersion, Role,
@@ -136,6 +137,50 @@ async fn with_api_keys_a_request_without_a_key_gets_401() {
 
     let config = HttpClientConfig::new(bridge.url()).header("Authorization", "Bearer s3cret-key");
     let client = Client::builder().connect_http_with(config).await.unwrap();
+    let result = client.call_tool("test_simple_text", json!({})).await;
+    assert!(text(&result.unwrap()).contains("simple text"));
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_an_issuer_a_jwt_for_this_endpoint_signed_by_its_keys_is_required() {
+    let key = SigningKey::generate_es256().unwrap();
+    let dir = temp_dir("serve-jwt");
+    let jwks = dir.join("jwks.json");
+    std::fs::write(&jwks, json!({"keys": [key.public_jwk()]}).to_string()).unwrap();
+    let issuer = "https://issuer.example";
+    let mut args = vec![
+        "--jwks".to_owned(),
+        jwks.display().to_string(),
+        "--issuer".to_owned(),
+        issuer.to_owned(),
+    ];
+    args.extend(everything_command());
+    let bridge = Bridge::start(&args);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let bearer = |audience: &str| {
+        let claims =
+            json!({"iss": issuer, "aud": audience, "sub": "alice", "iat": now, "exp": now + 300});
+        format!("Bearer {}", key.sign_jwt("at+jwt", &claims))
+    };
+
+    // The Protected Resource Metadata names the issuer.
+    let metadata = format!("{}/.well-known/oauth-protected-resource/mcp", bridge.base);
+    let (status, _, body) = http(&metadata, "GET", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(issuer), "{body}");
+    // The audience is this endpoint: a token for another resource is refused.
+    let elsewhere = HttpClientConfig::new(bridge.url())
+        .header("Authorization", bearer("https://elsewhere.example/mcp"));
+    assert!(Client::builder()
+        .connect_http_with(elsewhere)
+        .await
+        .is_err());
+    let here = HttpClientConfig::new(bridge.url()).header("Authorization", bearer(&bridge.url()));
+    let client = Client::builder().connect_http_with(here).await.unwrap();
     let result = client.call_tool("test_simple_text", json!({})).await;
     assert!(text(&result.unwrap()).contains("simple text"));
     client.close().await.unwrap();
