@@ -351,7 +351,8 @@ Examples:
     /// processes), signing in with OAuth when it asks.
     #[command(
         after_help = "Put it in the app's config in place of a server's command. The \
-tokens of a login are cached per server (see `oxmcp list --help`) and refreshed.
+tokens of a login are cached per server (in oxmcp/tokens.json under your cache directory, or \
+the file $OXMCP_TOKEN_STORE names) and refreshed.
 
 Examples:
   oxmcp connect https://example.com/mcp
