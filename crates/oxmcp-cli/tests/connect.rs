@@ -13,7 +13,7 @@ use oxmcp::client::{Client, EraChoice};
 use oxmcp::protocol::{ElicitResult, ProtocolVersion};
 use oxmcp::transport::stdio::ChildCommand;
 use serde_json::json;
-use support::{free_port, http, notes, temp_dir, text, HttpServer, OXMCP};
+use support::{free_port, http, notes, temp_dir, text, Bridge, HttpServer, OXMCP};
 use tokio::io::AsyncBufReadExt as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,20 +205,48 @@ async fn an_oauth_server_gets_a_login_once_and_the_token_is_cached() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_and_serve_chain_with_an_api_key_in_a_header() {
+    let dir = temp_dir("connect-chain");
+    let keys = dir.join("keys.json");
+    std::fs::write(&keys, r#"{"k1": {"sub": "alice", "scopes": []}}"#).unwrap();
+    let everything = support::everything().display().to_string();
+    let bridge = Bridge::start(&[
+        "--api-keys".into(),
+        keys.display().to_string(),
+        "--".into(),
+        everything,
+    ]);
+    let url = bridge.url();
+    let store = dir.join("tokens.json");
+    let command = ChildCommand::new(OXMCP)
+        .args(["connect", &url, "--header", "Authorization: Bearer k1"])
+        .env("OXMCP_TOKEN_STORE", &store);
+    let client = Client::builder().connect_stdio(command).await.unwrap();
+    let result = client.call_tool("test_simple_text", json!({})).await;
+    assert!(text(&result.unwrap()).contains("simple text"));
+    client.close().await.unwrap();
+
+    // Without the key: the OAuth login cannot start (the server names no authorization
+    // server), and connect says so and ends.
+    let run = support::finish(
+        support::oxmcp_command(["connect", &url, "--no-browser"])
+            .env("OXMCP_TOKEN_STORE", &store)
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert!(run.stderr.contains("authorization"), "{run:#?}");
+}
+
 #[test]
 fn an_unreachable_remote_fails_with_status_1() {
     let port = free_port();
     let dir = temp_dir("connect-down");
-    let child = std::process::Command::new(OXMCP)
-        .args([
-            "connect",
-            &format!("http://127.0.0.1:{port}/mcp"),
-            "--no-browser",
-        ])
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let child = support::oxmcp_command(["connect", &url, "--no-browser"])
         .env("OXMCP_TOKEN_STORE", dir.join("tokens.json"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let run = support::finish(child, Duration::from_secs(30));
