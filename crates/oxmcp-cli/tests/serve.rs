@@ -289,3 +289,21 @@ fn usage_errors_say_what_was_expected() {
     assert!(run.stderr.contains("--api-keys"), "{run:#?}");
     assert!(run.stdout.is_empty(), "nothing on stdout: {run:#?}");
 }
+
+#[test]
+fn a_server_that_cannot_start_fails_with_status_1() {
+    let dir = temp_dir("serve-nostart");
+    let missing = dir.join("no-such-server").display().to_string();
+    for front in [&["--http", "127.0.0.1:0"][..], &[]] {
+        let mut args = vec!["serve"];
+        args.extend(front);
+        args.extend(["--", &missing]);
+        let run = oxmcp(&args);
+        assert_eq!(run.code, Some(1), "{run:#?}");
+        assert!(
+            run.stderr.contains("starting and connecting to"),
+            "{run:#?}"
+        );
+        assert!(run.stdout.is_empty(), "{run:#?}");
+    }
+}
