@@ -14,6 +14,7 @@ use oxmcp::client::EraChoice;
 use oxmcp::server::compose::Proxy;
 
 use crate::error::CliError;
+use crate::login::Login;
 use crate::target::Target;
 
 /// `oxmcp connect`'s arguments.
@@ -54,7 +55,12 @@ pub async fn connect(args: &ConnectArgs) -> Result<u8, CliError> {
     };
     let proxy = Proxy::new();
     let builder = proxy.client(target.builder().name("oxmcp-connect"));
-    let client = target.resolve()?.connect(builder, target.login()).await?;
+    // Stdin is the protocol channel: no paste prompt on it.
+    let login = Login {
+        stdin_is_protocol: true,
+        ..target.login()
+    };
+    let client = target.resolve()?.connect(builder, login).await?;
     let router = proxy
         .router(client.clone())
         .await

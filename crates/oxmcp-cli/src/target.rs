@@ -131,6 +131,7 @@ impl Target {
     pub fn login(&self) -> Login {
         Login {
             no_browser: self.no_browser,
+            stdin_is_protocol: false,
         }
     }
 }

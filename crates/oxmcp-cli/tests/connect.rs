@@ -240,6 +240,90 @@ async fn connect_and_serve_chain_with_an_api_key_in_a_header() {
     assert!(run.stderr.contains("authorization"), "{run:#?}");
 }
 
+/// On a terminal, `connect --no-browser` must not offer to paste the redirect URL (as the
+/// other commands do): stdin is the protocol channel, and a paste prompt left reading it
+/// would swallow the first message. `script` gives the bridge a terminal for stdin.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_the_login_leaves_stdin_to_the_protocol() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`script` (util-linux) is needed in CI"
+        );
+        eprintln!("skipped: no `script` command");
+        return;
+    }
+    let server =
+        HttpServer::start_program(notes(), &["--builtin-as", "--auto-approve", "alice"], &[]);
+    let base = server.url.trim_end_matches("/mcp").to_owned();
+    let dir = temp_dir("connect-tty");
+    let inner = format!("{OXMCP} connect {} --no-browser", server.url);
+    let mut script = tokio::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env("OXMCP_TOKEN_STORE", dir.join("tokens.json"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut output = script.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    // Everything the terminal shows, until `done` finds what it waits for (or 20 s pass).
+    async fn read_until(
+        output: &mut tokio::process::ChildStdout,
+        buf: &mut [u8],
+        seen: &mut String,
+        done: impl Fn(&str) -> bool,
+    ) {
+        let found = tokio::time::timeout(Duration::from_secs(20), async {
+            while !done(seen) {
+                let n = output.read(buf).await.unwrap();
+                assert!(n > 0, "the terminal closed: {seen}");
+                seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+        .await;
+        assert!(found.is_ok(), "not found on the terminal: {seen}");
+    }
+    let marker = format!("{base}/authorize?");
+    read_until(&mut output, &mut buf, &mut seen, |s| {
+        s.find(&marker).is_some_and(|at| s[at..].contains('\n'))
+    })
+    .await;
+    let at = seen.find(&marker).unwrap();
+    let authorize = seen[at..].lines().next().unwrap().trim().to_owned();
+    let redirect = tokio::task::spawn_blocking(move || follow(&authorize))
+        .await
+        .unwrap();
+    let (status, _, _) = tokio::task::spawn_blocking(move || http(&redirect, "GET", ""))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    // Signed in: speak MCP on its terminal.
+    let mut input = script.stdin.take().unwrap();
+    let initialize = json!({"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "tty", "version": "1"}}});
+    input
+        .write_all(format!("{initialize}\n").as_bytes())
+        .await
+        .unwrap();
+    let from = seen.len();
+    read_until(&mut output, &mut buf, &mut seen, |s| {
+        s[from..].contains("\"id\":7,\"result\"") || s[from..].contains("\"result\":{")
+    })
+    .await;
+}
+
 #[test]
 fn an_unreachable_remote_fails_with_status_1() {
     let port = free_port();
