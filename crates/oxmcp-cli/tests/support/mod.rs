@@ -68,12 +68,23 @@ pub fn notes() -> &'static Path {
 fn example(name: &str) -> PathBuf {
     let target = target_dir();
     let mut cargo = Command::new(env!("CARGO"));
-    // Without the variables cargo sets for a test (`CARGO_PKG_*`...): build scripts that
-    // watch them (ring's) would run again, and rebuild all that depends on them, at every
-    // test run and at the next `cargo test`.
+    // Without the variables cargo sets for this test crate (`CARGO_PKG_*`...): build
+    // scripts that watch them (ring's) would run again, and rebuild all that depends on
+    // them, at every test run and at the next `cargo test`. The user's settings
+    // (`CARGO_INCREMENTAL`, `CARGO_PROFILE_*`...) stay.
+    const SET_FOR_THE_TEST: [&str; 8] = [
+        "CARGO_MANIFEST_",
+        "CARGO_PKG_",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
-        if key.starts_with("CARGO_") && key != "CARGO_HOME" {
+        if SET_FOR_THE_TEST.iter().any(|set| key.starts_with(set)) {
             cargo.env_remove(&*key);
         }
     }
