@@ -328,6 +328,42 @@ Examples:
         #[arg(long, value_name = "DIR")]
         oxmcp_path: Option<std::path::PathBuf>,
     },
+    /// Serve a stdio server (or a whole mcpServers config, as one hub) over HTTP, or
+    /// over stdio.
+    #[command(
+        after_help = "With --http ADDR the same listener serves Streamable HTTP at /mcp, \
+HTTP+SSE at /sse and /messages, and WebSocket at /ws, in both protocol eras; where it \
+listens is said on stderr. It serves until SIGTERM or Ctrl-C (requests in flight are \
+answered first); status 1 when the server exits.
+
+Examples:
+  oxmcp serve --http 127.0.0.1:8080 -- python server.py
+  oxmcp serve --http 0.0.0.0:8080 --api-keys keys.json -- npx -y @modelcontextprotocol/server-everything
+  oxmcp serve --http 127.0.0.1:8080 --issuer https://auth.example.com --config mcp.json
+  oxmcp serve --config ~/.cursor/mcp.json        (every server of the file as one, on stdio)"
+    )]
+    Serve {
+        /// What to serve, and how.
+        #[command(flatten)]
+        args: crate::serve::ServeArgs,
+    },
+    /// Be a stdio server that forwards to a remote one (for apps that only start local
+    /// processes), signing in with OAuth when it asks.
+    #[command(
+        after_help = "Put it in the app's config in place of a server's command. The \
+tokens of a login are cached per server (in oxmcp/tokens.json under your cache directory, or \
+the file $OXMCP_TOKEN_STORE names) and refreshed.
+
+Examples:
+  oxmcp connect https://example.com/mcp
+  oxmcp connect https://example.com/mcp --header 'X-Api-Key: xyz'
+  (in an app's config: \"command\": \"oxmcp\", \"args\": [\"connect\", \"https://example.com/mcp\"])"
+    )]
+    Connect {
+        /// The remote and how to reach it.
+        #[command(flatten)]
+        args: crate::connect::ConnectArgs,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   oxmcp completions bash > ~/.local/share/bash-completion/completions/oxmcp
@@ -338,6 +374,14 @@ Examples:
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+impl Command {
+    /// Whether the command logs warnings on stderr without `RUST_LOG`: the bridges, which
+    /// run unattended.
+    pub fn logs_by_default(&self) -> bool {
+        matches!(self, Command::Serve { .. } | Command::Connect { .. })
+    }
 }
 
 /// How a command that may be asked questions prints and answers.

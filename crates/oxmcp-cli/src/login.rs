@@ -23,6 +23,10 @@ pub const TOKEN_STORE_ENV: &str = "OXMCP_TOKEN_STORE";
 pub struct Login {
     /// Print the authorization URL instead of opening the browser.
     pub no_browser: bool,
+    /// Stdin carries the protocol (`oxmcp connect`): never offer to paste the redirect
+    /// URL there, even on a terminal (a prompt left reading stdin would take the first
+    /// message).
+    pub stdin_is_protocol: bool,
 }
 
 impl Login {
@@ -36,6 +40,7 @@ impl Login {
         let oauth = OAuth::authorization_code(CliAgent {
             loopback,
             no_browser: self.no_browser,
+            paste: self.no_browser && !self.stdin_is_protocol,
         })
         .client_name("oxmcp");
         Ok(match token_store_path() {
@@ -96,10 +101,13 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 
 /// The CLI's user agent: the redirect comes back to a loopback listener. It opens the
 /// system browser, or with `--no-browser` prints the URL on stderr; on a terminal the
-/// user may also paste the URL the browser was sent to (a browser on another machine).
+/// user may also paste the URL the browser was sent to (a browser on another machine),
+/// unless stdin carries the protocol.
 pub struct CliAgent {
     loopback: LoopbackAgent,
     no_browser: bool,
+    /// Whether a URL pasted on a terminal is taken too.
+    paste: bool,
 }
 
 impl UserAgent for CliAgent {
@@ -109,7 +117,7 @@ impl UserAgent for CliAgent {
 
     fn authorize<'a>(&'a self, url: &'a str) -> AgentFuture<'a> {
         Box::pin(async move {
-            if self.no_browser && std::io::stdin().is_terminal() {
+            if self.paste && std::io::stdin().is_terminal() {
                 // Whichever comes first: the redirect on loopback, or a pasted URL.
                 let paste = HeadlessAgent::new(self.redirect_uri());
                 return tokio::select! {

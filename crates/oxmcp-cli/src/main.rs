@@ -4,6 +4,7 @@
 mod args;
 mod cli;
 mod commands;
+mod connect;
 mod dev;
 mod error;
 mod install;
@@ -13,6 +14,7 @@ mod login;
 mod record;
 mod render;
 mod scaffold;
+mod serve;
 mod target;
 
 use std::process::ExitCode;
@@ -26,7 +28,7 @@ use crate::render::Style;
 fn main() -> ExitCode {
     // Arguments first: `--help` and `--version` start nothing.
     let cli = Cli::parse();
-    if let Err(e) = init_logs(cli.log_format) {
+    if let Err(e) = init_logs(cli.log_format, cli.command.logs_by_default()) {
         eprintln!("{} {e}", Style::stderr().red("error:"));
         return ExitCode::from(2);
     }
@@ -50,9 +52,9 @@ fn main() -> ExitCode {
 }
 
 /// Logs on stderr (stdout is the command's output): off unless `RUST_LOG` or a log format
-/// asks for them; `--log-format`, else `OXMCP_LOG`, picks text or JSON; colour only at a
+/// asks for them, or the command logs `by_default` (warnings and up); `--log-format`, else `OXMCP_LOG`, picks text or JSON; colour only at a
 /// terminal without `NO_COLOR`.
-fn init_logs(flag: Option<LogFormat>) -> Result<(), String> {
+fn init_logs(flag: Option<LogFormat>, by_default: bool) -> Result<(), String> {
     let format = match flag {
         Some(format) => Some(format),
         None => match std::env::var("OXMCP_LOG").ok().filter(|v| !v.is_empty()) {
@@ -63,7 +65,7 @@ fn init_logs(flag: Option<LogFormat>) -> Result<(), String> {
             None => None,
         },
     };
-    if format.is_none() && std::env::var_os("RUST_LOG").is_none() {
+    if !by_default && format.is_none() && std::env::var_os("RUST_LOG").is_none() {
         return Ok(());
     }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -172,6 +174,8 @@ async fn run(command: Command) -> Result<u8, CliError> {
             http,
             oxmcp_path,
         } => scaffold::new(&name, http, oxmcp_path.as_deref()),
+        Command::Serve { args } => serve::serve(&args).await,
+        Command::Connect { args } => connect::connect(&args).await,
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
             clap_complete::generate(shell, &mut Cli::command(), "oxmcp", &mut std::io::stdout());

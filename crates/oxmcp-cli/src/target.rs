@@ -131,6 +131,7 @@ impl Target {
     pub fn login(&self) -> Login {
         Login {
             no_browser: self.no_browser,
+            stdin_is_protocol: false,
         }
     }
 }
@@ -209,7 +210,7 @@ pub(crate) fn parse_era(text: &str) -> Result<EraChoice, String> {
 }
 
 /// `--header`: `Name: value` or `Name:value`.
-fn parse_header(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_header(text: &str) -> Result<(String, String), String> {
     match text.split_once(':') {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_owned(), value.trim().to_owned()))

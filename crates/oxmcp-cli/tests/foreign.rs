@@ -1,6 +1,7 @@
 //! `inspect`, `list` and `call` against servers oxmcp did not write: the official Python
 //! SDK's `MCPServer` (`interop/python/server.py`) and the reference
-//! `@modelcontextprotocol/server-everything` from npm, over stdio.
+//! `@modelcontextprotocol/server-everything` from npm, over stdio, and over HTTP behind
+//! `oxmcp serve`.
 //!
 //! `cargo xtask ci` (and `cargo xtask interop`) set them up and point these tests at them:
 //! `OXMCP_INTEROP_PYTHON` and `OXMCP_INTEROP_DIR` for the Python SDK, `OXMCP_SERVER_EVERYTHING`
@@ -10,7 +11,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{oxmcp, with};
+use support::{oxmcp, with, Bridge};
 
 /// The command line's tail naming a server set up by xtask, or `None` (skipped) outside CI.
 fn server(vars: &[&str], command: impl FnOnce(Vec<String>) -> Vec<String>) -> Option<Vec<String>> {
@@ -105,5 +106,47 @@ fn the_reference_everything_server() {
     assert!(
         run.stderr.contains("argument b: expected a number"),
         "{run:?}"
+    );
+}
+
+/// `oxmcp serve --http` in front of a stdio server we did not write: its tools listed and
+/// called over Streamable HTTP, in both eras (`oxmcp` itself is the HTTP client).
+fn behind_serve(target: &[String], call: &[&str], expected: &str) {
+    let mut bridge = Bridge::start(target);
+    let url = bridge.url();
+    for era in ["modern", "legacy"] {
+        let tools = oxmcp(["list", "tools", "--json", "--era", era, "--url", &url]).json();
+        assert!(tool_names(&tools).contains(&call[1]), "{era}: {tools}");
+        let mut args = call.to_vec();
+        args.extend(["--era", era, "--url", &url]);
+        let run = oxmcp(&args);
+        assert!(run.ok().contains(expected), "{era}: {run:?}");
+    }
+    bridge.signal("TERM");
+    let status = bridge.wait(std::time::Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{}", bridge.stderr());
+}
+
+#[test]
+fn the_python_sdk_s_server_behind_serve() {
+    let Some(target) = server(&["OXMCP_INTEROP_PYTHON", "OXMCP_INTEROP_DIR"], |v| {
+        vec!["--".into(), v[0].clone(), format!("{}/server.py", v[1])]
+    }) else {
+        return;
+    };
+    behind_serve(&target, &["call", "add", "a=20", "b=22"], "42");
+}
+
+#[test]
+fn the_reference_everything_server_behind_serve() {
+    let Some(target) = server(&["OXMCP_SERVER_EVERYTHING"], |v| {
+        vec!["--".into(), "node".into(), v[0].clone(), "stdio".into()]
+    }) else {
+        return;
+    };
+    behind_serve(
+        &target,
+        &["call", "get-sum", "a=2", "b=3"],
+        "The sum of 2 and 3 is 5.",
     );
 }

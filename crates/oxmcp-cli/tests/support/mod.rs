@@ -3,11 +3,11 @@
 
 #![allow(dead_code)]
 
-use std::io::Read as _;
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The `oxmcp` binary under test.
@@ -55,18 +55,67 @@ pub fn target_dir() -> PathBuf {
 /// `examples/everything`, built once per test run.
 pub fn everything() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let target = target_dir();
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "everything"])
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building examples/everything failed");
-        target
-            .join("debug")
-            .join(format!("everything{}", std::env::consts::EXE_SUFFIX))
-    })
+    PATH.get_or_init(|| example("everything"))
+}
+
+/// `examples/notes`, built once per test run.
+pub fn notes() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| example("notes"))
+}
+
+/// Builds the example `name` into the workspace's target directory; its path.
+fn example(name: &str) -> PathBuf {
+    let target = target_dir();
+    let mut cargo = Command::new(env!("CARGO"));
+    // Without the variables cargo sets for this test crate (`CARGO_PKG_*`...): build
+    // scripts that watch them (ring's) would run again, and rebuild all that depends on
+    // them, at every test run and at the next `cargo test`. The user's settings
+    // (`CARGO_INCREMENTAL`, `CARGO_PROFILE_*`...) stay.
+    const SET_FOR_THE_TEST: [&str; 8] = [
+        "CARGO_MANIFEST_",
+        "CARGO_PKG_",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if SET_FOR_THE_TEST.iter().any(|set| key.starts_with(set)) {
+            cargo.env_remove(&*key);
+        }
+    }
+    let status = cargo
+        .args(["build", "-q", "-p", name])
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building examples/{name} failed");
+    target
+        .join("debug")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// A loopback port free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The text of a tool result's first content block.
+#[track_caller]
+pub fn text(result: &impl serde::Serialize) -> String {
+    let value = serde_json::to_value(result).unwrap();
+    value["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text in {value}"))
+        .to_owned()
 }
 
 /// Runs `oxmcp` with `args`, failing the test if it takes more than 30 s.
@@ -75,15 +124,24 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let child = Command::new(OXMCP)
+    let child = oxmcp_command(args).spawn().expect("oxmcp starts");
+    finish(child, Duration::from_secs(30))
+}
+
+/// `oxmcp ARGS…` without colour, stdin empty, stdout and stderr piped.
+pub fn oxmcp_command<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = Command::new(OXMCP);
+    command
         .args(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("oxmcp starts");
-    finish(child, Duration::from_secs(30))
+        .stderr(Stdio::piped());
+    command
 }
 
 /// Waits for `child` (killing it after `limit`) and collects its output.
@@ -130,26 +188,30 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Starts the server and waits until it accepts connections.
+    /// Starts `examples/everything --http ADDR` and waits until it accepts connections.
     pub fn start() -> HttpServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(everything())
+        HttpServer::start_program(everything(), &[], &[])
+    }
+
+    /// Starts `program --http ADDR ARGS…` with the environment variables `env`, and waits
+    /// until it accepts connections.
+    pub fn start_program(program: &Path, args: &[&str], env: &[(&str, &str)]) -> HttpServer {
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(program)
             .args(["--http", &addr])
+            .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("everything starts");
+            .expect("the server starts");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(&addr).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "everything did not listen on {addr}"
+                "{} did not listen on {addr}",
+                program.display()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -252,4 +314,91 @@ pub fn dev_console(target: &[String]) -> (Child, String) {
         .unwrap();
     assert!(line.starts_with("http://127.0.0.1:"), "printed {line:?}");
     (child, line.trim().to_owned())
+}
+
+/// A running `oxmcp serve --http 127.0.0.1:0 …`; killed on drop.
+pub struct Bridge {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Everything it wrote on stderr so far.
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Bridge {
+    /// Starts `oxmcp serve --http 127.0.0.1:0 ARGS…` and waits until it says where it
+    /// listens.
+    pub fn start(args: &[String]) -> Bridge {
+        let mut child = oxmcp_command(["serve", "--http", "127.0.0.1:0"])
+            .args(args)
+            .spawn()
+            .expect("oxmcp starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().unwrap());
+        let seen = stderr.clone();
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let url = &line[at + "listening on ".len()..];
+                    let base = url.split("/mcp").next().unwrap().to_owned();
+                    let _ = tx.send(base);
+                }
+                seen.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("serve did not listen: {}", stderr.lock().unwrap()));
+        Bridge {
+            child,
+            base,
+            stderr,
+        }
+    }
+
+    /// The MCP endpoint.
+    pub fn url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    /// Sends the signal `name` (TERM, KILL...).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the bridge to exit (at most `limit`).
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // The reader thread has the last lines once the pipe closes.
+                std::thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not exit within {limit:?}: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// What it wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

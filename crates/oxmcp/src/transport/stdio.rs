@@ -337,6 +337,13 @@ impl ChildProcess {
         self.child.lock().await.id()
     }
 
+    /// The child's exit status, once it has exited (reaping it); `None` while it runs or
+    /// when the status cannot be read. A bridge that saw the server's output end reports
+    /// with it why.
+    pub async fn exit_status(&self) -> Option<std::process::ExitStatus> {
+        self.child.lock().await.try_wait().ok().flatten()
+    }
+
     /// Stops the child as the specification orders (its stdin must already be closed):
     /// waits for it to exit, then sends `SIGTERM` and waits again, then `SIGKILL`, each
     /// wait the grace period; signals go to its whole process group, and whatever of the
