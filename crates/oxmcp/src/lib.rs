@@ -196,7 +196,7 @@ pub mod guide {
     pub mod transports {}
 }
 
-pub use error::{Error, OAuthError, Result};
+pub use error::{CircuitOpen, Error, OAuthError, Result};
 pub use oxmcp_protocol as protocol;
 #[cfg(any(feature = "server", feature = "client"))]
 pub use rpc::{Progress, ProgressCallback};

@@ -161,10 +161,16 @@ impl Proxy {
     pub(crate) async fn attach(&self, client: Client, front: &Arc<Shared>) -> crate::Result<()> {
         let _ = self.relay.client.set(client);
         let _ = self.relay.front.set(Arc::downgrade(front));
+        self.resync(front).await?;
+        self.relay.listen().await
+    }
+
+    /// Lists everything of the back end again into `front`, in place of what it held.
+    pub(crate) async fn resync(&self, front: &Shared) -> crate::Result<()> {
         for kind in [ListKind::Tools, ListKind::Prompts, ListKind::Resources] {
             self.relay.sync(front, kind).await?;
         }
-        self.relay.listen().await
+        Ok(())
     }
 
     /// Takes the back end's items out of `front` (it went away); `front`'s clients are

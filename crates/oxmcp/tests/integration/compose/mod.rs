@@ -1,5 +1,7 @@
 //! Composition: routers mounted in routers, tools transformed.
 
+#[cfg(all(feature = "http-server", feature = "http-client"))]
+mod circuit;
 #[cfg(feature = "client")]
 mod hub;
 mod mount;
