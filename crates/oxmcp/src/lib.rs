@@ -170,7 +170,12 @@ pub mod guide {
     #[doc = include_str!("../docs/guide/extensions.md")]
     pub mod extensions {}
 
-    #[cfg(all(feature = "metrics", feature = "http-server"))]
+    #[cfg(all(
+        feature = "metrics",
+        feature = "http-server",
+        feature = "http-client",
+        feature = "stdio"
+    ))]
     #[doc = include_str!("../docs/guide/operations.md")]
     pub mod operations {}
 
