@@ -402,7 +402,7 @@ async fn recover(
     let Some(shared) = slot.upgrade() else {
         return Some(false);
     };
-    if let Err(e) = proxy.resync(&shared).await {
+    if let Err(e) = proxy.refresh(&shared).await {
         tracing::warn!(backend = %backend.name, error = %e, "hub back end answered its probe but could not be listed; restarting it");
         return Some(true);
     }

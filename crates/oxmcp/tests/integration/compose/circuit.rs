@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use oxmcp::client::{CircuitBreaker, CircuitState, ClientBuilder, HttpClientConfig};
 use oxmcp::server::compose::{Backend, Hub, HubConfig};
-use oxmcp::server::{Args, Router};
+use oxmcp::server::{Args, Router, ServerHandle};
 use oxmcp::testing::TestClient;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -25,17 +25,19 @@ async fn echo(Args(t): Args<Text>) -> String {
     format!("echo: {}", t.text)
 }
 
-/// A back end served on `addr` until the sender is used (or dropped).
-async fn start(
-    addr: SocketAddr,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
+/// A back end served on `addr` until its stop sender is used (or dropped).
+struct Served {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    handle: ServerHandle,
+}
+
+async fn start(addr: SocketAddr) -> Served {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = Router::new()
-        .tool("echo", echo)
+    let router = Router::new().tool("echo", echo);
+    let handle = router.handle();
+    let served = router
         .http_on(listener)
         .no_signal_handlers()
         .grace(Duration::from_millis(100))
@@ -45,7 +47,7 @@ async fn start(
     let task = tokio::spawn(async move {
         let _ = served.await;
     });
-    (stop, task)
+    Served { stop, task, handle }
 }
 
 /// Waits (5 s at most) until `ok` holds.
@@ -66,7 +68,7 @@ async fn a_back_end_that_keeps_failing_is_hidden_until_a_probe_finds_it_back() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let (stop, served) = start(addr).await;
+    let first = start(addr).await;
     let breaker = CircuitBreaker::new()
         .failure_threshold(2)
         .open_for(Duration::from_millis(300));
@@ -83,8 +85,8 @@ async fn a_back_end_that_keeps_failing_is_hidden_until_a_probe_finds_it_back() {
     assert_eq!(tool_names(&client).await, ["remote_echo"]);
 
     // Killed: its calls fail (the connection is refused), and after two the breaker opens.
-    stop.send(()).unwrap();
-    served.await.unwrap();
+    first.stop.send(()).unwrap();
+    first.task.await.unwrap();
     for _ in 0..2 {
         let outcome = client.call_tool("remote_echo", json!({"text": "x"})).await;
         let message = match outcome {
@@ -111,7 +113,7 @@ async fn a_back_end_that_keeps_failing_is_hidden_until_a_probe_finds_it_back() {
     assert!(!matches!(breaker.state(), CircuitState::Closed));
 
     // Started again on the same port: a probe finds it, it is listed and shown again.
-    let (_stop, _served) = start(addr).await;
+    let again = start(addr).await;
     until("the back end is shown again", async || {
         tool_names(&client).await == ["remote_echo"]
     })
@@ -122,6 +124,14 @@ async fn a_back_end_that_keeps_failing_is_hidden_until_a_probe_finds_it_back() {
         .await
         .unwrap();
     assert_eq!(text(&result), "echo: back");
+    // Its changes are followed again (a modern back end's listen stream, reopened).
+    again.handle.add_tool("added", echo).unwrap();
+    until("the back end's new tool is shown", async || {
+        let mut names = tool_names(&client).await;
+        names.sort();
+        names == ["remote_added", "remote_echo"]
+    })
+    .await;
     // The same connection all along: the breaker hid it, not a restart.
     assert_eq!(starts.load(Ordering::SeqCst), 1);
 }
