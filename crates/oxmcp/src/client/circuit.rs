@@ -205,6 +205,7 @@ impl CircuitBreaker {
     }
 
     /// A receiver told of every change of state.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))] // for the hub
     pub(crate) fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
         self.shared.changed.subscribe()
     }
