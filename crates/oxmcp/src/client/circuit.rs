@@ -17,7 +17,8 @@ use crate::error::{CircuitOpen, Error, Result};
 ///   the next attempt is ([`CircuitOpen::retry_in`]). This lasts `open_for` (default 30 s).
 /// - **Half-open**: after that, the next `half_open_probes` requests (default 1) go
 ///   through as probes while the others still fail at once. A probe that succeeds closes
-///   the circuit; one that fails opens it again for another `open_for`.
+///   the circuit; one that fails opens it again for another `open_for`. A probe waits
+///   no longer than any request (the client's timeouts), so keep a timeout set.
 ///
 /// A *failure* is the server not answering: a transport failure (it cannot be reached,
 /// the connection is lost, an HTTP `5xx`), or a timeout. An answer is a success, even a
