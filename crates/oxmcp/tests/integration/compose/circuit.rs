@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use oxmcp::client::{CircuitBreaker, CircuitState, ClientBuilder, HttpClientConfig};
+use oxmcp::protocol::message::ServerNotification;
 use oxmcp::server::compose::{Backend, Hub, HubConfig};
 use oxmcp::server::{Args, Router, ServerHandle};
 use oxmcp::testing::TestClient;
@@ -81,7 +82,17 @@ async fn a_back_end_that_keeps_failing_is_hidden_until_a_probe_finds_it_back() {
     })
     .circuit_breaker(breaker.clone());
     let hub = Hub::new().backend(backend).router().await.unwrap();
-    let client = TestClient::new(hub).await.unwrap();
+    let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
+    let client = TestClient::builder(hub)
+        .era(crate::support::legacy())
+        .client(|b| {
+            b.on_notification(move |n| {
+                let _ = tx.send(n);
+            })
+        })
+        .connect()
+        .await
+        .unwrap();
     assert_eq!(tool_names(&client).await, ["remote_echo"]);
 
     // Killed: its calls fail (the connection is refused), and after two the breaker opens.
@@ -108,6 +119,10 @@ async fn a_back_end_that_keeps_failing_is_hidden_until_a_probe_finds_it_back() {
         tool_names(&client).await.is_empty()
     })
     .await;
+    let note = tokio::time::timeout(Duration::from_secs(5), notes.recv())
+        .await
+        .expect("the hub tells its client the list changed");
+    assert!(matches!(note, Some(ServerNotification::ToolListChanged(_))));
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(tool_names(&client).await.is_empty());
     assert!(!matches!(breaker.state(), CircuitState::Closed));
