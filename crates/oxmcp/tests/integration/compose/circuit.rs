@@ -10,7 +10,6 @@ use oxmcp::client::{CircuitBreaker, CircuitState, ClientBuilder, HttpClientConfi
 use oxmcp::protocol::message::ServerNotification;
 use oxmcp::server::compose::{Backend, Hub, HubConfig};
 use oxmcp::server::{Args, Router, ServerHandle};
-use oxmcp::testing::TestClient;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -82,17 +81,7 @@ async fn a_back_end_that_keeps_failing_is_hidden_until_a_probe_finds_it_back() {
     })
     .circuit_breaker(breaker.clone());
     let hub = Hub::new().backend(backend).router().await.unwrap();
-    let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
-    let client = TestClient::builder(hub)
-        .era(crate::support::legacy())
-        .client(|b| {
-            b.on_notification(move |n| {
-                let _ = tx.send(n);
-            })
-        })
-        .connect()
-        .await
-        .unwrap();
+    let (client, mut notes) = super::noted_client(hub).await;
     assert_eq!(tool_names(&client).await, ["remote_echo"]);
 
     // Killed: its calls fail (the connection is refused), and after two the breaker opens.

@@ -26,3 +26,25 @@ async fn tool_names(client: &TestClient) -> Vec<String> {
     let tools = client.list_all_tools().await.expect("tools/list");
     tools.into_iter().map(|t| t.name).collect()
 }
+
+/// A legacy client of `router`, and the notifications it receives.
+#[cfg(feature = "client")]
+async fn noted_client(
+    router: oxmcp::server::Router,
+) -> (
+    TestClient,
+    tokio::sync::mpsc::UnboundedReceiver<oxmcp::protocol::message::ServerNotification>,
+) {
+    let (tx, notes) = tokio::sync::mpsc::unbounded_channel();
+    let client = TestClient::builder(router)
+        .era(crate::support::legacy())
+        .client(|b| {
+            b.on_notification(move |n| {
+                let _ = tx.send(n);
+            })
+        })
+        .connect()
+        .await
+        .unwrap();
+    (client, notes)
+}
