@@ -477,18 +477,24 @@ impl ClientBuilder {
                 }
             })
         };
-        let (version, server) = match self.handshake(&peer, &outbound).await {
+        let (version, settled) = match self.handshake(&peer, &outbound).await {
             Ok(settled) => settled,
             Err(e) => {
                 peer.close();
                 return Err(e);
             }
         };
+        let server = *settled.details;
         let cache = cache.map(|cache| super::cache::ClientCache {
             cache,
-            identity: identity.unwrap_or_else(super::cache::ClientCache::unique_identity),
+            identity: identity.unwrap_or_else(super::cache::ClientCache::unique),
             server: server_key(&server),
         });
+        if let Some(cache) = &cache {
+            // A new session (or a server now spoken to in the legacy era) makes what was
+            // discovered before stale; its own answer takes the place.
+            cache.discovered(settled.discovered.as_deref());
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 peer,
@@ -504,6 +510,7 @@ impl ClientBuilder {
                 output_schemas: Default::default(),
                 cache,
                 log_level: Mutex::new(None),
+                era_meta: Default::default(),
                 max_input_rounds: self.max_input_rounds,
                 breaker: self.breaker,
                 child,
@@ -519,11 +526,11 @@ impl ClientBuilder {
         &self,
         peer: &Peer,
         outbound: &Outbound,
-    ) -> Result<(ProtocolVersion, ServerDetails)> {
+    ) -> Result<(ProtocolVersion, Settled)> {
         match self.era {
             EraChoice::Legacy(version) => self.initialize(peer, outbound, version).await,
             EraChoice::Modern => match self.discover(peer, outbound, None).await? {
-                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, *details)),
+                Discovery::Modern(details) => Ok((ProtocolVersion::V2026_07_28, details)),
                 Discovery::Legacy(why) => Err(Error::version(format!(
                     "the server is not a modern one: {why}"
                 ))),
@@ -533,7 +540,7 @@ impl ClientBuilder {
                     .discover(peer, outbound, Some(self.probe_timeout))
                     .await
                 {
-                    Ok(Discovery::Modern(details)) => Ok((ProtocolVersion::V2026_07_28, *details)),
+                    Ok(Discovery::Modern(details)) => Ok((ProtocolVersion::V2026_07_28, details)),
                     Ok(Discovery::Legacy(why)) => {
                         tracing::debug!(reason = %why, "falling back to the legacy handshake");
                         let modern = ProtocolVersion::V2026_07_28;
@@ -546,7 +553,7 @@ impl ClientBuilder {
                             // `initialize`: ask again, as patiently as any request.
                             Err(e) if supports_after_all(&e, modern) => {
                                 match self.discover(peer, outbound, None).await? {
-                                    Discovery::Modern(details) => Ok((modern, *details)),
+                                    Discovery::Modern(details) => Ok((modern, details)),
                                     Discovery::Legacy(_) => Err(e),
                                 }
                             }
@@ -624,12 +631,15 @@ impl ClientBuilder {
                     .as_ref()
                     .and_then(|m| m.get(oxmcp_protocol::meta::SERVER_INFO))
                     .and_then(|v| serde_json::from_value(v.clone()).ok());
-                Ok(Discovery::Modern(Box::new(ServerDetails {
-                    info,
-                    capabilities: result.capabilities,
-                    instructions: result.instructions,
-                    supported_versions: result.supported_versions,
-                })))
+                Ok(Discovery::Modern(Settled {
+                    details: Box::new(ServerDetails {
+                        info,
+                        capabilities: result.capabilities,
+                        instructions: result.instructions,
+                        supported_versions: result.supported_versions,
+                    }),
+                    discovered: Some(raw),
+                }))
             }
             Err(e) if e.is_timeout() && !e.is_connect() => {
                 Ok(Discovery::Legacy("server/discover went unanswered".into()))
@@ -667,7 +677,7 @@ impl ClientBuilder {
         peer: &Peer,
         outbound: &Outbound,
         offer: ProtocolVersion,
-    ) -> Result<(ProtocolVersion, ServerDetails)> {
+    ) -> Result<(ProtocolVersion, Settled)> {
         let params = InitializeRequestParams::new(
             offer.as_str().to_owned(),
             self.capabilities.clone(),
@@ -703,7 +713,13 @@ impl ClientBuilder {
             instructions: result.instructions,
             supported_versions: Vec::new(),
         };
-        Ok((version, details))
+        Ok((
+            version,
+            Settled {
+                details: Box::new(details),
+                discovered: None,
+            },
+        ))
     }
 }
 
@@ -745,14 +761,22 @@ impl std::fmt::Display for ProbeClosed {
 impl std::error::Error for ProbeClosed {}
 
 enum Discovery {
-    Modern(Box<ServerDetails>),
+    Modern(Settled),
     Legacy(String),
 }
 
-/// What names a server in a shared cache: its name and version.
+/// What the handshake found out about the server.
+struct Settled {
+    details: Box<ServerDetails>,
+    /// The `server/discover` answer, for the cache (modern servers).
+    discovered: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// What names a server in a shared cache: its name and version. A server that gives
+/// neither cannot be told from another: its answers are kept for this client alone.
 fn server_key(server: &super::ServerDetails) -> Arc<str> {
     match &server.info {
         Some(info) => format!("{}@{}", info.name, info.version).into(),
-        None => "".into(),
+        None => super::cache::ClientCache::unique(),
     }
 }

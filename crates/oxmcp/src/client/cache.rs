@@ -14,17 +14,23 @@ use serde_json::value::RawValue;
 /// how long an answer stays fresh, `cacheScope` who may reuse it (`public`: anyone;
 /// `private`: only the same identity).
 ///
-/// Lists (`tools/list`, `resources/list`, `resources/templates/list`, `prompts/list`, page
-/// by page) and `resources/read` are cached. A fresh cached answer is served without a
+/// `server/discover` ([`Client::discover`](crate::client::Client::discover)), lists
+/// (`tools/list`, `resources/list`, `resources/templates/list`, `prompts/list`, page by
+/// page) and `resources/read` are cached. A fresh cached answer is served without a
 /// request; `notifications/*/list_changed` drops the cached pages of that list and
-/// `notifications/resources/updated` the cached reads of that resource. A call can opt out
+/// `notifications/resources/updated` the cached reads of that resource. A new connection
+/// to a server replaces what was discovered of it: the answer of its handshake's
+/// `server/discover` takes the place of the cached one (a legacy handshake just drops it,
+/// the server no longer speaking 2026-07-28). A call can opt out
 /// ([`CallOptions::fresh`](crate::client::CallOptions::fresh)): it asks the server, and its answer
 /// replaces the cached one.
 ///
 /// Every client has a cache of its own. Clients can share one
 /// ([`ClientBuilder::cache`](crate::client::ClientBuilder::cache)): `public` answers are then
 /// shared between all of them, `private` ones only between clients that name the same
-/// identity (the user on whose behalf they act). A cache keeps at most
+/// identity (the user on whose behalf they act). Answers are shared between clients of the
+/// same server, told by its name and version: those of a server that gives neither (modern
+/// servers may leave them out) stay with the client that got them. A cache keeps at most
 /// [`DEFAULT_ENTRIES`](Self::DEFAULT_ENTRIES) answers and [`DEFAULT_BYTES`](Self::DEFAULT_BYTES) bytes
 /// (by default), evicting the answers closest to expiry first, and holds an answer for at
 /// most [`MAX_TTL`](Self::MAX_TTL) whatever `ttlMs` says.
@@ -170,6 +176,9 @@ impl ResponseCache {
     }
 }
 
+/// The method whose answers describe the server itself.
+pub(crate) const DISCOVER: &str = "server/discover";
+
 /// A client's view of a cache: the server it talks to and the identity it acts for.
 #[derive(Clone)]
 pub(crate) struct ClientCache {
@@ -190,8 +199,9 @@ struct Hints {
 }
 
 impl ClientCache {
-    /// An identity no other client has: private answers are then this client's alone.
-    pub(crate) fn unique_identity() -> Arc<str> {
+    /// A key no other client has: as an identity, private answers are then this client's
+    /// alone; as a server's, nothing of that server is shared.
+    pub(crate) fn unique() -> Arc<str> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         format!("\0client-{}", NEXT.fetch_add(1, Ordering::Relaxed)).into()
     }
@@ -202,6 +212,16 @@ impl ClientCache {
             method: method.into(),
             target: target.into(),
             identity: identity.cloned(),
+        }
+    }
+
+    /// Replaces the cached `server/discover` answers of this server, whatever their scope,
+    /// with the one a new connection's handshake got (`None`: a legacy handshake).
+    pub(crate) fn discovered(&self, answer: Option<&RawValue>) {
+        self.cache
+            .retain(|key| !(&*key.method == DISCOVER && key.server == self.server));
+        if let Some(answer) = answer {
+            self.put(DISCOVER, "", answer);
         }
     }
 

@@ -7,6 +7,7 @@ use oxmcp_protocol::completion::{
     CompleteRequestParams, CompleteResult, CompletionArgument, CompletionContext,
     CompletionReference,
 };
+use oxmcp_protocol::lifecycle::DiscoverResult;
 use oxmcp_protocol::logging::LoggingLevel;
 use oxmcp_protocol::method;
 use oxmcp_protocol::prompts::{GetPromptResult, ListPromptsResult, Prompt};
@@ -24,24 +25,69 @@ use super::{CallOptions, Client};
 use crate::error::{Error, Result};
 
 /// The params of a `tools/call`.
-pub(super) fn tool_params(name: &str, arguments: impl Serialize) -> Result<Map<String, Value>> {
-    let mut params = Map::new();
-    params.insert("name".into(), Value::String(name.to_owned()));
-    match serde_json::to_value(arguments).map_err(|e| Error::serde("serialize the arguments", e))? {
-        Value::Null => {}
-        args @ Value::Object(_) => {
-            params.insert("arguments".into(), args);
-        }
+pub(super) fn tool_params(name: &str, arguments: impl Serialize) -> Result<super::OutParams> {
+    let mut arguments = serde_json::to_string(&arguments)
+        .map_err(|e| Error::serde("serialize the arguments", e))?;
+    match arguments.trim_start().as_bytes().first() {
+        Some(b'{') => {}
+        _ if arguments == "null" => arguments.clear(),
         _ => {
             return Err(Error::protocol(
                 "tool arguments must serialize to a JSON object",
             ))
         }
     }
-    Ok(params)
+    // Raw JSON (a `RawValue` passed through) may hold line breaks between its tokens: a
+    // message is one line on a pipe, so such arguments are written again, compactly.
+    if memchr::memchr2(b'\n', b'\r', arguments.as_bytes()).is_some() {
+        let value: Value = serde_json::from_str(&arguments)
+            .map_err(|e| Error::serde("serialize the arguments", e))?;
+        arguments = value.to_string();
+    }
+    let name = Value::from(name).to_string();
+    let mut text = String::with_capacity(name.len() + arguments.len() + 24);
+    text.push_str("{\"name\":");
+    text.push_str(&name);
+    if !arguments.is_empty() {
+        text.push_str(",\"arguments\":");
+        text.push_str(&arguments);
+    }
+    text.push('}');
+    Ok(super::OutParams::Text(text))
 }
 
 impl Client {
+    /// What a modern server says about itself now (`server/discover`): its revisions,
+    /// capabilities, instructions and `_meta`. An answer the server marked cacheable
+    /// (`ttlMs`, `cacheScope`) is served from the cache while fresh, starting with the one
+    /// of the connection's own handshake (see [`ResponseCache`](super::ResponseCache));
+    /// [`discover_with`](Self::discover_with) and [`CallOptions::fresh`] ask regardless.
+    /// [`server`](Self::server) keeps what the handshake found.
+    ///
+    /// # Errors
+    /// With a legacy server ([`is_unsupported`](Error::is_unsupported): its `initialize`
+    /// answer is in [`server`](Self::server)), or if the request fails.
+    pub async fn discover(&self) -> Result<DiscoverResult> {
+        self.discover_with(CallOptions::default()).await
+    }
+
+    /// [`discover`](Self::discover) with options (such as [`fresh`](CallOptions::fresh),
+    /// which skips the cache).
+    ///
+    /// # Errors
+    /// As [`discover`](Self::discover).
+    pub async fn discover_with(&self, options: CallOptions) -> Result<DiscoverResult> {
+        if !self.inner.version.is_modern() {
+            return Err(Error::unsupported(format!(
+                "server/discover does not exist in protocol {}; the server's initialize \
+                 answer is in Client::server",
+                self.inner.version
+            )));
+        }
+        self.cached(super::cache::DISCOVER, "", Map::new(), options)
+            .await
+    }
+
     /// One page of the server's tools.
     ///
     /// # Errors
@@ -115,16 +161,21 @@ impl Client {
         let raw = self
             .request_raw(method::TOOLS_CALL, params, options)
             .await?;
-        let result = match self.tool_call(&raw)? {
-            super::tasks::ToolCall::Done(result) => result,
-            super::tasks::ToolCall::Task(task) => task.wait().await?,
-        };
-        if let Some(schema) = self.inner.output_schemas.get(name) {
-            schema
-                .check(&result)
-                .map_err(|why| Error::protocol(format!("tool `{name}`: {why}")))?;
+        match self.tool_call(name, &raw)? {
+            super::tasks::ToolCall::Done(result) => Ok(result),
+            super::tasks::ToolCall::Task(task) => task.wait().await,
         }
-        Ok(result)
+    }
+
+    /// Checks a result of tool `name` against the `outputSchema` the tool was listed
+    /// with, if any: every way of calling a tool ends here.
+    pub(super) fn check_output(&self, name: &str, result: &CallToolResult) -> Result<()> {
+        match self.inner.output_schemas.get(name) {
+            Some(schema) => schema
+                .check(result)
+                .map_err(|why| Error::protocol(format!("tool `{name}`: {why}"))),
+            None => Ok(()),
+        }
     }
 
     /// One page of the server's resources.
@@ -533,5 +584,45 @@ mod tests {
         let err = string_map("prompt arguments", json!({"n": 3})).unwrap_err();
         assert!(err.to_string().contains("\"n\" must be a string"), "{err}");
         assert!(string_map("x", 5).is_err());
+    }
+
+    fn text(params: super::super::OutParams) -> serde_json::Value {
+        use super::super::OutParams;
+        let OutParams::Text(text) = params else {
+            panic!("a tool call's params are written as text");
+        };
+        assert!(!text.contains('\n'), "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn tool_params_are_one_line_of_json_whatever_the_arguments() {
+        assert_eq!(
+            text(tool_params("a \"b\"", json!({"x": [1, "y"]})).unwrap()),
+            json!({"name": "a \"b\"", "arguments": {"x": [1, "y"]}})
+        );
+        assert_eq!(text(tool_params("t", ()).unwrap()), json!({"name": "t"}));
+        assert_eq!(
+            text(tool_params("t", None::<serde_json::Value>).unwrap()),
+            json!({"name": "t"})
+        );
+        // Raw arguments pass through, compacted when they span lines.
+        let raw = serde_json::value::RawValue::from_string(
+            "{\n  \"s\": \"a\\nb\",\r\n  \"n\": 1\n}".to_owned(),
+        )
+        .unwrap();
+        assert_eq!(
+            text(tool_params("t", &raw).unwrap()),
+            json!({"name": "t", "arguments": {"s": "a\nb", "n": 1}})
+        );
+        let raw = serde_json::value::RawValue::from_string(r#"{"k":"v"}"#.to_owned()).unwrap();
+        assert_eq!(
+            text(tool_params("t", Some(raw)).unwrap()),
+            json!({"name": "t", "arguments": {"k": "v"}})
+        );
+        for bad in [json!(1), json!("x"), json!([1])] {
+            let error = tool_params("t", bad).err().unwrap();
+            assert!(error.to_string().contains("JSON object"), "{error}");
+        }
     }
 }

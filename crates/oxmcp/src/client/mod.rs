@@ -116,6 +116,9 @@ struct Inner {
     cache: Option<cache::ClientCache>,
     /// The log level of `set_log_level`, sent in every modern request's `_meta`.
     log_level: Mutex<Option<LoggingLevel>>,
+    /// The members of `_meta` a modern request always carries (version, capabilities,
+    /// client info), as JSON text without braces: written on first use, once.
+    era_meta: std::sync::OnceLock<String>,
     max_input_rounds: usize,
     /// Refuses requests while the server is taken for unavailable.
     breaker: Option<CircuitBreaker>,
@@ -130,6 +133,19 @@ struct Inner {
     #[cfg(feature = "otel")]
     #[allow(dead_code)]
     session_span: tracing::Span,
+}
+
+/// A request's params on their way out: a map, or an object already written as JSON text
+/// on one line (a tool call's: its arguments are written once, not copied into a tree).
+pub(crate) enum OutParams {
+    Map(Map<String, Value>),
+    Text(String),
+}
+
+impl From<Map<String, Value>> for OutParams {
+    fn from(map: Map<String, Value>) -> Self {
+        OutParams::Map(map)
+    }
 }
 
 /// A transport's last words, run by [`Client::close`].
@@ -315,15 +331,12 @@ impl Client {
     async fn send_once(
         &self,
         method: &str,
-        mut params: Map<String, Value>,
+        params: &OutParams,
+        round: Map<String, Value>,
         options: &CallOptions,
     ) -> Result<Box<serde_json::value::RawValue>> {
         let id = self.inner.peer.next_id();
-        let meta = self.request_meta(options.progress.is_some().then_some(&id));
-        if !meta.is_empty() {
-            params.insert("_meta".into(), Value::Object(meta));
-        }
-        let params = Value::Object(params).to_string();
+        let params = self.params_text(params, round, options.progress.is_some().then_some(&id));
         let options = RequestOptions {
             timeout: options.timeout.or(self.inner.timeout),
             max_total: options.max_timeout.or(self.inner.max_timeout),
@@ -343,6 +356,87 @@ impl Client {
             permit.finish(&result);
         }
         result
+    }
+
+    /// A request's params as JSON text: `params`, the members of its input round (`round`),
+    /// and the `_meta` the client adds (the era's, a progress token). A `_meta` object of
+    /// the caller's own keeps its members beside those.
+    ///
+    /// Unless the caller gave a `_meta`, the params are written once and the other members
+    /// appended, the era's written once per client: no copy of the map, no JSON tree per
+    /// request.
+    fn params_text(
+        &self,
+        params: &OutParams,
+        round: Map<String, Value>,
+        progress: Option<&oxmcp_protocol::RequestId>,
+    ) -> String {
+        let modern = self.inner.version.is_modern();
+        let adds_meta = modern || progress.is_some();
+        let mut text = match params {
+            OutParams::Map(map) if map.contains_key("_meta") => {
+                let mut params = map.clone();
+                params.extend(round);
+                if adds_meta {
+                    let meta = self.request_meta(progress);
+                    match params.get_mut("_meta") {
+                        Some(Value::Object(own)) => own.extend(meta),
+                        _ => {
+                            params.insert("_meta".into(), Value::Object(meta));
+                        }
+                    }
+                }
+                return Value::Object(params).to_string();
+            }
+            // A map of strings to values always serializes.
+            OutParams::Map(map) => serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned()),
+            OutParams::Text(text) => text.clone(),
+        };
+        if round.is_empty() && !adds_meta {
+            return text;
+        }
+        let member = |text: &mut String, key: &str, value: &str| {
+            if !text.ends_with('{') {
+                text.push(',');
+            }
+            text.push_str(&Value::from(key).to_string());
+            text.push(':');
+            text.push_str(value);
+        };
+        text.pop(); // the closing brace
+        for (key, value) in &round {
+            member(&mut text, key, &value.to_string());
+        }
+        if adds_meta {
+            member(&mut text, "_meta", "{");
+            if modern {
+                text.push_str(self.inner.era_meta.get_or_init(|| {
+                    let mut meta = Map::new();
+                    modern_meta(
+                        &mut meta,
+                        self.inner.version,
+                        &self.inner.info,
+                        &self.inner.capabilities,
+                    );
+                    let members = Value::Object(meta).to_string();
+                    members[1..members.len() - 1].to_owned()
+                }));
+                if let Some(level) = *self.inner.log_level.lock().expect("log level lock") {
+                    member(
+                        &mut text,
+                        LOG_LEVEL,
+                        &Value::from(level.as_str()).to_string(),
+                    );
+                }
+            }
+            if let Some(token) = progress {
+                let token = serde_json::to_string(token).unwrap_or_else(|_| "null".to_owned());
+                member(&mut text, PROGRESS_TOKEN, &token);
+            }
+            text.push('}');
+        }
+        text.push('}');
+        text
     }
 
     fn request_meta(&self, progress: Option<&oxmcp_protocol::RequestId>) -> Map<String, Value> {

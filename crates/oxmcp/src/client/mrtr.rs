@@ -56,21 +56,23 @@ impl Client {
     pub(super) async fn request_raw(
         &self,
         method: &str,
-        params: Map<String, Value>,
+        params: impl Into<super::OutParams>,
         options: CallOptions,
     ) -> Result<Box<RawValue>> {
+        let params = params.into();
         let max_rounds = self.inner.max_input_rounds;
         let mut retry = Retry::default();
         let mut round = 0;
         loop {
-            let mut params = params.clone();
+            // What this round adds to the params (nothing in the first).
+            let mut extra = Map::new();
             if let Some(responses) = retry.input_responses.take() {
-                params.insert("inputResponses".into(), Value::Object(responses));
+                extra.insert("inputResponses".into(), Value::Object(responses));
             }
             if let Some(state) = retry.request_state.take() {
-                params.insert("requestState".into(), Value::String(state));
+                extra.insert("requestState".into(), Value::String(state));
             }
-            let raw = self.send_once(method, params, &options).await?;
+            let raw = self.send_once(method, &params, extra, &options).await?;
             let required = match classify(&raw, method)? {
                 Outcome::Complete => return Ok(raw),
                 Outcome::InputRequired(required) => required,

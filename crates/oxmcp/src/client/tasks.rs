@@ -94,6 +94,8 @@ pub struct TaskState {
 pub struct TaskHandle {
     client: Client,
     task_id: String,
+    /// The tool called, whose listed `outputSchema` the final result is checked against.
+    tool: std::sync::Arc<str>,
     poll_interval: Duration,
 }
 
@@ -141,20 +143,24 @@ impl TaskHandle {
 
     /// Polls the task until it ends, answering its questions with the client's handlers
     /// (at most [`max_input_rounds`](super::ClientBuilder::max_input_rounds) times), and
-    /// returns the tool's result.
+    /// returns the tool's result, checked against the tool's listed `outputSchema` as
+    /// [`Client::call_tool`] checks it.
     ///
     /// # Errors
     /// If a request fails, the task failed (its protocol error) or was cancelled, or it
-    /// asks more than the bound allows or what no handler answers.
+    /// asks more than the bound allows or what no handler answers; a protocol error naming
+    /// the failing path if the result does not match the tool's listed `outputSchema`.
     pub async fn wait(&self) -> Result<CallToolResult> {
         let mut rounds = 0;
         loop {
             let state = self.state().await?;
             match state.status {
                 TaskStatus::Completed => {
-                    return state
-                        .result
-                        .ok_or_else(|| Error::protocol("a completed task came without its result"))
+                    let result = state.result.ok_or_else(|| {
+                        Error::protocol("a completed task came without its result")
+                    })?;
+                    self.client.check_output(&self.tool, &result)?;
+                    return Ok(result);
                 }
                 TaskStatus::Failed => {
                     return Err(Error::rpc(state.error.unwrap_or_else(|| {
@@ -213,7 +219,9 @@ struct Created {
 
 impl Client {
     /// Calls a tool, and hands back the task if the server runs the call as one (see the
-    /// [module documentation](self)).
+    /// [module documentation](self)). A result, at once or at the task's end
+    /// ([`TaskHandle::wait`]), is checked against the tool's listed `outputSchema` as
+    /// [`call_tool`](Self::call_tool) checks it.
     ///
     /// # Errors
     /// As [`call_tool`](Self::call_tool).
@@ -226,21 +234,24 @@ impl Client {
         let raw = self
             .request_raw(TOOLS_CALL, params, CallOptions::default())
             .await?;
-        self.tool_call(&raw)
+        self.tool_call(name, &raw)
     }
 
-    /// A `tools/call` result: a plain result or a task.
-    pub(super) fn tool_call(&self, raw: &RawValue) -> Result<ToolCall> {
+    /// A `tools/call` result of tool `name`: a plain result, checked against the tool's
+    /// listed `outputSchema`, or a task.
+    pub(super) fn tool_call(&self, name: &str, raw: &RawValue) -> Result<ToolCall> {
         if super::mrtr::result_type(raw)?.as_deref() != Some("task") {
-            return serde_json::from_str(raw.get())
-                .map(ToolCall::Done)
-                .map_err(|e| Error::serde("decode the result", e));
+            let result: CallToolResult = serde_json::from_str(raw.get())
+                .map_err(|e| Error::serde("decode the result", e))?;
+            self.check_output(name, &result)?;
+            return Ok(ToolCall::Done(result));
         }
         let created: Created = serde_json::from_str(raw.get())
             .map_err(|e| Error::serde("decode the CreateTaskResult", e))?;
         Ok(ToolCall::Task(TaskHandle {
             client: self.clone(),
             task_id: created.task_id,
+            tool: name.into(),
             poll_interval: Duration::from_millis(created.poll_interval_ms.unwrap_or(500)),
         }))
     }

@@ -159,6 +159,8 @@ pub struct AppResource {
     permissions: Vec<Permission>,
     domain: Option<String>,
     prefers_border: Option<bool>,
+    #[cfg(feature = "auth")]
+    scopes: Option<Vec<String>>,
 }
 
 impl AppResource {
@@ -182,6 +184,8 @@ impl AppResource {
             permissions: Vec::new(),
             domain: None,
             prefers_border: None,
+            #[cfg(feature = "auth")]
+            scopes: None,
         }
     }
 
@@ -217,6 +221,20 @@ impl AppResource {
         self
     }
 
+    /// The scopes a caller's token must grant to read the app (feature `auth`). Without
+    /// them, the app needs what a tool linked to it needs: whoever may use one of its
+    /// tools may read it (see [`ResourceDef::scopes`](super::ResourceDef::scopes) for
+    /// scopes in general). A caller who may not read it sees its tools as plain tools.
+    #[cfg(feature = "auth")]
+    pub fn scopes<I, Sc>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = Sc>,
+        Sc: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// The resource's URI.
     pub fn uri(&self) -> &str {
         &self.uri
@@ -247,7 +265,7 @@ impl AppResource {
 }
 
 /// Whether `uri` is in the scheme the extension reserves.
-fn is_ui_uri(uri: &str) -> bool {
+pub(crate) fn is_ui_uri(uri: &str) -> bool {
     uri.len() > "ui://".len() && uri[..5].eq_ignore_ascii_case("ui://")
 }
 
@@ -302,6 +320,10 @@ impl<S: Clone + Send + Sync + 'static> ServerExtension<S> for Apps {
             if let Some(meta) = meta {
                 def = def.meta(meta);
             }
+            #[cfg(feature = "auth")]
+            if let Some(scopes) = app.scopes {
+                def = def.scopes(scopes);
+            }
             router = router.resource(&app.uri, def);
         }
         router
@@ -341,6 +363,15 @@ pub(crate) fn client_supports(
         .is_some_and(|types| types.iter().any(|t| t.as_str() == Some(MIME_TYPE)))
 }
 
+/// Whether `_meta.ui` lets the model see the tool (`visibility` names `model`, or is
+/// absent: both by default).
+fn for_model(ui: &Value) -> bool {
+    match ui.get("visibility").and_then(Value::as_array) {
+        Some(visibility) => visibility.iter().any(|v| v.as_str() == Some("model")),
+        None => true,
+    }
+}
+
 /// A tool definition as a client without the extension sees it: `None` if only an app
 /// may call it, else without its `_meta.ui`.
 pub(crate) fn plain_tool(json: &str) -> Option<String> {
@@ -351,11 +382,7 @@ pub(crate) fn plain_tool(json: &str) -> Option<String> {
     let Some(ui) = meta.remove("ui") else {
         return Some(json.to_owned());
     };
-    let for_model = match ui.get("visibility").and_then(Value::as_array) {
-        Some(visibility) => visibility.iter().any(|v| v.as_str() == Some("model")),
-        None => true,
-    };
-    if !for_model {
+    if !for_model(&ui) {
         return None;
     }
     if meta.is_empty() {
@@ -364,13 +391,44 @@ pub(crate) fn plain_tool(json: &str) -> Option<String> {
     Some(Value::Object(tool).to_string())
 }
 
-/// Whether a registered tool definition (as JSON) carries `_meta.ui`.
-pub(crate) fn is_ui_tool(json: &str) -> bool {
-    // Cheap first: most tools say nothing of `ui`.
-    json.contains("\"ui\"")
-        && serde_json::from_str::<Value>(json)
-            .ok()
-            .is_some_and(|tool| tool.pointer("/_meta/ui").is_some())
+/// What links a registered tool to an MCP App (its `_meta.ui`), read once when the tool
+/// is registered (mounted and proxied tools included, from their definitions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AppLink {
+    /// `_meta.ui.resourceUri`, if given.
+    pub(crate) resource_uri: Option<Box<str>>,
+    /// Whether only an app may call the tool (`visibility` leaves out the model).
+    pub(crate) app_only: bool,
+}
+
+impl AppLink {
+    /// The link a tool definition (as JSON) declares, if any.
+    pub(crate) fn of(json: &str) -> Option<AppLink> {
+        // Cheap first: most tools say nothing of `ui`.
+        if !json.contains("\"ui\"") {
+            return None;
+        }
+        let tool: Value = serde_json::from_str(json).ok()?;
+        let ui = tool.pointer("/_meta/ui")?;
+        Some(AppLink {
+            resource_uri: ui
+                .get("resourceUri")
+                .and_then(Value::as_str)
+                .map(Into::into),
+            app_only: !for_model(ui),
+        })
+    }
+}
+
+/// The refusal of a call to a tool only an app may call, from a client without the
+/// extension: the same code as an unknown tool, and a message that says why.
+pub(crate) fn app_only_refusal(name: &str) -> oxmcp_protocol::ErrorObject {
+    oxmcp_protocol::ErrorObject::invalid_params(format!(
+        "tool {} is not available: only an MCP App may call it (its _meta.ui.visibility \
+         leaves out the model), and this client did not declare the {EXTENSION_ID} \
+         extension with the {MIME_TYPE} MIME type",
+        oxmcp_protocol::error::echo(name)
+    ))
 }
 
 #[cfg(test)]
@@ -394,7 +452,16 @@ mod tests {
         );
         let plain = r#"{"name":"d","inputSchema":{"type":"object"}}"#;
         assert_eq!(plain_tool(plain).unwrap(), plain);
-        assert!(is_ui_tool(ui) && is_ui_tool(only) && !is_ui_tool(plain));
+        assert_eq!(
+            AppLink::of(ui),
+            Some(AppLink {
+                resource_uri: Some("ui://x/y".into()),
+                app_only: false
+            })
+        );
+        assert!(AppLink::of(only).unwrap().app_only);
+        assert!(!AppLink::of(both).unwrap().app_only);
+        assert_eq!(AppLink::of(plain), None);
     }
 
     #[test]

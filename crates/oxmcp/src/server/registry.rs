@@ -27,6 +27,8 @@ pub(crate) struct Item<E> {
     /// Whether the definition mentions `x-mcp-header` (a tool argument mirrored into an
     /// HTTP header), found once here so that most calls need not look.
     pub(crate) header_params: bool,
+    /// The MCP App a tool is linked to (`_meta.ui`), found once here.
+    pub(crate) app: Option<super::apps::AppLink>,
     pub(crate) entry: E,
 }
 
@@ -38,9 +40,11 @@ impl<E> Item<E> {
     fn new<D: Serialize>(def: &D, entry: E) -> Self {
         let json = serde_json::to_string(def).expect("protocol types always serialize");
         let header_params = json.contains("x-mcp-header");
+        let app = super::apps::AppLink::of(&json);
         Item {
             json,
             header_params,
+            app,
             entry,
         }
     }
@@ -87,17 +91,16 @@ impl<E> Catalog<E> {
     pub(crate) fn plain_pages(&self, field: &str, shape: &ListShape) -> Option<&[[String; 2]]> {
         self.plain_pages
             .get_or_init(|| {
-                if !self
-                    .items
-                    .values()
-                    .any(|i| super::apps::is_ui_tool(&i.json))
-                {
+                if !self.items.values().any(|i| i.app.is_some()) {
                     return None;
                 }
                 let plain: Vec<String> = self
                     .items
                     .values()
-                    .filter_map(|i| super::apps::plain_tool(&i.json))
+                    .filter_map(|i| match &i.app {
+                        Some(_) => super::apps::plain_tool(&i.json),
+                        None => Some(i.json.clone()),
+                    })
                     .collect();
                 Some(paginate(
                     plain.iter().map(String::as_str).collect(),
@@ -108,22 +111,23 @@ impl<E> Catalog<E> {
             .as_deref()
     }
 
-    /// [`Catalog::list`] of the items `keep` keeps (made for this one request, not cached).
+    /// [`Catalog::list`] of the items as `view` shows them: `None` leaves an item out,
+    /// `Some` gives the definition to list (made for this one request, not cached).
     #[cfg(feature = "auth")]
-    pub(crate) fn list_where(
-        &self,
+    pub(crate) fn list_where<'a>(
+        &'a self,
         field: &str,
         shape: &ListShape,
         modern: bool,
         cursor: Option<&str>,
-        keep: impl Fn(&str, &E) -> bool,
+        view: impl Fn(&str, &'a Item<E>) -> Option<std::borrow::Cow<'a, str>>,
     ) -> Result<String, ErrorObject> {
-        let jsons: Vec<&str> = self
+        let shown: Vec<std::borrow::Cow<'a, str>> = self
             .items
             .iter()
-            .filter(|(key, item)| keep(key, &item.entry))
-            .map(|(_, i)| i.json.as_str())
+            .filter_map(|(key, item)| view(key, item))
             .collect();
+        let jsons: Vec<&str> = shown.iter().map(|json| json.as_ref()).collect();
         let mut pages = paginate(jsons, field, shape);
         let index = page_index(cursor, pages.len())?;
         Ok(std::mem::take(&mut pages[index][usize::from(modern)]))
@@ -321,6 +325,7 @@ fn copy<E: Clone>(items: &Items<E>) -> Items<E> {
                 Item {
                     json: i.json.clone(),
                     header_params: i.header_params,
+                    app: i.app.clone(),
                     entry: i.entry.clone(),
                 },
             )

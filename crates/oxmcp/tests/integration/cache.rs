@@ -205,3 +205,163 @@ async fn private_answers_are_never_shared_across_identities() {
     bob.read_resource("test://notes").await.unwrap();
     assert_eq!(asked(&seen, "resources/read"), 1);
 }
+
+/// A server named like the others of [`server_to`], whose discover answer says `note`.
+fn noted(scope: CacheScope, ttl_ms: u64, note: &str, seen: &Seen) -> Router {
+    logged(
+        Router::new()
+            .tool("noop", noop)
+            .instructions(note)
+            .cache_hints(CacheHints::new(ttl_ms, scope)),
+        seen,
+    )
+}
+
+/// A session with a server noted `note`, sharing `cache` as `identity`.
+async fn session(
+    cache: &ResponseCache,
+    identity: &str,
+    era: oxmcp::client::EraChoice,
+    (scope, note, seen): (CacheScope, &str, &Seen),
+) -> TestClient {
+    let cache = cache.clone();
+    let identity = identity.to_owned();
+    TestClient::builder(noted(scope, 60_000, note, seen))
+        .era(era)
+        .client(move |b| b.cache(cache, identity))
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// What a client discovers now: the server's instructions.
+async fn discovered(client: &TestClient) -> String {
+    client.discover().await.unwrap().instructions.unwrap()
+}
+
+#[tokio::test]
+async fn discover_is_answered_from_the_handshake_until_stale_or_asked_fresh() {
+    let seen: Seen = Arc::default();
+    let client = TestClient::modern(noted(CacheScope::Private, 60_000, "one", &seen))
+        .await
+        .unwrap();
+    assert_eq!(asked(&seen, "server/discover"), 1, "the handshake");
+    for _ in 0..3 {
+        let found = client.discover().await.unwrap();
+        assert_eq!(found.instructions.as_deref(), Some("one"));
+        assert!(found.capabilities.tools.is_some());
+    }
+    assert_eq!(asked(&seen, "server/discover"), 1, "served from the cache");
+    client
+        .discover_with(CallOptions::new().fresh())
+        .await
+        .unwrap();
+    assert_eq!(asked(&seen, "server/discover"), 2, "fresh asks");
+    client.discover().await.unwrap();
+    assert_eq!(asked(&seen, "server/discover"), 2);
+
+    // Expiry: an answer fresh for 1 ms is stale by the next call.
+    let seen: Seen = Arc::default();
+    let client = TestClient::modern(noted(CacheScope::Public, 1, "one", &seen))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    client.discover().await.unwrap();
+    assert_eq!(asked(&seen, "server/discover"), 2);
+
+    // Nothing to discover in the legacy era.
+    let client = TestClient::builder(noted(CacheScope::Public, 60_000, "one", &seen))
+        .era(legacy())
+        .connect()
+        .await
+        .unwrap();
+    let refused = client.discover().await.unwrap_err();
+    assert!(refused.is_unsupported(), "{refused}");
+}
+
+#[tokio::test]
+async fn a_new_session_or_era_replaces_what_was_discovered() {
+    let cache = ResponseCache::new();
+    let (seen_one, seen_two): (Seen, Seen) = Default::default();
+    let public = CacheScope::Public;
+    let first = session(&cache, "alice", modern(), (public, "one", &seen_one)).await;
+    assert_eq!(discovered(&first).await, "one");
+    // A new session with the same server (name and version): its answer takes the place.
+    let _second = session(&cache, "alice", modern(), (public, "two", &seen_two)).await;
+    assert_eq!(discovered(&first).await, "two");
+    assert_eq!(asked(&seen_one, "server/discover"), 1);
+    // The server, now spoken to in the legacy era: nothing discovered is kept.
+    let _legacy = session(&cache, "alice", legacy(), (public, "three", &seen_two)).await;
+    assert_eq!(discovered(&first).await, "one");
+    assert_eq!(asked(&seen_one, "server/discover"), 2, "asked again");
+}
+
+#[tokio::test]
+async fn private_discover_answers_stay_with_their_identity() {
+    let cache = ResponseCache::new();
+    let (seen_alice, seen_bob): (Seen, Seen) = Default::default();
+    let private = CacheScope::Private;
+    let alice = session(
+        &cache,
+        "alice",
+        modern(),
+        (private, "for alice", &seen_alice),
+    )
+    .await;
+    let bob = session(&cache, "bob", modern(), (private, "for bob", &seen_bob)).await;
+    // Bob's session replaced Alice's answer, but his is private: Alice asks her server.
+    assert_eq!(discovered(&alice).await, "for alice");
+    assert_eq!(asked(&seen_alice, "server/discover"), 2);
+    assert_eq!(discovered(&bob).await, "for bob");
+    assert_eq!(asked(&seen_bob, "server/discover"), 1, "his own, cached");
+    discovered(&alice).await;
+    assert_eq!(asked(&seen_alice, "server/discover"), 2);
+}
+
+/// A modern server that gives no name or version, listing the one tool `tool`, every
+/// answer public for a minute.
+fn anonymous(
+    tool: &'static str,
+) -> (
+    tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    tokio::io::WriteHalf<tokio::io::DuplexStream>,
+) {
+    use crate::client::{scripted_server, Script};
+    use serde_json::json;
+    scripted_server(move |msg| {
+        let hints = json!({ "resultType": "complete", "ttlMs": 60_000, "cacheScope": "public" });
+        let mut result = match msg["method"].as_str().unwrap_or("") {
+            "server/discover" => json!({
+                "supportedVersions": ["2026-07-28"], "capabilities": { "tools": {} }
+            }),
+            "tools/list" => {
+                json!({ "tools": [{ "name": tool, "inputSchema": { "type": "object" } }] })
+            }
+            _ => return std::future::ready(Script::Ignore),
+        };
+        result
+            .as_object_mut()
+            .unwrap()
+            .extend(hints.as_object().unwrap().clone());
+        let reply = json!({ "jsonrpc": "2.0", "id": msg["id"], "result": result });
+        std::future::ready(Script::Reply(reply))
+    })
+}
+
+#[tokio::test]
+async fn servers_that_give_no_name_share_nothing() {
+    let cache = ResponseCache::new();
+    let mut listed = Vec::new();
+    for tool in ["first", "second"] {
+        let (read, write) = anonymous(tool);
+        let client = oxmcp::client::Client::builder()
+            .cache(cache.clone(), "alice")
+            .connect_io(read, write)
+            .await
+            .unwrap();
+        let page = client.list_tools(None).await.unwrap();
+        listed.push(page.tools[0].name.clone());
+        assert_eq!(client.list_tools(None).await.unwrap().tools[0].name, tool);
+    }
+    assert_eq!(listed, ["first", "second"], "each server's own list");
+}

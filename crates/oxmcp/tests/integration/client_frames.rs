@@ -32,6 +32,17 @@ fn tapped(era: EraChoice) -> (ClientBuilder, Seen) {
     (builder, seen)
 }
 
+/// A tapped client of `router()` over an in-memory pipe.
+async fn on_a_pipe(era: EraChoice) -> (Client, Seen) {
+    let (client_end, server_end) = tokio::io::duplex(1 << 16);
+    let (server_read, server_write) = tokio::io::split(server_end);
+    tokio::spawn(router().serve_io(server_read, server_write));
+    let (client_read, client_write) = tokio::io::split(client_end);
+    let (builder, seen) = tapped(era);
+    let client = builder.connect_io(client_read, client_write).await.unwrap();
+    (client, seen)
+}
+
 /// The client's frames include the handshake, the call and its answer, each way once.
 async fn check(client: Client, seen: Seen, handshake: &str) {
     let out = client.call_tool("hello", json!({})).await.unwrap();
@@ -61,12 +72,7 @@ async fn check(client: Client, seen: Seen, handshake: &str) {
 #[tokio::test]
 async fn on_frame_sees_both_directions_on_a_pipe_in_both_eras() {
     for (era, handshake) in [(legacy(), "initialize"), (modern(), "server/discover")] {
-        let (client_end, server_end) = tokio::io::duplex(1 << 16);
-        let (server_read, server_write) = tokio::io::split(server_end);
-        tokio::spawn(router().serve_io(server_read, server_write));
-        let (client_read, client_write) = tokio::io::split(client_end);
-        let (builder, seen) = tapped(era);
-        let client = builder.connect_io(client_read, client_write).await.unwrap();
+        let (client, seen) = on_a_pipe(era).await;
         check(client, seen, handshake).await;
     }
 }
@@ -87,5 +93,65 @@ async fn on_frame_sees_both_directions_over_streamable_http_in_both_eras() {
             .await
             .unwrap();
         check(client, seen, handshake).await;
+    }
+}
+
+/// The `_meta` the client adds joins a `_meta` of the caller's own, in both eras: a modern
+/// request carries the era's members (and the log level once set) and the caller's; a
+/// legacy one only the caller's. A progress token goes in beside them.
+#[tokio::test]
+async fn request_meta_joins_the_callers_own_in_both_eras() {
+    use oxmcp::client::CallOptions;
+    use oxmcp::protocol::logging::LoggingLevel;
+    const VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+    for (era, modern_era) in [(legacy(), false), (modern(), true)] {
+        let (client, seen) = on_a_pipe(era).await;
+        let params = json!({
+            "name": "hello",
+            "arguments": {},
+            "_meta": {"example.com/trace": "t1"}
+        });
+        let params = params.as_object().unwrap().clone();
+        let _: Value = client
+            .request("tools/call", params, CallOptions::default())
+            .await
+            .unwrap();
+        if modern_era {
+            client.set_log_level(LoggingLevel::Debug).await.unwrap();
+        }
+        client
+            .call_tool_with("hello", json!({}), CallOptions::new().on_progress(|_| {}))
+            .await
+            .unwrap();
+        let calls: Vec<Value> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(d, f)| *d == FrameDirection::Sent && f["method"] == "tools/call")
+            .map(|(_, f)| f["params"].clone())
+            .collect();
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        assert_eq!(calls[0]["_meta"]["example.com/trace"], "t1", "{calls:?}");
+        assert_eq!(calls[0]["name"], "hello");
+        assert!(
+            calls[1]["_meta"]["progressToken"].is_number()
+                || calls[1]["_meta"]["progressToken"].is_string(),
+            "{calls:?}"
+        );
+        assert_eq!(calls[1]["arguments"], json!({}));
+        if modern_era {
+            for call in &calls {
+                assert_eq!(call["_meta"][VERSION], "2026-07-28", "{call}");
+                assert!(call["_meta"]["io.modelcontextprotocol/clientInfo"]["name"].is_string());
+            }
+            assert_eq!(
+                calls[1]["_meta"]["io.modelcontextprotocol/logLevel"],
+                "debug"
+            );
+        } else {
+            assert!(calls[0]["_meta"].get(VERSION).is_none(), "{calls:?}");
+            assert_eq!(calls[1]["_meta"].as_object().unwrap().len(), 1, "{calls:?}");
+        }
+        client.close().await.unwrap();
     }
 }

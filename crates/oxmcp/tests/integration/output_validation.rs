@@ -248,7 +248,7 @@ async fn hostile_schemas_are_errors_not_panics_or_hangs() {
     properties.insert("a".into(), json!({"type": "integer"}));
     let mut deep = json!({"type": "object", "properties": properties});
     for _ in 0..20 {
-        deep = json!({"anyOf": [deep, {"type": "null"}]});
+        deep = any_of(deep);
     }
     let client = hostile(Some(deep), any).await;
     tokio::time::timeout(Duration::from_secs(20), async {
@@ -257,4 +257,41 @@ async fn hostile_schemas_are_errors_not_panics_or_hangs() {
     })
     .await
     .expect("a huge schema is listed and checked within 20 s");
+}
+
+/// `inner` as the first choice of an `anyOf`, moved in (`json!` would copy it).
+fn any_of(inner: Value) -> Value {
+    let mut wrapper = serde_json::Map::new();
+    wrapper.insert(
+        "anyOf".into(),
+        Value::Array(vec![inner, json!({"type": "null"})]),
+    );
+    Value::Object(wrapper)
+}
+
+#[tokio::test]
+async fn a_deep_and_wide_schema_is_listed_at_once_and_compiled_on_first_call() {
+    // 20 000 properties under 40 levels of `anyOf`: listing reads it once (no compiling),
+    // the first call compiles it.
+    let mut properties = serde_json::Map::new();
+    for i in 0..20_000 {
+        properties.insert(format!("p{i}"), json!({"type": "string"}));
+    }
+    let mut deep = json!({"type": "object", "required": ["a"]});
+    deep["properties"] = Value::Object(properties);
+    for _ in 0..40 {
+        deep = any_of(deep);
+    }
+    let client = hostile(
+        Some(deep),
+        json!({"content": [], "structuredContent": {"a": 1}}),
+    )
+    .await;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        client.list_all_tools().await.unwrap();
+        client.list_all_tools().await.unwrap();
+        client.call_tool("t", ()).await.unwrap();
+    })
+    .await
+    .expect("listed and checked within 20 s");
 }

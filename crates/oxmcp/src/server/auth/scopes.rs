@@ -8,7 +8,9 @@ use oxmcp_protocol::ErrorObject;
 use serde_json::Value;
 
 use super::{Auth, Authn};
+use crate::server::apps;
 use crate::server::shared::Shared;
+use std::borrow::Cow;
 
 /// The JSON-RPC error code of a request that needs a token and came without one (over
 /// HTTP: `401` with the scopes in the challenge).
@@ -133,12 +135,18 @@ pub(crate) fn filters_lists(extensions: &http::Extensions) -> bool {
 
 /// A `*/list` result of only the items the caller may use (templates: whose scopes it
 /// has; the check hook sees concrete resources only).
+///
+/// A tool linked to an MCP App is listed as a plain tool (its `_meta.ui` left out; left
+/// out itself if only an app may call it) when the client did not declare the extension
+/// (`client_apps`) or when the caller may not read the app's `ui://` resource: its
+/// metadata never points at what the caller cannot read.
 pub(crate) fn list_usable(
     shared: &Shared,
     method: &str,
     extensions: &http::Extensions,
     modern: bool,
     cursor: Option<&str>,
+    client_apps: bool,
 ) -> Result<String, ErrorObject> {
     let config = shared.config();
     let may = |scopes: Option<&[String]>, target: Option<Target<'_>>| {
@@ -150,41 +158,136 @@ pub(crate) fn list_usable(
             &config.tools_shape,
             modern,
             cursor,
-            |name, tool| may(tool.scopes(), Some(Target::Tool(name))),
+            |name, tool| {
+                if !may(tool.entry.scopes(), Some(Target::Tool(name))) {
+                    return None;
+                }
+                match &tool.app {
+                    Some(app) if !(client_apps && app_readable(shared, extensions, app)) => {
+                        apps::plain_tool(&tool.json).map(Cow::Owned)
+                    }
+                    _ => Some(Cow::Borrowed(&tool.json)),
+                }
+            },
         ),
         "resources/list" => shared.resources.snapshot().list_where(
             "resources",
             &config.resources_shape,
             modern,
             cursor,
-            |uri, resource| may(resource.handler.scopes(), Some(Target::Resource(uri))),
+            |uri, resource| {
+                let scopes = resource.entry.handler.scopes();
+                let may = permits(shared, extensions, scopes, Target::Resource(uri)).is_ok();
+                shown(may, &resource.json)
+            },
         ),
         "resources/templates/list" => shared.templates.snapshot().list_where(
             "resourceTemplates",
             &config.resources_shape,
             modern,
             cursor,
-            |_, template| may(template.entry.handler.scopes(), None),
+            |_, template| {
+                shown(
+                    may(template.entry.entry.handler.scopes(), None),
+                    &template.json,
+                )
+            },
         ),
         _ => shared.prompts.snapshot().list_where(
             "prompts",
             &config.prompts_shape,
             modern,
             cursor,
-            |name, prompt| may(prompt.handler.scopes(), Some(Target::Prompt(name))),
+            |name, prompt| {
+                let may = may(prompt.entry.handler.scopes(), Some(Target::Prompt(name)));
+                shown(may, &prompt.json)
+            },
         ),
     }
 }
 
+/// An item's definition if the caller may use it.
+fn shown(may: bool, json: &str) -> Option<Cow<'_, str>> {
+    may.then_some(Cow::Borrowed(json))
+}
+
+/// Whether the caller may read the `ui://` resource an app-linked tool points at (a link
+/// to no resource this server has is left as it is).
+fn app_readable(shared: &Shared, extensions: &http::Extensions, app: &apps::AppLink) -> bool {
+    let Some(uri) = app.resource_uri.as_deref() else {
+        return true;
+    };
+    // Served at a fixed URI or by a template (the version only shapes a not-found error).
+    let Ok((resource, _)) = shared.find_resource(uri, oxmcp_protocol::ProtocolVersion::LATEST)
+    else {
+        return true;
+    };
+    permits(
+        shared,
+        extensions,
+        resource.handler.scopes(),
+        Target::Resource(uri),
+    )
+    .is_ok()
+}
+
 /// Whether the caller of a request (in its `extensions`) may use an item that names
 /// `scopes`; the error says which scopes are missing.
+///
+/// A `ui://` resource that names no scopes of its own needs what a tool linked to it
+/// needs: the caller may read it if it may use one of them (the check hook then sees the
+/// resource too). Only requests with a caller (or a transport that takes tokens) look.
 pub(crate) fn permits(
     shared: &Shared,
     extensions: &http::Extensions,
     scopes: Option<&[String]>,
     target: Target<'_>,
 ) -> Result<(), ErrorObject> {
+    if let (None, Target::Resource(uri)) = (scopes, target) {
+        if apps::is_ui_uri(uri) && filters_lists(extensions) {
+            if let Some(inherited) = as_its_tools(shared, extensions, uri) {
+                return inherited;
+            }
+        }
+    }
     check(shared, extensions, scopes, Some(target))
+}
+
+/// The check of an app resource at `uri` by the tools linked to it: `None` if no tool is.
+fn as_its_tools(
+    shared: &Shared,
+    extensions: &http::Extensions,
+    uri: &str,
+) -> Option<Result<(), ErrorObject>> {
+    let tools = shared.tools.snapshot();
+    let mut refusal = None;
+    let linked = tools.items.iter().filter(|(_, tool)| {
+        tool.app
+            .as_ref()
+            .is_some_and(|app| app.resource_uri.as_deref() == Some(uri))
+    });
+    for (name, tool) in linked {
+        match check(
+            shared,
+            extensions,
+            tool.entry.scopes(),
+            Some(Target::Tool(name)),
+        ) {
+            // The resource's own check (no scopes of its own: none more needed).
+            Ok(()) => {
+                return Some(check(
+                    shared,
+                    extensions,
+                    Some(&[]),
+                    Some(Target::Resource(uri)),
+                ))
+            }
+            Err(error) => {
+                refusal.get_or_insert(error);
+            }
+        }
+    }
+    refusal.map(Err)
 }
 
 /// [`permits`]; without a target, the check hook is not asked.

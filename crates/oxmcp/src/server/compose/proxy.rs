@@ -10,6 +10,7 @@ use oxmcp_protocol::prompts::GetPromptResult;
 use oxmcp_protocol::subscriptions::SubscriptionFilter;
 use oxmcp_protocol::tools::CallToolResult;
 use oxmcp_protocol::{ErrorObject, JsonObject};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::replace;
@@ -534,7 +535,9 @@ impl ErasedHandler<(), CallToolResult> for Forward {
     fn call(&self, request: Request, _: &()) -> BoxFuture<Result<CallToolResult, ToolError>> {
         let (relay, name) = (self.relay.clone(), self.name.clone());
         Box::pin(async move {
-            let args = arguments(&request);
+            // Passed on as they came (the front checked they are an object): no tree of
+            // values made and written again.
+            let args = request.arguments().map(RawValue::to_owned);
             relay
                 .relay(request.context(), async move |client: &Client, options| {
                     client.call_tool_with(&name, args, options).await

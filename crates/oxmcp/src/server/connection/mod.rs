@@ -436,12 +436,15 @@ impl Connection {
         // A caller the transport authenticated sees only what it may use.
         #[cfg(feature = "auth")]
         if crate::server::auth::filters_lists(&env.extensions) {
+            let client_apps = method == "tools/list"
+                && crate::server::apps::client_supports(&env.client.capabilities());
             return crate::server::auth::list_usable(
                 &self.shared,
                 method,
                 &env.extensions,
                 modern,
                 cursor,
+                client_apps,
             );
         }
         match method {
@@ -483,6 +486,12 @@ impl Connection {
         // registry's read lock, and holds what it needs.
         let started = self.shared.tools.read(&call.name, |tool| {
             let version = env.version;
+            // A tool only an app may call is not there for a client without apps.
+            if tool.app.as_ref().is_some_and(|app| app.app_only)
+                && !crate::server::apps::client_supports(&env.client.capabilities())
+            {
+                return Dispatch::Now(Err(crate::server::apps::app_only_refusal(&call.name)));
+            }
             if let Err(error) = self.permits(&env, tool.entry.scopes(), Scoped::Tool(&call.name)) {
                 return Dispatch::Now(Err(error));
             }

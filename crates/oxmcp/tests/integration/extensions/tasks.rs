@@ -616,3 +616,65 @@ async fn a_handler_that_outlives_its_tasks_ttl_is_stopped() {
     );
     raw.finish().await;
 }
+
+#[tokio::test]
+async fn results_of_calls_as_tasks_are_checked_against_the_listed_output_schema() {
+    use oxmcp::client::tasks::ToolCall;
+    let schema = match json!({
+        "type": "object",
+        "properties": { "count": { "type": "integer" } },
+        "required": ["count"]
+    }) {
+        Value::Object(map) => map,
+        _ => unreachable!(),
+    };
+    let lie = || {
+        let mut result = oxmcp::protocol::tools::CallToolResult::new(Vec::new());
+        result.structured_content = Some(json!({ "count": "three" }));
+        result
+    };
+    // The server lets the lies through, as a relay of another's answers would.
+    let router = Router::new()
+        .extension(Tasks::new())
+        .tool(
+            "lie_later",
+            tool(move || async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                lie()
+            })
+            .output_schema(schema.clone())
+            .unchecked_output()
+            .task(TaskSupport::Required),
+        )
+        .tool(
+            "lie_at_once",
+            tool(move || async move { lie() })
+                .output_schema(schema)
+                .unchecked_output()
+                .task(TaskSupport::Optional),
+        );
+    let client = oxmcp::testing::TestClient::builder(router)
+        .era(crate::support::modern())
+        .client(|b| b.extension(TASKS, Default::default()))
+        .connect()
+        .await
+        .unwrap();
+    client.list_all_tools().await.unwrap();
+    let ToolCall::Task(task) = client
+        .call_tool_as_task("lie_later", json!({}))
+        .await
+        .unwrap()
+    else {
+        panic!("lie_later runs as a task");
+    };
+    let err = task.wait().await.unwrap_err();
+    assert!(err.to_string().contains("tool `lie_later`"), "{err}");
+    assert!(err.to_string().contains("at `/count`"), "{err}");
+    let err = client
+        .call_tool_as_task("lie_at_once", json!({}))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("at `/count`"), "{err}");
+    let err = client.call_tool("lie_later", json!({})).await.unwrap_err();
+    assert!(err.to_string().contains("at `/count`"), "{err}");
+}
