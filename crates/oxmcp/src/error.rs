@@ -72,6 +72,91 @@ pub(crate) enum Kind {
     /// Authorizing with the server failed (OAuth): which step, which URL or field, and
     /// what was expected.
     Auth(OAuthError),
+    /// The client's circuit breaker is open: the server is taken for unavailable.
+    CircuitOpen(CircuitOpen),
+}
+
+/// Why a request was refused without reaching the server, from [`Error::circuit_open`]:
+/// the client's circuit breaker (`client::CircuitBreaker`) is open after failures in a
+/// row, and says when the next attempt goes through. `Display` says it all.
+///
+/// ```
+/// # fn handle(error: &oxmcp::Error) {
+/// if let Some(open) = error.circuit_open() {
+///     eprintln!("unavailable after {} failures; next attempt in {:?}", open.failures(), open.retry_in());
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CircuitOpen {
+    failures: u32,
+    retry_at: std::time::Instant,
+    probing: bool,
+}
+
+#[cfg_attr(not(feature = "client"), allow(dead_code))] // made by the client's breaker
+impl CircuitOpen {
+    /// Open until `retry_at`, after `failures` failures.
+    pub(crate) fn new(failures: u32, retry_at: std::time::Instant) -> Self {
+        CircuitOpen {
+            failures,
+            retry_at,
+            probing: false,
+        }
+    }
+
+    /// Half-open: the probes allowed are in flight.
+    pub(crate) fn probing(failures: u32) -> Self {
+        CircuitOpen {
+            failures,
+            retry_at: std::time::Instant::now(),
+            probing: true,
+        }
+    }
+
+    /// How many failures in a row opened the circuit (and failed probes since).
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// When the next request goes through as a probe (now, or past, while
+    /// [`is_probing`](Self::is_probing)).
+    pub fn retry_at(&self) -> std::time::Instant {
+        self.retry_at
+    }
+
+    /// How long until the next request goes through as a probe (zero while
+    /// [`is_probing`](Self::is_probing)).
+    pub fn retry_in(&self) -> Duration {
+        self.retry_at
+            .saturating_duration_since(std::time::Instant::now())
+    }
+
+    /// Whether the open period is over and a probe is already checking the server: the
+    /// answer comes as soon as the probe ends.
+    pub fn is_probing(&self) -> bool {
+        self.probing
+    }
+}
+
+impl fmt::Display for CircuitOpen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the server is unavailable: its circuit breaker opened after {} failures in a row",
+            self.failures
+        )?;
+        if self.probing {
+            f.write_str("; a probe is checking whether it is back, retry when it ends")
+        } else {
+            let wait = self.retry_in();
+            write!(
+                f,
+                "; the next attempt goes through in {:.1} s",
+                wait.as_secs_f64()
+            )
+        }
+    }
 }
 
 /// What failed while authorizing with a server (OAuth), from [`Error::oauth_error`]: the
@@ -343,6 +428,26 @@ impl Error {
         Self::auth(message)
     }
 
+    /// A request refused by an open circuit breaker.
+    pub(crate) fn unavailable(open: CircuitOpen) -> Self {
+        Self::new(Kind::CircuitOpen(open))
+    }
+
+    /// Whether this says the server did not answer: a transport failure (unreachable, the
+    /// connection lost, an HTTP `5xx`) or a timeout; what a circuit breaker counts.
+    pub(crate) fn is_outage(&self) -> bool {
+        match &self.inner.kind {
+            Kind::Timeout(_)
+            | Kind::ConnectTimeout(_)
+            | Kind::Closed
+            | Kind::Transport(_)
+            | Kind::Connect
+            | Kind::Tls => true,
+            Kind::Http { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     pub(crate) fn handler(what: impl Into<String>, error: ErrorObject) -> Self {
         Self::new(Kind::Handler(what.into(), error))
     }
@@ -460,6 +565,17 @@ impl Error {
         }
     }
 
+    /// Why the request was refused without reaching the server, when the client's circuit
+    /// breaker is open (`client::CircuitBreaker`): the server is taken for unavailable
+    /// after failures in a row, and [`CircuitOpen::retry_in`] says when the next attempt
+    /// goes through.
+    pub fn circuit_open(&self) -> Option<&CircuitOpen> {
+        match &self.inner.kind {
+            Kind::CircuitOpen(open) => Some(open),
+            _ => None,
+        }
+    }
+
     /// The error one of this client's own handlers (sampling, elicitation, roots)
     /// returned while answering the server's input request, if that is what ended the
     /// call.
@@ -515,6 +631,7 @@ impl fmt::Display for Error {
             Kind::Serde(what) => write!(f, "could not {what}"),
             Kind::Unsupported(m) => write!(f, "not supported: {m}"),
             Kind::Auth(e) => write!(f, "authorization failed: {e}"),
+            Kind::CircuitOpen(open) => write!(f, "{open}"),
             Kind::Handler(what, e) => {
                 write!(f, "{what} failed with error {}: {}", e.code, e.message)
             }
@@ -564,6 +681,43 @@ mod tests {
         assert!(kept.len() <= HTTP_BODY_KEEP && kept.chars().all(|c| c == 'é'));
         assert_eq!(e.http_status(), Some(500));
         assert!(e.is_transport() && !e.is_connect() && e.rpc_code().is_none());
+    }
+
+    #[test]
+    fn outages_are_what_the_server_did_not_answer() {
+        let outages = [
+            Error::timeout(Duration::from_secs(1)),
+            Error::closed(),
+            Error::connect(std::io::Error::other("refused")),
+            Error::transport("write", std::io::Error::other("pipe gone")),
+            Error::http(502, b"bad gateway"),
+        ];
+        for e in outages {
+            assert!(e.is_outage(), "{e}");
+        }
+        let answers = [
+            Error::rpc(ErrorObject::method_not_found("x")),
+            Error::http(429, b"slow down"),
+            Error::http(404, b""),
+            Error::cancelled(),
+            Error::protocol("garbled"),
+        ];
+        for e in answers {
+            assert!(!e.is_outage(), "{e}");
+        }
+        let open = Error::unavailable(CircuitOpen::new(
+            4,
+            std::time::Instant::now() + Duration::from_secs(30),
+        ));
+        assert_eq!(open.circuit_open().map(CircuitOpen::failures), Some(4));
+        let message = open.to_string();
+        assert!(
+            message.starts_with("the server is unavailable")
+                && message.contains("after 4 failures in a row")
+                && message.contains("next attempt goes through in"),
+            "{message}"
+        );
+        assert!(!open.is_outage() && !open.is_transport());
     }
 
     #[test]

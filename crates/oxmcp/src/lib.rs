@@ -170,7 +170,12 @@ pub mod guide {
     #[doc = include_str!("../docs/guide/extensions.md")]
     pub mod extensions {}
 
-    #[cfg(all(feature = "metrics", feature = "http-server"))]
+    #[cfg(all(
+        feature = "metrics",
+        feature = "http-server",
+        feature = "http-client",
+        feature = "stdio"
+    ))]
     #[doc = include_str!("../docs/guide/operations.md")]
     pub mod operations {}
 
@@ -196,7 +201,7 @@ pub mod guide {
     pub mod transports {}
 }
 
-pub use error::{Error, OAuthError, Result};
+pub use error::{CircuitOpen, Error, OAuthError, Result};
 pub use oxmcp_protocol as protocol;
 #[cfg(any(feature = "server", feature = "client"))]
 pub use rpc::{Progress, ProgressCallback};

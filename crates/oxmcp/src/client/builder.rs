@@ -58,6 +58,7 @@ pub struct ClientBuilder {
     /// The cache and the identity it is shared under; `None`: a cache of this client's own.
     cache: Option<(super::ResponseCache, Arc<str>)>,
     cache_off: bool,
+    breaker: Option<super::CircuitBreaker>,
     /// Set by [`ClientBuilder::on_frame`].
     pub(super) tap: Option<super::tap::FrameTap>,
 }
@@ -85,6 +86,7 @@ impl ClientBuilder {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             cache: None,
             cache_off: false,
+            breaker: None,
             tap: None,
         }
     }
@@ -103,6 +105,15 @@ impl ClientBuilder {
     pub fn no_cache(mut self) -> Self {
         self.cache = None;
         self.cache_off = true;
+        self
+    }
+
+    /// Puts the client's requests behind `breaker`: after failures in a row the server is
+    /// taken for unavailable and requests fail at once, until a probe finds it back (see
+    /// [`CircuitBreaker`](super::CircuitBreaker)). Clients given clones of one breaker
+    /// share its circuit. Without this (the default), every request reaches the server.
+    pub fn circuit_breaker(mut self, breaker: super::CircuitBreaker) -> Self {
+        self.breaker = Some(breaker);
         self
     }
 
@@ -501,6 +512,7 @@ impl ClientBuilder {
                 log_level: Mutex::new(None),
                 era_meta: Default::default(),
                 max_input_rounds: self.max_input_rounds,
+                breaker: self.breaker,
                 child,
                 driver: std::sync::Mutex::new(Some(driver)),
                 close_hook: std::sync::Mutex::new(None),

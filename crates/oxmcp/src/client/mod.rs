@@ -43,6 +43,7 @@
 
 mod builder;
 mod cache;
+mod circuit;
 mod handlers;
 #[cfg(feature = "http-client")]
 mod http;
@@ -80,6 +81,7 @@ pub use crate::transport::http::client::{HttpClientConfig, RetryPolicy};
 pub use crate::transport::ws::WsClientConfig;
 pub use builder::{ClientBuilder, EraChoice};
 pub use cache::ResponseCache;
+pub use circuit::{CircuitBreaker, CircuitState};
 #[cfg(feature = "skills")]
 pub use skills::LoadedSkill;
 pub use subscription::Subscription;
@@ -118,6 +120,8 @@ struct Inner {
     /// client info), as JSON text without braces: written on first use, once.
     era_meta: std::sync::OnceLock<String>,
     max_input_rounds: usize,
+    /// Refuses requests while the server is taken for unavailable.
+    breaker: Option<CircuitBreaker>,
     #[cfg_attr(not(feature = "stdio"), allow(dead_code))]
     child: ChildSlot,
     driver: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -339,10 +343,19 @@ impl Client {
             progress: options.progress.clone(),
             cancel: options.cancel.clone(),
         };
-        self.inner
+        let permit = match &self.inner.breaker {
+            Some(breaker) => Some(breaker.admit()?),
+            None => None,
+        };
+        let result = self
+            .inner
             .peer
             .request(&self.inner.outbound, id, method, Some(&params), options)
-            .await
+            .await;
+        if let Some(permit) = permit {
+            permit.finish(&result);
+        }
+        result
     }
 
     /// A request's params as JSON text: `params`, the members of its input round (`round`),

@@ -65,7 +65,7 @@ mod hub;
 #[cfg(feature = "client")]
 mod proxy;
 #[cfg(feature = "client")]
-pub use hub::{Backend, BackendConfig, Hub, HubConfig, ToolOverride};
+pub use hub::{Backend, BackendConfig, CircuitBreakerConfig, Hub, HubConfig, ToolOverride};
 #[cfg(feature = "client")]
 pub use proxy::Proxy;
 

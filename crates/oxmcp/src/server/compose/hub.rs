@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{Mount, Proxy, Transform};
-use crate::client::{Client, ClientBuilder};
+use crate::client::{CircuitBreaker, CircuitState, Client, ClientBuilder};
 use crate::rpc::BoxFuture;
 use crate::server::connection::ListKind;
 use crate::server::shared::Shared;
@@ -27,6 +27,14 @@ type Connect = Arc<dyn Fn(ClientBuilder) -> BoxFuture<crate::Result<Client>> + S
 ///   good) has its tools, prompts and resources hidden at once, and is started again with
 ///   exponential backoff ([`Backend::backoff`]); when it is back, they are shown again. The
 ///   hub's clients are told each time (`list_changed`).
+/// - Circuit breaker: each back end's calls go through a [`CircuitBreaker`] of its own
+///   ([`Backend::circuit_breaker`]; by default 5 failures in a row, 30 s open, one probe).
+///   A back end that keeps failing (unreachable, `5xx`, timeouts) while its connection
+///   stays up is treated as a dead one: its items are hidden while the circuit is open (a
+///   call already routed to it fails at once with an error that says it is unavailable
+///   and when it is retried); after the open period the hub probes it (`ping`, or
+///   `server/discover`), lists it again and shows it when the probe answers, or keeps it
+///   hidden for another period when it does not.
 /// - Filtering: [`Backend::allow`], [`Backend::deny`], and [`Backend::transform`] to rename
 ///   a tool or override its description.
 /// - Listings: the hub answers `tools/list` (and the other lists) from its own registry,
@@ -69,6 +77,7 @@ pub struct Backend {
     connect: Connect,
     timeout: Option<Duration>,
     backoff: (Duration, Duration),
+    breaker: Option<CircuitBreaker>,
     mount: Mount,
 }
 
@@ -78,6 +87,7 @@ impl std::fmt::Debug for Backend {
             .field("name", &self.name)
             .field("timeout", &self.timeout)
             .field("backoff", &self.backoff)
+            .field("breaker", &self.breaker)
             .field("mount", &self.mount)
             .finish_non_exhaustive()
     }
@@ -99,6 +109,7 @@ impl Backend {
             connect: Arc::new(move |builder| Box::pin(connect(builder))),
             timeout: None,
             backoff: (Duration::from_millis(100), Duration::from_secs(30)),
+            breaker: Some(CircuitBreaker::new()),
         }
     }
 
@@ -129,6 +140,20 @@ impl Backend {
     /// reached), doubled after each failed attempt up to `max` (default 100 ms and 30 s).
     pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
         self.backoff = (first, max.max(first));
+        self
+    }
+
+    /// The circuit breaker of the back end's calls (default: [`CircuitBreaker::new`], 5
+    /// failures in a row, 30 s open, one probe); it lasts across restarts. Keep a clone to
+    /// watch its [`state`](CircuitBreaker::state).
+    pub fn circuit_breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.breaker = Some(breaker);
+        self
+    }
+
+    /// No circuit breaker: calls reach the back end however often it failed before.
+    pub fn no_circuit_breaker(mut self) -> Self {
+        self.breaker = None;
         self
     }
 
@@ -249,7 +274,11 @@ async fn supervise(backend: Backend, slot: Weak<Shared>, ready: tokio::sync::one
             None => Proxy::new(),
         };
         let attempt = async {
-            let client = (backend.connect)(proxy.client(Client::builder())).await?;
+            let mut builder = proxy.client(Client::builder());
+            if let Some(breaker) = &backend.breaker {
+                builder = builder.circuit_breaker(breaker.clone());
+            }
+            let client = (backend.connect)(builder).await?;
             let Some(shared) = slot.upgrade() else {
                 return Ok(false);
             };
@@ -266,7 +295,7 @@ async fn supervise(backend: Backend, slot: Weak<Shared>, ready: tokio::sync::one
             Ok(true) => {
                 tracing::info!(backend = %backend.name, "hub back end connected");
                 wait = first;
-                if !watch(&proxy, &slot).await {
+                if !watch(&proxy, &slot, &backend).await {
                     return;
                 }
                 tracing::warn!(backend = %backend.name, "hub back end went away; its items are hidden until it is back");
@@ -289,11 +318,13 @@ async fn supervise(backend: Backend, slot: Weak<Shared>, ready: tokio::sync::one
     }
 }
 
-/// Waits until the back end's connection ends (`true`) or the hub is gone (`false`).
-async fn watch(proxy: &Proxy, slot: &Weak<Shared>) -> bool {
+/// Waits until the back end's connection ends (`true`) or the hub is gone (`false`);
+/// meanwhile hides the back end while its circuit breaker is open ([`recover`]).
+async fn watch(proxy: &Proxy, slot: &Weak<Shared>, backend: &Backend) -> bool {
     let Some(client) = proxy.backend() else {
         return true;
     };
+    let mut changes = backend.breaker.as_ref().map(CircuitBreaker::watch);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -303,8 +334,81 @@ async fn watch(proxy: &Proxy, slot: &Weak<Shared>) -> bool {
                     return false;
                 }
             }
+            Some(()) = changed(&mut changes) => {
+                if let Some(ended) = recover(proxy, client, slot, backend).await {
+                    return ended;
+                }
+            }
         }
     }
+}
+
+/// The next change of a circuit breaker's state (`None` without a breaker: never).
+async fn changed(changes: &mut Option<tokio::sync::watch::Receiver<u64>>) -> Option<()> {
+    match changes {
+        Some(changes) => changes.changed().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
+/// When the back end's circuit breaker is open: hides its items, probes it after each
+/// open period until it answers, then lists it again and shows it (`None`). `Some` as
+/// [`watch`] when the connection ends or the hub is gone meanwhile.
+async fn recover(
+    proxy: &Proxy,
+    client: &Client,
+    slot: &Weak<Shared>,
+    backend: &Backend,
+) -> Option<bool> {
+    let breaker = backend.breaker.as_ref()?;
+    let CircuitState::Open { .. } = breaker.state() else {
+        return None;
+    };
+    tracing::warn!(backend = %backend.name, "hub back end keeps failing (circuit breaker open); its items are hidden until a probe finds it back");
+    let Some(shared) = slot.upgrade() else {
+        return Some(false);
+    };
+    proxy.detach(&shared);
+    announce(&shared);
+    drop(shared);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let retry_at = match breaker.state() {
+            CircuitState::Open { retry_at } => retry_at,
+            CircuitState::Closed => break,
+            // A probe of its own is in flight (a call routed before the items were hidden).
+            _ => std::time::Instant::now() + Duration::from_millis(50),
+        };
+        let wait = tokio::time::sleep_until(retry_at.into());
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                () = client.closed() => return Some(true),
+                () = &mut wait => break,
+                _ = tick.tick() => {
+                    if slot.strong_count() == 0 {
+                        return Some(false);
+                    }
+                }
+            }
+        }
+        match client.ping().await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::debug!(backend = %backend.name, error = %e, "hub back end probe failed")
+            }
+        }
+    }
+    let Some(shared) = slot.upgrade() else {
+        return Some(false);
+    };
+    if let Err(e) = proxy.refresh(&shared).await {
+        tracing::warn!(backend = %backend.name, error = %e, "hub back end answered its probe but could not be listed; restarting it");
+        return Some(true);
+    }
+    tracing::info!(backend = %backend.name, "hub back end is back (circuit breaker closed)");
+    announce(&shared);
+    None
 }
 
 /// Tells the slot's followers (the hub) that all its lists changed.
@@ -337,8 +441,10 @@ impl Proxy {
 /// ```
 ///
 /// Besides the usual keys (`command`, `args`, `env`, `cwd`, `url`, `headers`, `disabled`),
-/// an entry may hold `timeout` (seconds per call), `allow` and `deny` (tool names) and
-/// `tools` (per tool: a new `name`, a new `description`). Other keys are ignored.
+/// an entry may hold `timeout` (seconds per call), `allow` and `deny` (tool names),
+/// `tools` (per tool: a new `name`, a new `description`) and `circuitBreaker`
+/// (`failureThreshold`, `openSeconds`, `halfOpenProbes`, or `disabled: true`; see
+/// [`CircuitBreakerConfig`]). Other keys are ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HubConfig {
@@ -401,6 +507,58 @@ pub struct BackendConfig {
     /// Per tool: a new name or description.
     #[serde(default)]
     pub tools: BTreeMap<String, ToolOverride>,
+    /// The circuit breaker of its calls (on by default, see [`Backend::circuit_breaker`]).
+    #[serde(default)]
+    pub circuit_breaker: Option<CircuitBreakerConfig>,
+}
+
+/// A back end's circuit breaker in a [`HubConfig`] entry (`"circuitBreaker"`); what is
+/// left out keeps the default of [`CircuitBreaker::new`].
+///
+/// ```json
+/// { "url": "https://example.com/mcp",
+///   "circuitBreaker": { "failureThreshold": 3, "openSeconds": 10, "halfOpenProbes": 1 } }
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CircuitBreakerConfig {
+    /// How many failures in a row open the circuit.
+    pub failure_threshold: Option<u32>,
+    /// How long it stays open, in seconds.
+    pub open_seconds: Option<f64>,
+    /// How many probes go through when the open period is over.
+    pub half_open_probes: Option<u32>,
+    /// No circuit breaker for this back end.
+    pub disabled: bool,
+}
+
+impl CircuitBreakerConfig {
+    /// The breaker these settings describe, `None` when disabled; `name` is the back end's.
+    fn breaker(&self, name: &str) -> crate::Result<Option<CircuitBreaker>> {
+        if self.disabled {
+            return Ok(None);
+        }
+        let mut breaker = CircuitBreaker::new();
+        if let Some(failures) = self.failure_threshold {
+            breaker = breaker.failure_threshold(failures);
+        }
+        if let Some(seconds) = self.open_seconds {
+            breaker = breaker.open_for(seconds_of(name, "circuitBreaker.openSeconds", seconds)?);
+        }
+        if let Some(probes) = self.half_open_probes {
+            breaker = breaker.half_open_probes(probes);
+        }
+        Ok(Some(breaker))
+    }
+}
+
+/// A duration in seconds of a config entry, or the error that names the entry and key.
+fn seconds_of(name: &str, key: &str, seconds: f64) -> crate::Result<Duration> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        crate::Error::protocol(format!(
+            "hub config: server {name:?} has {key} {seconds}, expected a positive number of seconds"
+        ))
+    })
 }
 
 /// A back end's tool renamed or described anew by a [`HubConfig`] entry.
@@ -431,12 +589,13 @@ impl BackendConfig {
             }
         };
         if let Some(seconds) = self.timeout {
-            let timeout = Duration::try_from_secs_f64(seconds).map_err(|_| {
-                crate::Error::protocol(format!(
-                    "hub config: server {name:?} has timeout {seconds}, expected a positive number of seconds"
-                ))
-            })?;
-            backend = backend.timeout(timeout);
+            backend = backend.timeout(seconds_of(name, "timeout", seconds)?);
+        }
+        if let Some(settings) = &self.circuit_breaker {
+            backend = match settings.breaker(name)? {
+                Some(breaker) => backend.circuit_breaker(breaker),
+                None => backend.no_circuit_breaker(),
+            };
         }
         if let Some(allow) = &self.allow {
             backend = backend.allow(allow.iter().cloned());

@@ -90,6 +90,8 @@ struct Relay {
     subscribed: Mutex<std::collections::HashSet<String>>,
     /// Serializes the re-listings that `list_changed` starts.
     syncing: tokio::sync::Mutex<()>,
+    /// Whether the `subscriptions/listen` stream of a modern back end is open.
+    listening: std::sync::atomic::AtomicBool,
 }
 
 tokio::task_local! {
@@ -162,6 +164,13 @@ impl Proxy {
     pub(crate) async fn attach(&self, client: Client, front: &Arc<Shared>) -> crate::Result<()> {
         let _ = self.relay.client.set(client);
         let _ = self.relay.front.set(Arc::downgrade(front));
+        self.refresh(front).await
+    }
+
+    /// Lists everything of the back end again into `front`, in place of what it held, and
+    /// listens for its changes again if its listen stream ended (a back end that was
+    /// unavailable for a while).
+    pub(crate) async fn refresh(&self, front: &Shared) -> crate::Result<()> {
         for kind in [ListKind::Tools, ListKind::Prompts, ListKind::Resources] {
             self.relay.sync(front, kind).await?;
         }
@@ -238,10 +247,12 @@ impl Relay {
     }
 
     /// A modern back end announces list changes on a `subscriptions/listen` stream only
-    /// (a legacy one, on its session, to the notification callback): opens one.
+    /// (a legacy one, on its session, to the notification callback): opens one, unless
+    /// one is open.
     async fn listen(self: &Arc<Self>) -> crate::Result<()> {
+        use std::sync::atomic::Ordering;
         let client = self.client();
-        if !client.protocol_version().is_modern() {
+        if !client.protocol_version().is_modern() || self.listening.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
         let caps = client.server_capabilities();
@@ -253,14 +264,23 @@ impl Relay {
             let uris = self.held.lock().expect("proxy lock")[2].clone();
             filter = filter.with_resource_subscriptions(uris);
         }
-        let mut stream = client.listen(filter).await?;
+        let mut stream = match client.listen(filter).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                self.listening.store(false, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
         let relay = Arc::downgrade(self);
         tokio::spawn(async move {
             while let Some(Ok(note)) = stream.next().await {
                 match relay.upgrade() {
                     Some(relay) => relay.notified(note),
-                    None => break,
+                    None => return,
                 }
+            }
+            if let Some(relay) = relay.upgrade() {
+                relay.listening.store(false, Ordering::SeqCst);
             }
         });
         Ok(())

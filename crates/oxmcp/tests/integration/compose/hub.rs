@@ -202,17 +202,7 @@ async fn a_dead_back_end_is_hidden_then_restarted_and_shown() {
             .backend("flaky", beta)
             .backoff(Duration::from_millis(300), Duration::from_secs(1)),
     );
-    let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
-    let client = TestClient::builder(hub.router().await.unwrap())
-        .era(crate::support::legacy())
-        .client(|b| {
-            b.on_notification(move |n| {
-                let _ = tx.send(n);
-            })
-        })
-        .connect()
-        .await
-        .unwrap();
+    let (client, mut notes) = super::noted_client(hub.router().await.unwrap()).await;
     lists(&client, &["flaky_echo", "steady_echo"]).await;
     assert_eq!(flaky.starts.load(Ordering::SeqCst), 1);
 

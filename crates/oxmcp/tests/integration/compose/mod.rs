@@ -1,5 +1,7 @@
 //! Composition: routers mounted in routers, tools transformed.
 
+#[cfg(all(feature = "http-server", feature = "http-client"))]
+mod circuit;
 #[cfg(feature = "client")]
 mod hub;
 mod mount;
@@ -23,4 +25,26 @@ fn text(result: &CallToolResult) -> String {
 async fn tool_names(client: &TestClient) -> Vec<String> {
     let tools = client.list_all_tools().await.expect("tools/list");
     tools.into_iter().map(|t| t.name).collect()
+}
+
+/// A legacy client of `router`, and the notifications it receives.
+#[cfg(feature = "client")]
+async fn noted_client(
+    router: oxmcp::server::Router,
+) -> (
+    TestClient,
+    tokio::sync::mpsc::UnboundedReceiver<oxmcp::protocol::message::ServerNotification>,
+) {
+    let (tx, notes) = tokio::sync::mpsc::unbounded_channel();
+    let client = TestClient::builder(router)
+        .era(crate::support::legacy())
+        .client(|b| {
+            b.on_notification(move |n| {
+                let _ = tx.send(n);
+            })
+        })
+        .connect()
+        .await
+        .unwrap();
+    (client, notes)
 }

@@ -18,8 +18,20 @@ use tokio::sync::mpsc;
 
 use crate::support::SchemaTap;
 
+#[cfg(feature = "http-server")]
+mod circuit;
 mod errors;
 mod retry;
+
+/// The `Mcp-Method` header of a request (empty without one).
+#[cfg(feature = "http-server")]
+fn mcp_method(request: &Request) -> String {
+    let header = request.headers().get("mcp-method");
+    header
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
 
 /// One HTTP request the fake server received.
 #[derive(Debug, Clone)]

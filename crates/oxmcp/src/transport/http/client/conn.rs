@@ -378,18 +378,23 @@ impl Shared {
     /// failed connect (the server never saw it), or a 429 or 503 answer to a request that
     /// changes nothing.
     async fn post(&self, probe: &OutProbe, text: &str) -> Result<Response, SendFailure> {
-        let Some(policy) = self.config.retry else {
+        let policy = self.config.retry;
+        if policy.is_none() {
             return self.send(Method::POST, Some(probe), Some(text), None).await;
-        };
+        }
         let idempotent = probe
             .method
             .as_deref()
             .is_some_and(super::retry::idempotent);
+        let start = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             let sent = self.send(Method::POST, Some(probe), Some(text), None).await;
+            let elapsed = start.elapsed();
             let wait = match &sent {
-                Err(SendFailure::Http(e)) if e.is_connect() => policy.delay(attempt, None),
+                Err(SendFailure::Http(e)) if e.is_connect() => {
+                    policy.delay_within(attempt, None, elapsed)
+                }
                 Ok(r)
                     if idempotent
                         && matches!(
@@ -397,7 +402,7 @@ impl Shared {
                             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
                         ) =>
                 {
-                    policy.delay(attempt, super::retry::retry_after(r.headers()))
+                    policy.delay_within(attempt, super::retry::retry_after(r.headers()), elapsed)
                 }
                 _ => None,
             };

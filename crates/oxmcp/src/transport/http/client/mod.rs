@@ -64,7 +64,7 @@ pub struct HttpClientConfig {
     pub(crate) max_frame: usize,
     pub(crate) default_retry: Duration,
     pub(crate) max_reconnects: usize,
-    pub(crate) retry: Option<RetryPolicy>,
+    pub(crate) retry: RetryPolicy,
     pub(crate) auth: AuthSlot,
 }
 
@@ -82,7 +82,9 @@ impl HttpClientConfig {
     /// Settings for the MCP endpoint at `url`, used exactly as given. Defaults: no extra
     /// headers, a 30 s connect timeout, the standalone GET stream opened with legacy
     /// servers, frames up to 16 MiB, reconnecting after 1 s unless the server says
-    /// otherwise (`retry:`), at most 5 reconnections in a row.
+    /// otherwise (`retry:`), at most 5 reconnections in a row, and POSTs sent again per
+    /// [`RetryPolicy::new`] (a failed connect; a `429` or `503` to a request that changes
+    /// nothing).
     pub fn new(url: impl Into<String>) -> Self {
         HttpClientConfig {
             url: url.into(),
@@ -93,7 +95,7 @@ impl HttpClientConfig {
             max_frame: crate::transport::DEFAULT_MAX_FRAME,
             default_retry: Duration::from_secs(1),
             max_reconnects: 5,
-            retry: None,
+            retry: RetryPolicy::new(),
             auth: AuthSlot::default(),
         }
     }
@@ -153,9 +155,10 @@ impl HttpClientConfig {
     /// Sends a POST again when it could not connect, or when the server answers a request
     /// that changes nothing (lists, reads, discover, ping) with 429 or 503, with backoff
     /// and jitter, honouring `Retry-After` ([`RetryPolicy`] says exactly when). Default:
-    /// no retries.
+    /// [`RetryPolicy::new`] (at most 3 retries within 10 s); [`RetryPolicy::none`] never
+    /// retries.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
+        self.retry = policy;
         self
     }
 
