@@ -19,15 +19,13 @@ mod target;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::cli::{Cli, Command, LogFormat};
+use crate::cli::{Command, LogFormat};
 use crate::error::CliError;
 use crate::render::Style;
 
 fn main() -> ExitCode {
     // Arguments first: `--help` and `--version` start nothing.
-    let cli = Cli::parse();
+    let cli = cli::parse();
     if let Err(e) = init_logs(cli.log_format, cli.command.logs_by_default()) {
         eprintln!("{} {e}", Style::stderr().red("error:"));
         return ExitCode::from(2);
@@ -85,27 +83,31 @@ fn init_logs(flag: Option<LogFormat>, by_default: bool) -> Result<(), String> {
 
 async fn run(command: Command) -> Result<u8, CliError> {
     match command {
-        Command::Inspect { target, json } => commands::inspect(&target, json).await,
-        Command::List { kind, target, json } => commands::list(&target, kind, json).await,
-        Command::Call {
+        Command::Inspect(cli::InspectArgs { target, json }) => {
+            commands::inspect(&target, json).await
+        }
+        Command::List(cli::ListArgs { kind, target, json }) => {
+            commands::list(&target, kind, json).await
+        }
+        Command::Call(cli::CallArgs {
             tool,
             pairs,
             args_json,
             target,
             manner,
-        } => commands::call(&target, &tool, &pairs, args_json.as_deref(), manner).await,
-        Command::Read {
+        }) => commands::call(&target, &tool, &pairs, args_json.as_deref(), manner).await,
+        Command::Read(cli::ReadArgs {
             uri,
             target,
             manner,
-        } => commands::read(&target, &uri, manner).await,
-        Command::Prompt {
+        }) => commands::read(&target, &uri, manner).await,
+        Command::Prompt(cli::PromptArgs {
             name,
             pairs,
             target,
             manner,
-        } => commands::prompt(&target, &name, &pairs, manner).await,
-        Command::Complete {
+        }) => commands::prompt(&target, &name, &pairs, manner).await,
+        Command::Complete(cli::CompleteArgs {
             prompt,
             template,
             argument,
@@ -113,7 +115,7 @@ async fn run(command: Command) -> Result<u8, CliError> {
             context,
             target,
             json,
-        } => {
+        }) => {
             commands::complete(
                 &target,
                 prompt.as_deref(),
@@ -125,19 +127,19 @@ async fn run(command: Command) -> Result<u8, CliError> {
             )
             .await
         }
-        Command::Ping {
+        Command::Ping(cli::PingArgs {
             count,
             target,
             json,
-        } => commands::ping(&target, count, json).await,
-        Command::Listen {
+        }) => commands::ping(&target, count, json).await,
+        Command::Listen(cli::ListenArgs {
             resources,
             count,
             target,
             json,
-        } => commands::listen(&target, &resources, count, json).await,
-        Command::Dev { port, open, target } => dev::dev(&target, port, open).await,
-        Command::Install {
+        }) => commands::listen(&target, &resources, count, json).await,
+        Command::Dev(cli::DevArgs { port, open, target }) => dev::dev(&target, port, open).await,
+        Command::Install(cli::InstallArgs {
             app,
             name,
             env,
@@ -146,7 +148,7 @@ async fn run(command: Command) -> Result<u8, CliError> {
             dry_run,
             force,
             command,
-        } => {
+        }) => {
             let server = match url {
                 Some(url) => install::Server::Http { url },
                 None => install::Server::Stdio {
@@ -162,23 +164,22 @@ async fn run(command: Command) -> Result<u8, CliError> {
             };
             install::install(app, &name, &server, config_path.as_deref(), dry_run, force)
         }
-        Command::Record { out, command } => record::record(&out, &command).await,
-        Command::Replay {
+        Command::Record(cli::RecordArgs { out, command }) => record::record(&out, &command).await,
+        Command::Replay(cli::ReplayArgs {
             file,
             timeout,
             json,
             command,
-        } => record::replay(&file, &command, timeout, json).await,
-        Command::New {
+        }) => record::replay(&file, &command, timeout, json).await,
+        Command::New(cli::NewArgs {
             name,
             http,
             oxmcp_path,
-        } => scaffold::new(&name, http, oxmcp_path.as_deref()),
-        Command::Serve { args } => serve::serve(&args).await,
-        Command::Connect { args } => connect::connect(&args).await,
-        Command::Completions { shell } => {
-            use clap::CommandFactory as _;
-            clap_complete::generate(shell, &mut Cli::command(), "oxmcp", &mut std::io::stdout());
+        }) => scaffold::new(&name, http, oxmcp_path.as_deref()),
+        Command::Serve(cli::ServeCommand { args }) => serve::serve(&args).await,
+        Command::Connect(cli::ConnectCommand { args }) => connect::connect(&args).await,
+        Command::Completions(cli::CompletionsArgs { shell }) => {
+            clap_complete::generate(shell, &mut cli::whole(), "oxmcp", &mut std::io::stdout());
             Ok(0)
         }
     }
