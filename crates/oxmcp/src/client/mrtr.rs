@@ -23,6 +23,8 @@ const MRTR_METHODS: [&str; 3] = [TOOLS_CALL, PROMPTS_GET, RESOURCES_READ];
 /// What a result said it is.
 enum Outcome {
     Complete,
+    /// A task (the tasks extension) a `tools/call` started, for the caller to follow.
+    Task,
     InputRequired(InputRequired),
 }
 
@@ -59,6 +61,18 @@ impl Client {
         params: impl Into<super::OutParams>,
         options: CallOptions,
     ) -> Result<Box<RawValue>> {
+        let (raw, _) = self.request_classified(method, params, options).await?;
+        Ok(raw)
+    }
+
+    /// [`Client::request_raw`], and whether the result is a task that a `tools/call`
+    /// started (`resultType: "task"`), read with the rest.
+    pub(super) async fn request_classified(
+        &self,
+        method: &str,
+        params: impl Into<super::OutParams>,
+        options: CallOptions,
+    ) -> Result<(Box<RawValue>, bool)> {
         let params = params.into();
         let max_rounds = self.inner.max_input_rounds;
         let mut retry = Retry::default();
@@ -74,7 +88,8 @@ impl Client {
             }
             let raw = self.send_once(method, &params, extra, &options).await?;
             let required = match classify(&raw, method)? {
-                Outcome::Complete => return Ok(raw),
+                Outcome::Complete => return Ok((raw, false)),
+                Outcome::Task => return Ok((raw, true)),
                 Outcome::InputRequired(required) => required,
             };
             if !(self.inner.version.is_modern() && MRTR_METHODS.contains(&method)) {
@@ -168,8 +183,7 @@ pub(super) fn result_type(raw: &RawValue) -> Result<Option<std::borrow::Cow<'_, 
 fn classify(raw: &RawValue, method: &str) -> Result<Outcome> {
     match result_type(raw)?.as_deref() {
         None | Some("complete") => Ok(Outcome::Complete),
-        // A task (the tasks extension), for the caller to follow.
-        Some("task") if method == TOOLS_CALL => Ok(Outcome::Complete),
+        Some("task") if method == TOOLS_CALL => Ok(Outcome::Task),
         Some("input_required") => serde_json::from_str(raw.get())
             .map(Outcome::InputRequired)
             .map_err(|e| Error::serde("decode the input_required result", e)),
