@@ -168,7 +168,18 @@ impl Client {
 }
 
 /// A result's `resultType`, if it has one.
+///
+/// An object whose text does not name the member has none, and is not read again (a
+/// legacy server's results): the name could only hide behind `\u` escapes, and a text
+/// with any is read.
 pub(super) fn result_type(raw: &RawValue) -> Result<Option<std::borrow::Cow<'_, str>>> {
+    let text = raw.get().as_bytes();
+    if text.first() == Some(&b'{')
+        && memchr::memmem::find(text, b"\"resultType\"").is_none()
+        && memchr::memmem::find(text, b"\\u").is_none()
+    {
+        return Ok(None);
+    }
     #[derive(Deserialize)]
     struct Peek<'a> {
         #[serde(rename = "resultType", borrow, default)]
@@ -210,5 +221,31 @@ fn refused(origin: &str, key: &str, method: &str, refusal: Refusal) -> Error {
             "input request {key:?} ({method}) of {origin} has invalid params: {}",
             crate::rpc::frame::strip_position(&e)
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peeked(text: &str) -> Result<Option<String>> {
+        let raw = RawValue::from_string(text.to_owned()).unwrap();
+        result_type(&raw).map(|t| t.map(|t| t.into_owned()))
+    }
+
+    #[test]
+    fn the_result_type_is_found_however_the_result_is_written() {
+        assert_eq!(peeked(r#"{"content":[]}"#).unwrap(), None);
+        assert_eq!(
+            peeked(r#"{"resultType":"task"}"#).unwrap().as_deref(),
+            Some("task")
+        );
+        // The name written with escapes, or only in a string: read, not guessed.
+        let escaped = r#"{"result\u0054ype":"input_required"}"#;
+        assert_eq!(peeked(escaped).unwrap().as_deref(), Some("input_required"));
+        let quoted = r#"{"content":[{"type":"text","text":"\"resultType\""}]}"#;
+        assert_eq!(peeked(quoted).unwrap(), None);
+        // What is not an object is read as before.
+        assert!(peeked("1").is_err());
     }
 }

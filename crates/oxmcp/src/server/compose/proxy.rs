@@ -338,12 +338,14 @@ impl Relay {
         if let Some(cap) = self.timeout.get() {
             options = options.max_timeout(*cap);
         }
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        if ctx.progress_token().is_some() {
-            options = options.on_progress(move |p| {
+        // A channel for progress only when the front request asked for it.
+        let progress = ctx.progress_token().is_some().then(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            options = std::mem::take(&mut options).on_progress(move |p| {
                 let _ = tx.send(p);
             });
-        }
+            rx
+        });
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.in_flight
             .lock()
@@ -351,11 +353,16 @@ impl Relay {
             .push((id, ctx.clone()));
         let _done = InFlight { relay: self, id };
         let answer = CURRENT.scope(ctx.clone(), call(self.client(), options));
-        tokio::pin!(answer);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut answer => break outcome,
-                Some(progress) = rx.recv() => ctx.progress(progress).await,
+        let outcome = match progress {
+            None => answer.await,
+            Some(mut rx) => {
+                tokio::pin!(answer);
+                loop {
+                    tokio::select! {
+                        outcome = &mut answer => break outcome,
+                        Some(progress) = rx.recv() => ctx.progress(progress).await,
+                    }
+                }
             }
         };
         outcome.map_err(|e| match e.rpc_error() {
@@ -572,12 +579,14 @@ impl ErasedHandler<(), CallToolResult> for Forward {
         _: &(),
         finish: Finish<CallToolResult>,
     ) -> BoxFuture<Reply> {
-        let answer = self.call_tool(
+        // Boxed on its own, as `call` is: the finishing future holds a pointer, not the
+        // whole call, and moves cheaply.
+        let answer: BoxFuture<Result<ToolAnswer, ToolError>> = Box::pin(self.call_tool(
             request,
             async |client: &Client, name: &str, args, options| {
                 client.call_tool_passthrough(name, args, options).await
             },
-        );
+        ));
         Box::pin(finish.around_with(answer, |outcome, finish| match outcome {
             Ok(ToolAnswer::Raw(raw)) => passthrough::reply(&raw, finish),
             Ok(ToolAnswer::Decoded(result)) => (finish.run)(Ok(result), &finish.cx),
