@@ -17,6 +17,13 @@
 mod cancel;
 pub(crate) mod frame;
 pub(crate) mod outbound;
+#[cfg(any(
+    feature = "sse-server",
+    feature = "sse-client",
+    feature = "ws-server",
+    feature = "ws-client"
+))]
+pub(crate) mod queue;
 mod request;
 mod runner;
 

@@ -22,7 +22,7 @@ pub(crate) struct Outbound {
 
 #[derive(Debug)]
 struct Inner {
-    tx: mpsc::Sender<OutFrame>,
+    tx: Tx,
     /// Set by transports whose streams a handler may ask to end early (Streamable HTTP).
     close: Option<tokio_util::sync::CancellationToken>,
     /// Whether requests to the peer may travel here (not on an HTTP answer that can only
@@ -30,9 +30,37 @@ struct Inner {
     carries_requests: bool,
 }
 
+/// Where the frames go: tokio's channel, or (for connections that are idle most of their
+/// life) a queue that holds no slots while it is empty.
+#[derive(Debug, Clone)]
+enum Tx {
+    Tokio(mpsc::Sender<OutFrame>),
+    #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+    Lazy(super::queue::Sender<OutFrame>),
+}
+
+impl Tx {
+    async fn send(&self, frame: OutFrame) -> Result<(), Error> {
+        let sent = match self {
+            Tx::Tokio(tx) => tx.send(frame).await.is_ok(),
+            #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+            Tx::Lazy(tx) => tx.send(frame).await.is_ok(),
+        };
+        sent.then_some(()).ok_or_else(Error::closed)
+    }
+
+    fn try_send(&self, frame: OutFrame) -> Result<(), mpsc::error::TrySendError<OutFrame>> {
+        match self {
+            Tx::Tokio(tx) => tx.try_send(frame),
+            #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+            Tx::Lazy(tx) => tx.try_send(frame),
+        }
+    }
+}
+
 impl Outbound {
     fn new(
-        tx: mpsc::Sender<OutFrame>,
+        tx: Tx,
         close: Option<tokio_util::sync::CancellationToken>,
         carries_requests: bool,
     ) -> Self {
@@ -69,7 +97,15 @@ impl Outbound {
     /// A handle and the receiver its writer drains.
     pub(crate) fn channel() -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (Outbound::new(tx, None, true), rx)
+        (Outbound::new(Tx::Tokio(tx), None, true), rx)
+    }
+
+    /// [`Outbound::channel`] for a connection that is idle most of its life (a WebSocket,
+    /// an HTTP+SSE session): its queue holds no slots while it is empty.
+    #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+    pub(crate) fn lazy_channel() -> (Outbound, super::queue::Receiver<OutFrame>) {
+        let (tx, rx) = super::queue::channel(OUTBOUND_CAPACITY);
+        (Outbound::new(Tx::Lazy(tx), None, true), rx)
     }
 
     /// A handle whose stream a handler may ask to end early: `close` fires then. Requests
@@ -80,7 +116,10 @@ impl Outbound {
         carries_requests: bool,
     ) -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (Outbound::new(tx, Some(close), carries_requests), rx)
+        (
+            Outbound::new(Tx::Tokio(tx), Some(close), carries_requests),
+            rx,
+        )
     }
 
     /// Asks the transport to end the stream these frames travel on; frames still to come
@@ -107,7 +146,6 @@ impl Outbound {
                 error: None,
             })
             .await
-            .map_err(|_| Error::closed())
     }
 
     /// Queues a response that reports no error of its own (a result, a batch's array,
@@ -145,7 +183,6 @@ impl Outbound {
                 error,
             })
             .await
-            .map_err(|_| Error::closed())
     }
 
     /// [`Outbound::send_reply`] for a task that should stay small: only when the writer is
@@ -166,9 +203,7 @@ impl Outbound {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
             Err(mpsc::error::TrySendError::Full(frame)) => {
                 let tx = self.inner.tx.clone();
-                Some(Box::pin(async move {
-                    tx.send(frame).await.map_err(|_| Error::closed())
-                }))
+                Some(Box::pin(async move { tx.send(frame).await }))
             }
         }
     }
