@@ -154,13 +154,6 @@ impl Outbound {
         self.send_reply_frame(text, None).await
     }
 
-    /// Queues the response carrying `reply` to request `id`, with its error code.
-    pub(crate) async fn send_reply(&self, id: &RequestId, reply: Reply) -> Result<(), Error> {
-        let error = reply.as_ref().err().map(|e| e.code);
-        self.send_reply_frame(super::encode_reply(id, reply), error)
-            .await
-    }
-
     /// Queues an error response, with its code: to request `id`, or to a message whose id
     /// could not be read (said as `"id": null` when `null_unknown_ids` is set, left out
     /// otherwise).
@@ -185,7 +178,8 @@ impl Outbound {
             .await
     }
 
-    /// [`Outbound::send_reply`] for a task that should stay small: only when the writer is
+    /// Queues the response carrying `reply` to request `id`, with its error code, from a
+    /// task that should stay small: only when the writer is
     /// behind does it wait, in a boxed future (so the futures of the many requests that
     /// never wait do not carry a send future).
     pub(crate) fn send_reply_soon(
@@ -194,11 +188,43 @@ impl Outbound {
         reply: Reply,
     ) -> Option<super::BoxFuture<Result<(), Error>>> {
         let error = reply.as_ref().err().map(|e| e.code);
-        let frame = OutFrame {
+        self.queue_soon(OutFrame {
             text: super::encode_reply(id, reply),
             is_response: true,
             error,
-        };
+        })
+    }
+
+    /// [`Outbound::send_response`] for a future that should stay small, as
+    /// [`Outbound::send_reply_soon`].
+    pub(crate) fn send_response_soon(
+        &self,
+        text: String,
+    ) -> Option<super::BoxFuture<Result<(), Error>>> {
+        self.queue_soon(OutFrame {
+            text,
+            is_response: true,
+            error: None,
+        })
+    }
+
+    /// [`Outbound::send_error`] for a future that should stay small, as
+    /// [`Outbound::send_reply_soon`].
+    pub(crate) fn send_error_soon(
+        &self,
+        id: Option<&RequestId>,
+        null_unknown_ids: bool,
+        error: &ErrorObject,
+    ) -> Option<super::BoxFuture<Result<(), Error>>> {
+        self.queue_soon(OutFrame {
+            text: frame::encode_error(id, null_unknown_ids, error),
+            is_response: true,
+            error: Some(error.code),
+        })
+    }
+
+    /// Queues `frame` at once if there is room; otherwise, the boxed wait for room.
+    fn queue_soon(&self, frame: OutFrame) -> Option<super::BoxFuture<Result<(), Error>>> {
         match self.inner.tx.try_send(frame) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
             Err(mpsc::error::TrySendError::Full(frame)) => {
@@ -239,10 +265,10 @@ mod tests {
     async fn replies_carry_their_error_code() {
         let (out, mut rx) = Outbound::channel();
         let id = RequestId::Number(1);
-        out.send_reply(&id, Ok("{}".to_owned())).await.unwrap();
-        out.send_reply(&id, Err(ErrorObject::method_not_found("x")))
-            .await
-            .unwrap();
+        assert!(out.send_reply_soon(&id, Ok("{}".to_owned())).is_none());
+        assert!(out
+            .send_reply_soon(&id, Err(ErrorObject::method_not_found("x")))
+            .is_none());
         out.send_error(None, true, &ErrorObject::parse_error("bad"))
             .await
             .unwrap();

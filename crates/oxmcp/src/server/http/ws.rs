@@ -104,17 +104,8 @@ impl WsService {
                 "this HTTP server does not support upgrades: serve WebSocket with Router::http or axum",
             );
         };
-        let mcp = self.mcp.clone();
-        let ping = inner.config.ws_ping;
-        tokio::spawn(async move {
-            match upgrade.await {
-                Ok(upgraded) => {
-                    serve(mcp, ping, client, caller, TokioIo::new(upgraded)).await;
-                    drop(slot);
-                }
-                Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
-            }
-        });
+        // Spawned as it is: an `async` block around it would hold its arguments twice.
+        tokio::spawn(serve(self.mcp.clone(), client, caller, slot, upgrade));
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let headers = response.headers_mut();
@@ -172,30 +163,41 @@ fn check_handshake(headers: &HeaderMap) -> Result<String, (StatusCode, &'static 
         .ok_or((StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key header"))
 }
 
-/// Serves one upgraded connection until either side closes it.
-async fn serve<S>(
+/// Serves one connection, once upgraded, until either side closes it; `slot`, its place
+/// among the endpoint's sessions, is given back then.
+///
+/// One task per socket: the connection's driver runs in it, beside the socket's reads and
+/// writes (a second task would cost every idle socket its own header and wake-ups).
+async fn serve(
     mcp: McpService,
-    ping: Duration,
     client: Option<IpAddr>,
     caller: connect::Caller,
-    io: S,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let inner = mcp.inner.clone();
+    slot: connect::Slot,
+    upgrade: hyper::upgrade::OnUpgrade,
+) {
+    let io = match upgrade.await {
+        Ok(upgraded) => TokioIo::new(upgraded),
+        Err(e) => {
+            tracing::debug!(error = %e, "WebSocket upgrade failed");
+            return;
+        }
+    };
+    let inner = &mcp.inner;
+    let ping = inner.config.ws_ping;
     let mut socket = socket::Socket::new(io, inner.config.body_limit);
     let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
     let (inbox, frames) = channel::channel(INBOX);
     let (out, mut rx) = Outbound::lazy_channel();
     let shutdown = inner.shutdown.clone();
-    let closed = peer.closed().clone();
     let drive = crate::transport::drive(peer.clone(), handler, frames, out, async move {
         shutdown.cancelled().await
     });
-    let driver = tokio::spawn(connect::as_caller(caller, drive));
+    let mut driver = std::pin::pin!(connect::as_caller(caller, drive));
+    // Whether the driver has returned (it is not polled again).
+    let mut driven = false;
     tracing::debug!(?client, "WebSocket connection opened");
     let mut ticker = tokio::time::interval(ping);
-    ticker.tick().await;
+    ticker.reset();
     let mut heard = true;
     // A message read but not yet taken by the connection: while one waits, the socket is
     // not read (backpressure to the peer), but replies keep going out; the reader never
@@ -203,6 +205,7 @@ async fn serve<S>(
     let mut waiting: Option<String> = None;
     let close = loop {
         tokio::select! {
+            _ = &mut driver, if !driven => driven = true,
             open = inbox.ready(), if waiting.is_some() => {
                 let sent = match waiting.take() {
                     Some(text) if open.is_ok() => inbox.push(ReadFrame::Frame(text)).is_ok(),
@@ -259,7 +262,7 @@ async fn serve<S>(
                     break None;
                 }
             }
-            () = closed.cancelled() => break Some((CloseCode::Away, "the connection was closed")),
+            () = peer.closed().cancelled() => break Some((CloseCode::Away, "the connection was closed")),
         }
     };
     peer.close();
@@ -275,7 +278,10 @@ async fn serve<S>(
         let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(frame)).await;
     }
     drop(socket);
-    let _ = driver.await;
+    if !driven {
+        let _ = driver.await;
+    }
+    drop(slot);
     tracing::debug!(?client, "WebSocket connection closed");
 }
 

@@ -286,3 +286,120 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::Data;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::WebSocket;
+
+    use super::*;
+
+    /// The bytes a client sends for `messages` (masked, as a client must).
+    fn client_bytes(messages: Vec<Message>) -> Vec<u8> {
+        let mut client = WebSocket::from_raw_socket(Cursor::new(Vec::new()), Role::Client, None);
+        for message in messages {
+            client.write(message).unwrap();
+        }
+        client.flush().unwrap();
+        client.into_inner().into_inner()
+    }
+
+    fn fragment(text: &str, opcode: Data, last: bool) -> Message {
+        Message::Frame(Frame::message(text.to_owned(), OpCode::Data(opcode), last))
+    }
+
+    async fn next(socket: &mut Socket<tokio::io::DuplexStream>) -> Message {
+        tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a message within 5 s")
+            .expect("the socket is open")
+            .expect("a valid message")
+    }
+
+    /// Frames are read whether they arrive together or a byte at a time, a fragmented
+    /// message with a ping inside it included; pings are answered; between messages the
+    /// socket holds no tungstenite context (nor its buffers).
+    #[tokio::test]
+    async fn frames_are_read_however_they_arrive_and_nothing_is_held_between_them() {
+        let (mut peer, io) = tokio::io::duplex(64 * 1024);
+        let mut socket = Socket::new(io, 1024);
+        let bytes = client_bytes(vec![
+            Message::text("one"),
+            fragment("tw", Data::Text, false),
+            Message::Ping(b"p".to_vec().into()),
+            fragment("o", Data::Continue, true),
+            Message::text("three"),
+        ]);
+        for one_by_one in [false, true] {
+            let writer = {
+                let bytes = bytes.clone();
+                async move {
+                    if one_by_one {
+                        for byte in bytes {
+                            peer.write_all(&[byte]).await.unwrap();
+                            tokio::task::yield_now().await;
+                        }
+                    } else {
+                        peer.write_all(&bytes).await.unwrap();
+                    }
+                    peer
+                }
+            };
+            let reader = async {
+                let mut got = Vec::new();
+                while got.len() < 4 {
+                    got.push(next(&mut socket).await);
+                }
+                got
+            };
+            let (back, got) = tokio::join!(writer, reader);
+            peer = back;
+            assert_eq!(
+                got,
+                [
+                    Message::text("one"),
+                    Message::Ping(b"p".to_vec().into()),
+                    Message::text("two"),
+                    Message::text("three"),
+                ]
+            );
+            assert!(socket.context.is_none(), "an idle socket holds a context");
+            assert!(
+                socket.feed.bytes.capacity() == 0,
+                "an idle socket holds bytes"
+            );
+        }
+        // The pings were answered, and a message goes out.
+        socket.send(Message::text("out")).await.unwrap();
+        assert!(socket.context.is_none());
+        let mut answered = vec![0u8; 64];
+        let n = peer.read(&mut answered).await.unwrap();
+        let mut client =
+            WebSocket::from_raw_socket(Cursor::new(answered[..n].to_vec()), Role::Client, None);
+        let pong = Message::Pong(b"p".to_vec().into());
+        assert_eq!(client.read().unwrap(), pong);
+        assert_eq!(client.read().unwrap(), pong);
+        assert_eq!(client.read().unwrap(), Message::text("out"));
+    }
+
+    /// A message over the limit is refused with a capacity error, even in fragments.
+    #[tokio::test]
+    async fn a_message_over_the_limit_is_refused() {
+        let (mut peer, io) = tokio::io::duplex(64 * 1024);
+        let mut socket = Socket::new(io, 8);
+        let bytes = client_bytes(vec![
+            fragment("12345", Data::Text, false),
+            fragment("67890", Data::Continue, true),
+        ]);
+        peer.write_all(&bytes).await.unwrap();
+        let read = tokio::time::timeout(Duration::from_secs(5), socket.next()).await;
+        assert!(
+            matches!(read, Ok(Some(Err(Error::Capacity(_))))),
+            "{read:?}"
+        );
+    }
+}
