@@ -32,8 +32,10 @@ use tokio_tungstenite::tungstenite::{Error, Message};
 const CHUNK: usize = 4 * 1024;
 
 /// tungstenite's read buffer, while a context exists: how much it reads at once from the
-/// feed (a larger message grows it).
-const READ_BUFFER: usize = 4 * 1024;
+/// feed (a larger frame grows it to its size). Small: it is made for every burst of
+/// messages, and a large buffer freed under the connection's longer-lived allocations
+/// leaves a hole in the heap that only smaller ones fit (idle sockets cost more RSS).
+const READ_BUFFER: usize = 256;
 
 /// One upgraded server socket.
 pub(super) struct Socket<S> {
