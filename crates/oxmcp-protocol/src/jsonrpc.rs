@@ -39,13 +39,48 @@ pub mod error_code {
 /// A request id: a string or an integer, never `null`.
 ///
 /// Cloning is cheap: string ids are reference counted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
 pub enum RequestId {
     /// An integer id.
     Number(i64),
     /// A string id.
     String(Arc<str>),
+}
+
+/// Read straight from the token (an untagged derive would buffer it first): an integer
+/// that fits `i64`, or a string; anything else (a fraction, `null`, an object) is refused.
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Id;
+
+        impl serde::de::Visitor<'_> for Id {
+            type Value = RequestId;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a request id (a string or an integer)")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(n))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<RequestId, E> {
+                i64::try_from(n).map(RequestId::Number).map_err(|_| {
+                    E::invalid_value(
+                        serde::de::Unexpected::Unsigned(n),
+                        &"an integer id within i64",
+                    )
+                })
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RequestId, E> {
+                Ok(RequestId::String(s.into()))
+            }
+        }
+
+        deserializer.deserialize_any(Id)
+    }
 }
 
 impl fmt::Display for RequestId {
@@ -331,6 +366,37 @@ mod tests {
         assert_eq!(s, RequestId::from("7"));
         assert_ne!(n, s);
         assert!(serde_json::from_value::<RequestId>(json!(null)).is_err());
+    }
+
+    #[test]
+    fn ids_are_integers_within_i64_or_strings() {
+        let parse = |text: &str| serde_json::from_str::<RequestId>(text);
+        assert_eq!(
+            parse("-9223372036854775808").unwrap(),
+            RequestId::Number(i64::MIN)
+        );
+        assert_eq!(
+            parse("9223372036854775807").unwrap(),
+            RequestId::Number(i64::MAX)
+        );
+        assert_eq!(parse(r#""a\"b""#).unwrap(), RequestId::from("a\"b"));
+        assert_eq!(parse(r#""""#).unwrap(), RequestId::from(""));
+        for bad in [
+            "9223372036854775808",
+            "1.5",
+            "1e3",
+            "null",
+            "true",
+            "[1]",
+            r#"{"a":1}"#,
+        ] {
+            let error = parse(bad).unwrap_err().to_string();
+            assert!(error.contains("id"), "{bad}: {error}");
+        }
+        // Inside a message, as the typed messages read it.
+        let m: JsonRpcMessage =
+            serde_json::from_str(r#"{"jsonrpc":"2.0","id":"x","method":"ping"}"#).unwrap();
+        assert!(matches!(m, JsonRpcMessage::Request(r) if r.id == RequestId::from("x")));
     }
 
     #[test]

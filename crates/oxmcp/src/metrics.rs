@@ -390,7 +390,35 @@ struct Measured {
     session: bool,
     /// A request (it has an id), not a notification.
     request: bool,
-    labels: [Option<String>; LABELS.len()],
+    /// The label values given so far, one after the other in one buffer (one allocation
+    /// per span rather than one per label)...
+    values: String,
+    /// ...and where each label's value is in it, in [`LABELS`] order.
+    labels: [Option<(u32, u32)>; LABELS.len()],
+}
+
+impl Measured {
+    /// The value of label `i`, if given.
+    fn label(&self, i: usize) -> Option<&str> {
+        let (start, end) = self.labels[i]?;
+        self.values.get(start as usize..end as usize)
+    }
+
+    /// Gives label `field` (if it is one) the value `write` appends.
+    fn give(&mut self, field: &Field, write: impl FnOnce(&mut String)) {
+        let Some(i) = LABELS.iter().position(|(key, _)| *key == field.name()) else {
+            return;
+        };
+        if self.values.capacity() == 0 {
+            self.values.reserve(64);
+        }
+        let start = self.values.len();
+        write(&mut self.values);
+        // Label values are short; one too long to index is left out.
+        if let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(self.values.len())) {
+            self.labels[i] = Some((start, end));
+        }
+    }
 }
 
 impl Visit for Measured {
@@ -403,18 +431,16 @@ impl Visit for Measured {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        if let Some(i) = LABELS.iter().position(|(key, _)| *key == field.name()) {
-            self.labels[i] = Some(value.to_owned());
-        }
+        self.give(field, |out| out.push_str(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "jsonrpc.request.id" {
             self.request = true;
         }
-        if let Some(i) = LABELS.iter().position(|(key, _)| *key == field.name()) {
-            self.labels[i] = Some(format!("{value:?}"));
-        }
+        self.give(field, |out| {
+            let _ = write!(out, "{value:?}");
+        });
     }
 }
 
@@ -458,6 +484,7 @@ where
             server,
             session,
             request: false,
+            values: String::new(),
             labels: Default::default(),
         };
         attrs.record(&mut measured);
@@ -522,8 +549,8 @@ where
         KEY.with(|key| {
             let mut key = key.borrow_mut();
             key.clear();
-            for ((_, label), value) in LABELS.iter().zip(&measured.labels) {
-                if let Some(value) = value {
+            for (i, (_, label)) in LABELS.iter().enumerate() {
+                if let Some(value) = measured.label(i) {
                     if !key.is_empty() {
                         key.push(',');
                     }

@@ -144,14 +144,41 @@ pub(crate) fn receive(
     if !on() {
         return Span::none();
     }
-    let peek = peek(params.map(RawValue::get));
-    let facts = facts();
+    received(method, id, &peek(params.map(RawValue::get)), facts())
+}
+
+/// [`receive`] for a `tools/call` or `prompts/get` whose params were read already: the
+/// target's `name` and the `_meta` trace context (`traceparent`, `tracestate`).
+pub(crate) fn receive_named(
+    method: &str,
+    id: &RequestId,
+    name: &str,
+    trace: (Option<&str>, Option<&str>),
+    facts: Facts,
+) -> Span {
+    if !on() {
+        return Span::none();
+    }
+    let peek = Peek {
+        name: Some(Cow::Borrowed(name)),
+        uri: None,
+        meta: Some(MetaPeek {
+            traceparent: trace.0.map(Cow::Borrowed),
+            tracestate: trace.1.map(Cow::Borrowed),
+            protocol_version: None,
+        }),
+    };
+    received(method, Some(id), &peek, facts)
+}
+
+/// The span of a received message, from what its params say.
+fn received(method: &str, id: Option<&RequestId>, peek: &Peek<'_>, facts: Facts) -> Span {
     let version = facts
         .version
         .map(|v| Cow::Borrowed(v.as_str()))
         .or_else(|| peek.meta.as_ref().and_then(|m| m.protocol_version.clone()));
     let target = peek.name.as_deref().filter(|_| named_target(method));
-    let what = Target::of(method, &peek);
+    let what = Target::of(method, peek);
     let span = tracing::info_span!(
         target: TARGET,
         "mcp.server",

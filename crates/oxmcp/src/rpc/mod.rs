@@ -149,6 +149,14 @@ pub(crate) trait Responder: Send + Sync + 'static {
         crate::otel::Facts::default()
     }
 
+    /// The span of a request whose params were read eagerly (feature `otel`; asked only
+    /// while spans are recorded): made from those params, not by reading them again.
+    #[cfg(feature = "otel")]
+    fn eager_span(&self, method: &str, id: &RequestId, params: &Self::Eager<'_>) -> tracing::Span {
+        let _ = (method, id, params);
+        tracing::Span::none()
+    }
+
     /// Whether a JSON-RPC batch is acceptable now (2025-03-26 sessions only).
     fn accepts_batches(&self) -> bool {
         false
@@ -172,13 +180,9 @@ pub(crate) trait Responder: Send + Sync + 'static {
     }
 }
 
-/// Whether the params of `method` are read eagerly ([`Responder::eager`]): not while
-/// spans are recorded, which read them raw.
+/// Whether the params of `method` are read eagerly ([`Responder::eager`]); while spans
+/// are recorded too (their span is made from what was read: [`Responder::eager_span`]).
 fn eager_params<H: Responder>(handler: &H, method: &str) -> bool {
-    #[cfg(feature = "otel")]
-    if crate::otel::on() {
-        return false;
-    }
     handler.eager(method)
 }
 
@@ -500,7 +504,10 @@ impl Peer {
         #[cfg(feature = "otel")]
         let span = match params {
             Params::Raw(raw) => crate::otel::receive(method, Some(&id), raw, || handler.facts(raw)),
-            Params::Eager => tracing::Span::none(),
+            Params::Eager => match eager.as_ref() {
+                Some(params) if crate::otel::on() => handler.eager_span(method, &id, params),
+                _ => tracing::Span::none(),
+            },
         };
         #[cfg(feature = "otel")]
         let entered = span.enter();

@@ -114,7 +114,12 @@ fn encode_texts(
             _ => None,
         }
     }
+    // Room for everything written below, the server's `_meta` of a modern result
+    // included: growing the buffer midway would copy it.
     let mut room = 96;
+    if let (true, Some(shared)) = (modern, shared) {
+        room += shared.config().server_info_meta_json.len();
+    }
     for block in &result.content {
         room += plain(block)?.len() + 32;
     }

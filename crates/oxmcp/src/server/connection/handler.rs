@@ -86,9 +86,36 @@ impl Responder for ConnectionHandler {
 
     #[cfg(feature = "otel")]
     fn facts(&self, params: Option<&RawValue>) -> crate::otel::Facts {
+        self.facts_with(self.0.peek_version(params))
+    }
+
+    #[cfg(feature = "otel")]
+    fn eager_span(
+        &self,
+        method: &str,
+        id: &oxmcp_protocol::jsonrpc::RequestId,
+        params: &CallParams<'_>,
+    ) -> tracing::Span {
+        let meta = params.meta.as_ref();
+        let version = meta
+            .and_then(|m| m.protocol_version.as_deref())
+            .and_then(ProtocolVersion::parse)
+            .or_else(|| self.0.session().map(|s| s.version));
+        let trace = (
+            meta.and_then(|m| m.traceparent.as_deref()),
+            meta.and_then(|m| m.tracestate.as_deref()),
+        );
+        crate::otel::receive_named(method, id, &params.name, trace, self.facts_with(version))
+    }
+}
+
+impl ConnectionHandler {
+    /// What the spans say of this connection, with the request's protocol `version`.
+    #[cfg(feature = "otel")]
+    fn facts_with(&self, version: Option<ProtocolVersion>) -> crate::otel::Facts {
         let wire = self.0.wire.get();
         crate::otel::Facts {
-            version: self.0.peek_version(params),
+            version,
             session: wire.and_then(|(_, session)| session.clone()),
             transport: Some(wire.map_or("pipe", |(transport, _)| transport)),
         }

@@ -25,6 +25,21 @@ pub(super) struct MetaPeek<'a> {
     pub(super) log_level: Option<LoggingLevel>,
     #[serde(rename = "progressToken", default)]
     pub(super) progress_token: Option<ProgressToken>,
+    /// W3C trace context, for the request's span (feature `otel`).
+    #[cfg(feature = "otel")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::rpc::frame::borrow_opt_str"
+    )]
+    pub(super) traceparent: Option<Cow<'a, str>>,
+    #[cfg(feature = "otel")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::rpc::frame::borrow_opt_str"
+    )]
+    pub(super) tracestate: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
