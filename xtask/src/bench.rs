@@ -501,7 +501,8 @@ fn check(lines: &[Json]) -> Vec<Budget> {
             verdict: verdict(cpu, |r| r <= 2.0),
         });
     }
-    // A hub of 10 back ends answering tools/list from its cache, against one server.
+    // A hub of 10 back ends answering tools/list from its cache, against one server listing
+    // as many tools (hub-bench starts it with `--tools N`).
     let hub = find(
         lines,
         &[("kind", "summary"), ("name", "hub-tools-list")],

@@ -1,9 +1,15 @@
 //! `hub-bench`: `tools/list` answered by a hub of N back ends (from its cache) against the
-//! same request answered by one server, both over stdio, as the oxmcp client sees it.
+//! same request answered by one server listing as many tools, both over stdio, as the
+//! oxmcp client sees it.
 //!
 //! ```text
 //! hub-bench --hub HUB --server SERVER [--backends 10] [--requests 2000] [--reps 5] [--json]
 //! ```
+//!
+//! The hub's back ends are N copies of SERVER. The one server it is compared with is
+//! SERVER started with `--tools T`, T the number of tools the hub lists (`examples/echo`
+//! then registers T tools), so that both answers list the same number of tools and the
+//! ratio shows what the hub adds, not what a longer list costs.
 //!
 //! Each repetition starts both, warms them up, then times `--requests` sequential
 //! `tools/list` calls of each; the median per-call latency of each and their ratio are
@@ -33,6 +39,16 @@ async fn per_call_us(client: &Client, requests: usize) -> Result<f64, String> {
     Ok(started.elapsed().as_secs_f64() * 1e6 / requests as f64)
 }
 
+/// A client of the server `command` (of `program`) starts, and how many tools it lists.
+async fn started(program: &str, command: ChildCommand) -> Result<(Client, usize), String> {
+    let client = Client::builder()
+        .connect_stdio(command)
+        .await
+        .map_err(|e| format!("{program}: {e}"))?;
+    let tools = client.list_all_tools().await.map_err(|e| e.to_string())?;
+    Ok((client, tools.len()))
+}
+
 async fn run() -> Result<(), String> {
     let args = Args::parse(
         std::env::args().skip(1),
@@ -54,27 +70,30 @@ async fn run() -> Result<(), String> {
     std::fs::write(&config, json!({ "mcpServers": servers }).to_string())
         .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
     let (mut single, mut many) = (Vec::new(), Vec::new());
+    let mut tools = 0;
     for rep in 0..reps {
-        let direct = Client::builder()
-            .connect_stdio(ChildCommand::new(&server))
-            .await
-            .map_err(|e| format!("{server}: {e}"))?;
-        let through = Client::builder()
-            .connect_stdio(ChildCommand::new(&hub).arg("--config").arg(&config))
-            .await
-            .map_err(|e| format!("{hub}: {e}"))?;
-        let listed = through
-            .list_all_tools()
-            .await
-            .map_err(|e| e.to_string())?
-            .len();
+        let (through, listed) =
+            started(&hub, ChildCommand::new(&hub).arg("--config").arg(&config)).await?;
+        let (direct, alone) = started(
+            &server,
+            ChildCommand::new(&server)
+                .arg("--tools")
+                .arg(listed.to_string()),
+        )
+        .await?;
+        if alone != listed {
+            return Err(format!(
+                "{server} --tools {listed} lists {alone} tools: it must take --tools N and list N tools"
+            ));
+        }
         let one = per_call_us(&direct, requests).await?;
         let all = per_call_us(&through, requests).await?;
         eprintln!(
-            "  rep {} tools/list: one server {one:>8.1} µs, hub of {backends} ({listed} tools) {all:>8.1} µs, ratio {:.2}",
+            "  rep {} tools/list of {listed} tools: one server {one:>8.1} µs, hub of {backends} {all:>8.1} µs, ratio {:.2}",
             rep + 1,
             all / one
         );
+        tools = listed;
         single.push(one);
         many.push(all);
         let _ = direct.close().await;
@@ -99,6 +118,7 @@ async fn run() -> Result<(), String> {
                 "kind": "summary",
                 "name": "hub-tools-list",
                 "backends": backends,
+                "tools": tools,
                 "median": { "single_us": one, "hub_us": all },
                 "ratio": { "hub_us": ratio },
             })

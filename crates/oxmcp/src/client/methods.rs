@@ -19,10 +19,21 @@ use oxmcp_protocol::tools::{CallToolResult, ListToolsResult, Tool};
 use oxmcp_protocol::ProtocolVersion;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{CallOptions, Client};
 use crate::error::{Error, Result};
+
+/// What [`Client::call_tool_passthrough`] got back.
+#[cfg(feature = "server")]
+pub(crate) enum ToolAnswer {
+    /// A complete result, as the server wrote it (not decoded: its shape is unchecked).
+    Raw(Box<RawValue>),
+    /// The result, decoded and checked against the tool's `outputSchema`, or the end of
+    /// the task the call started.
+    Decoded(CallToolResult),
+}
 
 /// The params of a `tools/call`.
 pub(super) fn tool_params(name: &str, arguments: impl Serialize) -> Result<super::OutParams> {
@@ -161,10 +172,38 @@ impl Client {
         let raw = self
             .request_raw(method::TOOLS_CALL, params, options)
             .await?;
-        match self.tool_call(name, &raw)? {
+        self.tool_result(name, &raw).await
+    }
+
+    /// The result of a call of tool `name` that answered `raw`: decoded and checked, or
+    /// the task it started followed to its end.
+    async fn tool_result(&self, name: &str, raw: &RawValue) -> Result<CallToolResult> {
+        match self.tool_call(name, raw)? {
             super::tasks::ToolCall::Done(result) => Ok(result),
             super::tasks::ToolCall::Task(task) => task.wait().await,
         }
+    }
+
+    /// Calls a tool for a proxy (`arguments`: a JSON object, passed on as it is): the result
+    /// as the server wrote it when this client has nothing to check in it (the tool was not
+    /// listed with an `outputSchema`, and the call did not start a task), so that a proxy
+    /// can pass it on without decoding it; else as [`call_tool_with`](Self::call_tool_with)
+    /// returns it.
+    #[cfg(feature = "server")]
+    pub(crate) async fn call_tool_passthrough(
+        &self,
+        name: &str,
+        arguments: Option<Box<RawValue>>,
+        options: CallOptions,
+    ) -> Result<ToolAnswer> {
+        let params = tool_params(name, arguments)?;
+        let (raw, task) = self
+            .request_classified(method::TOOLS_CALL, params, options)
+            .await?;
+        if !task && self.inner.output_schemas.get(name).is_none() {
+            return Ok(ToolAnswer::Raw(raw));
+        }
+        self.tool_result(name, &raw).await.map(ToolAnswer::Decoded)
     }
 
     /// Checks a result of tool `name` against the `outputSchema` the tool was listed

@@ -150,6 +150,8 @@ impl From<Map<String, Value>> for OutParams {
 
 /// A transport's last words, run by [`Client::close`].
 pub(crate) use crate::transport::CloseHook;
+#[cfg(feature = "server")]
+pub(crate) use methods::ToolAnswer;
 
 /// The server process a client started, if any.
 #[cfg(feature = "stdio")]

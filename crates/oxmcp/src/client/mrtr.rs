@@ -23,6 +23,8 @@ const MRTR_METHODS: [&str; 3] = [TOOLS_CALL, PROMPTS_GET, RESOURCES_READ];
 /// What a result said it is.
 enum Outcome {
     Complete,
+    /// A task (the tasks extension) a `tools/call` started, for the caller to follow.
+    Task,
     InputRequired(InputRequired),
 }
 
@@ -59,6 +61,18 @@ impl Client {
         params: impl Into<super::OutParams>,
         options: CallOptions,
     ) -> Result<Box<RawValue>> {
+        let (raw, _) = self.request_classified(method, params, options).await?;
+        Ok(raw)
+    }
+
+    /// [`Client::request_raw`], and whether the result is a task that a `tools/call`
+    /// started (`resultType: "task"`), read with the rest.
+    pub(super) async fn request_classified(
+        &self,
+        method: &str,
+        params: impl Into<super::OutParams>,
+        options: CallOptions,
+    ) -> Result<(Box<RawValue>, bool)> {
         let params = params.into();
         let max_rounds = self.inner.max_input_rounds;
         let mut retry = Retry::default();
@@ -74,7 +88,8 @@ impl Client {
             }
             let raw = self.send_once(method, &params, extra, &options).await?;
             let required = match classify(&raw, method)? {
-                Outcome::Complete => return Ok(raw),
+                Outcome::Complete => return Ok((raw, false)),
+                Outcome::Task => return Ok((raw, true)),
                 Outcome::InputRequired(required) => required,
             };
             if !(self.inner.version.is_modern() && MRTR_METHODS.contains(&method)) {
@@ -153,7 +168,18 @@ impl Client {
 }
 
 /// A result's `resultType`, if it has one.
+///
+/// An object whose text does not name the member has none, and is not read again (a
+/// legacy server's results): the name could only hide behind `\u` escapes, and a text
+/// with any is read.
 pub(super) fn result_type(raw: &RawValue) -> Result<Option<std::borrow::Cow<'_, str>>> {
+    let text = raw.get().as_bytes();
+    if text.first() == Some(&b'{')
+        && memchr::memmem::find(text, b"\"resultType\"").is_none()
+        && memchr::memmem::find(text, b"\\u").is_none()
+    {
+        return Ok(None);
+    }
     #[derive(Deserialize)]
     struct Peek<'a> {
         #[serde(rename = "resultType", borrow, default)]
@@ -168,8 +194,7 @@ pub(super) fn result_type(raw: &RawValue) -> Result<Option<std::borrow::Cow<'_, 
 fn classify(raw: &RawValue, method: &str) -> Result<Outcome> {
     match result_type(raw)?.as_deref() {
         None | Some("complete") => Ok(Outcome::Complete),
-        // A task (the tasks extension), for the caller to follow.
-        Some("task") if method == TOOLS_CALL => Ok(Outcome::Complete),
+        Some("task") if method == TOOLS_CALL => Ok(Outcome::Task),
         Some("input_required") => serde_json::from_str(raw.get())
             .map(Outcome::InputRequired)
             .map_err(|e| Error::serde("decode the input_required result", e)),
@@ -196,5 +221,31 @@ fn refused(origin: &str, key: &str, method: &str, refusal: Refusal) -> Error {
             "input request {key:?} ({method}) of {origin} has invalid params: {}",
             crate::rpc::frame::strip_position(&e)
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peeked(text: &str) -> Result<Option<String>> {
+        let raw = RawValue::from_string(text.to_owned()).unwrap();
+        result_type(&raw).map(|t| t.map(|t| t.into_owned()))
+    }
+
+    #[test]
+    fn the_result_type_is_found_however_the_result_is_written() {
+        assert_eq!(peeked(r#"{"content":[]}"#).unwrap(), None);
+        assert_eq!(
+            peeked(r#"{"resultType":"task"}"#).unwrap().as_deref(),
+            Some("task")
+        );
+        // The name written with escapes, or only in a string: read, not guessed.
+        let escaped = r#"{"result\u0054ype":"input_required"}"#;
+        assert_eq!(peeked(escaped).unwrap().as_deref(), Some("input_required"));
+        let quoted = r#"{"content":[{"type":"text","text":"\"resultType\""}]}"#;
+        assert_eq!(peeked(quoted).unwrap(), None);
+        // What is not an object is read as before.
+        assert!(peeked("1").is_err());
     }
 }

@@ -199,10 +199,24 @@ impl<O> Finish<O> {
     where
         F: Future<Output = Result<O, ToolError>>,
     {
+        self.around_with(handler, |outcome, finish| (finish.run)(outcome, &finish.cx))
+            .await
+    }
+
+    /// [`Finish::around`] for a handler whose outcome is not an `O`: `finish` makes the
+    /// reply of it (and may hand an `O` to this finish's own `run`).
+    pub(crate) async fn around_with<P, F>(
+        self,
+        handler: F,
+        finish: impl FnOnce(Result<P, ToolError>, &Self) -> Reply,
+    ) -> Reply
+    where
+        F: Future<Output = Result<P, ToolError>>,
+    {
         match &self.cx.drive {
-            None => (self.run)(handler.await, &self.cx),
+            None => finish(handler.await, &self),
             Some(context) => match super::reply::drive(context, handler).await {
-                super::ask::Driven::Done(outcome) => (self.run)(outcome, &self.cx),
+                super::ask::Driven::Done(outcome) => finish(outcome, &self),
                 super::ask::Driven::InputRequired(result) => match self.cx.shared() {
                     Some(shared) => super::reply::encode_with_meta(&result, shared),
                     None => super::reply::encode(&result),

@@ -148,7 +148,22 @@ fn a_custom_schema_that_is_not_json_schema_panics_at_registration() {
 /// A legacy server that lists one tool `t` with `schema` (if given) and answers every
 /// call with `result`.
 async fn hostile(schema: Option<Value>, result: Value) -> Client {
-    let (read, write) = scripted_server(move |msg| {
+    let (read, write) = hostile_server(schema, result);
+    Client::builder()
+        .connect_io(read, write)
+        .await
+        .expect("connects")
+}
+
+/// The server of [`hostile`], on the far end of an in-memory pipe: the client's ends.
+pub(crate) fn hostile_server(
+    schema: Option<Value>,
+    result: Value,
+) -> (
+    tokio::io::ReadHalf<tokio::io::DuplexStream>,
+    tokio::io::WriteHalf<tokio::io::DuplexStream>,
+) {
+    scripted_server(move |msg| {
         let id = msg["id"].clone();
         let reply = match msg["method"].as_str().unwrap_or("") {
             "server/discover" => {
@@ -168,11 +183,7 @@ async fn hostile(schema: Option<Value>, result: Value) -> Client {
             _ => return std::future::ready(Script::Ignore),
         };
         std::future::ready(Script::Reply(reply))
-    });
-    Client::builder()
-        .connect_io(read, write)
-        .await
-        .expect("connects")
+    })
 }
 
 #[tokio::test]

@@ -14,13 +14,15 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::replace;
-use crate::client::{CallOptions, Client, ClientBuilder};
+
+mod passthrough;
+use crate::client::{CallOptions, Client, ClientBuilder, ToolAnswer};
 use crate::rpc::BoxFuture;
 use crate::server::completion::{Complete, Completer};
 use crate::server::connection::ListKind;
 use crate::server::error::ToolError;
 use crate::server::extract::{Request, Target};
-use crate::server::handler::ErasedHandler;
+use crate::server::handler::{ErasedHandler, Finish, Reply};
 use crate::server::prompt::PromptEntry;
 use crate::server::resource::{ContentsFn, ResourceEntry};
 use crate::server::shared::{Shared, TemplateEntry};
@@ -336,12 +338,14 @@ impl Relay {
         if let Some(cap) = self.timeout.get() {
             options = options.max_timeout(*cap);
         }
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        if ctx.progress_token().is_some() {
-            options = options.on_progress(move |p| {
+        // A channel for progress only when the front request asked for it.
+        let progress = ctx.progress_token().is_some().then(|| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            options = std::mem::take(&mut options).on_progress(move |p| {
                 let _ = tx.send(p);
             });
-        }
+            rx
+        });
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.in_flight
             .lock()
@@ -349,11 +353,16 @@ impl Relay {
             .push((id, ctx.clone()));
         let _done = InFlight { relay: self, id };
         let answer = CURRENT.scope(ctx.clone(), call(self.client(), options));
-        tokio::pin!(answer);
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut answer => break outcome,
-                Some(progress) = rx.recv() => ctx.progress(progress).await,
+        let outcome = match progress {
+            None => answer.await,
+            Some(mut rx) => {
+                tokio::pin!(answer);
+                loop {
+                    tokio::select! {
+                        outcome = &mut answer => break outcome,
+                        Some(progress) = rx.recv() => ctx.progress(progress).await,
+                    }
+                }
             }
         };
         outcome.map_err(|e| match e.rpc_error() {
@@ -531,19 +540,58 @@ fn arguments(request: &Request) -> JsonObject {
         .unwrap_or_default()
 }
 
-impl ErasedHandler<(), CallToolResult> for Forward {
-    fn call(&self, request: Request, _: &()) -> BoxFuture<Result<CallToolResult, ToolError>> {
+impl Forward {
+    /// Calls the back-end tool with the front request's arguments, passed on as they came
+    /// (the front checked they are an object): no tree of values made and written again.
+    fn call_tool<T>(
+        &self,
+        request: Request,
+        call: impl AsyncFnOnce(&Client, &str, Option<Box<RawValue>>, CallOptions) -> crate::Result<T>,
+    ) -> impl std::future::Future<Output = Result<T, ToolError>> {
         let (relay, name) = (self.relay.clone(), self.name.clone());
-        Box::pin(async move {
-            // Passed on as they came (the front checked they are an object): no tree of
-            // values made and written again.
+        async move {
             let args = request.arguments().map(RawValue::to_owned);
             relay
                 .relay(request.context(), async move |client: &Client, options| {
-                    client.call_tool_with(&name, args, options).await
+                    call(client, &name, args, options).await
                 })
                 .await
-        })
+        }
+    }
+}
+
+impl ErasedHandler<(), CallToolResult> for Forward {
+    fn call(&self, request: Request, _: &()) -> BoxFuture<Result<CallToolResult, ToolError>> {
+        Box::pin(self.call_tool(
+            request,
+            async |client: &Client, name: &str, args, options| {
+                client.call_tool_with(name, args, options).await
+            },
+        ))
+    }
+
+    /// The back end's result passed on as JSON text, only what differs between its era
+    /// and the front's rewritten (see `passthrough`); a result this side must check (an
+    /// `outputSchema`) or follow (a task) is decoded as [`Forward::call`] does.
+    fn call_finish(
+        &self,
+        request: Request,
+        _: &(),
+        finish: Finish<CallToolResult>,
+    ) -> BoxFuture<Reply> {
+        // Boxed on its own, as `call` is: the finishing future holds a pointer, not the
+        // whole call, and moves cheaply.
+        let answer: BoxFuture<Result<ToolAnswer, ToolError>> = Box::pin(self.call_tool(
+            request,
+            async |client: &Client, name: &str, args, options| {
+                client.call_tool_passthrough(name, args, options).await
+            },
+        ));
+        Box::pin(finish.around_with(answer, |outcome, finish| match outcome {
+            Ok(ToolAnswer::Raw(raw)) => passthrough::reply(&raw, finish),
+            Ok(ToolAnswer::Decoded(result)) => (finish.run)(Ok(result), &finish.cx),
+            Err(error) => (finish.run)(Err(error), &finish.cx),
+        }))
     }
 }
 

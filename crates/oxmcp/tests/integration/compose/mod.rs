@@ -6,6 +6,8 @@ mod circuit;
 mod hub;
 mod mount;
 #[cfg(feature = "client")]
+mod passthrough;
+#[cfg(feature = "client")]
 mod proxy;
 mod transform;
 

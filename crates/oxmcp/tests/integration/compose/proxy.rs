@@ -101,7 +101,7 @@ fn back_end() -> Router {
 }
 
 /// The back end served on one end of a pipe, the proxy's client on the other.
-async fn proxied(back: Router, back_era: EraChoice) -> Router {
+pub(super) async fn proxied(back: Router, back_era: EraChoice) -> Router {
     proxied_with(Proxy::new(), back, back_era).await
 }
 
@@ -139,7 +139,7 @@ async fn listening(
     (client, rx)
 }
 
-fn pairs() -> [(EraChoice, EraChoice); 4] {
+pub(super) fn pairs() -> [(EraChoice, EraChoice); 4] {
     [
         (legacy(), legacy()),
         (legacy(), modern()),
@@ -148,7 +148,7 @@ fn pairs() -> [(EraChoice, EraChoice); 4] {
     ]
 }
 
-async fn front(router: Router, era: EraChoice) -> TestClient {
+pub(super) async fn front(router: Router, era: EraChoice) -> TestClient {
     TestClient::builder(router)
         .era(era)
         .client(|b| {
