@@ -17,6 +17,13 @@
 mod cancel;
 pub(crate) mod frame;
 pub(crate) mod outbound;
+#[cfg(any(
+    feature = "sse-server",
+    feature = "sse-client",
+    feature = "ws-server",
+    feature = "ws-client"
+))]
+pub(crate) mod queue;
 mod request;
 mod runner;
 
@@ -301,9 +308,45 @@ impl Peer {
         frame: &str,
         handler: &Arc<H>,
         outbound: &Outbound,
-        joined: Option<&mut Joined>,
+        mut joined: Option<&mut Joined>,
         keep: Option<&mut Option<Queued>>,
     ) {
+        self.make_room(joined.as_deref_mut()).await;
+        // Decoded and started without waiting; what may be left to wait for (room in a
+        // full queue, a batch) is boxed: the future of every frame, which every
+        // connection's driver holds between frames, stays small.
+        match self.handle_frame_now(frame, handler, outbound, joined, keep) {
+            Rest::Done => {}
+            Rest::Send(wait) => {
+                let _ = wait.await;
+            }
+            // Batches (2025-03-26 only) are rare, and allocate per item anyway.
+            Rest::Batch(items) => Box::pin(self.handle_batch(items, handler, outbound)).await,
+        }
+    }
+
+    /// With every slot taken, lets the handlers that are ready run first (on a
+    /// single-threaded runtime they run only when the reader yields): most free their slot
+    /// at once. Only what is still over the bound then is refused.
+    async fn make_room(&self, joined: Option<&mut Joined>) {
+        if self.is_saturated() {
+            if let Some(joined) = joined {
+                joined.hand_over();
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Decodes a frame and handles what needs no waiting: [`Peer::handle_frame_joined`]
+    /// without its waits, which it returns.
+    fn handle_frame_now<'f, H: Responder>(
+        &self,
+        frame: &'f str,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+        joined: Option<&mut Joined>,
+        keep: Option<&mut Option<Queued>>,
+    ) -> Rest<'f> {
         let mut eager: Option<H::Eager<'_>> = None;
         match frame::decode_with(
             frame,
@@ -311,24 +354,32 @@ impl Peer {
             &mut eager,
         ) {
             Decoded::Single(Ok(message)) => {
-                self.handle_message(message, &mut eager, handler, outbound, joined, keep)
-                    .await
+                match self.handle_message(message, &mut eager, handler, outbound, joined, keep) {
+                    Some(wait) => Rest::Send(wait),
+                    None => Rest::Done,
+                }
             }
             Decoded::Single(Err(invalid)) => {
                 tracing::debug!(code = invalid.error.code, message = %invalid.error.message, "rejected frame");
                 let (id, null_ids) = (invalid.id.as_ref(), handler.null_unknown_ids());
                 match joined {
-                    Some(joined) => joined.push(&frame::encode_error(id, null_ids, &invalid.error)),
-                    None => {
-                        let _ = outbound.send_error(id, null_ids, &invalid.error).await;
+                    Some(joined) => {
+                        joined.push(&frame::encode_error(id, null_ids, &invalid.error));
+                        Rest::Done
                     }
+                    None => match outbound.send_error_soon(id, null_ids, &invalid.error) {
+                        Some(wait) => Rest::Send(wait),
+                        None => Rest::Done,
+                    },
                 }
             }
-            Decoded::Batch(items) => self.handle_batch(items, handler, outbound).await,
+            Decoded::Batch(items) => Rest::Batch(items),
         }
     }
 
-    async fn handle_message<H: Responder>(
+    /// Handles a message; the reply known at once is queued (or joined), and what is left
+    /// to wait for (room in a full queue) returned.
+    fn handle_message<H: Responder>(
         &self,
         message: Message<'_>,
         eager: &mut Option<H::Eager<'_>>,
@@ -336,52 +387,56 @@ impl Peer {
         outbound: &Outbound,
         joined: Option<&mut Joined>,
         keep: Option<&mut Option<Queued>>,
-    ) {
+    ) -> Option<BoxFuture<Result<(), crate::Error>>> {
         match message {
             Message::Request { id, method, params } => {
                 let mut joined = joined;
-                if let Some(dispatched) = self
-                    .dispatch(
-                        id,
-                        &method,
-                        params,
-                        eager,
-                        handler,
-                        outbound,
-                        joined.as_deref_mut(),
-                        keep,
-                    )
-                    .await
-                {
-                    let (id, reply) = dispatched;
-                    match joined {
-                        Some(joined) => joined.push_reply(&id, reply),
-                        None => {
-                            let _ = outbound.send_reply(&id, reply).await;
-                        }
+                let (id, reply) = self.dispatch_now(
+                    id,
+                    &method,
+                    params,
+                    eager,
+                    handler,
+                    outbound,
+                    joined.as_deref_mut(),
+                    keep,
+                )?;
+                match joined {
+                    Some(joined) => {
+                        joined.push_reply(&id, reply);
+                        None
                     }
+                    None => outbound.send_reply_soon(&id, reply),
                 }
             }
             Message::Notification { method, params } => {
-                self.handle_notification(&method, params, handler, outbound)
+                self.handle_notification(&method, params, handler, outbound);
+                None
             }
-            Message::Result { id, result } => self.complete(&id, Ok(result.to_owned())),
+            Message::Result { id, result } => {
+                self.complete(&id, Ok(result.to_owned()));
+                None
+            }
             Message::Error {
                 id: Some(id),
                 error,
-            } => self.complete(&id, Err(error)),
+            } => {
+                self.complete(&id, Err(error));
+                None
+            }
             Message::Error { id: None, error } => {
                 tracing::warn!(code = error.code, message = %error.message, "peer reported an error without an id");
+                None
             }
         }
     }
 
     /// Starts handling a request. Returns the reply when it is known at once; otherwise the
     /// reply is sent by the request's task (or by the runner of `joined`, if it has one, or
-    /// by the caller, which `keep` asks to run it). Never waits for user code or for a
-    /// permit.
+    /// by the caller, which `keep` asks to run it). Never waits: for user code, for a
+    /// permit, nor (the caller's part: [`Peer::make_room`]) for the handlers to run.
     #[allow(clippy::too_many_arguments)]
-    async fn dispatch<H: Responder>(
+    fn dispatch_now<H: Responder>(
         &self,
         id: RequestId,
         method: &str,
@@ -389,18 +444,9 @@ impl Peer {
         eager: &mut Option<H::Eager<'_>>,
         handler: &Arc<H>,
         outbound: &Outbound,
-        mut joined: Option<&mut Joined>,
+        joined: Option<&mut Joined>,
         keep: Option<&mut Option<Queued>>,
     ) -> Option<(RequestId, Reply)> {
-        // With every slot taken, let the handlers that are ready run first (on a
-        // single-threaded runtime they run only when the reader yields): most free their
-        // slot at once. Only what is still over the bound then is refused.
-        if self.is_saturated() {
-            if let Some(joined) = joined.as_deref_mut() {
-                joined.hand_over();
-            }
-            tokio::task::yield_now().await;
-        }
         match self.start(id, method, params, eager, handler, outbound) {
             Started::Replied(id, reply) => Some((id, reply)),
             Started::Later(queued) => {
@@ -606,18 +652,19 @@ impl Peer {
             match item {
                 Ok(Message::Request { id, method, params }) => {
                     expected += 1;
-                    if let Some((id, reply)) = self
-                        .dispatch(
-                            id, &method, params, &mut None, handler, &batch_out, None, None,
-                        )
-                        .await
-                    {
+                    self.make_room(None).await;
+                    if let Some((id, reply)) = self.dispatch_now(
+                        id, &method, params, &mut None, handler, &batch_out, None, None,
+                    ) {
                         replies.push(encode_reply(&id, reply));
                     }
                 }
                 Ok(other) => {
-                    self.handle_message(other, &mut None, handler, outbound, None, None)
-                        .await
+                    if let Some(wait) =
+                        self.handle_message(other, &mut None, handler, outbound, None, None)
+                    {
+                        let _ = wait.await;
+                    }
                 }
                 Err(invalid) => {
                     expected += 1;
@@ -861,9 +908,22 @@ impl Joined {
         self.hand_over();
         if !self.text.is_empty() {
             let text = std::mem::take(&mut self.text);
-            let _ = outbound.send_response(text).await;
+            // Only a full queue is waited for, boxed: the driver's future, which every
+            // connection holds, does not carry a send.
+            if let Some(wait) = outbound.send_response_soon(text) {
+                let _ = wait.await;
+            }
         }
     }
+}
+
+/// What handling a frame leaves to wait for.
+enum Rest<'f> {
+    Done,
+    /// Room in the outbound queue, for the reply.
+    Send(BoxFuture<Result<(), crate::Error>>),
+    /// The requests of a batch.
+    Batch(Vec<Result<Message<'f>, frame::Invalid>>),
 }
 
 fn encode_reply(id: &RequestId, reply: Reply) -> String {

@@ -22,7 +22,7 @@ pub(crate) struct Outbound {
 
 #[derive(Debug)]
 struct Inner {
-    tx: mpsc::Sender<OutFrame>,
+    tx: Tx,
     /// Set by transports whose streams a handler may ask to end early (Streamable HTTP).
     close: Option<tokio_util::sync::CancellationToken>,
     /// Whether requests to the peer may travel here (not on an HTTP answer that can only
@@ -30,9 +30,37 @@ struct Inner {
     carries_requests: bool,
 }
 
+/// Where the frames go: tokio's channel, or (for connections that are idle most of their
+/// life) a queue that holds no slots while it is empty.
+#[derive(Debug, Clone)]
+enum Tx {
+    Tokio(mpsc::Sender<OutFrame>),
+    #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+    Lazy(super::queue::Sender<OutFrame>),
+}
+
+impl Tx {
+    async fn send(&self, frame: OutFrame) -> Result<(), Error> {
+        let sent = match self {
+            Tx::Tokio(tx) => tx.send(frame).await.is_ok(),
+            #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+            Tx::Lazy(tx) => tx.send(frame).await.is_ok(),
+        };
+        sent.then_some(()).ok_or_else(Error::closed)
+    }
+
+    fn try_send(&self, frame: OutFrame) -> Result<(), mpsc::error::TrySendError<OutFrame>> {
+        match self {
+            Tx::Tokio(tx) => tx.try_send(frame),
+            #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+            Tx::Lazy(tx) => tx.try_send(frame),
+        }
+    }
+}
+
 impl Outbound {
     fn new(
-        tx: mpsc::Sender<OutFrame>,
+        tx: Tx,
         close: Option<tokio_util::sync::CancellationToken>,
         carries_requests: bool,
     ) -> Self {
@@ -69,7 +97,15 @@ impl Outbound {
     /// A handle and the receiver its writer drains.
     pub(crate) fn channel() -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (Outbound::new(tx, None, true), rx)
+        (Outbound::new(Tx::Tokio(tx), None, true), rx)
+    }
+
+    /// [`Outbound::channel`] for a connection that is idle most of its life (a WebSocket,
+    /// an HTTP+SSE session): its queue holds no slots while it is empty.
+    #[cfg(any(feature = "sse-server", feature = "ws-server"))]
+    pub(crate) fn lazy_channel() -> (Outbound, super::queue::Receiver<OutFrame>) {
+        let (tx, rx) = super::queue::channel(OUTBOUND_CAPACITY);
+        (Outbound::new(Tx::Lazy(tx), None, true), rx)
     }
 
     /// A handle whose stream a handler may ask to end early: `close` fires then. Requests
@@ -80,7 +116,10 @@ impl Outbound {
         carries_requests: bool,
     ) -> (Outbound, mpsc::Receiver<OutFrame>) {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
-        (Outbound::new(tx, Some(close), carries_requests), rx)
+        (
+            Outbound::new(Tx::Tokio(tx), Some(close), carries_requests),
+            rx,
+        )
     }
 
     /// Asks the transport to end the stream these frames travel on; frames still to come
@@ -107,20 +146,12 @@ impl Outbound {
                 error: None,
             })
             .await
-            .map_err(|_| Error::closed())
     }
 
     /// Queues a response that reports no error of its own (a result, a batch's array,
     /// joined replies), waiting while the writer is behind.
     pub(crate) async fn send_response(&self, text: String) -> Result<(), Error> {
         self.send_reply_frame(text, None).await
-    }
-
-    /// Queues the response carrying `reply` to request `id`, with its error code.
-    pub(crate) async fn send_reply(&self, id: &RequestId, reply: Reply) -> Result<(), Error> {
-        let error = reply.as_ref().err().map(|e| e.code);
-        self.send_reply_frame(super::encode_reply(id, reply), error)
-            .await
     }
 
     /// Queues an error response, with its code: to request `id`, or to a message whose id
@@ -145,10 +176,10 @@ impl Outbound {
                 error,
             })
             .await
-            .map_err(|_| Error::closed())
     }
 
-    /// [`Outbound::send_reply`] for a task that should stay small: only when the writer is
+    /// Queues the response carrying `reply` to request `id`, with its error code, from a
+    /// task that should stay small: only when the writer is
     /// behind does it wait, in a boxed future (so the futures of the many requests that
     /// never wait do not carry a send future).
     pub(crate) fn send_reply_soon(
@@ -157,18 +188,48 @@ impl Outbound {
         reply: Reply,
     ) -> Option<super::BoxFuture<Result<(), Error>>> {
         let error = reply.as_ref().err().map(|e| e.code);
-        let frame = OutFrame {
+        self.queue_soon(OutFrame {
             text: super::encode_reply(id, reply),
             is_response: true,
             error,
-        };
+        })
+    }
+
+    /// [`Outbound::send_response`] for a future that should stay small, as
+    /// [`Outbound::send_reply_soon`].
+    pub(crate) fn send_response_soon(
+        &self,
+        text: String,
+    ) -> Option<super::BoxFuture<Result<(), Error>>> {
+        self.queue_soon(OutFrame {
+            text,
+            is_response: true,
+            error: None,
+        })
+    }
+
+    /// [`Outbound::send_error`] for a future that should stay small, as
+    /// [`Outbound::send_reply_soon`].
+    pub(crate) fn send_error_soon(
+        &self,
+        id: Option<&RequestId>,
+        null_unknown_ids: bool,
+        error: &ErrorObject,
+    ) -> Option<super::BoxFuture<Result<(), Error>>> {
+        self.queue_soon(OutFrame {
+            text: frame::encode_error(id, null_unknown_ids, error),
+            is_response: true,
+            error: Some(error.code),
+        })
+    }
+
+    /// Queues `frame` at once if there is room; otherwise, the boxed wait for room.
+    fn queue_soon(&self, frame: OutFrame) -> Option<super::BoxFuture<Result<(), Error>>> {
         match self.inner.tx.try_send(frame) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => None,
             Err(mpsc::error::TrySendError::Full(frame)) => {
                 let tx = self.inner.tx.clone();
-                Some(Box::pin(async move {
-                    tx.send(frame).await.map_err(|_| Error::closed())
-                }))
+                Some(Box::pin(async move { tx.send(frame).await }))
             }
         }
     }
@@ -204,10 +265,10 @@ mod tests {
     async fn replies_carry_their_error_code() {
         let (out, mut rx) = Outbound::channel();
         let id = RequestId::Number(1);
-        out.send_reply(&id, Ok("{}".to_owned())).await.unwrap();
-        out.send_reply(&id, Err(ErrorObject::method_not_found("x")))
-            .await
-            .unwrap();
+        assert!(out.send_reply_soon(&id, Ok("{}".to_owned())).is_none());
+        assert!(out
+            .send_reply_soon(&id, Err(ErrorObject::method_not_found("x")))
+            .is_none());
         out.send_error(None, true, &ErrorObject::parse_error("bad"))
             .await
             .unwrap();

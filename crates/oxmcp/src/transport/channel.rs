@@ -1,13 +1,21 @@
 //! Frames handed over by another task: what a transport whose messages arrive elsewhere
-//! (an HTTP+SSE session's `POST`s, a WebSocket's reader) feeds to [`drive`](super::drive).
-
-use tokio::sync::mpsc;
+//! (an HTTP+SSE session's `POST`s, a WebSocket's reader) feeds to [`drive`](super::drive),
+//! through a queue that holds nothing while it is empty (`rpc::queue`).
 
 use super::{FrameSource, ReadFrame};
+use crate::rpc::queue;
 
-/// Reads the frames another task sends on a bounded channel; the input ends when every
-/// sender is gone.
-pub(crate) struct ChannelSource(pub(crate) mpsc::Receiver<ReadFrame>);
+/// Sends frames to a [`ChannelSource`].
+pub(crate) type FrameSender = queue::Sender<ReadFrame>;
+
+/// A queue of at most `bound` frames: its sending half and the source that reads it.
+pub(crate) fn channel(bound: usize) -> (FrameSender, ChannelSource) {
+    let (tx, rx) = queue::channel(bound);
+    (tx, ChannelSource(rx))
+}
+
+/// Reads the frames other tasks send; the input ends when every sender is gone.
+pub(crate) struct ChannelSource(queue::Receiver<ReadFrame>);
 
 impl FrameSource for ChannelSource {
     async fn next_frame(&mut self) -> std::io::Result<Option<ReadFrame>> {
@@ -15,6 +23,6 @@ impl FrameSource for ChannelSource {
     }
 
     fn try_next_frame(&mut self) -> Option<ReadFrame> {
-        self.0.try_recv().ok()
+        self.0.try_recv()
     }
 }

@@ -83,6 +83,15 @@ pub(crate) trait FrameSource: Send {
     }
 }
 
+/// Answers a frame that could not be read with `error`, waiting (boxed) only while the
+/// queue is full: the connection's future, which every idle connection holds, does not
+/// carry a send.
+async fn refuse(outbound: &Outbound, null_unknown_ids: bool, error: &oxmcp_protocol::ErrorObject) {
+    if let Some(wait) = outbound.send_error_soon(None, null_unknown_ids, error) {
+        let _ = wait.await;
+    }
+}
+
 /// Reads frames and hands them to the peer until the input ends (or `stop` completes:
 /// then no more is read, as at the end of input), then waits for the handlers still
 /// running and closes the peer.
@@ -143,23 +152,11 @@ pub(crate) async fn drive<H: Responder, R: FrameSource>(
                 let error = oxmcp_protocol::ErrorObject::invalid_request(format!(
                     "message too large: more than {size} bytes"
                 ));
-                let _ = outbound
-                    .send_response(crate::rpc::frame::encode_error(
-                        None,
-                        handler.null_unknown_ids(),
-                        &error,
-                    ))
-                    .await;
+                refuse(&outbound, handler.null_unknown_ids(), &error).await;
             }
             Ok(Some(ReadFrame::NotUtf8)) => {
                 let error = oxmcp_protocol::ErrorObject::parse_error("invalid JSON: not UTF-8");
-                let _ = outbound
-                    .send_response(crate::rpc::frame::encode_error(
-                        None,
-                        handler.null_unknown_ids(),
-                        &error,
-                    ))
-                    .await;
+                refuse(&outbound, handler.null_unknown_ids(), &error).await;
             }
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),

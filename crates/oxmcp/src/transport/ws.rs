@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::channel::ChannelSource;
+use super::channel::{self, ChannelSource};
 use super::ReadFrame;
 use crate::error::{Error, Result};
 use crate::rpc::{OutFrame, Peer};
@@ -152,7 +152,7 @@ pub(crate) async fn start_ws(
             "the server did not accept the WebSocket subprotocol `mcp`",
         ));
     }
-    let (tx, frames) = mpsc::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
+    let (tx, frames) = channel::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
     let closed = peer.closed().clone();
     tokio::spawn(async move {
         // A message read but not yet taken by the connection: while one waits, the socket
@@ -161,10 +161,10 @@ pub(crate) async fn start_ws(
         let mut waiting: Option<String> = None;
         loop {
             tokio::select! {
-                permit = tx.reserve(), if waiting.is_some() => {
-                    let Ok(permit) = permit else { break };
-                    if let Some(text) = waiting.take() {
-                        permit.send(ReadFrame::Frame(text));
+                open = tx.ready(), if waiting.is_some() => {
+                    let Some(text) = waiting.take().filter(|_| open.is_ok()) else { break };
+                    if tx.push(ReadFrame::Frame(text)).is_err() {
+                        break;
                     }
                 }
                 message = socket.next(), if waiting.is_none() => match message {
@@ -197,5 +197,5 @@ pub(crate) async fn start_ws(
             }
         }
     });
-    Ok(ChannelSource(frames))
+    Ok(frames)
 }

@@ -411,11 +411,15 @@ tokio::task_local! {
     static CALLER: Authn;
 }
 
-/// Runs `f` with `authn` as the caller of what it handles.
-pub(crate) async fn with_caller<F: Future>(authn: Option<Authn>, f: F) -> F::Output {
+/// Runs `f` with `authn` as the caller of what it handles. Not an `async fn`: that would
+/// hold `f` twice (the argument, and the future awaiting it), in every connection's task.
+pub(crate) fn with_caller<F: Future>(
+    authn: Option<Authn>,
+    f: F,
+) -> impl Future<Output = F::Output> {
     match authn {
-        Some(authn) => CALLER.scope(authn, f).await,
-        None => f.await,
+        Some(authn) => futures_util::future::Either::Left(CALLER.scope(authn, f)),
+        None => futures_util::future::Either::Right(f),
     }
 }
 

@@ -38,14 +38,18 @@ pub(crate) async fn authenticate(
 }
 
 /// Runs a connection's driver as `caller`: every request it routes carries the caller in
-/// its extensions (the `Auth` extractor, the scope checks).
-pub(crate) async fn as_caller<F: Future>(caller: Caller, connection: F) -> F::Output {
+/// its extensions (the `Auth` extractor, the scope checks). Not an `async fn`: that would
+/// hold the driver's future twice for the connection's life.
+pub(crate) fn as_caller<F: Future>(
+    caller: Caller,
+    connection: F,
+) -> impl Future<Output = F::Output> {
     #[cfg(feature = "auth")]
-    return crate::server::auth::with_caller(caller, connection).await;
+    return crate::server::auth::with_caller(caller, connection);
     #[cfg(not(feature = "auth"))]
     {
         let Caller = caller;
-        connection.await
+        connection
     }
 }
 

@@ -17,16 +17,15 @@ use axum::body::{Body, HttpBody};
 use bytes::Bytes;
 use futures_util::stream;
 use http::{header, Method, Request, Response, StatusCode};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::service::{accepts, not_allowed, plain, preflight, read_limited, sse, Inner};
 use super::session::SessionId;
 use super::McpService;
 use super::{connect, guard};
-use crate::rpc::{OutFrame, Outbound, Peer};
+use crate::rpc::{queue, OutFrame, Outbound, Peer};
 use crate::server::Router;
-use crate::transport::channel::ChannelSource;
+use crate::transport::channel::{self, FrameSender};
 use crate::transport::ReadFrame;
 
 /// The path [`Router::http`](crate::server::Router::http) opens HTTP+SSE sessions on.
@@ -47,7 +46,7 @@ pub(crate) struct Sessions {
 
 /// One HTTP+SSE session: where its `POST`s go, and its connection.
 struct SseSession {
-    inbox: mpsc::Sender<ReadFrame>,
+    inbox: FrameSender,
     peer: Peer,
     /// The subject whose token opened the session: only that subject may post to it.
     #[cfg(feature = "auth")]
@@ -272,9 +271,9 @@ impl SseService {
         let stream = {
             let mut table = inner.sse.lock();
             let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
-            let (inbox, frames) = mpsc::channel(INBOX);
+            let (inbox, frames) = channel::channel(INBOX);
             let id = SessionId::random();
-            let (out, rx) = Outbound::channel();
+            let (out, rx) = Outbound::lazy_channel();
             table.insert(
                 id,
                 Arc::new(SseSession {
@@ -293,12 +292,10 @@ impl SseService {
             // On shutdown no more messages are read; the requests running finish (within
             // the grace period), their replies go out, then the stream ends.
             let closed = peer.closed().clone();
-            tokio::spawn(async move {
-                let stop = async move { shutdown.cancelled().await };
-                let drive =
-                    crate::transport::drive(peer, handler, ChannelSource(frames), out, stop);
-                let _ = connect::as_caller(caller, drive).await;
-            });
+            let stop = async move { shutdown.cancelled().await };
+            let drive = crate::transport::drive(peer, handler, frames, out, stop);
+            // Spawned as it is: an `async` block around it would hold it twice.
+            tokio::spawn(connect::as_caller(caller, drive));
             tracing::debug!(session = %id, "HTTP+SSE session opened");
             Stream {
                 inner: inner.clone(),
@@ -370,7 +367,7 @@ fn message_event(text: &str) -> Bytes {
 struct Stream {
     inner: Arc<Inner>,
     id: SessionId,
-    rx: mpsc::Receiver<OutFrame>,
+    rx: queue::Receiver<OutFrame>,
     endpoint: Option<Bytes>,
     /// Fires when the session's connection has closed: what it sent is sent, then the
     /// stream ends.
@@ -400,7 +397,7 @@ impl Stream {
         }
         loop {
             if self.ending {
-                return self.rx.try_recv().ok().map(|f| message_event(&f.text));
+                return self.rx.try_recv().map(|f| message_event(&f.text));
             }
             let keep_alive: Duration = self.inner.config.keep_alive;
             tokio::select! {

@@ -6,21 +6,20 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use futures_util::{SinkExt, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::WebSocketStream;
+
+mod socket;
 
 use super::service::{not_allowed, plain};
 use super::McpService;
 use super::{connect, guard};
 use crate::rpc::{OutFrame, Outbound};
 use crate::server::Router;
-use crate::transport::channel::ChannelSource;
+use crate::transport::channel;
 use crate::transport::ReadFrame;
 
 /// The path [`Router::http`](crate::server::Router::http) serves WebSocket on.
@@ -31,10 +30,6 @@ pub const SUBPROTOCOL: &str = "mcp";
 /// How many received messages may wait for the connection to read them; beyond it, the
 /// socket is not read (the peer's sends wait).
 const INBOX: usize = 64;
-
-/// Bytes of a socket's read buffer: tungstenite's default (128 KiB) is paid by every idle
-/// socket, and MCP messages are small; a larger one is read in more steps.
-const READ_BUFFER: usize = 4 * 1024;
 
 /// The WebSocket transport of an endpoint, as a `tower::Service` that upgrades `GET`
 /// requests: get one from [`McpService::ws`]. It shares the endpoint's router, Host/Origin
@@ -109,17 +104,8 @@ impl WsService {
                 "this HTTP server does not support upgrades: serve WebSocket with Router::http or axum",
             );
         };
-        let mcp = self.mcp.clone();
-        let ping = inner.config.ws_ping;
-        tokio::spawn(async move {
-            match upgrade.await {
-                Ok(upgraded) => {
-                    serve(mcp, ping, client, caller, TokioIo::new(upgraded)).await;
-                    drop(slot);
-                }
-                Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
-            }
-        });
+        // Spawned as it is: an `async` block around it would hold its arguments twice.
+        tokio::spawn(serve(self.mcp.clone(), client, caller, slot, upgrade));
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         let headers = response.headers_mut();
@@ -177,39 +163,41 @@ fn check_handshake(headers: &HeaderMap) -> Result<String, (StatusCode, &'static 
         .ok_or((StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key header"))
 }
 
-/// Serves one upgraded connection until either side closes it.
-async fn serve<S>(
+/// Serves one connection, once upgraded, until either side closes it; `slot`, its place
+/// among the endpoint's sessions, is given back then.
+///
+/// One task per socket: the connection's driver runs in it, beside the socket's reads and
+/// writes (a second task would cost every idle socket its own header and wake-ups).
+async fn serve(
     mcp: McpService,
-    ping: Duration,
     client: Option<IpAddr>,
     caller: connect::Caller,
-    io: S,
-) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let inner = mcp.inner.clone();
-    let limit = inner.config.body_limit;
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .max_message_size(Some(limit))
-        .max_frame_size(Some(limit));
-    let mut socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+    slot: connect::Slot,
+    upgrade: hyper::upgrade::OnUpgrade,
+) {
+    let io = match upgrade.await {
+        Ok(upgraded) => TokioIo::new(upgraded),
+        Err(e) => {
+            tracing::debug!(error = %e, "WebSocket upgrade failed");
+            return;
+        }
+    };
+    let inner = &mcp.inner;
+    let ping = inner.config.ws_ping;
+    let mut socket = socket::Socket::new(io, inner.config.body_limit);
     let (peer, handler) = Router::connection(&inner.shared, inner.max_in_flight);
-    let (inbox, frames) = mpsc::channel(INBOX);
-    let (out, mut rx) = Outbound::channel();
+    let (inbox, frames) = channel::channel(INBOX);
+    let (out, mut rx) = Outbound::lazy_channel();
     let shutdown = inner.shutdown.clone();
-    let closed = peer.closed().clone();
-    let drive = crate::transport::drive(
-        peer.clone(),
-        handler,
-        ChannelSource(frames),
-        out,
-        async move { shutdown.cancelled().await },
-    );
-    let driver = tokio::spawn(connect::as_caller(caller, drive));
+    let drive = crate::transport::drive(peer.clone(), handler, frames, out, async move {
+        shutdown.cancelled().await
+    });
+    let mut driver = std::pin::pin!(connect::as_caller(caller, drive));
+    // Whether the driver has returned (it is not polled again).
+    let mut driven = false;
     tracing::debug!(?client, "WebSocket connection opened");
     let mut ticker = tokio::time::interval(ping);
-    ticker.tick().await;
+    ticker.reset();
     let mut heard = true;
     // A message read but not yet taken by the connection: while one waits, the socket is
     // not read (backpressure to the peer), but replies keep going out; the reader never
@@ -217,12 +205,14 @@ async fn serve<S>(
     let mut waiting: Option<String> = None;
     let close = loop {
         tokio::select! {
-            permit = inbox.reserve(), if waiting.is_some() => {
-                let Ok(permit) = permit else {
-                    break Some((CloseCode::Away, "the server is shutting down"));
+            _ = &mut driver, if !driven => driven = true,
+            open = inbox.ready(), if waiting.is_some() => {
+                let sent = match waiting.take() {
+                    Some(text) if open.is_ok() => inbox.push(ReadFrame::Frame(text)).is_ok(),
+                    _ => false,
                 };
-                if let Some(text) = waiting.take() {
-                    permit.send(ReadFrame::Frame(text));
+                if !sent {
+                    break Some((CloseCode::Away, "the server is shutting down"));
                 }
             }
             message = socket.next(), if waiting.is_none() => {
@@ -272,7 +262,7 @@ async fn serve<S>(
                     break None;
                 }
             }
-            () = closed.cancelled() => break Some((CloseCode::Away, "the connection was closed")),
+            () = peer.closed().cancelled() => break Some((CloseCode::Away, "the connection was closed")),
         }
     };
     peer.close();
@@ -285,10 +275,13 @@ async fn serve<S>(
             code,
             reason: reason.into(),
         };
-        let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(Some(frame))).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(frame)).await;
     }
     drop(socket);
-    let _ = driver.await;
+    if !driven {
+        let _ = driver.await;
+    }
+    drop(slot);
     tracing::debug!(?client, "WebSocket connection closed");
 }
 

@@ -15,7 +15,7 @@ use super::sse::{SseItem, SseParser};
 use super::HttpClientConfig;
 use crate::error::{Error, Result};
 use crate::rpc::{OutFrame, Peer};
-use crate::transport::channel::ChannelSource;
+use crate::transport::channel::{self, ChannelSource};
 use crate::transport::ReadFrame;
 
 /// How long the server may take to send the `endpoint` event when no connect timeout is
@@ -86,7 +86,7 @@ pub(crate) async fn start_sse(
     }
     tracing::debug!(%post_url, "HTTP+SSE session opened");
 
-    let (tx, frames) = mpsc::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
+    let (tx, frames) = channel::channel(crate::rpc::outbound::OUTBOUND_CAPACITY);
     let closed = peer.closed().clone();
     let max_frame = config.max_frame;
     // The stream: every `message` event is a frame; the input ends with the stream.
@@ -159,7 +159,7 @@ pub(crate) async fn start_sse(
             fail_request(&peer, &frame.text, error);
         }
     });
-    Ok(ChannelSource(frames))
+    Ok(frames)
 }
 
 /// Fails the engine's request whose frame could not be sent (nothing waits on a
