@@ -149,6 +149,7 @@ pub(crate) fn receive(
 
 /// [`receive`] for a `tools/call` or `prompts/get` whose params were read already: the
 /// target's `name` and the `_meta` trace context (`traceparent`, `tracestate`).
+#[cfg(feature = "server")]
 pub(crate) fn receive_named(
     method: &str,
     id: &RequestId,
