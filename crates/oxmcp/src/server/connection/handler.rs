@@ -97,10 +97,9 @@ impl Responder for ConnectionHandler {
         params: &CallParams<'_>,
     ) -> tracing::Span {
         let meta = params.meta.as_ref();
-        let version = meta
-            .and_then(|m| m.protocol_version.as_deref())
-            .and_then(ProtocolVersion::parse)
-            .or_else(|| self.0.session().map(|s| s.version));
+        let version = self
+            .0
+            .version_named(meta.and_then(|m| m.protocol_version.as_deref()));
         let trace = (
             meta.and_then(|m| m.traceparent.as_deref()),
             meta.and_then(|m| m.tracestate.as_deref()),
@@ -120,9 +119,7 @@ impl ConnectionHandler {
             transport: Some(wire.map_or("pipe", |(transport, _)| transport)),
         }
     }
-}
 
-impl ConnectionHandler {
     /// Tells the spans how this connection is carried (`network.transport`, without it
     /// `pipe`) and its session id (feature `otel`; nothing otherwise).
     #[cfg_attr(not(feature = "http-server"), allow(dead_code))]

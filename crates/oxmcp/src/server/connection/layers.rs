@@ -62,12 +62,19 @@ impl Connection {
 
     /// The revision a request speaks, as far as can be told before it is routed.
     pub(super) fn peek_version(&self, params: Option<&RawValue>) -> Option<ProtocolVersion> {
-        let named = params
-            .and_then(|raw| serde_json::from_str::<ParamsPeek<'_>>(raw.get()).ok())
-            .and_then(|peek| peek.meta)
-            .and_then(|meta| meta.protocol_version)
-            .and_then(|v| ProtocolVersion::parse(&v));
-        named.or_else(|| self.session().map(|s| s.version))
+        let peek = params.and_then(|raw| serde_json::from_str::<ParamsPeek<'_>>(raw.get()).ok());
+        self.version_named(
+            peek.as_ref()
+                .and_then(|peek| peek.meta.as_ref())
+                .and_then(|meta| meta.protocol_version.as_deref()),
+        )
+    }
+
+    /// The revision a request speaks: the one its `_meta` names, else its session's.
+    pub(super) fn version_named(&self, named: Option<&str>) -> Option<ProtocolVersion> {
+        named
+            .and_then(ProtocolVersion::parse)
+            .or_else(|| self.session().map(|s| s.version))
     }
 }
 
