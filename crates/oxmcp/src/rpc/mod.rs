@@ -325,6 +325,35 @@ impl Peer {
         }
     }
 
+    /// Decodes a frame as [`Peer::handle_frame_joined`] does (the params of a method
+    /// `handler` reads eagerly go in `eager`), for a caller that looks at the message before
+    /// it is handled: the Streamable HTTP server checks a POST's headers against its body,
+    /// then hands a single request to [`Peer::handle_decoded`], so the body is read once.
+    #[cfg(feature = "http-server")]
+    pub(crate) fn decode<'f, H: Responder>(
+        handler: &H,
+        frame: &'f str,
+        eager: &mut Option<H::Eager<'f>>,
+    ) -> Decoded<'f> {
+        frame::decode_with(frame, &|method: &str| eager_params(handler, method), eager)
+    }
+
+    /// Handles a message from [`Peer::decode`] as [`Peer::handle_frame_joined`] would (its
+    /// reply, when known at once, goes to `outbound`), and returns what is left to wait for
+    /// (room in a full queue). Unlike `handle_frame_joined`, it does not first let the
+    /// handlers run when every slot is taken: a caller sends its frame that way instead
+    /// while [`Peer::is_saturated`].
+    #[cfg(feature = "http-server")]
+    pub(crate) fn handle_decoded<H: Responder>(
+        &self,
+        message: Message<'_>,
+        eager: &mut Option<H::Eager<'_>>,
+        handler: &Arc<H>,
+        outbound: &Outbound,
+    ) -> Option<BoxFuture<Result<(), crate::Error>>> {
+        self.handle_message(message, eager, handler, outbound, None, None)
+    }
+
     /// With every slot taken, lets the handlers that are ready run first (on a
     /// single-threaded runtime they run only when the reader yields): most free their slot
     /// at once. Only what is still over the bound then is refused.
@@ -467,7 +496,7 @@ impl Peer {
     }
 
     /// Whether as many requests are in flight as may be (running or waiting to run).
-    fn is_saturated(&self) -> bool {
+    pub(crate) fn is_saturated(&self) -> bool {
         self.inner.in_flight_count.load(Ordering::Acquire) >= self.inner.max_outstanding
     }
 

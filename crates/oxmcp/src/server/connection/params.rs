@@ -9,16 +9,16 @@ use serde_json::value::RawValue;
 
 /// The reserved `_meta` keys of a request, borrowed from its params.
 #[derive(Deserialize, Default)]
-pub(super) struct MetaPeek<'a> {
+pub(crate) struct MetaPeek<'a> {
     #[serde(
         rename = "io.modelcontextprotocol/protocolVersion",
         borrow,
         default,
         deserialize_with = "crate::rpc::frame::borrow_opt_str"
     )]
-    pub(super) protocol_version: Option<Cow<'a, str>>,
+    pub(crate) protocol_version: Option<Cow<'a, str>>,
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
-    pub(super) client_capabilities: Option<&'a RawValue>,
+    pub(crate) client_capabilities: Option<&'a RawValue>,
     #[serde(rename = "io.modelcontextprotocol/clientInfo", borrow, default)]
     pub(super) client_info: Option<&'a RawValue>,
     #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
@@ -54,11 +54,11 @@ pub(super) struct ParamsPeek<'a> {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CallParams<'a> {
     #[serde(borrow)]
-    pub(super) name: Cow<'a, str>,
+    pub(crate) name: Cow<'a, str>,
     #[serde(borrow, default)]
-    pub(super) arguments: Option<&'a RawValue>,
+    pub(crate) arguments: Option<&'a RawValue>,
     #[serde(rename = "_meta", borrow, default)]
-    pub(super) meta: Option<MetaPeek<'a>>,
+    pub(crate) meta: Option<MetaPeek<'a>>,
     #[serde(borrow, default)]
     pub(super) input_responses: Option<&'a RawValue>,
     #[serde(

@@ -16,6 +16,96 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::service::routes_legacy;
+use crate::rpc::{self, Decoded, Message, Peer};
+use crate::server::connection::params::CallParams;
+use crate::server::ConnectionHandler;
+use http::HeaderMap;
+
+/// A `POST`'s body, read for its handling.
+pub(crate) struct Posted<'a> {
+    pub(crate) summary: Summary<'a>,
+    /// Whether it goes the legacy way ([`routes_legacy`]).
+    pub(crate) legacy: bool,
+    /// The body's request, decoded by the engine's own decoder, when the body is one valid
+    /// request that the engine can take as it is ([`Peer::handle_decoded`]): the body is
+    /// then parsed once. `None`: the engine decodes the body itself.
+    pub(crate) request: Option<Message<'a>>,
+}
+
+impl<'a> Posted<'a> {
+    /// Reads a body (UTF-8 text); `Err` when it is not JSON. The params of a request that
+    /// `handler` reads eagerly go in `eager`, as the engine would read them.
+    pub(crate) fn read(
+        handler: &ConnectionHandler,
+        headers: &HeaderMap,
+        text: &'a str,
+        eager: &mut Option<CallParams<'a>>,
+        slow: &'a mut Option<Value>,
+    ) -> Result<Self, String> {
+        if let Some(read) = Posted::request(handler, headers, text, eager) {
+            return Ok(read);
+        }
+        *eager = None;
+        let summary = Summary::read(text, slow)?;
+        let legacy = routes_legacy(headers, summary.method.as_deref() == Some("initialize"));
+        Ok(Posted {
+            summary,
+            legacy,
+            request: None,
+        })
+    }
+
+    /// The usual body, one request, decoded once: its summary is what the engine's decoder
+    /// read (a legacy request's params are not summarized: the legacy way checks none of
+    /// them). `None` for any other body, and for a body whose [`Summary`] this could not
+    /// tell as [`Summary::read`] would: one that pass reads the slow way (see [`plain`]),
+    /// or a modern request whose params (which its headers are checked against) are not
+    /// read eagerly with a protocol version and client capabilities in their `_meta`.
+    fn request(
+        handler: &ConnectionHandler,
+        headers: &HeaderMap,
+        text: &'a str,
+        eager: &mut Option<CallParams<'a>>,
+    ) -> Option<Self> {
+        if !plain(text.as_bytes()) {
+            return None;
+        }
+        let Decoded::Single(Ok(message)) = Peer::decode(handler, text, eager) else {
+            return None;
+        };
+        let Message::Request { id, method, params } = &message else {
+            return None;
+        };
+        let mut summary = Summary {
+            shape: Some(Shape::Object),
+            has_method: true,
+            method: Some(method.clone()),
+            id: Some(id.clone()),
+            id_set: true,
+            ..Summary::default()
+        };
+        let legacy = routes_legacy(headers, method == "initialize");
+        if !legacy {
+            let (rpc::Params::Eager, Some(call)) = (params, eager.as_ref()) else {
+                return None;
+            };
+            let meta = call.meta.as_ref()?;
+            // A `null` there is present to the summary, absent to the params.
+            meta.client_capabilities?;
+            summary.version = Some(meta.protocol_version.clone()?);
+            summary.capabilities = true;
+            summary.name = Some(call.name.clone());
+            summary.arguments = call.arguments.map(Arguments::Raw);
+        }
+        Some(Posted {
+            summary,
+            legacy,
+            request: Some(message),
+        })
+    }
+}
+
 /// How a body is shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Shape {
@@ -58,7 +148,9 @@ pub(crate) struct Summary<'a> {
     pub(crate) version: Option<Cow<'a, str>>,
     /// Whether `params._meta["io.modelcontextprotocol/clientCapabilities"]` is there.
     pub(crate) capabilities: bool,
-    /// `params.arguments`, when there (even `null`).
+    /// `params.arguments`, when there (even `null`; but a request decoded once, by
+    /// [`Posted::read`], reads a `null` as none: the same to the `Mcp-Param` checks, the
+    /// only reader).
     pub(crate) arguments: Option<Arguments<'a>>,
 }
 

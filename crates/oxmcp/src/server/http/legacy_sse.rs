@@ -19,7 +19,7 @@ use futures_util::stream;
 use http::{header, Method, Request, Response, StatusCode};
 use tokio_util::sync::CancellationToken;
 
-use super::service::{accepts, not_allowed, plain, preflight, read_limited, sse, Inner};
+use super::service::{not_allowed, plain, preflight, read_limited, sse, Accepts, Inner};
 use super::session::SessionId;
 use super::McpService;
 use super::{connect, guard};
@@ -190,7 +190,7 @@ impl SseService {
                         "a GET opens a new HTTP+SSE session and takes no session_id; POST messages to the session's endpoint URL",
                     );
                 }
-                if !accepts(request.headers(), "text/event-stream") {
+                if !Accepts::of(request.headers()).sse {
                     return plain(
                         StatusCode::NOT_ACCEPTABLE,
                         "GET opens an SSE stream: the Accept header must allow text/event-stream",

@@ -14,21 +14,16 @@ use oxmcp_protocol::ProtocolVersion;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::body::Summary;
+use super::body::{Posted, Summary};
 use super::service::{
-    accepts, empty, header_version, json, plain, routes_legacy, rpc_error, sse, Inner, MCP_METHOD,
-    MCP_NAME, SESSION_ID,
+    empty, header_version, json, plain, rpc_error, sse, Accepts, Inner, MCP_METHOD, MCP_NAME,
+    SESSION_ID,
 };
 use super::session::{lookup, make_room, Session};
 use super::sse::{direct, Follow, OnDrop};
-use crate::rpc::{OutFrame, Outbound, Peer, Responder};
-
-/// What the client accepts back.
-#[derive(Clone, Copy)]
-struct Accepts {
-    json: bool,
-    sse: bool,
-}
+use crate::rpc::{BoxFuture, Message, OutFrame, Outbound, Peer, Responder};
+use crate::server::connection::params::CallParams;
+use crate::server::ConnectionHandler;
 
 pub(crate) async fn post(
     inner: &Arc<Inner>,
@@ -49,43 +44,54 @@ pub(crate) async fn post(
             );
         }
     }
-    let accept = Accepts {
-        json: accepts(headers, "application/json"),
-        sse: accepts(headers, "text/event-stream"),
-    };
+    let accept = Accepts::of(headers);
     if !accept.json && !accept.sse {
         return plain(
             StatusCode::NOT_ACCEPTABLE,
             "the Accept header must allow application/json and text/event-stream",
         );
     }
-    let mut slow = None;
+    let (mut eager, mut slow) = (None, None);
     let read = std::str::from_utf8(&body)
         .map_err(|_| "not UTF-8".to_owned())
-        .and_then(|text| Summary::read(text, &mut slow).map(|summary| (text, summary)));
-    let (text, summary) = match read {
+        .and_then(|text| {
+            Posted::read(&inner.modern.1, headers, text, &mut eager, &mut slow)
+                .map(|read| (text, read))
+        });
+    let (text, read) = match read {
         Ok(read) => read,
         Err(reason) => {
             let error = ErrorObject::parse_error(format!("invalid JSON: {reason}"));
             return rpc_error(StatusCode::BAD_REQUEST, None, &error);
         }
     };
-    if routes_legacy(headers, summary.method.as_deref() == Some("initialize")) {
-        legacy(inner, headers, (&body, text), &summary, accept, client).await
+    if read.legacy {
+        legacy(
+            inner,
+            headers,
+            (&body, text),
+            read,
+            &mut eager,
+            accept,
+            client,
+        )
+        .await
     } else {
-        modern(inner, headers, &body, &summary, accept).await
+        modern(inner, headers, &body, read, &mut eager, accept).await
     }
 }
 
 /// The legacy way: a session per `initialize`.
-async fn legacy(
+async fn legacy<'a>(
     inner: &Arc<Inner>,
     headers: &HeaderMap,
     (frame, text): (&Bytes, &str),
-    body: &Summary<'_>,
+    read: Posted<'a>,
+    eager: &mut Option<CallParams<'a>>,
     accept: Accepts,
     client: Option<IpAddr>,
 ) -> Response<Body> {
+    let body = &read.summary;
     let initialize = body.method.as_deref() == Some("initialize");
     let session = if initialize {
         if let Some(given) = header_version(headers) {
@@ -124,7 +130,14 @@ async fn legacy(
     let _busy = session.busy();
     let close = CancellationToken::new();
     let (out, rx) = Outbound::closable(close.clone(), accept.sse);
-    let handling = handle_owned(&session.peer, &session.handler, frame, out);
+    let handling = handle(
+        &session.peer,
+        &session.handler,
+        frame,
+        read.request,
+        eager,
+        out,
+    );
     let mut replies = Replies { handling, rx };
     if expected == 0 {
         replies.finish().await;
@@ -459,7 +472,7 @@ fn handle_owned<H: Responder>(
     handler: &Arc<H>,
     frame: &Bytes,
     out: Outbound,
-) -> Detach<impl Future<Output = ()> + Send + 'static> {
+) -> Detach {
     let (peer, handler, frame) = (peer.clone(), handler.clone(), frame.clone());
     Detach(Some(Box::pin(async move {
         // Checked by the caller already.
@@ -473,9 +486,9 @@ fn handle_owned<H: Responder>(
 /// A POST's handling, polled by the POST's task; if the POST is dropped before the handling
 /// ends (the client went away, which cancels the request), the handling goes on in a task
 /// of its own rather than being dropped mid-way.
-struct Detach<F: Future<Output = ()> + Send + 'static>(Option<Pin<Box<F>>>);
+struct Detach(Option<BoxFuture<()>>);
 
-impl<F: Future<Output = ()> + Send + 'static> Future for Detach<F> {
+impl Future for Detach {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
@@ -490,13 +503,13 @@ impl<F: Future<Output = ()> + Send + 'static> Future for Detach<F> {
     }
 }
 
-impl<F: Future<Output = ()> + Send + 'static> FusedFuture for Detach<F> {
+impl FusedFuture for Detach {
     fn is_terminated(&self) -> bool {
         self.0.is_none()
     }
 }
 
-impl<F: Future<Output = ()> + Send + 'static> Drop for Detach<F> {
+impl Drop for Detach {
     fn drop(&mut self) {
         if let Some(future) = self.0.take() {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -506,14 +519,42 @@ impl<F: Future<Output = ()> + Send + 'static> Drop for Detach<F> {
     }
 }
 
+/// Handles a POST's message: a request decoded already ([`Posted::request`]) is handed to
+/// the engine as it is (its reply, when known at once, is queued before this returns),
+/// any other body as its frame ([`handle_owned`]), which the engine decodes. What is left
+/// of the handling is the POST's to poll.
+fn handle<'a>(
+    peer: &Peer,
+    handler: &Arc<ConnectionHandler>,
+    frame: &Bytes,
+    request: Option<Message<'a>>,
+    eager: &mut Option<CallParams<'a>>,
+    out: Outbound,
+) -> Detach {
+    match request {
+        // A saturated engine lets its handlers run before it takes more: the frame's way.
+        Some(request) if !peer.is_saturated() => {
+            let wait = peer.handle_decoded(request, eager, handler, &out);
+            Detach(wait.map(|wait| -> BoxFuture<()> {
+                Box::pin(async move {
+                    let _ = wait.await;
+                })
+            }))
+        }
+        _ => handle_owned(peer, handler, frame, out),
+    }
+}
+
 /// The modern way: no session, each POST stands alone.
-async fn modern(
+async fn modern<'a>(
     inner: &Arc<Inner>,
     headers: &HeaderMap,
     frame: &Bytes,
-    body: &Summary<'_>,
+    read: Posted<'a>,
+    eager: &mut Option<CallParams<'a>>,
     accept: Accepts,
 ) -> Response<Body> {
+    let body = &read.summary;
     let handler = &inner.modern.1;
     // Request ids are unique per client, not across clients: every POST gets an engine of
     // its own (the connection handler, with its listeners, is shared).
@@ -537,7 +578,7 @@ async fn modern(
         }
     }
     let (out, rx) = Outbound::channel();
-    let handling = handle_owned(&peer, handler, frame, out);
+    let handling = handle(&peer, handler, frame, read.request, eager, out);
     let mut replies = Replies { handling, rx };
     if body.expected_responses(false) == 0 {
         replies.finish().await;

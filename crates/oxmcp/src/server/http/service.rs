@@ -1,8 +1,10 @@
 //! The `tower::Service`: routes each HTTP request to its era and method.
 
 use std::collections::HashMap;
+use std::future::Future as _;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use axum::body::{Body, HttpBody};
 use bytes::Bytes;
@@ -15,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::HttpConfig;
 use super::guard::{self, RemoteAddr};
-use super::session::{Session, SessionId};
+use super::session::{SessionId, Sessions};
 use crate::rpc::Peer;
 use crate::server::{ConnectionHandler, Router, Shared};
 
@@ -66,7 +68,7 @@ pub(crate) struct Inner {
     pub(crate) config: HttpConfig,
     /// The one connection every modern request goes through.
     pub(crate) modern: (Peer, Arc<ConnectionHandler>),
-    pub(crate) sessions: Mutex<HashMap<SessionId, Arc<Session>>>,
+    pub(crate) sessions: Mutex<Sessions>,
     /// Streams still being written, by stream id: `true` once done.
     pub(crate) live: Mutex<HashMap<String, watch::Sender<bool>>>,
     pub(crate) next_stream: AtomicU64,
@@ -280,8 +282,15 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let read = read_body(body, config.body_limit);
-    match tokio::time::timeout(config.body_timeout, read).await {
+    let mut read = std::pin::pin!(read_body(body, config.body_limit));
+    // A body that came whole with its headers (the usual case) is read at once, without
+    // arming a timer for it: the deadline is for bodies still on their way.
+    let at_once = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+    let read = match at_once {
+        Poll::Ready(read) => Ok(read),
+        Poll::Pending => tokio::time::timeout(config.body_timeout, read).await,
+    };
+    match read {
         Ok(Ok(body)) => Ok(body),
         Err(_) => {
             let mut response = plain(
@@ -483,25 +492,59 @@ pub(crate) fn sse(body: Body) -> Response<Body> {
     response
 }
 
-/// Whether the client's `Accept` header takes `mime` (no header takes anything).
-pub(crate) fn accepts(headers: &HeaderMap, mime: &str) -> bool {
-    let mut values = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .peekable();
-    if values.peek().is_none() {
-        return true;
+/// Which of the two media types an MCP endpoint answers with the client's `Accept` header
+/// takes: `application/json` and `text/event-stream` (no header takes anything). Read in
+/// one pass over the header's bytes, for both at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Accepts {
+    pub(crate) json: bool,
+    pub(crate) sse: bool,
+}
+
+impl Accepts {
+    /// What `headers` accept. Values that are not visible ASCII are ignored, as if absent.
+    pub(crate) fn of(headers: &HeaderMap) -> Accepts {
+        let mut accepts = Accepts {
+            json: false,
+            sse: false,
+        };
+        let mut any = false;
+        for value in headers.get_all(header::ACCEPT) {
+            let Ok(text) = value.to_str() else { continue };
+            any = true;
+            for item in text.as_bytes().split(|&b| b == b',') {
+                let range = item.split(|&b| b == b';').next().unwrap_or_default();
+                accepts.add(range.trim_ascii());
+            }
+        }
+        if any {
+            accepts
+        } else {
+            Accepts {
+                json: true,
+                sse: true,
+            }
+        }
     }
-    let kind = mime.split('/').next().unwrap_or("");
-    values.flat_map(|v| v.split(',')).any(|item| {
-        let range = item.split(';').next().unwrap_or("").trim();
-        range.eq_ignore_ascii_case(mime)
-            || range == "*/*"
-            || range
-                .split_once('/')
-                .is_some_and(|(k, sub)| sub == "*" && k.eq_ignore_ascii_case(kind))
-    })
+
+    /// Adds one media range (`type/subtype`, `type/*` or `*/*`).
+    fn add(&mut self, range: &[u8]) {
+        if range == b"*/*" {
+            self.json = true;
+            self.sse = true;
+            return;
+        }
+        let kind = match range.iter().position(|&b| b == b'/') {
+            Some(slash) if &range[slash + 1..] == b"*" => &range[..slash],
+            _ => {
+                self.json |= range.eq_ignore_ascii_case(b"application/json");
+                self.sse |= range.eq_ignore_ascii_case(b"text/event-stream");
+                return;
+            }
+        };
+        self.json |= kind.eq_ignore_ascii_case(b"application");
+        self.sse |= kind.eq_ignore_ascii_case(b"text");
+    }
 }
 
 /// The `MCP-Protocol-Version` header, if present.
@@ -528,4 +571,70 @@ pub(crate) fn routes_legacy(headers: &HeaderMap, initialize: bool) -> bool {
     is_legacy_header(version)
         || (version.is_some_and(|v| ProtocolVersion::parse(v).is_none())
             && (initialize || headers.contains_key(&SESSION_ID)))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{header, HeaderMap, HeaderValue};
+
+    use super::Accepts;
+
+    /// What `Accept` takes, spelled out the long way: split, trimmed, compared.
+    fn reference(values: &[&[u8]], mime: &str) -> bool {
+        let texts: Vec<&str> = values
+            .iter()
+            .filter(|v| HeaderValue::from_bytes(v).is_ok_and(|h| h.to_str().is_ok()))
+            .map(|v| std::str::from_utf8(v).expect("visible ASCII"))
+            .collect();
+        if texts.is_empty() {
+            return true;
+        }
+        let kind = mime.split('/').next().unwrap_or("");
+        texts.iter().flat_map(|v| v.split(',')).any(|item| {
+            let range = item.split(';').next().unwrap_or("").trim();
+            range.eq_ignore_ascii_case(mime)
+                || range == "*/*"
+                || range
+                    .split_once('/')
+                    .is_some_and(|(k, sub)| sub == "*" && k.eq_ignore_ascii_case(kind))
+        })
+    }
+
+    #[test]
+    fn accept_headers_read_in_one_pass_take_what_they_name() {
+        let cases: &[&[&[u8]]] = &[
+            &[],
+            &[b"application/json, text/event-stream"],
+            &[b"application/json"],
+            &[b"text/event-stream"],
+            &[b"Application/JSON ; q=0.5 ,TEXT/Event-Stream;q=1"],
+            &[b"*/*"],
+            &[b"application/*"],
+            &[b"text/*;q=0.1"],
+            &[b"text/html", b"application/json"],
+            &[b"image/png, */x, */"],
+            &[b"application/json+x, text/event-streams, application/jsonx"],
+            &[b""],
+            &[b" , ;"],
+            &[b"\xff\xfe"],
+            &[b"\xff", b"text/event-stream"],
+            &[b"application /json"],
+            &[b"\tapplication/json\t"],
+        ];
+        for values in cases {
+            let mut headers = HeaderMap::new();
+            for value in *values {
+                headers.append(
+                    header::ACCEPT,
+                    HeaderValue::from_bytes(value).expect("a header value"),
+                );
+            }
+            let got = Accepts::of(&headers);
+            let want = Accepts {
+                json: reference(values, "application/json"),
+                sse: reference(values, "text/event-stream"),
+            };
+            assert_eq!(got, want, "Accept {values:?}");
+        }
+    }
 }

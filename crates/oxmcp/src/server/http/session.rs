@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use tokio::sync::watch;
 
 use super::service::{
-    accepts, empty, header_version, plain, routes_legacy, sse, Inner, SESSION_ID,
+    empty, header_version, plain, routes_legacy, sse, Accepts, Inner, SESSION_ID,
 };
 use super::sse::Follow;
 use crate::rpc::{Outbound, Peer, Responder};
@@ -301,11 +301,57 @@ impl SessionId {
     /// Reads an id as written by [`Display`](std::fmt::Display): exactly 32 lowercase hex
     /// digits.
     pub(crate) fn parse(text: &str) -> Option<SessionId> {
-        let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
-        if text.len() != 32 || !text.as_bytes().iter().all(hex) {
+        if text.len() != 32 {
             return None;
         }
-        u128::from_str_radix(text, 16).ok().map(SessionId)
+        // One pass, four bits a digit (`from_str_radix` checks each step for overflow).
+        let mut id = 0u128;
+        for &b in text.as_bytes() {
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => return None,
+            };
+            id = id << 4 | u128::from(digit);
+        }
+        Some(SessionId(id))
+    }
+}
+
+/// The sessions by id. Ids are 128 random bits the server drew, so they hash themselves:
+/// no client chooses the keys that go in (a lookup of an id of the client's choosing only
+/// misses), and the table needs no keyed hash against collisions.
+pub(crate) type Sessions = std::collections::HashMap<SessionId, Arc<Session>, IdHash>;
+
+/// Hashes a [`SessionId`] by folding its bits (see [`Sessions`]).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IdHash;
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// The hasher of [`IdHash`].
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used by a `SessionId`; anything else still hashes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= (n as u64) ^ ((n >> 64) as u64);
     }
 }
 
@@ -407,7 +453,7 @@ pub(crate) fn get(inner: &Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
             .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    if !accepts(headers, "text/event-stream") {
+    if !Accepts::of(headers).sse {
         return plain(
             StatusCode::NOT_ACCEPTABLE,
             "GET opens an SSE stream: the Accept header must allow text/event-stream",
@@ -527,6 +573,8 @@ mod tests {
             "1",
             &text.to_ascii_uppercase(),
             &format!("+{}", &text[1..]),
+            &format!("g{}", &text[1..]),
+            &format!("{}/", &text[..31]),
             &format!("{text}0"),
             &text[..31],
         ] {

@@ -146,3 +146,108 @@ fn protocol_meta_keys_match_the_probe() {
         "io.modelcontextprotocol/clientCapabilities"
     );
 }
+
+/// A body that is one request is decoded once, by the engine's decoder ([`Posted::read`]):
+/// the summary it gives is the one the body pass gives, whenever it takes the body; the
+/// bodies it leaves to the body pass are summarized by it.
+#[test]
+fn a_request_decoded_once_is_summarized_like_the_body_pass_reads_it() {
+    let shared = crate::server::Router::new().build();
+    let (_peer, handler) = crate::server::Router::connection(&shared, 4);
+    let modern = {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "mcp-protocol-version",
+            http::HeaderValue::from_static("2026-07-28"),
+        );
+        headers
+    };
+    let none = HeaderMap::new();
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    let call = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"hi"}},{meta}}}}}"#
+    );
+    let escaped = format!(
+        r#"{{"jsonrpc":"2.0","id":"a\"b","method":"prompts\/get","params":{{{meta},"name":"\u00e9","arguments":null}}}}"#
+    );
+    let legacy_call =
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}}"#;
+    let ping = r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#;
+    // (body, headers, whether the decoded way takes it)
+    let cases: Vec<(&str, &HeaderMap, bool)> = vec![
+        (&call, &modern, true),
+        (&escaped, &modern, true),
+        (legacy_call, &none, true),
+        (ping, &none, true),
+        (&call, &none, true),
+        // Modern, but params not read eagerly: the body pass reads them.
+        (ping, &modern, false),
+        (legacy_call, &modern, false),
+        // `null` capabilities: present to the body pass, absent to the params.
+        (
+            r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"e","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":null}}}"#,
+            &modern,
+            false,
+        ),
+        // What a `Value` could refuse (an exponent), not a request, not valid.
+        (
+            r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"e","arguments":{"n":1e400}}}"#,
+            &none,
+            false,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            &none,
+            false,
+        ),
+        (r#"{"jsonrpc":"2.0","id":6,"result":{}}"#, &none, false),
+        (r#"{"id":7,"method":"ping"}"#, &none, false),
+        (
+            r#"{"jsonrpc":"2.0","id":8,"method":"ping","method":"x"}"#,
+            &none,
+            false,
+        ),
+        (
+            r#"[{"jsonrpc":"2.0","id":9,"method":"ping"}]"#,
+            &none,
+            false,
+        ),
+    ];
+    for (text, headers, decoded) in cases {
+        let (mut eager, mut slow, mut reference) = (None, None, None);
+        let read = Posted::read(&handler, headers, text, &mut eager, &mut slow);
+        let want = Summary::read(text, &mut reference);
+        match (read, want) {
+            (Ok(read), Ok(mut want)) => {
+                // `arguments: null` reads as none from the engine's params: the same to
+                // the `Mcp-Param` checks, the only reader of arguments.
+                let null = |a: &Arguments<'_>| match a {
+                    Arguments::Raw(raw) => raw.get() == "null",
+                    Arguments::Parsed(value) => value.is_null(),
+                };
+                if read.request.is_some() && want.arguments.as_ref().is_some_and(null) {
+                    want.arguments = None;
+                }
+                // Nor are a legacy request's params: the legacy way checks none.
+                if read.request.is_some() && read.legacy {
+                    (want.name, want.uri, want.task_id, want.version) = (None, None, None, None);
+                    (want.capabilities, want.arguments) = (false, None);
+                }
+                assert_eq!(read.request.is_some(), decoded, "{text}");
+                assert_eq!(key(&read.summary), key(&want), "{text}");
+                let initialize = want.method.as_deref() == Some("initialize");
+                assert_eq!(
+                    read.legacy,
+                    super::routes_legacy(headers, initialize),
+                    "{text}"
+                );
+            }
+            (Err(_), Err(_)) => assert!(!decoded, "{text}"),
+            (read, want) => panic!(
+                "{text}: decoded {:?}, body pass {:?}",
+                read.map(|r| key(&r.summary)),
+                want.map(|w| key(&w))
+            ),
+        }
+    }
+}
