@@ -249,30 +249,9 @@ const MAX_DIGITS: usize = 300;
 fn plain(bytes: &[u8]) -> bool {
     let mut openers = 0usize;
     let mut digits = 0usize;
-    let mut in_string = false;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         i += 1;
-        if in_string {
-            match b {
-                b'"' => in_string = false,
-                b'\\' => {
-                    let surrogate = bytes.get(i) == Some(&b'u')
-                        && matches!(bytes.get(i + 1), Some(b'd' | b'D'))
-                        && matches!(
-                            bytes.get(i + 2),
-                            Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
-                        );
-                    if surrogate {
-                        return false;
-                    }
-                    i += 1; // the escaped character
-                }
-                _ => {}
-            }
-            continue;
-        }
         match b {
             b'0'..=b'9' => {
                 digits += 1;
@@ -282,7 +261,29 @@ fn plain(bytes: &[u8]) -> bool {
                 continue;
             }
             b'e' | b'E' if digits > 0 => return false,
-            b'"' => in_string = true,
+            // A string, to its end: only its escapes matter (most of a body is strings).
+            b'"' => loop {
+                let Some(at) = bytes
+                    .get(i..)
+                    .and_then(|rest| rest.iter().position(|&b| b == b'"' || b == b'\\'))
+                else {
+                    return true;
+                };
+                i += at + 1;
+                if bytes[i - 1] == b'"' {
+                    break;
+                }
+                let surrogate = bytes.get(i) == Some(&b'u')
+                    && matches!(bytes.get(i + 1), Some(b'd' | b'D'))
+                    && matches!(
+                        bytes.get(i + 2),
+                        Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+                    );
+                if surrogate {
+                    return false;
+                }
+                i += 1; // the escaped character
+            },
             b'{' | b'[' => {
                 openers += 1;
                 if openers > MAX_OPENERS {

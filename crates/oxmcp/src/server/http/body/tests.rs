@@ -251,3 +251,43 @@ fn a_request_decoded_once_is_summarized_like_the_body_pass_reads_it() {
         }
     }
 }
+
+/// [`plain`] skips through strings to their quotes and escapes, and still finds what it
+/// looks for: exponents, long runs of digits and deep nesting outside strings, surrogate
+/// escapes inside them.
+#[test]
+fn plain_skips_strings_and_finds_what_it_refuses() {
+    let deep = format!("{}{}", "[".repeat(121), "]".repeat(121));
+    let digits = format!(r#"{{"n":{}}}"#, "1".repeat(301));
+    let in_string = format!(r#"{{"s":"{}e5{}"}}"#, "1".repeat(400), "[".repeat(200));
+    let cases = [
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#,
+            true,
+        ),
+        (r#"{"a":1e5}"#, false),
+        (r#"{"a":"1e5"}"#, true),
+        (r#"{"a":1.5E-3}"#, false),
+        (r#"{"a":"x\ud800"}"#, false),
+        (r#"{"a":"x\uD83D\uDE00"}"#, false),
+        (r#"{"a":"x\u00e9 \" \\"}"#, true),
+        (r#"{"a":"\\ud800"}"#, true),
+        (r#"{"a":"unterminated"#, true),
+        (r#"{"a":"escape at the end\"#, true),
+        (r#"{"a":"\u"#, true),
+        (r#"{"a":"\ud"#, true),
+        (r#""\"#, true),
+        (r#"""#, true),
+        ("", true),
+        ("e", true),
+        ("1e", false),
+        ("[1,2,{}]", true),
+        (&deep, false),
+        (&deep[1..deep.len() - 1], true),
+        (&digits, false),
+        (&in_string, true),
+    ];
+    for (text, want) in cases {
+        assert_eq!(plain(text.as_bytes()), want, "{text}");
+    }
+}
