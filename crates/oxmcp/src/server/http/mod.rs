@@ -50,6 +50,7 @@ pub use config::{
     HttpConfig, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_SESSIONS,
     DEFAULT_MAX_SESSIONS_PER_PEER, DEFAULT_MAX_STREAMS_PER_SESSION, DEFAULT_SESSION_IDLE,
 };
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
 pub(crate) use guard::RemoteAddr;
 #[cfg(feature = "sse-server")]
 pub use legacy_sse::{SseService, MESSAGES_PATH, SSE_PATH};

@@ -450,7 +450,7 @@ async fn route(
     service: &McpService,
     routes: Option<&axum::Router>,
     remote: SocketAddr,
-    mut request: Request<Incoming>,
+    request: Request<Incoming>,
 ) -> Response<Body> {
     #[cfg(feature = "auth")]
     if let Some(resource) = &service.inner.config.auth {
@@ -460,6 +460,7 @@ async fn route(
     }
     #[cfg(feature = "sse-server")]
     if matches!(request.uri().path(), super::SSE_PATH | super::MESSAGES_PATH) {
+        let mut request = request;
         request
             .extensions_mut()
             .insert(crate::server::http::RemoteAddr(remote));
@@ -467,6 +468,7 @@ async fn route(
     }
     #[cfg(feature = "ws-server")]
     if request.uri().path() == super::WS_PATH {
+        let mut request = request;
         request
             .extensions_mut()
             .insert(crate::server::http::RemoteAddr(remote));
@@ -482,10 +484,8 @@ async fn route(
         *response.status_mut() = StatusCode::NOT_FOUND;
         return response;
     }
-    request
-        .extensions_mut()
-        .insert(crate::server::http::RemoteAddr(remote));
-    service.handle(request).await
+    // The address goes straight in, not through the request's extensions (a map each).
+    service.handle_from(request, Some(remote)).await
 }
 
 /// A request for the application's own routes: its body read within the endpoint's limits

@@ -169,6 +169,21 @@ impl McpService {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        let remote = remote_of(request.extensions());
+        self.handle_from(request, remote).await
+    }
+
+    /// [`McpService::handle`] for a request whose peer's address the caller knows (the
+    /// server that accepted its connection), rather than its extensions.
+    pub(crate) async fn handle_from<B>(
+        &self,
+        request: Request<B>,
+        remote: Option<std::net::SocketAddr>,
+    ) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         self.inner.start_reaper();
         // CORS needs only the request's Origin: no copy of all its headers.
         let origin = if self.inner.config.cors {
@@ -176,7 +191,7 @@ impl McpService {
         } else {
             None
         };
-        let mut response = self.route(request).await;
+        let mut response = self.route(request, remote).await;
         guard::cors_headers(&self.inner.config, origin.as_ref(), response.headers_mut());
         response
     }
@@ -184,16 +199,22 @@ impl McpService {
     /// Checks what every request of this endpoint (and of the transports mounted beside
     /// it) must pass before it is served: the Host/Origin guard and the router's startup.
     /// The peer's address (from [`RemoteAddr`] or axum's `ConnectInfo`), or the refusal.
+    #[cfg(any(feature = "sse-server", feature = "ws-server"))]
     pub(crate) async fn admit(
         &self,
         headers: &HeaderMap,
         extensions: &http::Extensions,
     ) -> Result<Option<std::net::SocketAddr>, Response<Body>> {
-        let remote = extensions.get::<RemoteAddr>().map(|r| r.0).or_else(|| {
-            extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0)
-        });
+        let remote = remote_of(extensions);
+        self.admit_from(headers, remote).await.map(|()| remote)
+    }
+
+    /// [`McpService::admit`] for a request from `remote`.
+    async fn admit_from(
+        &self,
+        headers: &HeaderMap,
+        remote: Option<std::net::SocketAddr>,
+    ) -> Result<(), Response<Body>> {
         if let Err(reason) = guard::check(&self.inner.config, headers, remote) {
             tracing::debug!(%reason, "refused a request");
             return Err(plain(StatusCode::FORBIDDEN, reason));
@@ -204,19 +225,22 @@ impl McpService {
                 format!("server startup failed: {reason}"),
             ));
         }
-        Ok(remote)
+        Ok(())
     }
 
-    async fn route<B>(&self, request: Request<B>) -> Response<Body>
+    async fn route<B>(
+        &self,
+        request: Request<B>,
+        remote: Option<std::net::SocketAddr>,
+    ) -> Response<Body>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let inner = &self.inner;
-        let remote = match self.admit(request.headers(), request.extensions()).await {
-            Ok(remote) => remote,
-            Err(refused) => return refused,
-        };
+        if let Err(refused) = self.admit_from(request.headers(), remote).await {
+            return refused;
+        }
         let method = request.method().clone();
         #[cfg(feature = "auth")]
         let (caller, deferred) = match super::auth::gate(inner, &method, request.headers()).await {
@@ -274,6 +298,15 @@ pub(crate) fn not_allowed(allow: &'static str) -> Response<Body> {
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
+}
+
+/// The peer's address a request's extensions hold: [`RemoteAddr`], or axum's `ConnectInfo`.
+fn remote_of(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
+    extensions.get::<RemoteAddr>().map(|r| r.0).or_else(|| {
+        extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0)
+    })
 }
 
 /// Reads a request body within the endpoint's size and time limits, or says why not.
