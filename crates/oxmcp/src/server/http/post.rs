@@ -366,8 +366,9 @@ impl Drop for CancelOnDrop {
 }
 
 /// Decodes a header value that may use the `=?base64?...?=` sentinel (non-ASCII names);
-/// `None` when the sentinel's content is not valid base64 UTF-8.
-pub(crate) fn decode_header_value(value: &str) -> Option<String> {
+/// `None` when the sentinel's content is not valid base64 UTF-8. A plain value is
+/// borrowed, not copied.
+pub(crate) fn decode_header_value(value: &str) -> Option<std::borrow::Cow<'_, str>> {
     use base64::Engine as _;
     match value
         .strip_prefix("=?base64?")
@@ -376,8 +377,9 @@ pub(crate) fn decode_header_value(value: &str) -> Option<String> {
         Some(encoded) => base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok()),
-        None => Some(value.to_owned()),
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map(std::borrow::Cow::Owned),
+        None => Some(std::borrow::Cow::Borrowed(value)),
     }
 }
 
@@ -431,7 +433,7 @@ fn check_modern(
                     "malformed Mcp-Name header: invalid =?base64?...?= value".to_owned(),
                 ))
             }
-            (Some(Some(h)), Some(e)) if h != e => {
+            (Some(Some(h)), Some(e)) if *h != *e => {
                 return Err(mismatch(format!(
                     "Mcp-Name header {h:?} does not match the body's {key} {e:?}"
                 )))
