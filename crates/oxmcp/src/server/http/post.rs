@@ -190,7 +190,9 @@ async fn legacy<'a>(
     } else {
         json_only(first, replies, expected).await
     };
-    response.headers_mut().extend(extra);
+    if !extra.is_empty() {
+        response.headers_mut().extend(extra);
+    }
     response
 }
 

@@ -304,17 +304,22 @@ impl SessionId {
         if text.len() != 32 {
             return None;
         }
-        // One pass, four bits a digit (`from_str_radix` checks each step for overflow).
-        let mut id = 0u128;
-        for &b in text.as_bytes() {
-            let digit = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                _ => return None,
-            };
-            id = id << 4 | u128::from(digit);
-        }
-        Some(SessionId(id))
+        // One pass, four bits a digit, each half in a machine word (`from_str_radix`
+        // checks each step of a `u128` for overflow).
+        let half = |digits: &[u8]| {
+            digits.iter().try_fold(0u64, |n, &b| {
+                let digit = match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'a'..=b'f' => b - b'a' + 10,
+                    _ => return None,
+                };
+                Some(n << 4 | u64::from(digit))
+            })
+        };
+        let (high, low) = text.as_bytes().split_at(16);
+        Some(SessionId(
+            u128::from(half(high)?) << 64 | u128::from(half(low)?),
+        ))
     }
 }
 
