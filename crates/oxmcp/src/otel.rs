@@ -421,7 +421,10 @@ fn is_tool_error(json: &str) -> bool {
         #[serde(rename = "isError", default)]
         is_error: bool,
     }
-    serde_json::from_str::<Flag>(json).is_ok_and(|flag| flag.is_error)
+    // Most results do not name it at all (a key can only spell it otherwise with `\u`
+    // escapes): no need to parse them.
+    (json.contains("isError") || json.contains("\\u"))
+        && serde_json::from_str::<Flag>(json).is_ok_and(|flag| flag.is_error)
 }
 
 /// Records the answer to a received request on its span.
@@ -629,6 +632,17 @@ mod tests {
             parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn a_tool_error_is_found_however_its_key_is_written() {
+        assert!(is_tool_error(r#"{"content":[],"isError":true}"#));
+        assert!(is_tool_error(r#"{"content":[],"is\u0045rror":true}"#));
+        assert!(!is_tool_error(r#"{"content":[],"isError":false}"#));
+        assert!(!is_tool_error(
+            r#"{"content":[{"type":"text","text":"isError"}]}"#
+        ));
+        assert!(!is_tool_error(r#"{"content":[]}"#));
     }
 
     #[test]

@@ -87,7 +87,11 @@ fn serve(args: &cli::Args, addr: &str) -> ! {
         let mcp_spans = || Targets::new().with_target("oxmcp::otel", tracing::Level::INFO);
         let subscriber = tracing_subscriber::registry()
             .with(MetricsLayer::new(metrics.clone()).with_filter(mcp_spans()))
-            .with(oxmcp::otel::layer(tracer).with_context_activation(activate));
+            .with(
+                oxmcp::otel::layer(tracer)
+                    .with_context_activation(activate)
+                    .with_filter(mcp_spans()),
+            );
         tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
         _observed = Some((provider, metrics));
     }

@@ -64,8 +64,12 @@ use super::{Handoff, TARGET};
 /// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
 /// let tracer = provider.tracer("my-server");
 /// let subscriber = tracing_subscriber::registry()
-///     // The MCP spans.
-///     .with(oxmcp::otel::layer(tracer.clone()))
+///     // The MCP spans (the filter keeps other callsites as cheap as your log filter
+///     // makes them: a layer without one wants every span and event).
+///     .with(
+///         oxmcp::otel::layer(tracer.clone())
+///             .with_filter(Targets::new().with_target("oxmcp::otel", LevelFilter::INFO)),
+///     )
 ///     // Your own spans, and not the MCP spans a second time.
 ///     .with(
 ///         tracing_opentelemetry::layer()
@@ -197,12 +201,8 @@ impl<P> Data<P> {
     }
 }
 
-/// The values of the MCP spans' fields that are one of a few known strings, as static
-/// strings (no allocation per span).
-fn known(value: &str) -> Option<&'static str> {
-    if let Some(version) = oxmcp_protocol::ProtocolVersion::parse(value) {
-        return Some(version.as_str());
-    }
+/// A known method name as a static string (no allocation per span).
+fn known_method(value: &str) -> Option<&'static str> {
     Some(match value {
         "initialize" => "initialize",
         "ping" => "ping",
@@ -230,20 +230,25 @@ fn known(value: &str) -> Option<&'static str> {
         "notifications/resources/list_changed" => "notifications/resources/list_changed",
         "notifications/resources/updated" => "notifications/resources/updated",
         "notifications/roots/list_changed" => "notifications/roots/list_changed",
-        "execute_tool" => "execute_tool",
+        _ => return None,
+    })
+}
+
+/// A known value of `network.transport`, `gen_ai.operation.name`, `error.type` or
+/// `otel.status_code` as a static string.
+fn known_word(value: &str) -> Option<&'static str> {
+    Some(match value {
         "pipe" => "pipe",
         "tcp" => "tcp",
+        "execute_tool" => "execute_tool",
         "tool_error" => "tool_error",
         "timeout" => "timeout",
         "cancelled" => "cancelled",
         "closed" => "closed",
         "transport" => "transport",
+        "ERROR" => "ERROR",
         _ => return None,
     })
-}
-
-fn static_or_owned(value: &str) -> Cow<'static, str> {
-    known(value).map_or_else(|| Cow::Owned(value.to_owned()), Cow::Borrowed)
 }
 
 fn string_value(value: Cow<'static, str>) -> Value {
@@ -283,7 +288,19 @@ impl<P> Fields<'_, P> {
 
 impl<P> Visit for Fields<'_, P> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.text(field, static_or_owned(value));
+        let known = match field.name() {
+            "otel.name" | "otel.kind" => return,
+            "mcp.method.name" => known_method(value),
+            "mcp.protocol.version" => {
+                oxmcp_protocol::ProtocolVersion::parse(value).map(|v| v.as_str())
+            }
+            "network.transport" | "gen_ai.operation.name" | "error.type" | "otel.status_code" => {
+                known_word(value)
+            }
+            _ => None,
+        };
+        let value = known.map_or_else(|| Cow::Owned(value.to_owned()), Cow::Borrowed);
+        self.text(field, value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -305,12 +322,8 @@ impl<P> Visit for Fields<'_, P> {
         }
         let mut text = String::new();
         let _ = write!(text, "{value:?}");
-        self.text(field, static_or_owned_string(text));
+        self.text(field, Cow::Owned(text));
     }
-}
-
-fn static_or_owned_string(value: String) -> Cow<'static, str> {
-    known(&value).map_or(Cow::Owned(value), Cow::Borrowed)
 }
 
 thread_local! {
