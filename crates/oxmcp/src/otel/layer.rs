@@ -161,9 +161,10 @@ struct Data<P> {
     start: SystemTime,
     kind: SpanKind,
     name: Cow<'static, str>,
-    /// `mcp.method.name` and the span's target (the tool or prompt name), for the name.
+    /// `mcp.method.name`, and where in `attributes` the span's target (the tool or
+    /// prompt name) is, for the name.
     method: Option<Cow<'static, str>>,
-    target: Option<Box<str>>,
+    target: Option<usize>,
     /// The attributes given so far (all of them until the span is built, the later ones
     /// after).
     attributes: Vec<KeyValue>,
@@ -187,7 +188,12 @@ impl<P> Data<P> {
 
     /// `{mcp.method.name} {target}`, or the `tracing` name when there is no method.
     fn name_from(&mut self, fallback: &'static str) {
-        self.name = match (self.method.take(), self.target.take()) {
+        let target = self
+            .target
+            .take()
+            .and_then(|at| self.attributes.get(at))
+            .map(|kv| kv.value.as_str());
+        self.name = match (self.method.take(), target) {
             (Some(method), Some(target)) => {
                 let mut name = String::with_capacity(method.len() + 1 + target.len());
                 name.push_str(&method);
@@ -275,7 +281,7 @@ impl<P> Fields<'_, P> {
                     .push(KeyValue::new("mcp.method.name", string_value(value)));
             }
             name @ ("gen_ai.tool.name" | "gen_ai.prompt.name") => {
-                data.target = Some(Box::from(&*value));
+                data.target = Some(data.attributes.len());
                 data.attributes
                     .push(KeyValue::new(name, string_value(value)));
             }
