@@ -495,24 +495,36 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        if span.metadata().target() != TARGET || self.start(&span).is_none() {
+        if span.metadata().target() != TARGET {
             return;
         }
-        let active = {
+        // The context made current while the span is entered (built on the first enter,
+        // with the OpenTelemetry span if it was not yet).
+        let active = |span: &SpanRef<'_, S>| {
             let mut extensions = span.extensions_mut();
-            let Some(data) = extensions.get_mut::<Data<T::Span>>() else {
-                return;
-            };
+            let data = extensions.get_mut::<Data<T::Span>>()?;
             let parent = &data.parent;
             let State::Started {
                 context, active, ..
             } = &mut data.state
             else {
-                return;
+                return None;
             };
-            active
-                .get_or_insert_with(|| parent.context().with_remote_span_context(context.clone()))
-                .clone()
+            Some(
+                active
+                    .get_or_insert_with(|| {
+                        parent.context().with_remote_span_context(context.clone())
+                    })
+                    .clone(),
+            )
+        };
+        let active = match active(&span) {
+            Some(active) => active,
+            None if self.start(&span).is_some() => match active(&span) {
+                Some(active) => active,
+                None => return,
+            },
+            None => return,
         };
         let guard = active.attach();
         ACTIVE.with(|stack| stack.borrow_mut().push((id.clone(), guard)));
