@@ -326,9 +326,52 @@ impl<P> Visit for Fields<'_, P> {
         if field.name() == "otel.name" {
             return;
         }
-        let mut text = String::new();
+        let mut text = Short::default();
         let _ = write!(text, "{value:?}");
-        self.text(field, Cow::Owned(text));
+        self.text(field, Cow::Owned(text.into_string()));
+    }
+}
+
+/// Formats a short value (a request id, an error code) on the stack, so that its string
+/// is allocated once at its length (an attribute keeps a boxed `str`: a `String` with room
+/// to spare would be reallocated).
+#[derive(Default)]
+struct Short {
+    buf: [u8; 32],
+    len: usize,
+    /// Once longer than `buf`.
+    spill: Option<String>,
+}
+
+impl fmt::Write for Short {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        match &mut self.spill {
+            Some(spill) => spill.push_str(s),
+            None if self.len + s.len() <= self.buf.len() => {
+                self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+                self.len += s.len();
+            }
+            None => {
+                let mut spill = String::from(self.text());
+                spill.push_str(s);
+                self.spill = Some(spill);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Short {
+    fn text(&self) -> &str {
+        // Whole `str`s were copied in: always UTF-8.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+
+    fn into_string(self) -> String {
+        match self.spill {
+            Some(spill) => spill,
+            None => self.text().to_owned(),
+        }
     }
 }
 
@@ -573,5 +616,23 @@ where
             built.set_status(status);
         }
         built.end_with_timestamp(end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_value_longer_than_its_buffer_is_kept_whole() {
+        let long = "é".repeat(40);
+        for text in ["42", &"x".repeat(32), &long] {
+            let mut short = Short::default();
+            write!(short, "{text}").unwrap();
+            assert_eq!(short.into_string(), text);
+        }
+        let mut short = Short::default();
+        write!(short, "{}{}", "a".repeat(30), "bcdef").unwrap();
+        assert_eq!(short.into_string(), format!("{}bcdef", "a".repeat(30)));
     }
 }
