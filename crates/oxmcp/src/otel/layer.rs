@@ -632,7 +632,7 @@ mod tests {
             assert_eq!(short.into_string(), text);
         }
         let mut short = Short::default();
-        write!(short, "{}{}", "a".repeat(30), "bcdef").unwrap();
+        write!(short, "{}bcdef", "a".repeat(30)).unwrap();
         assert_eq!(short.into_string(), format!("{}bcdef", "a".repeat(30)));
     }
 }
