@@ -121,7 +121,7 @@ mod error;
 #[cfg(all(feature = "metrics", any(feature = "server", feature = "client")))]
 pub mod metrics;
 #[cfg(all(feature = "otel", any(feature = "server", feature = "client")))]
-pub(crate) mod otel;
+pub mod otel;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) mod output_schema;
 #[cfg(any(feature = "server", feature = "client"))]

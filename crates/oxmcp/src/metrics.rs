@@ -72,6 +72,48 @@ const LABELS: [(&str, &str); 6] = [
 ];
 const ERROR_LABEL: usize = 5;
 
+/// The index in [`LABELS`] of the attribute `name`, if it is a label (one `match` per
+/// field rather than a scan of the table).
+fn label_index(name: &str) -> Option<usize> {
+    let i = match name {
+        "mcp.method.name" => 0,
+        "gen_ai.tool.name" => 1,
+        "gen_ai.prompt.name" => 2,
+        "mcp.protocol.version" => 3,
+        "network.transport" => 4,
+        "error.type" => ERROR_LABEL,
+        _ => return None,
+    };
+    debug_assert_eq!(LABELS[i].0, name);
+    Some(i)
+}
+
+/// The hasher of the series maps: their keys are short label sets this process wrote
+/// itself, so a multiply-rotate hash (FxHash's) is enough, and much cheaper per
+/// observation than SipHash.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type KeyHash = std::hash::BuildHasherDefault<KeyHasher>;
+
 /// A set of MCP metrics, shared by the [`MetricsLayer`] that records them and whatever
 /// renders them. Cloning is cheap: the clones share the figures.
 #[derive(Clone, Default)]
@@ -131,7 +173,7 @@ pub(crate) fn note(what: Note) {
 #[derive(Default)]
 struct Family {
     /// Keyed by the label set as written in the exposition (`a="x",b="y"`).
-    series: Mutex<HashMap<Box<str>, Histogram>>,
+    series: Mutex<HashMap<Box<str>, Histogram, KeyHash>>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -406,7 +448,7 @@ impl Measured {
 
     /// Gives label `field` (if it is one) the value `write` appends.
     fn give(&mut self, field: &Field, write: impl FnOnce(&mut String)) {
-        let Some(i) = LABELS.iter().position(|(key, _)| *key == field.name()) else {
+        let Some(i) = label_index(field.name()) else {
             return;
         };
         if self.values.capacity() == 0 {
@@ -452,6 +494,10 @@ thread_local! {
 /// Writes `value` as a label value of the text format (backslash, quote and newline
 /// escaped).
 fn escape_into(out: &mut String, value: &str) {
+    if !value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        out.push_str(value);
+        return;
+    }
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),

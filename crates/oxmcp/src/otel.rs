@@ -26,6 +26,10 @@
 //! another server) continues the same trace.
 //!
 //! When no subscriber wants the spans nothing of this runs beyond `tracing`'s own check.
+//!
+//! To export them, put [`layer`]'s [`SpanLayer`] in your subscriber (made for these spans
+//! and cheaper), or `tracing-opentelemetry`'s layer (which bridges any `tracing` span);
+//! the [operations guide](crate::guide::operations) says when to use which.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -40,6 +44,93 @@ use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::rpc::{BoxFuture, Dispatch, Reply};
+
+mod layer;
+
+pub use layer::{layer, SpanLayer};
+
+/// What `otel.rs` and the [`SpanLayer`]s of the subscriber tell each other while a span is
+/// being made (on this thread, inside `tracing`'s call): the remote parent of a received
+/// message's span, and the context of a sent message's span (to put in its `_meta`).
+/// Without a [`SpanLayer`], `tracing-opentelemetry`'s layer is asked instead, after.
+#[derive(Default)]
+struct Handoff {
+    /// The remote parent of the span being made.
+    parent: Option<SpanContext>,
+    /// Whether a layer took it.
+    taken: bool,
+    /// Whether the span's context is wanted...
+    wants_context: bool,
+    /// ...and what a layer answered.
+    context: Option<SpanContext>,
+}
+
+thread_local! {
+    static HANDOFF: std::cell::RefCell<Handoff> = std::cell::RefCell::new(Handoff::default());
+}
+
+impl Handoff {
+    /// For a layer making an MCP span: its remote parent, and whether its context is
+    /// wanted ([`Handoff::give_context`]).
+    fn take_parent() -> (Option<SpanContext>, bool) {
+        HANDOFF
+            .try_with(|h| {
+                let Ok(mut h) = h.try_borrow_mut() else {
+                    return (None, false);
+                };
+                h.taken |= h.parent.is_some();
+                (h.parent.clone(), h.wants_context)
+            })
+            .unwrap_or((None, false))
+    }
+
+    /// For a layer making an MCP span: its context, as asked.
+    fn give_context(context: Option<SpanContext>) {
+        let _ = HANDOFF.try_with(|h| {
+            if let Ok(mut h) = h.try_borrow_mut() {
+                h.context = context;
+            }
+        });
+    }
+
+    /// Makes a span with `make`, telling the layers its remote `parent` and whether its
+    /// context is wanted; returns the span and, if wanted, its context (invalid when no
+    /// layer records it).
+    fn make(
+        parent: Option<SpanContext>,
+        wants_context: bool,
+        make: impl FnOnce() -> Span,
+    ) -> (Span, Option<SpanContext>) {
+        let remote = parent.clone();
+        let _ = HANDOFF.try_with(|h| {
+            if let Ok(mut h) = h.try_borrow_mut() {
+                *h = Handoff {
+                    parent,
+                    taken: false,
+                    wants_context,
+                    context: None,
+                };
+            }
+        });
+        let span = make();
+        let (taken, context) = HANDOFF
+            .try_with(|h| {
+                let Ok(mut h) = h.try_borrow_mut() else {
+                    return (false, None);
+                };
+                let h = std::mem::take(&mut *h);
+                (h.taken, h.context)
+            })
+            .unwrap_or((false, None));
+        // tracing-opentelemetry's layer, if it records the span.
+        if let Some(remote) = remote.filter(|_| !taken) {
+            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+        }
+        let context = wants_context
+            .then(|| context.unwrap_or_else(|| span.context().span().span_context().clone()));
+        (span, context)
+    }
+}
 
 /// The `tracing` target of the spans.
 pub(crate) const TARGET: &str = "oxmcp::otel";
@@ -172,6 +263,34 @@ pub(crate) fn receive_named(
     received(method, Some(id), &peek, facts)
 }
 
+/// An MCP span (name and kind literals, then the method, its target, the request id, the
+/// protocol version, the session id, `network.transport` and the [`Target`]): one field
+/// set for both kinds, the failure fields left to be recorded.
+macro_rules! mcp_span {
+    ($name:literal, $kind:literal, $method:expr, $target:expr, $id:expr, $version:expr,
+     $session:expr, $transport:expr, $what:expr) => {
+        tracing::info_span!(
+            target: TARGET,
+            $name,
+            otel.name = %SpanName($method, $target),
+            otel.kind = $kind,
+            mcp.method.name = $method,
+            jsonrpc.request.id = $id.map(display),
+            mcp.protocol.version = $version,
+            mcp.session.id = $session,
+            network.transport = $transport,
+            gen_ai.tool.name = $what.tool,
+            gen_ai.prompt.name = $what.prompt,
+            gen_ai.operation.name = $what.tool.map(|_| EXECUTE_TOOL),
+            mcp.resource.uri = $what.uri,
+            error.type = Empty,
+            rpc.response.status_code = Empty,
+            otel.status_code = Empty,
+            otel.status_description = Empty,
+        )
+    };
+}
+
 /// The span of a received message, from what its params say.
 fn received(method: &str, id: Option<&RequestId>, peek: &Peek<'_>, facts: Facts) -> Span {
     let version = facts
@@ -180,29 +299,21 @@ fn received(method: &str, id: Option<&RequestId>, peek: &Peek<'_>, facts: Facts)
         .or_else(|| peek.meta.as_ref().and_then(|m| m.protocol_version.clone()));
     let target = peek.name.as_deref().filter(|_| named_target(method));
     let what = Target::of(method, peek);
-    let span = tracing::info_span!(
-        target: TARGET,
-        "mcp.server",
-        otel.name = %SpanName(method, target),
-        otel.kind = "server",
-        mcp.method.name = method,
-        jsonrpc.request.id = id.map(display),
-        mcp.protocol.version = version.as_deref(),
-        mcp.session.id = facts.session.as_deref(),
-        network.transport = facts.transport,
-        gen_ai.tool.name = what.tool,
-        gen_ai.prompt.name = what.prompt,
-        gen_ai.operation.name = what.tool.map(|_| EXECUTE_TOOL),
-        mcp.resource.uri = what.uri,
-        error.type = Empty,
-        rpc.response.status_code = Empty,
-        otel.status_code = Empty,
-        otel.status_description = Empty,
-    );
-    if let Some(parent) = peek.meta.as_ref().and_then(extract) {
-        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
-    }
-    span
+    let parent = peek.meta.as_ref().and_then(extract);
+    let make = || {
+        mcp_span!(
+            "mcp.server",
+            "server",
+            method,
+            target,
+            id,
+            version.as_deref(),
+            facts.session.as_deref(),
+            facts.transport,
+            what
+        )
+    };
+    Handoff::make(parent, false, make).0
 }
 
 /// The span of a message this side sends (`id` is `None` for a notification), and its
@@ -222,33 +333,27 @@ pub(crate) fn send(
         .as_ref()
         .and_then(|m| m.protocol_version.as_deref());
     let what = Target::of(method, &peek);
-    let span = tracing::info_span!(
-        target: TARGET,
-        "mcp.client",
-        otel.name = %SpanName(method, target),
-        otel.kind = "client",
-        mcp.method.name = method,
-        jsonrpc.request.id = id.map(display),
-        mcp.protocol.version = version,
-        gen_ai.tool.name = what.tool,
-        gen_ai.prompt.name = what.prompt,
-        gen_ai.operation.name = what.tool.map(|_| EXECUTE_TOOL),
-        mcp.resource.uri = what.uri,
-        error.type = Empty,
-        rpc.response.status_code = Empty,
-        otel.status_code = Empty,
-        otel.status_description = Empty,
-    );
     // Params that carry a trace context already keep it (the caller chose it), and the
-    // span joins that trace.
-    if let Some(meta) = peek.meta.as_ref().filter(|m| m.traceparent.is_some()) {
-        if let Some(parent) = extract(meta) {
-            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
-        }
+    // span joins that trace; otherwise the span's context goes in `_meta`.
+    let chosen = peek.meta.as_ref().filter(|m| m.traceparent.is_some());
+    let parent = chosen.and_then(extract);
+    let make = || {
+        mcp_span!(
+            "mcp.client",
+            "client",
+            method,
+            target,
+            id,
+            version,
+            None::<&str>,
+            None::<&str>,
+            what
+        )
+    };
+    let (span, context) = Handoff::make(parent, chosen.is_none(), make);
+    let Some(span_context) = context else {
         return (span, None);
-    }
-    let context = span.context();
-    let span_context = context.span().span_context().clone();
+    };
     let injected = span_context
         .is_valid()
         .then(|| inject(params, &span_context))
@@ -316,7 +421,10 @@ fn is_tool_error(json: &str) -> bool {
         #[serde(rename = "isError", default)]
         is_error: bool,
     }
-    serde_json::from_str::<Flag>(json).is_ok_and(|flag| flag.is_error)
+    // Most results do not name it at all (a key can only spell it otherwise with `\u`
+    // escapes): no need to parse them.
+    (json.contains("isError") || json.contains("\\u"))
+        && serde_json::from_str::<Flag>(json).is_ok_and(|flag| flag.is_error)
 }
 
 /// Records the answer to a received request on its span.
@@ -524,6 +632,17 @@ mod tests {
             parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn a_tool_error_is_found_however_its_key_is_written() {
+        assert!(is_tool_error(r#"{"content":[],"isError":true}"#));
+        assert!(is_tool_error(r#"{"content":[],"is\u0045rror":true}"#));
+        assert!(!is_tool_error(r#"{"content":[],"isError":false}"#));
+        assert!(!is_tool_error(
+            r#"{"content":[{"type":"text","text":"isError"}]}"#
+        ));
+        assert!(!is_tool_error(r#"{"content":[]}"#));
     }
 
     #[test]

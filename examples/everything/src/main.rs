@@ -63,15 +63,14 @@ async fn main() -> oxmcp::Result<()> {
         }
     };
     // The metrics and the exporter see oxmcp's MCP spans whatever RUST_LOG says.
-    let mcp_spans = || Targets::new().with_target("oxmcp::otel", tracing::Level::INFO);
+    let mcp_spans = Targets::new().with_target("oxmcp::otel", tracing::Level::INFO);
     let measure = options
         .metrics
-        .then(|| MetricsLayer::new(metrics.clone()).with_filter(mcp_spans()));
-    let export = tracer.as_ref().map(|(_, tracer)| {
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer.clone())
-            .with_filter(mcp_spans())
-    });
+        .then(|| MetricsLayer::new(metrics.clone()).with_filter(mcp_spans.clone()));
+    // oxmcp's own bridge for the MCP spans.
+    let export = tracer
+        .as_ref()
+        .map(|(_, tracer)| oxmcp::otel::layer(tracer.clone()).with_filter(mcp_spans));
     tracing_subscriber::registry()
         .with(logs)
         .with(measure)

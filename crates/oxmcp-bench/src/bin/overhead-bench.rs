@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! overhead-bench [--requests N] [--reps R] [--cold N] [--json]
-//! overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe]
+//! overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe [--no-activation]]
 //! ```
 //!
 //! The server is this binary itself (`--serve`): the `echo` tool of `examples/echo`, on a
@@ -15,8 +15,9 @@
 //!   bearer token, checked by `Cached<JwtVerifier>` (the verifier of `examples/notes`)
 //!   against a JWKS read from a file, behind `ProtectedResource` (issue 12);
 //! - **observed**: `--observe`: a subscriber that records every MCP span through the
-//!   `otel` feature's spans (`tracing-opentelemetry` with an SDK tracer provider and no
-//!   exporter) and the `metrics` feature's `MetricsLayer` (issue 14).
+//!   `otel` feature's spans (`oxmcp::otel::layer` with an SDK tracer provider and no
+//!   exporter, context activation on) and the `metrics` feature's `MetricsLayer`
+//!   (issue 14).
 //!
 //! Over HTTP, 16 keep-alive raw HTTP/1.1 clients (no SDK, see [`oxmcp_bench::rawhttp`]),
 //! both eras. The jwt variant is measured warm (each client its own token, verified once
@@ -81,12 +82,14 @@ fn serve(args: &cli::Args, addr: &str) -> ! {
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
         let tracer = provider.tracer("overhead-bench");
         let metrics = Metrics::new();
+        // `--no-activation` (for profiling by hand): without context activation.
+        let activate = !args.switch("no-activation");
         let mcp_spans = || Targets::new().with_target("oxmcp::otel", tracing::Level::INFO);
         let subscriber = tracing_subscriber::registry()
             .with(MetricsLayer::new(metrics.clone()).with_filter(mcp_spans()))
             .with(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer)
+                oxmcp::otel::layer(tracer)
+                    .with_context_activation(activate)
                     .with_filter(mcp_spans()),
             );
         tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
@@ -432,7 +435,7 @@ fn stdio(plan: &Plan) -> bool {
 }
 
 const USAGE: &str = "usage: overhead-bench [--requests N] [--reps R] [--cold N] [--json]\n       \
-overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe]";
+overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe [--no-activation]]";
 
 fn main() {
     let args = match cli::Args::parse(
@@ -440,7 +443,7 @@ fn main() {
         &[
             "requests", "reps", "cold", "serve", "jwks", "issuer", "audience",
         ],
-        &["json", "observe"],
+        &["json", "observe", "no-activation"],
     ) {
         Ok(a) => a,
         Err(e) => {

@@ -3,8 +3,10 @@
 //! context in `_meta` makes the server's span a child of the client's, and the server's
 //! own questions to the client children of the tool call's span.
 //!
-//! The subscriber is `tracing-opentelemetry` over an in-memory exporter: what it records
-//! is what any OpenTelemetry backend would receive.
+//! Each test runs with both bridges to OpenTelemetry, over an in-memory exporter (what it
+//! records is what any OpenTelemetry backend would receive): oxmcp's own
+//! [`oxmcp::otel::layer`] for the MCP spans beside `tracing-opentelemetry` for the test's
+//! own spans, and `tracing-opentelemetry` alone for all of them.
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, TracerProvider as _};
 use opentelemetry::Value;
@@ -22,6 +24,12 @@ use crate::support::{legacy, modern, Raw, SchemaTap};
 
 async fn echo() -> &'static str {
     "echoed"
+}
+
+/// A tool that does some work in a span of its own (not an MCP span).
+async fn work() -> &'static str {
+    tracing::info_span!("own work").in_scope(|| ());
+    "worked"
 }
 
 async fn broken() -> Result<String, ToolError> {
@@ -56,16 +64,51 @@ fn router() -> Router {
         .tool("echo", echo)
         .tool("broken", tool(broken))
         .tool("confirm", confirm)
+        .tool("work", work)
+}
+
+/// How the spans reach OpenTelemetry.
+#[derive(Clone, Copy, Debug)]
+enum Bridge {
+    /// `oxmcp::otel::layer` for the MCP spans, `tracing-opentelemetry` for the others.
+    Lean,
+    /// The same, without context activation.
+    LeanInactive,
+    /// `tracing-opentelemetry` for every span.
+    Generic,
 }
 
 /// Runs `work` with a subscriber that exports every span to memory; returns the spans.
-async fn traced<F: std::future::Future<Output = ()>>(work: F) -> Vec<SpanData> {
+async fn traced<F: std::future::Future<Output = ()>>(bridge: Bridge, work: F) -> Vec<SpanData> {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::Layer;
+
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
         .build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let tracer = provider.tracer("test");
+    let (lean, generic) = match bridge {
+        Bridge::Lean | Bridge::LeanInactive => {
+            let not_mcp = Targets::new()
+                .with_default(LevelFilter::TRACE)
+                .with_target("oxmcp::otel", LevelFilter::OFF);
+            let lean = oxmcp::otel::layer(tracer.clone())
+                .with_context_activation(matches!(bridge, Bridge::Lean));
+            (
+                Some(lean),
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_filter(not_mcp)
+                    .boxed(),
+            )
+        }
+        Bridge::Generic => (
+            None,
+            tracing_opentelemetry::layer().with_tracer(tracer).boxed(),
+        ),
+    };
+    let subscriber = tracing_subscriber::registry().with(lean).with(generic);
     let guard = tracing::subscriber::set_default(subscriber);
     work.await;
     drop(guard);
@@ -124,9 +167,23 @@ fn assert_child(child: &SpanData, parent: &SpanData) {
 
 #[tokio::test]
 async fn a_tool_call_is_one_trace_from_the_agent_to_the_server_and_back() {
+    one_trace(Bridge::Lean).await;
+}
+
+#[tokio::test]
+async fn a_tool_call_is_one_trace_without_context_activation() {
+    one_trace(Bridge::LeanInactive).await;
+}
+
+#[tokio::test]
+async fn a_tool_call_is_one_trace_through_tracing_opentelemetry_alone() {
+    one_trace(Bridge::Generic).await;
+}
+
+async fn one_trace(bridge: Bridge) {
     let tap = SchemaTap::new();
     let seen = tap.clone();
-    let spans = traced(async {
+    let spans = traced(bridge, async {
         let client = TestClient::builder(router())
             .era(legacy())
             .client(|b| b.on_elicitation(accept))
@@ -139,6 +196,7 @@ async fn a_tool_call_is_one_trace_from_the_agent_to_the_server_and_back() {
             let broken = client.call_tool("broken", ()).await.unwrap();
             assert_eq!(broken.is_error, Some(true));
             client.call_tool("confirm", ()).await.unwrap();
+            client.call_tool("work", ()).await.unwrap();
             client.list_tools(None).await.unwrap();
             let params = json!({"name": "nope"}).as_object().unwrap().clone();
             let missing = client
@@ -194,6 +252,15 @@ async fn a_tool_call_is_one_trace_from_the_agent_to_the_server_and_back() {
     assert_child(asked, call);
     assert_child(answered, asked);
 
+    // A handler's own span continues the trace (with context activation, or when
+    // tracing-opentelemetry records the MCP spans too); without, it starts its own.
+    let call = one(&spans, "tools/call work", SpanKind::Server);
+    let own = spans.iter().find(|s| s.name == "own work").unwrap();
+    match bridge {
+        Bridge::Lean | Bridge::Generic => assert_child(own, call),
+        Bridge::LeanInactive => assert_ne!(own.parent_span_id, call.span_context.span_id()),
+    }
+
     // A JSON-RPC error: its code, and the message as the status.
     let failed = one(&spans, "prompts/get nope", SpanKind::Server);
     let code = attr_str(failed, "error.type").unwrap();
@@ -217,7 +284,13 @@ async fn a_tool_call_is_one_trace_from_the_agent_to_the_server_and_back() {
 
 #[tokio::test]
 async fn modern_requests_carry_their_own_version_and_the_trace_context() {
-    let spans = traced(async {
+    for bridge in [Bridge::Lean, Bridge::Generic] {
+        modern_trace(bridge).await;
+    }
+}
+
+async fn modern_trace(bridge: Bridge) {
+    let spans = traced(bridge, async {
         let client = TestClient::builder(router())
             .era(modern())
             .connect()
@@ -242,7 +315,13 @@ async fn modern_requests_carry_their_own_version_and_the_trace_context() {
 
 #[tokio::test]
 async fn a_traceparent_from_elsewhere_is_the_parent_and_bad_ones_are_ignored() {
-    let spans = traced(async {
+    for bridge in [Bridge::Lean, Bridge::Generic] {
+        remote_parent(bridge).await;
+    }
+}
+
+async fn remote_parent(bridge: Bridge) {
+    let spans = traced(bridge, async {
         let mut raw = Raw::start(router());
         raw.initialize("2025-11-25").await;
         let call = |id: i64, traceparent: &str| {
