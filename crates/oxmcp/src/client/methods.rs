@@ -28,8 +28,9 @@ use crate::error::{Error, Result};
 /// What [`Client::call_tool_passthrough`] got back.
 #[cfg(feature = "server")]
 pub(crate) enum ToolAnswer {
-    /// A complete result, as the server wrote it (not decoded: its shape is unchecked).
-    Raw(Box<RawValue>),
+    /// A complete result, as the caller's `pass` wrote it from the server's text (not
+    /// decoded).
+    Passed(String),
     /// The result, decoded and checked against the tool's `outputSchema`, or the end of
     /// the task the call started.
     Decoded(CallToolResult),
@@ -184,25 +185,31 @@ impl Client {
         }
     }
 
-    /// Calls a tool for a proxy (`arguments`: a JSON object, passed on as it is): the result
-    /// as the server wrote it when this client has nothing to check in it (the tool was not
-    /// listed with an `outputSchema`, and the call did not start a task), so that a proxy
-    /// can pass it on without decoding it; else as [`call_tool_with`](Self::call_tool_with)
-    /// returns it.
+    /// Calls a tool for a proxy (`arguments`: a JSON object, passed on as it is). When this
+    /// client has nothing to check in the result (the tool was not listed with an
+    /// `outputSchema`), a complete result is handed to `pass` as the server wrote it, which
+    /// writes it for the proxy's own client (`Some`) or declines it (`None`: not a complete
+    /// `CallToolResult`); the result is read only once. Else (a task, input rounds, a
+    /// declined result) the result is as [`call_tool_with`](Self::call_tool_with) returns
+    /// it.
     #[cfg(feature = "server")]
     pub(crate) async fn call_tool_passthrough(
         &self,
         name: &str,
         arguments: Option<Box<RawValue>>,
         options: CallOptions,
+        pass: impl Fn(&RawValue) -> Option<String>,
     ) -> Result<ToolAnswer> {
         let params = tool_params(name, arguments)?;
-        let (raw, task) = self
-            .request_classified(method::TOOLS_CALL, params, options)
-            .await?;
-        if !task && self.inner.output_schemas.get(name).is_none() {
-            return Ok(ToolAnswer::Raw(raw));
-        }
+        let checked = self.inner.output_schemas.get(name).is_some();
+        let pass = |raw: &RawValue| if checked { None } else { pass(raw) };
+        let raw = match self
+            .request_classified(method::TOOLS_CALL, params, options, pass)
+            .await?
+        {
+            super::mrtr::Classified::Passed(text) => return Ok(ToolAnswer::Passed(text)),
+            super::mrtr::Classified::Result(raw) => raw,
+        };
         self.tool_result(name, &raw).await.map(ToolAnswer::Decoded)
     }
 
