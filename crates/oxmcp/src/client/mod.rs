@@ -138,7 +138,7 @@ struct Inner {
 /// A request's params on their way out: a map, or an object already written as JSON text
 /// on one line (a tool call's: its arguments are written once, not copied into a tree).
 /// Writes `key` as a JSON string: as it is when it needs no escapes (the member names the
-/// client appends), else through serde.
+/// client appends, most tool names), else through serde.
 fn push_key(text: &mut String, key: &str) {
     if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         text.push('"');
