@@ -28,8 +28,9 @@ use crate::error::{Error, Result};
 /// What [`Client::call_tool_passthrough`] got back.
 #[cfg(feature = "server")]
 pub(crate) enum ToolAnswer {
-    /// A complete result, as the server wrote it (not decoded: its shape is unchecked).
-    Raw(Box<RawValue>),
+    /// A complete result, as the caller's `pass` wrote it from the server's text (not
+    /// decoded).
+    Passed(String),
     /// The result, decoded and checked against the tool's `outputSchema`, or the end of
     /// the task the call started.
     Decoded(CallToolResult),
@@ -37,11 +38,17 @@ pub(crate) enum ToolAnswer {
 
 /// The params of a `tools/call`.
 pub(super) fn tool_params(name: &str, arguments: impl Serialize) -> Result<super::OutParams> {
-    let mut arguments = serde_json::to_string(&arguments)
+    let arguments = serde_json::to_string(&arguments)
         .map_err(|e| Error::serde("serialize the arguments", e))?;
+    tool_params_text(name, &arguments)
+}
+
+/// The params of a `tools/call` whose arguments are JSON text (`null`: none).
+pub(super) fn tool_params_text(name: &str, arguments: &str) -> Result<super::OutParams> {
+    let mut arguments = std::borrow::Cow::Borrowed(arguments);
     match arguments.trim_start().as_bytes().first() {
         Some(b'{') => {}
-        _ if arguments == "null" => arguments.clear(),
+        _ if arguments == "null" => arguments = "".into(),
         _ => {
             return Err(Error::protocol(
                 "tool arguments must serialize to a JSON object",
@@ -53,12 +60,11 @@ pub(super) fn tool_params(name: &str, arguments: impl Serialize) -> Result<super
     if memchr::memchr2(b'\n', b'\r', arguments.as_bytes()).is_some() {
         let value: Value = serde_json::from_str(&arguments)
             .map_err(|e| Error::serde("serialize the arguments", e))?;
-        arguments = value.to_string();
+        arguments = value.to_string().into();
     }
-    let name = Value::from(name).to_string();
-    let mut text = String::with_capacity(name.len() + arguments.len() + 24);
+    let mut text = String::with_capacity(name.len() + arguments.len() + 26);
     text.push_str("{\"name\":");
-    text.push_str(&name);
+    super::push_key(&mut text, name);
     if !arguments.is_empty() {
         text.push_str(",\"arguments\":");
         text.push_str(&arguments);
@@ -184,25 +190,31 @@ impl Client {
         }
     }
 
-    /// Calls a tool for a proxy (`arguments`: a JSON object, passed on as it is): the result
-    /// as the server wrote it when this client has nothing to check in it (the tool was not
-    /// listed with an `outputSchema`, and the call did not start a task), so that a proxy
-    /// can pass it on without decoding it; else as [`call_tool_with`](Self::call_tool_with)
-    /// returns it.
+    /// Calls a tool for a proxy (`arguments`: a JSON object, passed on as it is). When this
+    /// client has nothing to check in the result (the tool was not listed with an
+    /// `outputSchema`), a complete result is handed to `pass` as the server wrote it, which
+    /// writes it for the proxy's own client (`Some`) or declines it (`None`: not a complete
+    /// `CallToolResult`); the result is read only once. Else (a task, input rounds, a
+    /// declined result) the result is as [`call_tool_with`](Self::call_tool_with) returns
+    /// it.
     #[cfg(feature = "server")]
     pub(crate) async fn call_tool_passthrough(
         &self,
         name: &str,
         arguments: Option<Box<RawValue>>,
         options: CallOptions,
+        pass: impl Fn(&RawValue) -> Option<String>,
     ) -> Result<ToolAnswer> {
-        let params = tool_params(name, arguments)?;
-        let (raw, task) = self
-            .request_classified(method::TOOLS_CALL, params, options)
-            .await?;
-        if !task && self.inner.output_schemas.get(name).is_none() {
-            return Ok(ToolAnswer::Raw(raw));
-        }
+        let params = tool_params_text(name, arguments.as_deref().map_or("null", RawValue::get))?;
+        let checked = self.inner.output_schemas.get(name).is_some();
+        let pass = |raw: &RawValue| if checked { None } else { pass(raw) };
+        let raw = match self
+            .request_classified(method::TOOLS_CALL, params, options, pass)
+            .await?
+        {
+            super::mrtr::Classified::Passed(text) => return Ok(ToolAnswer::Passed(text)),
+            super::mrtr::Classified::Result(raw) => raw,
+        };
         self.tool_result(name, &raw).await.map(ToolAnswer::Decoded)
     }
 
@@ -612,6 +624,28 @@ fn string_map(what: &str, value: impl Serialize) -> Result<Option<BTreeMap<Strin
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn params(name: &str, arguments: &str) -> Result<Value> {
+        match tool_params_text(name, arguments)? {
+            super::super::OutParams::Text(text) => Ok(serde_json::from_str(&text).unwrap()),
+            super::super::OutParams::Map(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn tool_params_from_text_are_one_line_and_escape_the_name() {
+        assert_eq!(params("t", "null").unwrap(), json!({"name": "t"}));
+        let quoted = params("a \"q\"\\", r#"{"x":1}"#).unwrap();
+        assert_eq!(quoted, json!({"name": "a \"q\"\\", "arguments": {"x": 1}}));
+        // Line breaks between tokens are written away: the params go on one line.
+        let text = match tool_params_text("t", "{\n \"x\": [1,\r\n2]\n}").unwrap() {
+            super::super::OutParams::Text(text) => text,
+            super::super::OutParams::Map(_) => unreachable!(),
+        };
+        assert!(!text.contains('\n') && !text.contains('\r'), "{text}");
+        let err = params("t", " [1]").unwrap_err();
+        assert!(err.to_string().contains("JSON object"), "{err}");
+    }
 
     #[test]
     fn string_maps_from_maps_structs_and_pairs() {

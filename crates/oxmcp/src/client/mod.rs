@@ -137,6 +137,18 @@ struct Inner {
 
 /// A request's params on their way out: a map, or an object already written as JSON text
 /// on one line (a tool call's: its arguments are written once, not copied into a tree).
+/// Writes `key` as a JSON string: as it is when it needs no escapes (the member names the
+/// client appends, most tool names), else through serde.
+fn push_key(text: &mut String, key: &str) {
+    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        text.push('"');
+        text.push_str(key);
+        text.push('"');
+    } else {
+        text.push_str(&Value::from(key).to_string());
+    }
+}
+
 pub(crate) enum OutParams {
     Map(Map<String, Value>),
     Text(String),
@@ -392,7 +404,17 @@ impl Client {
             }
             // A map of strings to values always serializes.
             OutParams::Map(map) => serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned()),
-            OutParams::Text(text) => text.clone(),
+            OutParams::Text(text) => {
+                // Room for what is appended below, so that the text is written once.
+                let room = if modern {
+                    self.era_meta().len() + 48
+                } else {
+                    48
+                };
+                let mut owned = String::with_capacity(text.len() + room);
+                owned.push_str(text);
+                owned
+            }
         };
         if round.is_empty() && !adds_meta {
             return text;
@@ -401,7 +423,7 @@ impl Client {
             if !text.ends_with('{') {
                 text.push(',');
             }
-            text.push_str(&Value::from(key).to_string());
+            push_key(text, key);
             text.push(':');
             text.push_str(value);
         };
@@ -412,17 +434,7 @@ impl Client {
         if adds_meta {
             member(&mut text, "_meta", "{");
             if modern {
-                text.push_str(self.inner.era_meta.get_or_init(|| {
-                    let mut meta = Map::new();
-                    modern_meta(
-                        &mut meta,
-                        self.inner.version,
-                        &self.inner.info,
-                        &self.inner.capabilities,
-                    );
-                    let members = Value::Object(meta).to_string();
-                    members[1..members.len() - 1].to_owned()
-                }));
+                text.push_str(self.era_meta());
                 if let Some(level) = *self.inner.log_level.lock().expect("log level lock") {
                     member(
                         &mut text,
@@ -439,6 +451,22 @@ impl Client {
         }
         text.push('}');
         text
+    }
+
+    /// The members of the `_meta` a modern request carries, as JSON text: written once
+    /// per client.
+    fn era_meta(&self) -> &str {
+        self.inner.era_meta.get_or_init(|| {
+            let mut meta = Map::new();
+            modern_meta(
+                &mut meta,
+                self.inner.version,
+                &self.inner.info,
+                &self.inner.capabilities,
+            );
+            let members = Value::Object(meta).to_string();
+            members[1..members.len() - 1].to_owned()
+        })
     }
 
     fn request_meta(&self, progress: Option<&oxmcp_protocol::RequestId>) -> Map<String, Value> {

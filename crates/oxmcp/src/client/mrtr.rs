@@ -46,6 +46,13 @@ struct RawInputRequest {
     params: Option<Box<RawValue>>,
 }
 
+/// A request's complete result (or the task a `tools/call` started): taken by the
+/// caller's `pass` as it is, or as the server wrote it.
+pub(super) enum Classified<T> {
+    Passed(T),
+    Result(Box<RawValue>),
+}
+
 /// What the retry carries.
 #[derive(Default)]
 struct Retry {
@@ -61,18 +68,26 @@ impl Client {
         params: impl Into<super::OutParams>,
         options: CallOptions,
     ) -> Result<Box<RawValue>> {
-        let (raw, _) = self.request_classified(method, params, options).await?;
-        Ok(raw)
+        let never = |_: &RawValue| None::<std::convert::Infallible>;
+        match self
+            .request_classified(method, params, options, never)
+            .await?
+        {
+            Classified::Result(raw) => Ok(raw),
+            Classified::Passed(never) => match never {},
+        }
     }
 
-    /// [`Client::request_raw`], and whether the result is a task that a `tools/call`
-    /// started (`resultType: "task"`), read with the rest.
-    pub(super) async fn request_classified(
+    /// [`Client::request_raw`], where a result is first offered to
+    /// `pass`, which takes it as it is (`Some`) only if it is complete (no `resultType`, or
+    /// `"complete"`); else (`None`) it is read here as usual: input rounds, a task.
+    pub(super) async fn request_classified<T>(
         &self,
         method: &str,
         params: impl Into<super::OutParams>,
         options: CallOptions,
-    ) -> Result<(Box<RawValue>, bool)> {
+        pass: impl Fn(&RawValue) -> Option<T>,
+    ) -> Result<Classified<T>> {
         let params = params.into();
         let max_rounds = self.inner.max_input_rounds;
         let mut retry = Retry::default();
@@ -87,9 +102,11 @@ impl Client {
                 extra.insert("requestState".into(), Value::String(state));
             }
             let raw = self.send_once(method, &params, extra, &options).await?;
+            if let Some(passed) = pass(&raw) {
+                return Ok(Classified::Passed(passed));
+            }
             let required = match classify(&raw, method)? {
-                Outcome::Complete => return Ok((raw, false)),
-                Outcome::Task => return Ok((raw, true)),
+                Outcome::Complete | Outcome::Task => return Ok(Classified::Result(raw)),
                 Outcome::InputRequired(required) => required,
             };
             if !(self.inner.version.is_modern() && MRTR_METHODS.contains(&method)) {

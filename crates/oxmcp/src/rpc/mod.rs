@@ -17,6 +17,7 @@
 mod cancel;
 pub(crate) mod frame;
 pub(crate) mod outbound;
+mod pending;
 #[cfg(any(
     feature = "sse-server",
     feature = "sse-client",
@@ -37,7 +38,6 @@ use foldhash::HashMap;
 use oxmcp_protocol::jsonrpc::{ErrorObject, RequestId};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -194,10 +194,6 @@ pub(crate) struct NotificationCx<'a> {
     pub(crate) outbound: &'a Outbound,
 }
 
-/// Where the response to one of our requests is delivered (or the transport's failure to
-/// get one, see `Peer::fail_pending`).
-type Waiter = oneshot::Sender<Result<Box<RawValue>, crate::error::Error>>;
-
 /// One end of a JSON-RPC connection. Cloning is cheap.
 #[derive(Clone)]
 pub(crate) struct Peer {
@@ -207,15 +203,14 @@ pub(crate) struct Peer {
 struct PeerInner {
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
     next_id: AtomicI64,
-    /// Requests we sent, waiting for their response.
-    pending: Mutex<HashMap<RequestId, Waiter>>,
+    /// Requests we sent, waiting for their response (with their deadlines and progress
+    /// callbacks).
+    pending: Mutex<pending::Pending>,
     /// Requests we received and are handling in tasks of their own.
     in_flight: Mutex<HashMap<RequestId, Arc<dyn CancelSource>>>,
     /// How many entries `in_flight` has: while it is empty, the reader need not lock the
     /// map to look for a duplicate id.
     in_flight_count: AtomicUsize,
-    /// Progress callbacks of requests we sent, by progress token.
-    progress: Mutex<HashMap<RequestId, request::ProgressEntry>>,
     /// Slots to run a handler in: `max_in_flight` of them.
     slots: Arc<Slots>,
     /// How many requests may be in flight at all, running or waiting for a permit.
@@ -250,7 +245,6 @@ impl Peer {
                 pending: Mutex::default(),
                 in_flight: Mutex::default(),
                 in_flight_count: AtomicUsize::new(0),
-                progress: Mutex::default(),
                 slots: Arc::new(Slots::new(max_in_flight)),
                 max_outstanding: max_in_flight.saturating_mul(2),
                 grace,
@@ -793,10 +787,12 @@ impl Peer {
     }
 
     fn complete(&self, id: &RequestId, outcome: Result<Box<RawValue>, ErrorObject>) {
-        let waiter = self.inner.pending.lock().expect("pending lock").remove(id);
+        let waiter = self.inner.pending.lock().expect("pending lock").take(id);
         match waiter {
             Some(tx) => {
-                let _ = tx.send(outcome.map_err(crate::error::Error::rpc));
+                let _ = tx.send(pending::Answer::Came(
+                    outcome.map_err(crate::error::Error::rpc),
+                ));
             }
             None => tracing::debug!(%id, "response to no pending request"),
         }
@@ -810,8 +806,6 @@ impl Peer {
         let mut pending = self.inner.pending.lock().expect("pending lock");
         self.inner.input_ended.store(true, Ordering::Release);
         pending.clear();
-        drop(pending);
-        self.inner.progress.lock().expect("progress lock").clear();
     }
 
     /// Waits for the handlers still running; those not done within the grace period are
@@ -849,7 +843,6 @@ impl Peer {
             source.request_cancel().cancel();
         }
         self.inner.pending.lock().expect("pending lock").clear();
-        self.inner.progress.lock().expect("progress lock").clear();
     }
 
     /// How many incoming requests are being handled right now.

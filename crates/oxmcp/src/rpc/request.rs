@@ -5,16 +5,15 @@
 #![cfg_attr(not(feature = "client"), allow(dead_code))]
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use oxmcp_protocol::jsonrpc::RequestId;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+use super::pending::Answer;
 use super::{frame, Outbound, Peer};
 use crate::error::Error;
 
@@ -58,13 +57,6 @@ pub(crate) struct RequestOptions {
     pub(crate) progress: Option<ProgressCallback>,
     /// Cancels the request when fired.
     pub(crate) cancel: Option<CancellationToken>,
-}
-
-pub(crate) struct ProgressEntry {
-    callback: Option<ProgressCallback>,
-    /// Milliseconds since `start` of the latest progress update.
-    last: Arc<AtomicU64>,
-    start: Instant,
 }
 
 #[derive(Deserialize)]
@@ -130,29 +122,7 @@ impl Peer {
                  (add text/event-stream to the Accept header)",
             ));
         }
-        let (tx, mut rx) = oneshot::channel();
-        let start = Instant::now();
-        let last = Arc::new(AtomicU64::new(0));
-        {
-            let mut pending = self.inner.pending.lock().expect("pending lock");
-            if self.inner.input_ended.load(Ordering::Acquire) {
-                // No answer can come: the other side's input has ended.
-                return Err(Error::closed());
-            }
-            pending.insert(id.clone(), tx);
-        }
-        if options.progress.is_some() || options.timeout.is_some() {
-            let entry = ProgressEntry {
-                callback: options.progress.clone(),
-                last: last.clone(),
-                start,
-            };
-            self.inner
-                .progress
-                .lock()
-                .expect("progress lock")
-                .insert(id.clone(), entry);
-        }
+        let rx = self.wait_for(&id, &options)?;
         let mut guard = Abandon {
             peer: self,
             outbound,
@@ -162,51 +132,25 @@ impl Peer {
         outbound
             .send(frame::encode_request(&id, method, params))
             .await?;
-
-        let never = CancellationToken::new();
-        let cancel = options.cancel.as_ref().unwrap_or(&never);
-        let cap = options.max_total.map(|d| start + d);
+        // No timer here: the connection's sweeper enforces the deadlines (`pending`). The
+        // connection closing drops the sender, as the other side's input ending does.
+        let answer = match &options.cancel {
+            None => Some(rx.await),
+            Some(cancel) => tokio::select! {
+                answer = rx => Some(answer),
+                _ = cancel.cancelled() => None,
+            },
+        };
         // `answered`: the outcome came from the other side (or the transport standing in
-        // for it), so the peer needs no cancellation.
-        let (outcome, answered) = loop {
-            let idle_deadline = options
-                .timeout
-                .map(|t| start + Duration::from_millis(last.load(Ordering::Relaxed)) + t);
-            let deadline = match (idle_deadline, cap) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let sleep = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                // An answer, an error answer, or the transport's failure to get one.
-                result = &mut rx => break (result.unwrap_or_else(|_| Err(Error::closed())), true),
-                _ = cancel.cancelled() => break (Err(Error::cancelled()), false),
-                // The connection is gone: nobody to tell.
-                _ = self.inner.closed.cancelled() => break (Err(Error::closed()), true),
-                _ = sleep => {
-                    let now = Instant::now();
-                    let idle_until = options.timeout.map(|t| {
-                        start + Duration::from_millis(last.load(Ordering::Relaxed)) + t
-                    });
-                    let capped = cap.is_some_and(|c| now >= c);
-                    if capped || idle_until.is_some_and(|at| now >= at) {
-                        break (Err(Error::timeout(now - start)), false);
-                    }
-                }
-            }
+        // for it, or the connection ended), so the peer needs no cancellation.
+        let (outcome, answered) = match answer {
+            Some(Ok(Answer::Came(outcome))) => (outcome, true),
+            Some(Ok(Answer::Expired(after))) => (Err(Error::timeout(after)), false),
+            Some(Err(_)) => (Err(Error::closed()), true),
+            None => (Err(Error::cancelled()), false),
         };
         guard.armed = !answered;
         drop(guard);
-        self.inner
-            .progress
-            .lock()
-            .expect("progress lock")
-            .remove(&id);
         outcome
     }
 
@@ -214,8 +158,8 @@ impl Peer {
     /// answer (an HTTP failure, say). Returns whether such a request was waiting.
     #[cfg_attr(not(feature = "http-client"), allow(dead_code))]
     pub(crate) fn fail_pending(&self, id: &RequestId, error: Error) -> bool {
-        let waiter = self.inner.pending.lock().expect("pending lock").remove(id);
-        waiter.is_some_and(|tx| tx.send(Err(error)).is_ok())
+        let waiter = self.inner.pending.lock().expect("pending lock").take(id);
+        waiter.is_some_and(|tx| tx.send(Answer::Came(Err(error))).is_ok())
     }
 
     /// Sends a notification.
@@ -245,14 +189,8 @@ impl Peer {
         let Some(Ok(p)) = params.map(|p| serde_json::from_str::<ProgressParams>(p.get())) else {
             return false;
         };
-        let callback = {
-            let progress = self.inner.progress.lock().expect("progress lock");
-            let Some(entry) = progress.get(&p.progress_token) else {
-                return false;
-            };
-            let elapsed = entry.start.elapsed().as_millis().min(u128::from(u64::MAX)) as u64;
-            entry.last.store(elapsed, Ordering::Relaxed);
-            entry.callback.clone()
+        let Some(callback) = self.progressed(&p.progress_token) else {
+            return false;
         };
         if let Some(callback) = callback {
             (callback.0)(Progress {
@@ -275,19 +213,8 @@ struct Abandon<'a> {
 
 impl Drop for Abandon<'_> {
     fn drop(&mut self) {
-        self.peer
-            .inner
-            .pending
-            .lock()
-            .expect("pending lock")
-            .remove(self.id);
+        self.peer.forget_pending(self.id);
         if self.armed {
-            self.peer
-                .inner
-                .progress
-                .lock()
-                .expect("progress lock")
-                .remove(self.id);
             let params = serde_json::json!({ "requestId": self.id, "reason": "request abandoned by the caller" });
             self.outbound.send_detached(frame::encode_notification(
                 "notifications/cancelled",

@@ -157,3 +157,77 @@ async fn closing_fails_what_is_pending() {
         .await;
     assert!(again.unwrap_err().is_closed());
 }
+
+#[tokio::test]
+async fn a_shorter_timeout_sent_later_fires_while_a_longer_one_waits() {
+    // One sweeper enforces every deadline: it sleeps until the first request's (10 s)
+    // when the second arrives with an earlier one, and must wake for that.
+    let (client, out, server) = pair();
+    let options = |ms| RequestOptions {
+        timeout: Some(Duration::from_millis(ms)),
+        ..Default::default()
+    };
+    let long = {
+        let (client, out) = (client.clone(), out.clone());
+        tokio::spawn(async move {
+            let id = client.next_id();
+            client
+                .request(&out, id, "echo", Some(r#"{"ms":5000}"#), options(10_000))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let short = client.request(
+        &out,
+        client.next_id(),
+        "echo",
+        Some(r#"{"ms":5000}"#),
+        options(50),
+    );
+    let err = tokio::time::timeout(Duration::from_secs(3), short)
+        .await
+        .expect("the short timeout fires well before the long one")
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert!(!long.is_finished(), "the longer request still waits");
+    // The expired request was cancelled at the server; the other goes on.
+    for _ in 0..200 {
+        if server.in_flight() == 1 {
+            client.close();
+            assert!(long.await.unwrap().unwrap_err().is_closed());
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the server kept handling the request whose timeout fired");
+}
+
+#[tokio::test]
+async fn progress_moves_an_idle_deadline_and_the_cap_still_holds() {
+    let (client, out, _server) = pair();
+    let id = client.next_id();
+    let options = RequestOptions {
+        timeout: Some(Duration::from_millis(100)),
+        max_total: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let token = serde_json::to_string(&id).unwrap();
+    let request = client.request(&out, id, "echo", Some(r#"{"ms":5000}"#), options);
+    // Progress every 40 ms keeps the idle deadline ahead; the cap ends the wait anyway.
+    let progress = async {
+        let params = format!(r#"{{"progressToken":{token},"progress":1}}"#);
+        let params = RawValue::from_string(params).unwrap();
+        loop {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            assert!(client.route_progress(Some(&params)));
+        }
+    };
+    let started = std::time::Instant::now();
+    let err = tokio::select! {
+        outcome = request => outcome.unwrap_err(),
+        _ = progress => unreachable!(),
+    };
+    assert!(err.is_timeout(), "{err}");
+    // Past the idle timeout (progress moved it), at the cap.
+    assert!(started.elapsed() >= Duration::from_millis(300), "{err}");
+}

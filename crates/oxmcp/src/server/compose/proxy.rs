@@ -580,15 +580,20 @@ impl ErasedHandler<(), CallToolResult> for Forward {
         finish: Finish<CallToolResult>,
     ) -> BoxFuture<Reply> {
         // Boxed on its own, as `call` is: the finishing future holds a pointer, not the
-        // whole call, and moves cheaply.
+        // whole call, and moves cheaply. The result is written for the front as it is read
+        // (once), in the client's loop.
+        let front = passthrough::Front::of(&finish.cx);
         let answer: BoxFuture<Result<ToolAnswer, ToolError>> = Box::pin(self.call_tool(
             request,
-            async |client: &Client, name: &str, args, options| {
-                client.call_tool_passthrough(name, args, options).await
+            async move |client: &Client, name: &str, args, options| {
+                let pass = |raw: &RawValue| front.pass(raw);
+                client
+                    .call_tool_passthrough(name, args, options, pass)
+                    .await
             },
         ));
         Box::pin(finish.around_with(answer, |outcome, finish| match outcome {
-            Ok(ToolAnswer::Raw(raw)) => passthrough::reply(&raw, finish),
+            Ok(ToolAnswer::Passed(text)) => Ok(text),
             Ok(ToolAnswer::Decoded(result)) => (finish.run)(Ok(result), &finish.cx),
             Err(error) => (finish.run)(Err(error), &finish.cx),
         }))

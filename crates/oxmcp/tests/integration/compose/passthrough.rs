@@ -128,3 +128,20 @@ async fn a_back_end_result_that_is_not_a_call_tool_result_is_an_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_back_end_result_that_is_not_complete_is_not_passed_on() {
+    // The passthrough takes only complete results; any other `resultType` is read the
+    // typed way, which says what is wrong with it (rather than dropping the member).
+    let bad = json!({"content": [], "resultType": "bogus"});
+    for era in [legacy(), modern()] {
+        let client = front(scripted(None, bad.clone()).await, era).await;
+        let error = client.call_tool("t", json!({})).await.unwrap_err();
+        assert_eq!(error.rpc_code(), Some(-32603), "{era:?}: {error}");
+        let error = error.to_string();
+        assert!(
+            error.contains("unsupported resultType \"bogus\""),
+            "{era:?}: {error}"
+        );
+    }
+}

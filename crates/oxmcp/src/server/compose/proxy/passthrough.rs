@@ -8,30 +8,38 @@ use std::borrow::Cow;
 use std::fmt;
 
 use oxmcp_protocol::meta::SERVER_INFO;
-use oxmcp_protocol::tools::CallToolResult;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::server::error::ToolError;
-use crate::server::handler::{Finish, Reply};
+use crate::server::handler::FinishCx;
+use crate::server::Context;
 
-/// The reply to a front `tools/call` whose back-end call answered `raw`. A result that is
-/// not a `CallToolResult` takes the typed way, which says what is wrong with it.
-pub(super) fn reply(raw: &RawValue, finish: &Finish<CallToolResult>) -> Reply {
-    let modern = finish.cx.version.is_modern();
-    let own_meta = match finish.cx.shared() {
-        Some(shared) if modern => members(&shared.config().server_info_meta_json),
-        _ => "",
-    };
-    match rewrite(raw.get(), modern, own_meta) {
-        Ok(text) => Ok(text),
-        Err(_) => {
-            let outcome = serde_json::from_str::<CallToolResult>(raw.get()).map_err(|e| {
-                let e = crate::Error::serde("decode the result", e);
-                ToolError::internal(format!("the back end did not answer: {e}"))
-            });
-            (finish.run)(outcome, &finish.cx)
+/// What writing a result for the front request needs: its era, and (modern) the context
+/// whose server's `_meta` the result takes.
+pub(super) struct Front {
+    modern: bool,
+    cx: Option<Context>,
+}
+
+impl Front {
+    /// The front request that `cx` finishes.
+    pub(super) fn of(cx: &FinishCx) -> Front {
+        let modern = cx.version.is_modern();
+        Front {
+            modern,
+            cx: if modern { cx.drive.clone() } else { None },
         }
+    }
+
+    /// The front's result for the back end's `raw`; `None` unless `raw` is a complete
+    /// `CallToolResult` (the client then reads it the typed way, which follows a task or
+    /// an input round, or says what is wrong with it).
+    pub(super) fn pass(&self, raw: &RawValue) -> Option<String> {
+        let own_meta = match self.cx.as_ref().and_then(Context::shared) {
+            Some(shared) => members(&shared.config().server_info_meta_json),
+            None => "",
+        };
+        rewrite(raw.get(), self.modern, own_meta).ok()
     }
 }
 
@@ -44,11 +52,11 @@ fn members(object: &str) -> &str {
 }
 
 /// `raw` (a `tools/call` result of the back end, of either era) as the result of the
-/// front's era: `resultType` dropped (and `"complete"` written for a modern front), the
+/// front's era: `resultType` (if any, `"complete"`) dropped (and written for a modern front), the
 /// `SERVER_INFO` key of `_meta` dropped and `own_meta` (members of the front's `_meta`)
 /// added; every other member copied as it is. Fails on what is not a `CallToolResult`
 /// object (no `content` array, an `isError` that is not a boolean, a `_meta` that is not
-/// an object, a member twice).
+/// an object, a member twice) or not complete (a `resultType` other than `"complete"`).
 pub(super) fn rewrite(raw: &str, modern: bool, own_meta: &str) -> serde_json::Result<String> {
     let mut de = serde_json::Deserializer::from_str(raw);
     let out = de.deserialize_map(Rewrite {
@@ -95,7 +103,13 @@ impl<'de> Visitor<'de> for Rewrite<'_> {
             }
             match &*key.0 {
                 "resultType" => {
-                    map.next_value::<IgnoredAny>()?;
+                    let kind = map.next_value::<Key<'de>>()?;
+                    if kind.0 != "complete" {
+                        return Err(de::Error::invalid_value(
+                            de::Unexpected::Str(&kind.0),
+                            &"\"complete\"",
+                        ));
+                    }
                 }
                 "_meta" => {
                     meta = map.next_value::<Members<'de>>()?.0;
@@ -291,6 +305,9 @@ mod tests {
             r#"{"content":[],"content":[]}"#,
             r#"{"content":[]} x"#,
             r#"{"content":["#,
+            r#"{"content":[],"resultType":"task"}"#,
+            r#"{"content":[],"resultType":"input_required"}"#,
+            r#"{"content":[],"resultType":1}"#,
         ] {
             assert!(rewrite(bad, false, "").is_err(), "{bad}");
             assert!(rewrite(bad, true, FRONT).is_err(), "{bad}");
