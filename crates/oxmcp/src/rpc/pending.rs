@@ -131,9 +131,15 @@ impl Peer {
         pending.map.insert(id.clone(), entry);
         if let Some(at) = deadline {
             if !pending.sweeping {
+                // Made here, in the caller's runtime: one without timers fails this call
+                // at once, as a timeout of its own would, instead of a sweeper that
+                // cannot sleep leaving the request waiting forever.
+                let timer = Box::pin(tokio::time::sleep_until(at.into()));
                 pending.sweeping = true;
+                pending.armed = None;
                 tokio::spawn(sweep(
-                    Arc::downgrade(&self.inner),
+                    Sweeping(Arc::downgrade(&self.inner)),
+                    timer,
                     pending.wake.clone(),
                     self.inner.closed.clone(),
                 ));
@@ -172,11 +178,17 @@ impl Peer {
 
 /// The sweeper: sleeps until the earliest deadline of the requests waiting, fails those
 /// past it, and sleeps again; ends when the connection closes or the peer is dropped.
-async fn sweep(peer: Weak<PeerInner>, wake: Arc<Notify>, closed: CancellationToken) {
-    let mut timer = Box::pin(tokio::time::sleep(Duration::ZERO));
+async fn sweep(
+    peer: Sweeping,
+    mut timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    wake: Arc<Notify>,
+    closed: CancellationToken,
+) {
     loop {
         let next = {
-            let Some(inner) = peer.upgrade() else { return };
+            let Some(inner) = peer.0.upgrade() else {
+                return;
+            };
             let mut pending = inner.pending.lock().expect("pending lock");
             let now = Instant::now();
             let mut next: Option<Instant> = None;
@@ -209,6 +221,22 @@ async fn sweep(peer: Weak<PeerInner>, wake: Arc<Notify>, closed: CancellationTok
                 _ = wake.notified() => {}
                 _ = closed.cancelled() => return,
             },
+        }
+    }
+}
+
+/// The sweeper's hold on its peer. However the sweeper ends (the connection closed, or its
+/// runtime shut down while the peer lives on, to be used from another runtime), the next
+/// request with a deadline starts a new one.
+struct Sweeping(Weak<PeerInner>);
+
+impl Drop for Sweeping {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            if let Ok(mut pending) = inner.pending.lock() {
+                pending.sweeping = false;
+                pending.armed = None;
+            }
         }
     }
 }

@@ -231,3 +231,56 @@ async fn progress_moves_an_idle_deadline_and_the_cap_still_holds() {
     // Past the idle timeout (progress moved it), at the cap.
     assert!(started.elapsed() >= Duration::from_millis(300), "{err}");
 }
+
+#[test]
+fn a_peer_used_from_a_second_runtime_still_times_its_requests_out() {
+    // The first request starts the sweeper in the first runtime, which ends with it; the
+    // peer lives on, and a request made from another runtime must still time out.
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    };
+    // Nothing answers: what is sent stays in the queue.
+    let (out, _unread) = Outbound::channel();
+    let peer = Peer::new(8);
+    let options = RequestOptions {
+        timeout: Some(Duration::from_millis(30)),
+        ..Default::default()
+    };
+    let ask = |peer: &Peer| {
+        let (peer, out, options) = (peer.clone(), out.clone(), options.clone());
+        async move {
+            let id = peer.next_id();
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                peer.request(&out, id, "echo", None, options),
+            )
+            .await
+            .expect("the request times out rather than waiting forever")
+            .unwrap_err()
+        }
+    };
+    let first = runtime().block_on(ask(&peer));
+    assert!(first.is_timeout(), "{first}");
+    let second = runtime().block_on(ask(&peer));
+    assert!(second.is_timeout(), "{second}");
+}
+
+#[test]
+#[should_panic(expected = "timers are disabled")]
+fn a_timeout_on_a_runtime_without_timers_fails_loudly() {
+    // As `tokio::time::timeout` would: not a request that silently never times out.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let (out, _unread) = Outbound::channel();
+    let peer = Peer::new(8);
+    let options = RequestOptions {
+        timeout: Some(Duration::from_millis(30)),
+        ..Default::default()
+    };
+    let id = peer.next_id();
+    let _ = runtime.block_on(peer.request(&out, id, "echo", None, options));
+}
