@@ -83,7 +83,10 @@ pub(crate) enum Dispatch {
 
 pub(crate) use cancel::{CancelSource, RequestCancel};
 use cancel::{Cancellable, Slot, Slots};
-use runner::{Queued, Runner};
+#[cfg(feature = "http-server")]
+pub(crate) use runner::one_thread;
+pub(crate) use runner::Queued;
+use runner::Runner;
 
 /// Everything a handler needs to answer one request, beyond its method and params.
 #[derive(Clone)]
@@ -337,6 +340,9 @@ impl Peer {
     /// (room in a full queue). Unlike `handle_frame_joined`, it does not first let the
     /// handlers run when every slot is taken: a caller sends its frame that way instead
     /// while [`Peer::is_saturated`].
+    ///
+    /// With `keep`, a request whose answer needs user code is left there for the caller to
+    /// run ([`Peer::run_kept`]) instead of being given a task of its own.
     #[cfg(feature = "http-server")]
     pub(crate) fn handle_decoded<H: Responder>(
         &self,
@@ -344,8 +350,37 @@ impl Peer {
         eager: &mut Option<H::Eager<'_>>,
         handler: &Arc<H>,
         outbound: &Outbound,
+        keep: Option<&mut Option<Queued>>,
     ) -> Option<BoxFuture<Result<(), crate::Error>>> {
-        self.handle_message(message, eager, handler, outbound, None, None)
+        self.handle_message(message, eager, handler, outbound, None, keep)
+    }
+
+    /// Runs a request that [`Peer::handle_decoded`] kept, as its task would have (a slot,
+    /// cancellation, the reply sent to `outbound`), in the caller's own future.
+    ///
+    /// For a caller whose task serves this request and nothing else (a Streamable HTTP
+    /// `POST`), on a runtime with one thread ([`one_thread`]): there a task of its own
+    /// could not run beside anything either (it would run when the caller waits, as this
+    /// does), so this keeps the same guarantees and saves the spawn and the wake-up. On a
+    /// multi-threaded runtime a handler in the caller's task could be stuck behind a
+    /// CPU-bound one on the same worker: there every request keeps its task.
+    #[cfg(feature = "http-server")]
+    pub(crate) fn run_kept(
+        &self,
+        queued: Queued,
+        outbound: Outbound,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let slot = self.inner.slots.try_take();
+        let id = queued.id.clone();
+        let run = std::panic::AssertUnwindSafe(self.run_request(queued, slot, outbound));
+        // Counted with the tasks of the connection's requests, which shutdown waits for.
+        let run = self.inner.tasks.track_future(run);
+        async move {
+            // As when a request's task panics: it gets no answer, the caller goes on.
+            if futures_util::FutureExt::catch_unwind(run).await.is_err() {
+                tracing::error!(%id, "a request's handler panicked");
+            }
+        }
     }
 
     /// With every slot taken, lets the handlers that are ready run first (on a

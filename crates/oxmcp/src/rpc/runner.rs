@@ -44,6 +44,12 @@ pub(crate) struct Queued {
     pub(crate) cancel: Arc<dyn CancelSource>,
 }
 
+/// Whether this task runs on a runtime with one thread (tokio's current-thread flavour).
+pub(crate) fn one_thread() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
+}
+
 /// What the reader and the runner share.
 #[derive(Default)]
 struct Queue {
@@ -64,8 +70,7 @@ impl Runner {
     /// Starts a runner for `peer`, whose replies go to `outbound`, if the runtime runs
     /// tasks on one thread only (elsewhere each request keeps a task of its own).
     pub(crate) fn start(peer: &Peer, outbound: &Outbound) -> Option<Runner> {
-        let handle = tokio::runtime::Handle::try_current().ok()?;
-        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread {
+        if !one_thread() {
             return None;
         }
         let queue = Arc::new(Queue::default());

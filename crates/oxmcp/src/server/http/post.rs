@@ -538,7 +538,16 @@ fn handle<'a>(
     match request {
         // A saturated engine lets its handlers run before it takes more: the frame's way.
         Some(request) if !peer.is_saturated() => {
-            let wait = peer.handle_decoded(request, eager, handler, &out);
+            // On a runtime with one thread, the POST's own task runs a request's handler
+            // (see `Peer::run_kept`); elsewhere the request gets a task of its own.
+            let mut kept = None;
+            let keep = crate::rpc::one_thread().then_some(&mut kept);
+            let wait = peer.handle_decoded(request, eager, handler, &out, keep);
+            if let Some(queued) = kept {
+                // Nothing was answered at once, so there is no reply to wait to send.
+                debug_assert!(wait.is_none());
+                return Detach(Some(Box::pin(peer.run_kept(queued, out))));
+            }
             Detach(wait.map(|wait| -> BoxFuture<()> {
                 Box::pin(async move {
                     let _ = wait.await;
