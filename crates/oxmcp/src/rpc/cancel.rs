@@ -112,6 +112,11 @@ impl Slots {
         }
     }
 
+    /// Whether a slot is free now.
+    pub(crate) fn has_room(&self) -> bool {
+        self.running.load(Ordering::Acquire) < self.max
+    }
+
     /// Takes a slot if one is free.
     pub(crate) fn try_take(self: &Arc<Self>) -> Option<Slot> {
         let mut running = self.running.load(Ordering::Acquire);

@@ -152,22 +152,27 @@ impl Peer {
             self.forget_request(&id);
             return;
         }
-        let Some(slot) = self.inner.slots.try_take() else {
+        // A slot is taken only by a handler that waits: one that answers at its first poll
+        // holds none past it, and on this thread nothing else can take one meanwhile, so
+        // looking for room is enough (and saves taking and giving back a slot per request).
+        if !self.inner.slots.has_room() {
             return self.spawn_task(Queued { id, future, cancel }, None, outbound);
-        };
+        }
         // The handler's task, if it needs one, polls the future again at once with its own
         // waker (a future wakes the waker of its latest poll): this poll needs none.
         let mut cx = Context::from_waker(Waker::noop());
         match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
             Ok(Poll::Ready(reply)) => {
                 drop(future);
-                drop(slot);
                 // Forget the id before answering, so the peer may reuse it at once.
                 self.forget_request(&id);
                 replies.push_reply(&id, reply);
             }
             Ok(Poll::Pending) => {
-                self.spawn_task(Queued { id, future, cancel }, Some(slot), outbound)
+                // There was room before the poll; should there be none now, the task waits
+                // for a slot before it polls again.
+                let slot = self.inner.slots.try_take();
+                self.spawn_task(Queued { id, future, cancel }, slot, outbound)
             }
             Err(_) => {
                 // As when a task panics: the request gets no answer, the others go on.
