@@ -90,12 +90,12 @@ struct EnvelopeSeed<'f, E> {
 /// moved a params struct of ~200 bytes twice more).
 struct Slot<'s, E>(&'s mut Option<E>);
 
-impl<'de, E: Deserialize<'de>> serde::de::DeserializeSeed<'de> for Slot<'_, E> {
+impl<'de, E: Deserialize<'de> + Default> serde::de::DeserializeSeed<'de> for Slot<'_, E> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        *self.0 = Some(E::deserialize(d)?);
-        Ok(())
+        // Read in place: a large `E` is not built aside and moved here.
+        E::deserialize_in_place(d, self.0.insert(E::default()))
     }
 }
 
@@ -134,7 +134,7 @@ impl<'de> Deserialize<'de> for Member {
     }
 }
 
-impl<'de, E: Deserialize<'de>> serde::de::DeserializeSeed<'de> for EnvelopeSeed<'_, E> {
+impl<'de, E: Deserialize<'de> + Default> serde::de::DeserializeSeed<'de> for EnvelopeSeed<'_, E> {
     type Value = Envelope<'de>;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -142,7 +142,7 @@ impl<'de, E: Deserialize<'de>> serde::de::DeserializeSeed<'de> for EnvelopeSeed<
     }
 }
 
-impl<'de, E: Deserialize<'de>> serde::de::Visitor<'de> for EnvelopeSeed<'_, E> {
+impl<'de, E: Deserialize<'de> + Default> serde::de::Visitor<'de> for EnvelopeSeed<'_, E> {
     type Value = Envelope<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -242,7 +242,7 @@ pub(crate) fn decode(frame: &str) -> Decoded<'_> {
 /// in the same pass, into `slot` (the message then says [`Params::Eager`]). Params that do
 /// not read as `E` are left raw (the frame is decoded again without reading them), so the
 /// handler reports their fault in its own words. The requests of a batch are read raw.
-pub(crate) fn decode_with<'a, E: Deserialize<'a>>(
+pub(crate) fn decode_with<'a, E: Deserialize<'a> + Default>(
     frame: &'a str,
     eager: Eager<'_>,
     slot: &mut Option<E>,
@@ -291,7 +291,7 @@ pub(crate) fn strip_position(e: &serde_json::Error) -> String {
 }
 
 /// Reads the envelope of `frame`; on failure, also says whether params were read eagerly.
-fn envelope<'a, E: Deserialize<'a>>(
+fn envelope<'a, E: Deserialize<'a> + Default>(
     frame: &'a str,
     eager: Eager<'_>,
     slot: &mut Option<E>,
@@ -313,7 +313,7 @@ fn envelope<'a, E: Deserialize<'a>>(
     }
 }
 
-fn decode_one<'a, E: Deserialize<'a>>(
+fn decode_one<'a, E: Deserialize<'a> + Default>(
     frame: &'a str,
     eager: Eager<'_>,
     slot: &mut Option<E>,
@@ -579,7 +579,7 @@ mod tests {
         single(frame).expect_err("should be invalid").error.code
     }
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Default, Deserialize)]
     struct Named {
         name: String,
     }

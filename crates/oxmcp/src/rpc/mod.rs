@@ -113,8 +113,9 @@ enum Started {
 /// [`crate::server::Handler`], an async fn that answers one kind of request.)
 pub(crate) trait Responder: Send + Sync + 'static {
     /// What the params of the methods [`Responder::eager`] names are read into, in the same
-    /// pass as the message around them.
-    type Eager<'a>: serde::Deserialize<'a> + Send;
+    /// pass as the message around them: in place, into a default value
+    /// ([`serde::Deserialize::deserialize_in_place`], which a large type should implement).
+    type Eager<'a>: serde::Deserialize<'a> + Default + Send;
 
     /// Whether the params of `method` are read as [`Responder::Eager`] (they then come to
     /// [`Responder::on_eager_request`]). Params that do not read so come raw, to
