@@ -215,6 +215,10 @@ struct PeerInner {
     /// How many entries `in_flight` has: while it is empty, the reader need not lock the
     /// map to look for a duplicate id.
     in_flight_count: AtomicUsize,
+    /// The highest numeric id ever put in `in_flight` (written under its lock): a request
+    /// with a higher one, as clients that count their ids up send, cannot be a duplicate,
+    /// and the reader need not lock the map to look.
+    highest_id: AtomicI64,
     /// Slots to run a handler in: `max_in_flight` of them.
     slots: Arc<Slots>,
     /// How many requests may be in flight at all, running or waiting for a permit.
@@ -249,6 +253,7 @@ impl Peer {
                 pending: Mutex::default(),
                 in_flight: Mutex::default(),
                 in_flight_count: AtomicUsize::new(0),
+                highest_id: AtomicI64::new(i64::MIN),
                 slots: Arc::new(Slots::new(max_in_flight)),
                 max_outstanding: max_in_flight.saturating_mul(2),
                 grace,
@@ -278,6 +283,15 @@ impl Peer {
         self.inner
             .in_flight_count
             .store(in_flight.len(), Ordering::Release);
+    }
+
+    /// Whether a request with this id may be in flight: not if it is a number higher than
+    /// any ever put in flight.
+    fn may_be_in_flight(&self, id: &RequestId) -> bool {
+        match id {
+            RequestId::Number(n) => *n <= self.inner.highest_id.load(Ordering::Acquire),
+            RequestId::String(_) => true,
+        }
     }
 
     /// Whether [`Peer::close`] has been called.
@@ -542,6 +556,7 @@ impl Peer {
         outbound: &Outbound,
     ) -> Started {
         let duplicate = self.inner.in_flight_count.load(Ordering::Acquire) > 0
+            && self.may_be_in_flight(&id)
             && self
                 .inner
                 .in_flight
@@ -549,9 +564,7 @@ impl Peer {
                 .expect("in-flight lock")
                 .contains_key(&id);
         if duplicate {
-            let error = ErrorObject::invalid_request(format!(
-                "request id {id} is already in use by a request still in flight"
-            ));
+            let error = duplicate_id(&id);
             return Started::Replied(id, Err(error));
         }
         let cx = RequestCx {
@@ -600,7 +613,24 @@ impl Peer {
             cancel.unwrap_or_else(|| Arc::new(RequestCancel::default()));
         {
             let mut in_flight = self.inner.in_flight.lock().expect("in-flight lock");
-            in_flight.insert(id.clone(), cancel.clone());
+            // The look above may have been skipped (or raced with another task of the same
+            // peer, as two POSTs of one HTTP session can): a duplicate is caught here too,
+            // before its handler runs, and the request in flight keeps its entry.
+            match in_flight.entry(id.clone()) {
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    drop(in_flight);
+                    let error = duplicate_id(&id);
+                    return Started::Replied(id, Err(error));
+                }
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(cancel.clone());
+                }
+            }
+            if let RequestId::Number(n) = id {
+                if n > self.inner.highest_id.load(Ordering::Relaxed) {
+                    self.inner.highest_id.store(n, Ordering::Release);
+                }
+            }
             self.inner
                 .in_flight_count
                 .store(in_flight.len(), Ordering::Release);
@@ -982,6 +1012,13 @@ enum Rest<'f> {
     Send(BoxFuture<Result<(), crate::Error>>),
     /// The requests of a batch.
     Batch(Vec<Result<Message<'f>, frame::Invalid>>),
+}
+
+/// The refusal of a request whose id is that of a request still in flight.
+fn duplicate_id(id: &RequestId) -> ErrorObject {
+    ErrorObject::invalid_request(format!(
+        "request id {id} is already in use by a request still in flight"
+    ))
 }
 
 fn encode_reply(id: &RequestId, reply: Reply) -> String {

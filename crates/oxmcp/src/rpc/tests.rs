@@ -284,3 +284,100 @@ fn a_timeout_on_a_runtime_without_timers_fails_loudly() {
     let id = peer.next_id();
     let _ = runtime.block_on(peer.request(&out, id, "echo", None, options));
 }
+
+/// Serves `Echo` over newline-delimited JSON in memory: the client's writer, and its reader
+/// of the answers as JSON values.
+fn lines_pair() -> (tokio::io::WriteHalf<tokio::io::DuplexStream>, AnswerLines) {
+    use tokio::io::AsyncBufReadExt as _;
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (server_read, server_write) = tokio::io::split(server);
+    tokio::spawn(crate::transport::lines::serve_lines(
+        Peer::new(8),
+        Arc::new(Echo),
+        (server_read, server_write),
+        crate::transport::DEFAULT_MAX_FRAME,
+        std::future::pending(),
+    ));
+    let (client_read, client_write) = tokio::io::split(client);
+    (client_write, tokio::io::BufReader::new(client_read).lines())
+}
+
+type AnswerLines =
+    tokio::io::Lines<tokio::io::BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>;
+
+/// The next answer, as JSON.
+async fn next_answer(lines: &mut AnswerLines) -> serde_json::Value {
+    let line = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+        .await
+        .expect("an answer within 5 s")
+        .unwrap()
+        .expect("the connection is open");
+    serde_json::from_str(&line).unwrap()
+}
+
+/// A duplicate id is refused while its request is in flight, whether ids count up (the
+/// reader then skips the look into the map) or not, and free again once it is answered.
+async fn duplicate_ids_are_refused_while_in_flight() {
+    use tokio::io::AsyncWriteExt as _;
+    let (mut write, mut lines) = lines_pair();
+    let echo = |id: &str, ms: u64| {
+        format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"echo\",\"params\":{{\"ms\":{ms}}}}}\n"
+        )
+    };
+    let burst = [
+        echo("5", 300),
+        echo("\"a\"", 300),
+        echo("5", 0),
+        echo("\"a\"", 0),
+        echo("3", 0),
+        echo("6", 0),
+    ]
+    .concat();
+    write.write_all(burst.as_bytes()).await.unwrap();
+    let mut answered = Vec::new();
+    let mut refused = Vec::new();
+    for _ in 0..4 {
+        let answer = next_answer(&mut lines).await;
+        match answer.get("error") {
+            Some(error) => {
+                assert_eq!(error["code"], -32600, "{answer}");
+                assert!(error["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("already in use"));
+                refused.push(answer["id"].clone());
+            }
+            None => answered.push(answer["id"].clone()),
+        }
+    }
+    // Numbers first, in order, then strings (the answers may come in any order).
+    let order = |id: &serde_json::Value| (id.is_string(), id.as_i64());
+    refused.sort_by_key(order);
+    answered.sort_by_key(order);
+    assert_eq!(refused, [serde_json::json!(5), serde_json::json!("a")]);
+    assert_eq!(answered, [serde_json::json!(3), serde_json::json!(6)]);
+    // The first two answer in their time; then their ids are free again.
+    let mut late: Vec<_> = vec![
+        next_answer(&mut lines).await["id"].clone(),
+        next_answer(&mut lines).await["id"].clone(),
+    ];
+    late.sort_by_key(order);
+    assert_eq!(late, [serde_json::json!(5), serde_json::json!("a")]);
+    write.write_all(echo("5", 0).as_bytes()).await.unwrap();
+    let again = next_answer(&mut lines).await;
+    assert_eq!(
+        (again["id"].clone(), again.get("error")),
+        (serde_json::json!(5), None)
+    );
+}
+
+#[tokio::test]
+async fn duplicate_ids_are_refused_while_in_flight_on_one_thread() {
+    duplicate_ids_are_refused_while_in_flight().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_ids_are_refused_while_in_flight_on_many_threads() {
+    duplicate_ids_are_refused_while_in_flight().await;
+}
