@@ -123,39 +123,97 @@ fn encode_texts(
     for block in &result.content {
         room += plain(block)?.len() + 32;
     }
-    let mut out = Vec::with_capacity(room);
-    out.extend_from_slice(br#"{"content":["#);
+    // Built as a `String` from `str`s throughout: no UTF-8 check of the whole at the end.
+    let mut out = String::with_capacity(room);
+    out.push_str(r#"{"content":["#);
     for (i, text) in result.content.iter().filter_map(plain).enumerate() {
         if i > 0 {
-            out.push(b',');
+            out.push(',');
         }
-        out.extend_from_slice(br#"{"type":"text","text":"#);
-        // Writing a string into a Vec cannot fail.
-        serde_json::to_writer(&mut out, text).ok()?;
-        out.push(b'}');
+        out.push_str(r#"{"type":"text","text":"#);
+        push_json_str(&mut out, text);
+        out.push('}');
     }
-    out.push(b']');
+    out.push(']');
     match result.is_error {
-        Some(true) => out.extend_from_slice(br#","isError":true"#),
-        Some(false) => out.extend_from_slice(br#","isError":false"#),
+        Some(true) => out.push_str(r#","isError":true"#),
+        Some(false) => out.push_str(r#","isError":false"#),
         None => {}
     }
     if modern {
-        out.extend_from_slice(br#","resultType":"complete""#);
+        out.push_str(r#","resultType":"complete""#);
         if let Some(shared) = shared {
-            out.extend_from_slice(br#","_meta":"#);
-            out.extend_from_slice(shared.config().server_info_meta_json.as_bytes());
+            out.push_str(r#","_meta":"#);
+            out.push_str(&shared.config().server_info_meta_json);
         }
     }
-    out.push(b'}');
-    Some(
-        String::from_utf8(out)
-            .map_err(|_| ErrorObject::internal("a result serialized to invalid UTF-8")),
-    )
+    out.push('}');
+    Some(Ok(out))
+}
+
+/// Writes `text` as a JSON string, escaped exactly as `serde_json` escapes it: `"` and `\`,
+/// control characters as `\b`, `\f`, `\n`, `\r`, `\t` or `\u00XX`, everything else as it
+/// is. The runs between escapes are copied as `str`s (an escaped byte is ASCII, so the
+/// runs end on character boundaries).
+fn push_json_str(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut run = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[run..at]);
+        run = at + 1;
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+    }
+    out.push_str(&text[run..]);
+    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        let mut cases: Vec<String> = (0u8..0x80)
+            .map(|b| format!("a{}b", char::from(b)))
+            .collect();
+        cases.extend(
+            [
+                "",
+                "plain",
+                "\"",
+                "\\",
+                "é\u{1F600}\u{7f}\u{80}\u{2028}",
+                "\n\n",
+                "x\u{0}",
+                "\u{1f}end",
+                "ends with \\",
+            ]
+            .map(str::to_owned),
+        );
+        cases.push((0u32..0x3000).filter_map(char::from_u32).collect());
+        for text in cases {
+            let mut out = String::new();
+            super::push_json_str(&mut out, &text);
+            assert_eq!(out, serde_json::to_string(&text).unwrap(), "{text:?}");
+        }
+    }
+
     use oxmcp_protocol::content::{ContentBlock, TextContent};
     use oxmcp_protocol::tools::CallToolResult;
 
