@@ -93,6 +93,7 @@
 //! | `server` | yes     | [`server::Router`], extractors, handlers; serving any byte stream ([`server::Router::serve_io`]) |
 //! | `client` | yes     | [`client::Client`]; connecting over any byte stream ([`client::ClientBuilder::connect_io`]) |
 //! | `stdio`  | yes     | serving on this process's stdin/stdout, and spawning a server as a child process |
+//! | `output-validation` | yes | tool results checked against their `outputSchema` (the `jsonschema` crate): by the server for its own tools (a hand-written schema always, a derived one in debug builds), by the client for what servers return; without it nothing is checked, and a server's binary is about 1 MiB smaller |
 //! | `tracing-layer` | no | `server::ClientLogLayer`: a handler's `tracing` events go to its client as log messages |
 //! | `http-server` | no | the Streamable HTTP server |
 //! | `http-client` | no | the Streamable HTTP client |
@@ -122,7 +123,10 @@ mod error;
 pub mod metrics;
 #[cfg(all(feature = "otel", any(feature = "server", feature = "client")))]
 pub mod otel;
-#[cfg(any(feature = "server", feature = "client"))]
+#[cfg(all(
+    feature = "output-validation",
+    any(feature = "server", feature = "client")
+))]
 pub(crate) mod output_schema;
 #[cfg(any(feature = "server", feature = "client"))]
 pub(crate) mod rpc;

@@ -507,6 +507,7 @@ impl ClientBuilder {
                 max_timeout: self.max_timeout,
                 handlers: self.handlers,
                 subscriptions,
+                #[cfg(feature = "output-validation")]
                 output_schemas: Default::default(),
                 cache,
                 log_level: Mutex::new(None),

@@ -124,7 +124,7 @@ impl Client {
         options: CallOptions,
     ) -> Result<ListToolsResult> {
         let page: ListToolsResult = self.list_page(method::TOOLS_LIST, cursor, options).await?;
-        self.inner.output_schemas.record(&page.tools);
+        self.record_output_schemas(&page.tools);
         Ok(page)
     }
 
@@ -138,7 +138,7 @@ impl Client {
                 (p.tools, p.next_cursor)
             })
             .await?;
-        self.inner.output_schemas.record(&tools);
+        self.record_output_schemas(&tools);
         Ok(tools)
     }
 
@@ -206,7 +206,7 @@ impl Client {
         pass: impl Fn(&RawValue) -> Option<String>,
     ) -> Result<ToolAnswer> {
         let params = tool_params_text(name, arguments.as_deref().map_or("null", RawValue::get))?;
-        let checked = self.inner.output_schemas.get(name).is_some();
+        let checked = self.output_checked(name);
         let pass = |raw: &RawValue| if checked { None } else { pass(raw) };
         let raw = match self
             .request_classified(method::TOOLS_CALL, params, options, pass)
@@ -219,14 +219,36 @@ impl Client {
     }
 
     /// Checks a result of tool `name` against the `outputSchema` the tool was listed
-    /// with, if any: every way of calling a tool ends here.
+    /// with, if any: every way of calling a tool ends here. (Without the
+    /// `output-validation` feature, nothing is checked.)
     pub(super) fn check_output(&self, name: &str, result: &CallToolResult) -> Result<()> {
-        match self.inner.output_schemas.get(name) {
-            Some(schema) => schema
+        #[cfg(feature = "output-validation")]
+        if let Some(schema) = self.inner.output_schemas.get(name) {
+            return schema
                 .check(result)
-                .map_err(|why| Error::protocol(format!("tool `{name}`: {why}"))),
-            None => Ok(()),
+                .map_err(|why| Error::protocol(format!("tool `{name}`: {why}")));
         }
+        let _ = (name, result);
+        Ok(())
+    }
+
+    /// Whether the results of tool `name` are checked against a listed `outputSchema`.
+    #[cfg(feature = "server")]
+    fn output_checked(&self, name: &str) -> bool {
+        #[cfg(feature = "output-validation")]
+        return self.inner.output_schemas.get(name).is_some();
+        #[cfg(not(feature = "output-validation"))]
+        {
+            let _ = name;
+            false
+        }
+    }
+
+    /// Keeps the output schemas of listed tools, to check their results with.
+    fn record_output_schemas(&self, tools: &[Tool]) {
+        #[cfg(feature = "output-validation")]
+        self.inner.output_schemas.record(tools);
+        let _ = tools;
     }
 
     /// One page of the server's resources.

@@ -111,6 +111,7 @@ struct Inner {
     subscriptions: Arc<subscription::Subscriptions>,
     /// The output schemas of the tools listed so far, which their results are checked
     /// against.
+    #[cfg(feature = "output-validation")]
     output_schemas: crate::output_schema::ListedSchemas,
     /// The cache of answers the server marked cacheable, unless it is turned off.
     cache: Option<cache::ClientCache>,

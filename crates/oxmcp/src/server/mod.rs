@@ -62,6 +62,8 @@ mod log_layer;
 pub mod middleware;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+#[cfg(feature = "output-validation")]
+mod output_check;
 mod prompt;
 mod ready;
 mod registry;

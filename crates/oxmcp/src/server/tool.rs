@@ -8,13 +8,9 @@ use oxmcp_protocol::tools::{CallToolResult, Tool, ToolAnnotations};
 use oxmcp_protocol::JsonObject;
 use schemars::Schema;
 
-use super::extract::Request;
 use super::handler::{generator, ErasedHandler, Handler, Layered, Typed};
 use super::response::IntoToolResult;
 use super::sealed::ToolParts;
-use super::ToolError;
-use crate::output_schema::OutputSchema;
-use crate::rpc::BoxFuture;
 
 /// A tool with its types erased.
 pub(crate) type ErasedTool<S> = dyn ErasedHandler<S, CallToolResult>;
@@ -130,9 +126,9 @@ impl<H, T> ToolDef<H, T> {
     }
 
     /// Leaves this tool's results unchecked against its output schema on the server. By
-    /// default they are checked, always for a schema given with
-    /// [`output_schema`](Self::output_schema) and in debug builds for a derived one, and a
-    /// result that does not match is an internal error. Use this for a tool whose results
+    /// default (with the `output-validation` feature, on by default) they are checked,
+    /// always for a schema given with [`output_schema`](Self::output_schema) and in debug
+    /// builds for a derived one, and a result that does not match is an internal error. Use this for a tool whose results
     /// come from something the server does not control, such as the answers of an HTTP API
     /// imported from its OpenAPI document: the schema still documents them, and a client
     /// may still check them.
@@ -309,10 +305,14 @@ where
             Some(schema) => Some(schema),
             None => <H::Output as IntoToolResult>::output_schema(&mut generator).map(into_object),
         };
+        #[cfg(feature = "output-validation")]
         let check = output
             .as_ref()
             .filter(|_| self.check_output)
-            .and_then(|schema| output_check(name, schema, custom));
+            .and_then(|schema| super::output_check::output_check(name, schema, custom));
+        // Without the feature, results are not checked.
+        #[cfg(not(feature = "output-validation"))]
+        let _ = (custom, self.check_output);
         assert!(
             input.get("type").and_then(|t| t.as_str()) == Some("object"),
             "tool `{name}`: its arguments must be a JSON object, but the input schema is not an object schema"
@@ -335,7 +335,8 @@ where
             self.handler,
             IntoToolResult::into_tool_result,
         ));
-        let erased = Checked::around(erased, check);
+        #[cfg(feature = "output-validation")]
+        let erased = super::output_check::Checked::around(erased, check);
         let layers = match self.timeout {
             Some(limit) => {
                 super::middleware::Endpoint::stack(self.layers, super::limits::Timeout::new(limit))
@@ -344,84 +345,6 @@ where
         };
         let erased = Layered::around(erased, layers, self.scopes);
         (def, super::tasks::Tasked::around(erased, self.task))
-    }
-}
-
-/// The check of a tool's results against its output schema, if they are checked: always
-/// for a custom schema, in debug builds for a derived one.
-///
-/// # Panics
-/// On a custom schema that is not a valid JSON Schema: registering it is a programming
-/// mistake.
-fn output_check(name: &str, schema: &JsonObject, custom: bool) -> Option<Arc<OutputCheck>> {
-    if !custom && !cfg!(debug_assertions) {
-        return None;
-    }
-    match OutputSchema::compiled(schema) {
-        Ok(schema) => Some(Arc::new(OutputCheck {
-            tool: name.to_owned(),
-            schema,
-        })),
-        Err(why) if custom => panic!("tool `{name}`: {why}"),
-        Err(why) => {
-            tracing::warn!(tool = name, "derived output schema not checked: {why}");
-            None
-        }
-    }
-}
-
-/// A tool's compiled output schema, with its name for the errors.
-struct OutputCheck {
-    tool: String,
-    schema: OutputSchema,
-}
-
-impl OutputCheck {
-    /// The result, or an internal error naming the tool and the failing path.
-    fn apply(
-        &self,
-        outcome: Result<CallToolResult, ToolError>,
-    ) -> Result<CallToolResult, ToolError> {
-        let result = outcome?;
-        match self.schema.check(&result) {
-            Ok(()) => Ok(result),
-            Err(why) => {
-                tracing::error!(tool = %self.tool, "tool result rejected: {why}");
-                Err(ToolError::internal(format!("tool `{}`: {why}", self.tool)))
-            }
-        }
-    }
-}
-
-/// A tool whose successful results are checked against its output schema before they
-/// are sent.
-struct Checked<S> {
-    inner: Arc<ErasedTool<S>>,
-    check: Arc<OutputCheck>,
-}
-
-impl<S: 'static> Checked<S> {
-    fn around(inner: Arc<ErasedTool<S>>, check: Option<Arc<OutputCheck>>) -> Arc<ErasedTool<S>> {
-        match check {
-            None => inner,
-            Some(check) => Arc::new(Checked { inner, check }),
-        }
-    }
-}
-
-impl<S: 'static> ErasedHandler<S, CallToolResult> for Checked<S> {
-    fn call(&self, request: Request, state: &S) -> BoxFuture<Result<CallToolResult, ToolError>> {
-        let call = self.inner.call(request, state);
-        let check = Arc::clone(&self.check);
-        Box::pin(async move { check.apply(call.await) })
-    }
-
-    fn preset(&self) -> Option<&JsonObject> {
-        self.inner.preset()
-    }
-
-    fn task_support(&self) -> Option<super::tasks::TaskSupport> {
-        self.inner.task_support()
     }
 }
 

@@ -39,6 +39,7 @@ mod oauth;
 mod openapi;
 #[cfg(feature = "otel")]
 mod otel;
+#[cfg(feature = "output-validation")]
 mod output_validation;
 mod questions;
 mod rpc;
