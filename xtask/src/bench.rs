@@ -173,6 +173,12 @@ pub fn bench(args: &[&str]) -> Result {
             "proxy={} {}",
             bin("proxy-stdio").display(),
             echo.display()
+        ))
+        // And behind a bare byte relay: what the extra hop costs before any work.
+        .arg(format!(
+            "relay={} {}",
+            bin("relay-stdio").display(),
+            echo.display()
         ));
     if wanted("stdio") {
         run.step("stdio round trips", &mut compare);
