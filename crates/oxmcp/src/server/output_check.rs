@@ -12,25 +12,38 @@ use super::ToolError;
 use crate::output_schema::OutputSchema;
 use crate::rpc::BoxFuture;
 
-/// The check of a tool's results against its output schema, if they are checked: always
-/// for a custom schema, in debug builds for a derived one.
+/// `inner` with its successful results checked against `schema` (the tool's output schema,
+/// if it has one and its results are checked): always for a custom schema, in debug builds
+/// for a derived one.
 ///
 /// # Panics
 /// On a custom schema that is not a valid JSON Schema: registering it is a programming
 /// mistake.
-pub(super) fn output_check(
+pub(super) fn around<S: 'static>(
+    inner: Arc<ErasedTool<S>>,
     name: &str,
-    schema: &JsonObject,
+    schema: Option<&JsonObject>,
     custom: bool,
-) -> Option<Arc<OutputCheck>> {
+) -> Arc<ErasedTool<S>> {
+    match schema.and_then(|schema| compile(name, schema, custom)) {
+        Some(check) => Arc::new(Checked {
+            inner,
+            check: Arc::new(check),
+        }),
+        None => inner,
+    }
+}
+
+/// The check of a tool's results, if they are checked (see [`around`]).
+fn compile(name: &str, schema: &JsonObject, custom: bool) -> Option<OutputCheck> {
     if !custom && !cfg!(debug_assertions) {
         return None;
     }
     match OutputSchema::compiled(schema) {
-        Ok(schema) => Some(Arc::new(OutputCheck {
+        Ok(schema) => Some(OutputCheck {
             tool: name.to_owned(),
             schema,
-        })),
+        }),
         Err(why) if custom => panic!("tool `{name}`: {why}"),
         Err(why) => {
             tracing::warn!(tool = name, "derived output schema not checked: {why}");
@@ -40,7 +53,7 @@ pub(super) fn output_check(
 }
 
 /// A tool's compiled output schema, with its name for the errors.
-pub(super) struct OutputCheck {
+struct OutputCheck {
     tool: String,
     schema: OutputSchema,
 }
@@ -64,21 +77,9 @@ impl OutputCheck {
 
 /// A tool whose successful results are checked against its output schema before they
 /// are sent.
-pub(super) struct Checked<S> {
+struct Checked<S> {
     inner: Arc<ErasedTool<S>>,
     check: Arc<OutputCheck>,
-}
-
-impl<S: 'static> Checked<S> {
-    pub(super) fn around(
-        inner: Arc<ErasedTool<S>>,
-        check: Option<Arc<OutputCheck>>,
-    ) -> Arc<ErasedTool<S>> {
-        match check {
-            None => inner,
-            Some(check) => Arc::new(Checked { inner, check }),
-        }
-    }
 }
 
 impl<S: 'static> ErasedHandler<S, CallToolResult> for Checked<S> {

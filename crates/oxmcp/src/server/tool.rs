@@ -128,10 +128,10 @@ impl<H, T> ToolDef<H, T> {
     /// Leaves this tool's results unchecked against its output schema on the server. By
     /// default (with the `output-validation` feature, on by default) they are checked,
     /// always for a schema given with [`output_schema`](Self::output_schema) and in debug
-    /// builds for a derived one, and a result that does not match is an internal error. Use this for a tool whose results
-    /// come from something the server does not control, such as the answers of an HTTP API
-    /// imported from its OpenAPI document: the schema still documents them, and a client
-    /// may still check them.
+    /// builds for a derived one, and a result that does not match is an internal error.
+    /// Use this for a tool whose results come from something the server does not control,
+    /// such as the answers of an HTTP API imported from its OpenAPI document: the schema
+    /// still documents them, and a client may still check them.
     pub fn unchecked_output(mut self) -> Self {
         self.check_output = false;
         self
@@ -305,14 +305,6 @@ where
             Some(schema) => Some(schema),
             None => <H::Output as IntoToolResult>::output_schema(&mut generator).map(into_object),
         };
-        #[cfg(feature = "output-validation")]
-        let check = output
-            .as_ref()
-            .filter(|_| self.check_output)
-            .and_then(|schema| super::output_check::output_check(name, schema, custom));
-        // Without the feature, results are not checked.
-        #[cfg(not(feature = "output-validation"))]
-        let _ = (custom, self.check_output);
         assert!(
             input.get("type").and_then(|t| t.as_str()) == Some("object"),
             "tool `{name}`: its arguments must be a JSON object, but the input schema is not an object schema"
@@ -336,7 +328,15 @@ where
             IntoToolResult::into_tool_result,
         ));
         #[cfg(feature = "output-validation")]
-        let erased = super::output_check::Checked::around(erased, check);
+        let erased = super::output_check::around(
+            erased,
+            name,
+            def.output_schema.as_ref().filter(|_| self.check_output),
+            custom,
+        );
+        // Without the feature, results are not checked.
+        #[cfg(not(feature = "output-validation"))]
+        let _ = (custom, self.check_output);
         let layers = match self.timeout {
             Some(limit) => {
                 super::middleware::Endpoint::stack(self.layers, super::limits::Timeout::new(limit))
