@@ -168,6 +168,17 @@ pub fn bench(args: &[&str]) -> Result {
         .arg(format!("floor={}", bin("floor-stdio").display()))
         .arg(format!("oxmcp={}", echo.display()))
         .arg(format!("rmcp={}", rmcp.display()))
+        // The floor's own answers on an event loop with the handler off the reader (what
+        // that structure costs), and with a minimal typed SDK's per-request work on top
+        // (what an SDK that does nothing else would cost): see `floor-async-stdio`.
+        .arg(format!(
+            "async-floor={}",
+            bin("floor-async-stdio").display()
+        ))
+        .arg(format!(
+            "typed-floor={} --typed",
+            bin("floor-async-stdio").display()
+        ))
         // The same echo server behind the oxmcp proxy, stdio on both sides.
         .arg(format!(
             "proxy={} {}",

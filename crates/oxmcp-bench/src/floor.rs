@@ -105,6 +105,16 @@ pub fn serve<R: Read, W: Write>(input: R, output: W) -> io::Result<()> {
 
 /// Handles one line of input, writing at most one response line to `out`.
 pub fn handle_line<W: Write>(line: &[u8], out: &mut W) -> io::Result<()> {
+    handle_line_with(line, out, call_tool)
+}
+
+/// [`handle_line`], except that a `tools/call` request (with its raw id and params) goes
+/// to `on_call`, which may answer it now or later (through [`call_tool`]).
+pub fn handle_line_with<W: Write>(
+    line: &[u8],
+    out: &mut W,
+    on_call: impl FnOnce(&mut W, &RawValue, Option<&RawValue>) -> io::Result<()>,
+) -> io::Result<()> {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
@@ -128,13 +138,17 @@ pub fn handle_line<W: Write>(line: &[u8], out: &mut W) -> io::Result<()> {
         "server/discover" => write_result(out, id, DISCOVER_RESULT),
         "ping" => write_result(out, id, "{}"),
         "tools/list" => write_result(out, id, TOOLS_LIST_RESULT),
-        "tools/call" => call_tool(out, id, message.params),
+        "tools/call" => on_call(out, id, message.params),
         _ => write_error(out, Some(id), METHOD_NOT_FOUND, "Method not found"),
     }
 }
 
-/// Answers a `tools/call` request.
-fn call_tool<W: Write>(out: &mut W, id: &RawValue, params: Option<&RawValue>) -> io::Result<()> {
+/// Answers a `tools/call` request with raw `id` and `params`.
+pub fn call_tool<W: Write>(
+    out: &mut W,
+    id: &RawValue,
+    params: Option<&RawValue>,
+) -> io::Result<()> {
     let Some(params) = params else {
         return write_error(out, Some(id), INVALID_PARAMS, "Invalid params");
     };

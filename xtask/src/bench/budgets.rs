@@ -93,8 +93,19 @@ pub(super) fn check(lines: &[Json]) -> Vec<Budget> {
         for inflight in [1.0, 32.0] {
             let ours = summary("oxmcp", era, inflight);
             let ratio = ours.and_then(|s| number(s, &["ratio", "cpu_us_per_call"]));
-            let rmcp = summary("rmcp", era, inflight)
-                .and_then(|s| number(s, &["ratio", "cpu_us_per_call"]));
+            let cpu_ratio = |name: &str| {
+                summary(name, era, inflight).and_then(|s| number(s, &["ratio", "cpu_us_per_call"]))
+            };
+            let rmcp = cpu_ratio("rmcp");
+            // For reference beside rmcp: the floor on an event loop with handlers off the
+            // reader, and a minimal typed SDK (`floor-async-stdio [--typed]`).
+            let reference = match (cpu_ratio("async-floor"), cpu_ratio("typed-floor")) {
+                (Some(structure), Some(typed)) => format!(
+                    "{}; async floor ×{structure:.2}, typed floor ×{typed:.2}",
+                    shown_ratio(rmcp)
+                ),
+                _ => shown_ratio(rmcp),
+            };
             // Issue 10 set ×1.15 at 32 in flight (where the per-request cost shows); at 1
             // in flight the round trip dominates and ×2.0 stays.
             let limit = if inflight > 1.0 { 1.15 } else { 2.0 };
@@ -106,7 +117,7 @@ pub(super) fn check(lines: &[Json]) -> Vec<Budget> {
                 ),
                 ratio,
                 limit: format!("≤ ×{limit}"),
-                rmcp: shown_ratio(rmcp),
+                rmcp: reference,
                 verdict: verdict(ratio, |r| r <= limit),
             });
         }
@@ -405,12 +416,25 @@ fn overhead_budgets(lines: &[Json], budgets: &mut Vec<Budget>) {
                 &[],
             );
             let ratio = row.and_then(|r| number(r, &["ratio"]));
+            // Over stdio, for reference: the server plus only the stock parts of one
+            // span and one observation, timed in a hot loop (`bare_components` in
+            // overhead-bench), against the same server.
+            let bare = find(
+                lines,
+                &[
+                    ("bench", "observability-components"),
+                    ("transport", transport),
+                    ("era", era),
+                ],
+                &[],
+            )
+            .and_then(|r| number(r, &["ratio"]));
             budgets.push(Budget {
                 name: format!("spans + metrics CPU/call vs none, {transport} {era}, {setting}"),
                 figure: cpu(row),
                 ratio,
                 limit: "≤ ×1.3".into(),
-                rmcp: "n/a".into(),
+                rmcp: bare.map_or("n/a".into(), |r| format!("bare parts alone ×{r:.2}")),
                 verdict: verdict(ratio, |r| r <= 1.3),
             });
         }

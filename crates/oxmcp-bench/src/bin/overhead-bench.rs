@@ -2,7 +2,7 @@
 //! of server CPU per `tools/call` to the same server without it, measured in one run.
 //!
 //! ```text
-//! overhead-bench [--requests N] [--reps R] [--cold N] [--json]
+//! overhead-bench [--requests N] [--reps R] [--cold N] [--only http|stdio] [--json]
 //! overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe [--no-activation]]
 //! ```
 //!
@@ -379,6 +379,11 @@ fn stdio(plan: &Plan) -> bool {
             } else {
                 [Variant::Observed, Variant::Plain]
             };
+            // Beside each repetition's servers, so that a drift of the machine moves it
+            // alike.
+            if let Some(bare) = bare_components(plan.requests) {
+                samples.push("bare", bare);
+            }
             for variant in order {
                 let mut config = loadgen::Config::new(
                     [exe.as_str(), "--serve", "stdio"]
@@ -415,6 +420,7 @@ fn stdio(plan: &Plan) -> bool {
         }
         let plain = samples.median("plain");
         let observed = samples.median("observed");
+        let bare = samples.median("bare");
         eprintln!(
             "\nserver CPU per call over stdio, {era}, {STDIO_INFLIGHT} in flight, {} calls x {} reps (medians):",
             plan.requests, plan.reps
@@ -426,22 +432,132 @@ fn stdio(plan: &Plan) -> bool {
             shown(observed),
             shown(ratio(observed, plain))
         );
+        eprintln!(
+            "  {:<38} {:>8} µs  ×{} (plain + these alone)",
+            "bare components, in a loop",
+            shown(bare),
+            shown(ratio(plain.zip(bare).map(|(p, b)| p + b), plain))
+        );
         if plan.json {
             let setting = ("inflight", STDIO_INFLIGHT);
             observability_line(plan, "stdio", era, setting, observed, plain);
+            println!(
+                "{}",
+                json!({"bench": "observability-components", "transport": "stdio",
+                    "era": era.as_str(), "cpu_us_per_call": finite(bare),
+                    "baseline_cpu_us_per_call": finite(plain),
+                    "ratio": ratio(plain.zip(bare).map(|(p, b)| p + b), plain)})
+            );
         }
     }
     failed
 }
 
-const USAGE: &str = "usage: overhead-bench [--requests N] [--reps R] [--cold N] [--json]\n       \
+/// What the stock parts of "spans and metrics on" cost per call by themselves, in µs of
+/// this thread's CPU: in a hot loop of `n` iterations, with nothing of oxmcp in it, each
+/// iteration does what observing one `tools/call` needs at the least:
+///
+/// - a `tracing` span with the MCP fields (the spans are `tracing` spans, so a user's own
+///   subscriber sees them), recorded by `tracing-subscriber`'s registry, entered and
+///   exited once (a handler that answers at its first poll), then closed;
+/// - an OpenTelemetry span with the MCP attributes, from the same SDK tracer as the
+///   observed server's (no exporter), started, made current while the span is entered
+///   (so that what the tool calls joins the trace: issue 14), and ended;
+/// - one observation of the operation-duration histogram: two clock reads, the label set
+///   written, one lock, one hash lookup.
+///
+/// No MCP facts are read from a request and nothing is dispatched between layers: the
+/// figure is a lower bound for any implementation built on these crates.
+fn bare_components(n: usize) -> Option<f64> {
+    use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
+    use opentelemetry::KeyValue;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let tracer = provider.tracer("overhead-bench");
+    let histogram: Mutex<HashMap<Box<str>, [u64; 16]>> = Mutex::default();
+    let mut key = String::new();
+    let subscriber = tracing_subscriber::registry();
+    tracing::subscriber::with_default(subscriber, || {
+        let mut run = |n: usize| {
+            for i in 0..n {
+                let started = Instant::now();
+                let (method, tool, version) = ("tools/call", "echo", "2025-11-25");
+                let span = tracing::info_span!(
+                    target: "oxmcp::otel",
+                    "mcp.server",
+                    otel.kind = "server",
+                    mcp.method.name = method,
+                    jsonrpc.request.id = i,
+                    mcp.protocol.version = version,
+                    network.transport = "pipe",
+                    gen_ai.tool.name = tool,
+                    gen_ai.operation.name = "execute_tool",
+                    error.type = tracing::field::Empty,
+                );
+                let otel = tracer
+                    .span_builder("tools/call echo")
+                    .with_kind(SpanKind::Server)
+                    .with_attributes(vec![
+                        KeyValue::new("mcp.method.name", method),
+                        KeyValue::new("jsonrpc.request.id", i as i64),
+                        KeyValue::new("mcp.protocol.version", version),
+                        KeyValue::new("network.transport", "pipe"),
+                        KeyValue::new("gen_ai.tool.name", tool),
+                        KeyValue::new("gen_ai.operation.name", "execute_tool"),
+                    ])
+                    .start(&tracer);
+                // Current while the handler runs (once here), so that what the tool
+                // calls joins the trace.
+                let cx = opentelemetry::Context::current_with_span(otel);
+                {
+                    let _entered = span.enter();
+                    let _active = cx.clone().attach();
+                }
+                cx.span().end();
+                drop(span);
+                let seconds = started.elapsed().as_secs_f64();
+                key.clear();
+                for (label, value) in [
+                    ("mcp_method_name", method),
+                    ("gen_ai_tool_name", tool),
+                    ("mcp_protocol_version", version),
+                    ("network_transport", "pipe"),
+                ] {
+                    if !key.is_empty() {
+                        key.push(',');
+                    }
+                    key.push_str(label);
+                    key.push_str("=\"");
+                    key.push_str(value);
+                    key.push('"');
+                }
+                let bucket = ((seconds * 1e6) as usize).min(15);
+                let mut series = histogram.lock().expect("histogram lock");
+                match series.get_mut(key.as_str()) {
+                    Some(counts) => counts[bucket] += 1,
+                    None => series.entry(key.as_str().into()).or_default()[bucket] += 1,
+                }
+            }
+        };
+        run(n / 10);
+        let before = procfs::current_thread_cpu_ns()?;
+        run(n);
+        let after = procfs::current_thread_cpu_ns()?;
+        Some((after - before) as f64 / 1_000.0 / n as f64)
+    })
+}
+
+const USAGE: &str = "usage: overhead-bench [--requests N] [--reps R] [--cold N] [--only http|stdio] [--json]\n       \
 overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe [--no-activation]]";
 
 fn main() {
     let args = match cli::Args::parse(
         std::env::args().skip(1),
         &[
-            "requests", "reps", "cold", "serve", "jwks", "issuer", "audience",
+            "requests", "reps", "cold", "serve", "jwks", "issuer", "audience", "only",
         ],
         &["json", "observe", "no-activation"],
     ) {
@@ -496,9 +612,15 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let mut failed = runtime.block_on(http(&plan));
+    let only = args.value("only");
+    let mut failed = false;
+    if only.is_none_or(|o| o == "http") {
+        failed |= runtime.block_on(http(&plan));
+    }
     drop(runtime);
-    failed |= stdio(&plan);
+    if only.is_none_or(|o| o == "stdio") {
+        failed |= stdio(&plan);
+    }
     let _ = std::fs::remove_dir_all(&dir);
     if failed {
         std::process::exit(1);
