@@ -4,6 +4,7 @@
 //! ```text
 //! overhead-bench [--requests N] [--reps R] [--cold N] [--only http|stdio] [--json]
 //! overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe [--no-activation]]
+//! overhead-bench --bare N
 //! ```
 //!
 //! The server is this binary itself (`--serve`): the `echo` tool of `examples/echo`, on a
@@ -381,7 +382,9 @@ fn stdio(plan: &Plan) -> bool {
             };
             // Beside each repetition's servers, so that a drift of the machine moves it
             // alike.
-            if let Some(bare) = bare_components(plan.requests) {
+            // At least 200,000 iterations (about 0.1 s): a thread's CPU time in
+            // `/proc` moves in scheduler ticks while it runs.
+            if let Some(bare) = bare_components(plan.requests.max(200_000)) {
                 samples.push("bare", bare);
             }
             for variant in order {
@@ -551,13 +554,14 @@ fn bare_components(n: usize) -> Option<f64> {
 }
 
 const USAGE: &str = "usage: overhead-bench [--requests N] [--reps R] [--cold N] [--only http|stdio] [--json]\n       \
-overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe [--no-activation]]";
+overhead-bench --serve ADDR|stdio [--jwks FILE --issuer ISS --audience AUD] [--observe [--no-activation]]\n       \
+overhead-bench --bare N";
 
 fn main() {
     let args = match cli::Args::parse(
         std::env::args().skip(1),
         &[
-            "requests", "reps", "cold", "serve", "jwks", "issuer", "audience", "only",
+            "requests", "reps", "cold", "serve", "jwks", "issuer", "audience", "only", "bare",
         ],
         &["json", "observe", "no-activation"],
     ) {
@@ -569,6 +573,13 @@ fn main() {
     };
     if let Some(addr) = args.value("serve") {
         serve(&args, addr);
+    }
+    // `--bare N` (for profiling by hand): the bare components alone, N iterations.
+    if let Some(n) = args.value("bare") {
+        let n = n.parse().unwrap_or(0);
+        let us = bare_components(n).map_or("-".into(), |us| format!("{us:.3}"));
+        eprintln!("bare components: {us} µs per call");
+        return;
     }
     let parsed = (|| {
         Ok::<_, String>((
