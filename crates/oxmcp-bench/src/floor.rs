@@ -185,7 +185,7 @@ fn write_result<W: Write>(out: &mut W, id: &RawValue, result: &str) -> io::Resul
 }
 
 /// Writes an error response; `id` is `null` when the request's id is unknown.
-fn write_error<W: Write>(
+pub fn write_error<W: Write>(
     out: &mut W,
     id: Option<&RawValue>,
     code: i32,

@@ -46,6 +46,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::Notify;
 
+use oxmcp_bench::floor::write_error;
+
 /// A `tools/call` handed from the reader to the runner.
 enum Call {
     /// Answered by the floor's own code, from the raw params.
@@ -71,7 +73,7 @@ trait Tool: Send + Sync {
 }
 
 /// A request id, as the in-flight map keys it: numbers without an allocation.
-#[derive(PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Id {
     Number(i64),
     /// Any other id, as its JSON text.
@@ -311,34 +313,21 @@ fn route(
     calls: &mut Vec<Call>,
 ) -> io::Result<()> {
     let Some(tool) = params.name.and_then(|name| tools.get(name.as_ref())) else {
-        return error(out, id, -32602, "Unknown tool");
+        return write_error(out, Some(id), -32602, "Unknown tool");
     };
-    let key = Id::new(id);
-    {
-        let mut in_flight = shared.in_flight.lock().expect("in-flight lock");
-        match in_flight.entry(key) {
-            Entry::Occupied(_) => return error(out, id, -32600, "Duplicate request id"),
-            Entry::Vacant(entry) => {
-                let key = Id::new(id);
-                entry.insert(false);
-                let empty = RawValue::NULL;
-                calls.push(Call::Typed {
-                    id: key,
-                    future: tool.call(params.arguments.unwrap_or(empty)),
-                    modern: params.meta.is_some_and(|m| m.protocol_version.is_some()),
-                });
-            }
+    let mut in_flight = shared.in_flight.lock().expect("in-flight lock");
+    match in_flight.entry(Id::new(id)) {
+        Entry::Occupied(_) => write_error(out, Some(id), -32600, "Duplicate request id"),
+        Entry::Vacant(entry) => {
+            calls.push(Call::Typed {
+                id: entry.key().clone(),
+                future: tool.call(params.arguments.unwrap_or(RawValue::NULL)),
+                modern: params.meta.is_some_and(|m| m.protocol_version.is_some()),
+            });
+            entry.insert(false);
+            Ok(())
         }
     }
-    Ok(())
-}
-
-fn error(out: &mut Vec<u8>, id: &RawValue, code: i32, message: &str) -> io::Result<()> {
-    writeln!(
-        out,
-        r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{code},"message":"{message}"}}}}"#,
-        id.get()
-    )
 }
 
 /// Writes a tool's outcome as the answer to request `id`.
@@ -382,15 +371,17 @@ async fn run(shared: Arc<Shared>) {
                     let cancelled =
                         shared.in_flight.lock().expect("in-flight lock").get(&id) == Some(&true);
                     if !cancelled {
-                        let mut cx = Context::from_waker(Waker::noop());
-                        match future.as_mut().poll(&mut cx) {
-                            Poll::Ready(outcome) => answer(&mut answers, &id, modern, outcome),
-                            // A handler that waits would get a task of its own; the echo
-                            // tool never does.
-                            Poll::Pending => {
-                                answer(&mut answers, &id, modern, Err("pending".into()))
-                            }
-                        }
+                        let polled = future
+                            .as_mut()
+                            .poll(&mut Context::from_waker(Waker::noop()));
+                        let outcome = match polled {
+                            Poll::Ready(outcome) => outcome,
+                            // An SDK would move a handler that waits into a task of its
+                            // own; the echo tool never waits, so the model just finishes
+                            // it here (correct, at the cost of holding up the runner).
+                            Poll::Pending => future.await,
+                        };
+                        answer(&mut answers, &id, modern, outcome);
                     }
                     shared.in_flight.lock().expect("in-flight lock").remove(&id);
                 }
