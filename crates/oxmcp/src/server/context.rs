@@ -52,7 +52,9 @@ struct Inner {
     outbound: Outbound,
     peer: Peer,
     /// What the request targets, and its raw arguments.
-    target: Target,
+    aim: Aim,
+    /// The target of a request that names a tool, made when first asked for.
+    target: OnceLock<Target>,
     arguments: Option<Box<RawValue>>,
     /// How a modern request may open a round of questions (`None`: it may not ask).
     mrtr: Option<Mrtr>,
@@ -67,6 +69,19 @@ struct Inner {
     extensions: std::sync::Mutex<http::Extensions>,
     /// How long a legacy question waits for the client's answer.
     question_timeout: std::time::Duration,
+}
+
+/// What a request targets, as the connection names it: a tool by the name it is registered
+/// under (shared with the registry, not copied per call), anything else as its [`Target`].
+pub(crate) enum Aim {
+    Tool(Arc<str>),
+    Target(Target),
+}
+
+impl From<Target> for Aim {
+    fn from(target: Target) -> Self {
+        Aim::Target(target)
+    }
 }
 
 /// What a modern request needs to open a round of questions on its first one.
@@ -107,7 +122,7 @@ pub(crate) struct ContextParts {
     pub(crate) log_level: Option<LoggingLevel>,
     pub(crate) outbound: Outbound,
     pub(crate) peer: Peer,
-    pub(crate) target: Target,
+    pub(crate) target: Aim,
     pub(crate) arguments: Option<Box<RawValue>>,
     pub(crate) mrtr: Option<Mrtr>,
     pub(crate) extensions: http::Extensions,
@@ -197,7 +212,8 @@ impl Context {
                 },
                 outbound: parts.outbound,
                 peer: parts.peer,
-                target: parts.target,
+                aim: parts.target,
+                target: OnceLock::new(),
                 arguments: parts.arguments,
                 mrtr: parts.mrtr,
                 round: OnceLock::new(),
@@ -416,7 +432,7 @@ impl Context {
             Arc::new(super::ask::Round::fresh(
                 mrtr.shared.config().sealer.clone(),
                 mrtr.method,
-                &self.inner.target,
+                self.target(),
                 self.inner.arguments.as_deref(),
             ))
         }))
@@ -429,7 +445,22 @@ impl Context {
 
     /// What the request targets.
     pub(crate) fn target(&self) -> &Target {
-        &self.inner.target
+        match &self.inner.aim {
+            Aim::Target(target) => target,
+            Aim::Tool(name) => self
+                .inner
+                .target
+                .get_or_init(|| Target::Tool(name.as_ref().to_owned())),
+        }
+    }
+
+    /// The tool, prompt or method name, or the resource URI, the request targets.
+    pub(crate) fn target_name(&self) -> &str {
+        match &self.inner.aim {
+            Aim::Tool(name) => name,
+            Aim::Target(Target::Tool(name) | Target::Prompt(name) | Target::Method(name)) => name,
+            Aim::Target(Target::Resource { uri, .. }) => uri,
+        }
     }
 
     /// The request's raw arguments.

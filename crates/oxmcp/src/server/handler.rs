@@ -175,6 +175,9 @@ pub type Reply = Result<String, oxmcp_protocol::ErrorObject>;
 /// then an `InputRequiredResult`).
 pub struct Finish<O> {
     pub(crate) run: fn(Result<O, ToolError>, &FinishCx) -> Reply,
+    /// The reply to a handler that returned a `String`, made from it directly (tools: no
+    /// `CallToolResult` built only to be written out); `None` where `run` is the only way.
+    pub(crate) text: Option<fn(String, &FinishCx) -> Reply>,
     pub(crate) cx: FinishCx,
 }
 
@@ -261,12 +264,38 @@ where
     where
         O: Send + 'static,
     {
+        if let (Some(text), true) = (finish.text, is_string::<H::Output>()) {
+            let handler = self
+                .handler
+                .clone()
+                .call_unboxed(request, state.clone(), |output| Ok(into_string(output)));
+            return Box::pin(
+                finish.around_with(handler, move |outcome, finish| match outcome {
+                    Ok(output) => text(output, &finish.cx),
+                    Err(error) => (finish.run)(Err(error), &finish.cx),
+                }),
+            );
+        }
         let handler = self
             .handler
             .clone()
             .call_unboxed(request, state.clone(), self.convert);
         Box::pin(finish.around(handler))
     }
+}
+
+/// Whether `T` is `String` (decided when the handler's code is generated: no cost per call).
+fn is_string<T: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<String>()
+}
+
+/// `output` as the `String` it is (only called where [`is_string`] said so).
+fn into_string<T: 'static>(output: T) -> String {
+    let mut slot = Some(output);
+    (&mut slot as &mut dyn std::any::Any)
+        .downcast_mut::<Option<String>>()
+        .and_then(Option::take)
+        .unwrap_or_default()
 }
 
 /// A state value handed to every handler (`with_state`).

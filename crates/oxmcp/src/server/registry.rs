@@ -23,6 +23,8 @@ pub(crate) struct ListShape {
 
 /// One registered item: its definition, serialized once, and what serves it.
 pub(crate) struct Item<E> {
+    /// The key, shared: what a request's context names its target by, without a copy.
+    pub(crate) name: Arc<str>,
     pub(crate) json: String,
     /// Whether the definition mentions `x-mcp-header` (a tool argument mirrored into an
     /// HTTP header), found once here so that most calls need not look.
@@ -37,11 +39,12 @@ pub(crate) struct Item<E> {
 pub(crate) type Items<E> = IndexMap<String, Item<E>, foldhash::fast::RandomState>;
 
 impl<E> Item<E> {
-    fn new<D: Serialize>(def: &D, entry: E) -> Self {
+    fn new<D: Serialize>(key: &str, def: &D, entry: E) -> Self {
         let json = serde_json::to_string(def).expect("protocol types always serialize");
         let header_params = json.contains("x-mcp-header");
         let app = super::apps::AppLink::of(&json);
         Item {
+            name: Arc::from(key),
             json,
             header_params,
             app,
@@ -248,7 +251,7 @@ impl<E: Clone> Registry<E> {
     /// added. The check and the addition are one step: of two racing additions of a key,
     /// one fails.
     pub(crate) fn insert_new<D: Serialize>(&self, key: String, def: &D, entry: E) -> bool {
-        let item = Item::new(def, entry);
+        let item = Item::new(&key, def, entry);
         let mut current = self.current.write().expect("registry lock");
         if current.items.contains_key(&key) {
             return false;
@@ -264,7 +267,10 @@ impl<E: Clone> Registry<E> {
     pub(crate) fn insert_all<D: Serialize>(&self, all: impl IntoIterator<Item = (String, D, E)>) {
         let added: Vec<(String, Item<E>)> = all
             .into_iter()
-            .map(|(key, def, entry)| (key, Item::new(&def, entry)))
+            .map(|(key, def, entry)| {
+                let item = Item::new(&key, &def, entry);
+                (key, item)
+            })
             .collect();
         if !added.is_empty() {
             self.change(|items| items.extend(added));
@@ -283,7 +289,7 @@ impl<E: Clone> Registry<E> {
     {
         let new: Vec<_> = new
             .into_iter()
-            .map(|(key, def, entry)| (key.clone(), Item::new(def, entry.clone())))
+            .map(|(key, def, entry)| (key.clone(), Item::new(key, def, entry.clone())))
             .collect();
         self.change(|items| {
             for key in old {
@@ -323,6 +329,7 @@ fn copy<E: Clone>(items: &Items<E>) -> Items<E> {
             (
                 k.clone(),
                 Item {
+                    name: i.name.clone(),
                     json: i.json.clone(),
                     header_params: i.header_params,
                     app: i.app.clone(),

@@ -114,19 +114,40 @@ fn encode_texts(
             _ => None,
         }
     }
+    if !result.content.iter().all(|block| plain(block).is_some()) {
+        return None;
+    }
+    let texts = result.content.iter().filter_map(plain);
+    Some(Ok(write_texts(texts, result.is_error, modern, shared)))
+}
+
+/// The result of a tool whose handler returned a `String`: the same bytes as
+/// [`finish_tool`] writes for the one text block it converts into, without building the
+/// `CallToolResult` (a vector and a block made and dropped per call).
+pub(super) fn text_result(text: &str, modern: bool, shared: Option<&Shared>) -> String {
+    write_texts(std::iter::once(text), None, modern, shared)
+}
+
+/// Writes a result of plain text blocks (see [`encode_texts`]).
+fn write_texts<'a>(
+    texts: impl Iterator<Item = &'a str> + Clone,
+    is_error: Option<bool>,
+    modern: bool,
+    shared: Option<&Shared>,
+) -> String {
     // Room for everything written below, the server's `_meta` of a modern result
     // included: growing the buffer midway would copy it.
     let mut room = 96;
     if let (true, Some(shared)) = (modern, shared) {
         room += shared.config().server_info_meta_json.len();
     }
-    for block in &result.content {
-        room += plain(block)?.len() + 32;
+    for text in texts.clone() {
+        room += text.len() + 32;
     }
     // Built as a `String` from `str`s throughout: no UTF-8 check of the whole at the end.
     let mut out = String::with_capacity(room);
     out.push_str(r#"{"content":["#);
-    for (i, text) in result.content.iter().filter_map(plain).enumerate() {
+    for (i, text) in texts.enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -135,7 +156,7 @@ fn encode_texts(
         out.push('}');
     }
     out.push(']');
-    match result.is_error {
+    match is_error {
         Some(true) => out.push_str(r#","isError":true"#),
         Some(false) => out.push_str(r#","isError":false"#),
         None => {}
@@ -148,7 +169,7 @@ fn encode_texts(
         }
     }
     out.push('}');
-    Some(Ok(out))
+    out
 }
 
 /// Writes `text` as a JSON string, escaped exactly as `serde_json` escapes it: `"` and `\`,
@@ -245,6 +266,21 @@ mod tests {
                         .unwrap();
                     assert_eq!(fast, serialized(result, modern));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_string_result_is_written_as_its_text_block_would_be() {
+        for text in [
+            "",
+            "hello",
+            "quotes \" and \\ and \u{1} and \n and é and 😀",
+        ] {
+            for version in [ProtocolVersion::V2025_06_18, ProtocolVersion::V2026_07_28] {
+                let block = CallToolResult::new(vec![ContentBlock::text(text)]);
+                let expected = finish_tool(None, Ok(block), version).unwrap();
+                assert_eq!(text_result(text, version.is_modern(), None), expected);
             }
         }
     }

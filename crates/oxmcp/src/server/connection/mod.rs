@@ -29,7 +29,7 @@ pub(crate) use listen::ListKind;
 use listen::Listener;
 use params::{CallParams, CursorParams, MetaPeek, ParamsPeek};
 
-use super::context::{ClientRef, Context, ContextParts};
+use super::context::{Aim, ClientRef, Context, ContextParts};
 use super::extract::{decode_params, Request, Target};
 use super::handler::{ErasedHandler, Finish, FinishCx};
 use super::session::LegacySession;
@@ -233,7 +233,7 @@ impl Connection {
         env: Env,
         cx: RequestCx,
         method: &'static str,
-        target: Target,
+        target: impl Into<Aim>,
         arguments: Option<&RawValue>,
     ) -> Context {
         let mrtr = env.version.is_modern().then(|| super::context::Mrtr {
@@ -261,13 +261,13 @@ impl Connection {
         env: Env,
         cx: RequestCx,
         mrtr: Option<super::context::Mrtr>,
-        target: Target,
+        target: impl Into<Aim>,
         arguments: Option<&RawValue>,
     ) -> Context {
         Context::new(ContextParts {
             extensions: env.extensions,
             cancel: cx.cancel,
-            target,
+            target: target.into(),
             arguments: arguments.map(RawValue::to_owned),
             mrtr,
             request_id: cx.id,
@@ -366,6 +366,7 @@ impl Connection {
         };
         let finish = Finish {
             run: tool_reply,
+            text: Some(text_reply),
             cx: FinishCx {
                 version,
                 drive: modern.then(|| context.clone()),
@@ -513,7 +514,7 @@ impl Connection {
                 None => call.arguments,
             };
             let retry = call.retry();
-            let target = Target::Tool(call.name.clone().into_owned());
+            let target = Aim::Tool(tool.name.clone());
             let request = Request {
                 context: self.context(env, cx, "tools/call", target, arguments),
             };
@@ -727,6 +728,16 @@ fn tool_reply(
         Err(error) => error.into_outcome(cx.version),
     };
     finish_tool(cx.shared(), outcome, cx.version)
+}
+
+/// The reply to a `tools/call` whose handler returned a `String`: what [`tool_reply`] makes
+/// of the one text block it converts into.
+fn text_reply(text: String, cx: &FinishCx) -> Reply {
+    Ok(super::reply::text_result(
+        &text,
+        cx.version.is_modern(),
+        cx.shared(),
+    ))
 }
 
 /// Whether params carry `_meta["io.modelcontextprotocol/protocolVersion"]` naming a modern

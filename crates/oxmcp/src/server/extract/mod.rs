@@ -58,10 +58,7 @@ impl Request {
 
     /// The tool, prompt or method name, or the resource URI.
     pub fn name(&self) -> &str {
-        match self.target() {
-            Target::Tool(name) | Target::Prompt(name) | Target::Method(name) => name,
-            Target::Resource { uri, .. } => uri,
-        }
+        self.context.target_name()
     }
 
     /// The arguments as raw JSON (an object), if the client sent any.
