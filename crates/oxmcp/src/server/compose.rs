@@ -471,7 +471,7 @@ impl Link {
             .filter_map(|(name, item)| {
                 let mut def: Tool = serde_json::from_str(&item.json).ok()?;
                 let mut entry = self.layered(item.entry.clone());
-                if let Some(transform) = self.mount.transforms.get(name) {
+                if let Some(transform) = self.mount.transforms.get(&**name) {
                     transform.apply(&mut def);
                     entry = transform.wrap(entry);
                 }

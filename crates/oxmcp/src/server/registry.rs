@@ -23,8 +23,6 @@ pub(crate) struct ListShape {
 
 /// One registered item: its definition, serialized once, and what serves it.
 pub(crate) struct Item<E> {
-    /// The key, shared: what a request's context names its target by, without a copy.
-    pub(crate) name: Arc<str>,
     pub(crate) json: String,
     /// Whether the definition mentions `x-mcp-header` (a tool argument mirrored into an
     /// HTTP header), found once here so that most calls need not look.
@@ -35,16 +33,16 @@ pub(crate) struct Item<E> {
 }
 
 /// The items of a catalog, by key, in registration order. Keys are hashed with foldhash:
-/// they are the server's own names, and a lookup is on every call.
-pub(crate) type Items<E> = IndexMap<String, Item<E>, foldhash::fast::RandomState>;
+/// they are the server's own names, and a lookup is on every call. A key is shared: a
+/// request's context names its target by it, without a copy.
+pub(crate) type Items<E> = IndexMap<Arc<str>, Item<E>, foldhash::fast::RandomState>;
 
 impl<E> Item<E> {
-    fn new<D: Serialize>(key: &str, def: &D, entry: E) -> Self {
+    fn new<D: Serialize>(def: &D, entry: E) -> Self {
         let json = serde_json::to_string(def).expect("protocol types always serialize");
         let header_params = json.contains("x-mcp-header");
         let app = super::apps::AppLink::of(&json);
         Item {
-            name: Arc::from(key),
             json,
             header_params,
             app,
@@ -238,26 +236,27 @@ impl<E: Clone> Registry<E> {
 
     /// Reads the item registered under `key` in the current catalog (without taking a
     /// snapshot).
-    pub(crate) fn read<R>(&self, key: &str, f: impl FnOnce(&Item<E>) -> R) -> Option<R> {
+    /// `f` gets the key as registered too (shared, to be kept without a copy).
+    pub(crate) fn read<R>(&self, key: &str, f: impl FnOnce(&Arc<str>, &Item<E>) -> R) -> Option<R> {
         self.current
             .read()
             .expect("registry lock")
             .items
-            .get(key)
-            .map(f)
+            .get_key_value(key)
+            .map(|(key, item)| f(key, item))
     }
 
     /// Adds an item unless one is registered under `key` already; returns whether it was
     /// added. The check and the addition are one step: of two racing additions of a key,
     /// one fails.
     pub(crate) fn insert_new<D: Serialize>(&self, key: String, def: &D, entry: E) -> bool {
-        let item = Item::new(&key, def, entry);
+        let item = Item::new(def, entry);
         let mut current = self.current.write().expect("registry lock");
-        if current.items.contains_key(&key) {
+        if current.items.contains_key(key.as_str()) {
             return false;
         }
         let mut items = copy(&current.items);
-        items.insert(key, item);
+        items.insert(Arc::from(key), item);
         *current = Arc::new(Catalog::new(items));
         true
     }
@@ -265,12 +264,9 @@ impl<E: Clone> Registry<E> {
     /// Adds or replaces many items at once: one new catalog for all of them (a server's
     /// startup registers everything with one copy, not one per item).
     pub(crate) fn insert_all<D: Serialize>(&self, all: impl IntoIterator<Item = (String, D, E)>) {
-        let added: Vec<(String, Item<E>)> = all
+        let added: Vec<(Arc<str>, Item<E>)> = all
             .into_iter()
-            .map(|(key, def, entry)| {
-                let item = Item::new(&key, &def, entry);
-                (key, item)
-            })
+            .map(|(key, def, entry)| (Arc::from(key), Item::new(&def, entry)))
             .collect();
         if !added.is_empty() {
             self.change(|items| items.extend(added));
@@ -289,16 +285,16 @@ impl<E: Clone> Registry<E> {
     {
         let new: Vec<_> = new
             .into_iter()
-            .map(|(key, def, entry)| (key.clone(), Item::new(key, def, entry.clone())))
+            .map(|(key, def, entry)| (Arc::from(key.as_str()), Item::new(def, entry.clone())))
             .collect();
         self.change(|items| {
             for key in old {
-                items.shift_remove(key);
+                items.shift_remove(key.as_str());
             }
             let mut refused = Vec::new();
             for (key, item) in new {
                 if items.contains_key(&key) {
-                    refused.push(key);
+                    refused.push(key.to_string());
                 } else {
                     items.insert(key, item);
                 }
@@ -329,7 +325,6 @@ fn copy<E: Clone>(items: &Items<E>) -> Items<E> {
             (
                 k.clone(),
                 Item {
-                    name: i.name.clone(),
                     json: i.json.clone(),
                     header_params: i.header_params,
                     app: i.app.clone(),
@@ -406,7 +401,7 @@ mod tests {
             catalog
                 .items
                 .iter()
-                .map(|(k, i)| (k.clone(), i.entry))
+                .map(|(k, i)| (k.to_string(), i.entry))
                 .collect()
         };
         assert_eq!(

@@ -487,7 +487,7 @@ impl Connection {
     fn call_tool(&self, env: Env, call: &CallParams<'_>, cx: RequestCx) -> Dispatch {
         // The handler is used where it is registered: its future is made under the
         // registry's read lock, and holds what it needs.
-        let started = self.shared.tools.read(&call.name, |tool| {
+        let started = self.shared.tools.read(&call.name, |name, tool| {
             let version = env.version;
             // A tool only an app may call is not there for a client without apps.
             if tool.app.as_ref().is_some_and(|app| app.app_only)
@@ -514,7 +514,7 @@ impl Connection {
                 None => call.arguments,
             };
             let retry = call.retry();
-            let target = Aim::Tool(tool.name.clone());
+            let target = Aim::Tool(name.clone());
             let request = Request {
                 context: self.context(env, cx, "tools/call", target, arguments),
             };

@@ -58,7 +58,9 @@ pub(crate) fn check(
     let json = inner
         .shared
         .tools
-        .read(name, |item| item.header_params.then(|| item.json.clone()))
+        .read(name, |_, item| {
+            item.header_params.then(|| item.json.clone())
+        })
         .flatten();
     let Some(json) = json else {
         return Ok(());
